@@ -1,0 +1,149 @@
+# Vireo: one Makefile, out-of-tree builds under build/.
+#
+#   make            build build/vireo.bin (and build/vireo.elf with symbols)
+#   make run        set up, build, boot Vireo on QEMU virt (GIC=2|3 CPUS=N MEM=SIZE CPU=model)
+#   make test       set up, build, run host unit tests then QEMU system tests
+#   make debug      like run, but QEMU waits for gdb (see README.md)
+#   make format / format-check / compile_commands.json / clean
+
+BOARD ?= qemu-virt
+BUILD ?= build
+CROSS ?= aarch64-linux-gnu-
+
+GIC ?= 3
+CPUS ?= 4
+MEM ?= 2G
+CPU ?= cortex-a72
+QEMU ?= qemu-system-aarch64
+
+CC := $(CROSS)gcc
+CXX := $(CROSS)g++
+LD := $(CROSS)ld
+OBJCOPY := $(CROSS)objcopy
+READELF := $(CROSS)readelf
+
+DEPS := $(BUILD)/deps
+NEWLIB := $(DEPS)/newlib/aarch64-none-elf
+LIBFDT := $(DEPS)/libfdt/usr
+OBJ := $(BUILD)/obj
+
+board_symbol_qemu-virt := kQemuVirt
+board_symbol_rpi4 := kRpi4
+board_symbol_rk3588 := kRk3588
+BOARD_SYMBOL := $(board_symbol_$(BOARD))
+ifeq ($(BOARD_SYMBOL),)
+$(error BOARD=$(BOARD) is not known; expected qemu-virt, rpi4 or rk3588)
+endif
+
+# --- the hypervisor image ----------------------------------------------------
+
+SRCS_S := $(wildcard boot/*.S vcpu/*.S)
+SRCS_CXX := $(wildcard kernel/*.cpp kernel/*/*.cpp platform/*.cpp vcpu/*.cpp)
+OBJS := $(SRCS_S:%.S=$(OBJ)/%.o) $(SRCS_CXX:%.cpp=$(OBJ)/%.o)
+
+# Hypervisor code uses general-purpose registers only; newlib and libfdt
+# (linked, not built here) use FP/SIMD, which boot/start.S leaves untrapped.
+ARCHFLAGS := -march=armv8-a -mgeneral-regs-only -mstrict-align -mno-outline-atomics
+INCLUDES := -I. -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
+	-isystem $(NEWLIB)/include -isystem $(LIBFDT)/include
+CPPFLAGS := $(INCLUDES) -DVIREO_BOARD=$(BOARD_SYMBOL) -MMD -MP
+CXXFLAGS := -std=c++20 -O2 -g $(ARCHFLAGS) -ffreestanding -fno-exceptions -fno-rtti \
+	-fno-threadsafe-statics -fno-use-cxa-atexit -fno-stack-protector -fpie \
+	-ffunction-sections -fdata-sections -fno-common \
+	-Wall -Wextra -Werror -Wconversion -Wold-style-cast -Wshadow
+ASFLAGS := $(ARCHFLAGS) -g -fpie
+LIBGCC := $(shell $(CC) -print-libgcc-file-name)
+LIBS := $(NEWLIB)/lib/libc.a $(LIBFDT)/lib/aarch64-linux-gnu/libfdt.a $(LIBGCC)
+LDFLAGS := -pie --no-dynamic-linker -z norelro -z noexecstack --gc-sections --build-id=none --no-warn-rwx-segments
+
+.PHONY: all setup run debug test unit systest format format-check clean
+all: $(BUILD)/vireo.bin compile_commands.json
+
+setup:
+	@scripts/setup
+
+$(OBJ)/%.o: %.cpp | setup-done
+	@mkdir -p $(dir $@)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+	@scripts/compdb-entry "$(CURDIR)" "$<" "$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@" > $@.json
+
+$(OBJ)/%.o: %.S | setup-done
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ASFLAGS) -c $< -o $@
+	@scripts/compdb-entry "$(CURDIR)" "$<" "$(CC) $(CPPFLAGS) $(ASFLAGS) -c $< -o $@" > $@.json
+
+$(BUILD)/vireo.ld: linker/vireo.ld.S boot/layout.h | setup-done
+	@mkdir -p $(dir $@)
+	$(CC) -E -P -x c -I. $< -o $@
+
+# The image relocates itself (boot/start.S): only R_AARCH64_RELATIVE may remain.
+$(BUILD)/vireo.elf: $(OBJS) $(BUILD)/vireo.ld
+	$(LD) $(LDFLAGS) -T $(BUILD)/vireo.ld -o $@ $(OBJS) --start-group $(LIBS) --end-group
+	@bad=$$($(READELF) -rW $@ | awk '/^[0-9a-f]+ /{print $$3}' | grep -Ev '^R_AARCH64_(RELATIVE|NONE)$$' | sort -u); \
+	if [ -n "$$bad" ]; then echo "error: $@ has relocations boot/start.S cannot apply: $$bad"; rm -f $@; exit 1; fi
+
+$(BUILD)/vireo.bin: $(BUILD)/vireo.elf
+	$(OBJCOPY) -O binary $< $@
+
+compile_commands.json: $(OBJS)
+	@scripts/compdb-merge $@ $(OBJS:%=%.json) $(UNIT_OBJS:%=%.json)
+
+# Set-up runs once per make invocation; scripts/setup is quiet when all is present.
+.PHONY: setup-done
+setup-done:
+	@scripts/setup
+
+# --- host unit tests ------------------------------------------------------
+
+HOST_CXX ?= g++
+UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/uart.cpp platform/psci.cpp \
+	kernel/mem/page_table.cpp
+UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/host/%.o)
+UNIT_DTS := $(wildcard tests/dts/*.dts)
+UNIT_DTBS := $(UNIT_DTS:tests/dts/%.dts=$(BUILD)/host/dtb/%.dtb)
+HOST_CXXFLAGS := -std=c++20 -O1 -g -I. -Wall -Wextra -Werror -Wconversion -Wshadow -MMD -MP \
+	-DTEST_DTB_DIR='"$(CURDIR)/$(BUILD)/host/dtb"' -fsanitize=address,undefined
+
+$(BUILD)/host/%.o: %.cpp | setup-done
+	@mkdir -p $(dir $@)
+	$(HOST_CXX) $(HOST_CXXFLAGS) -c $< -o $@
+	@scripts/compdb-entry "$(CURDIR)" "$<" "$(HOST_CXX) $(HOST_CXXFLAGS) -c $< -o $@" > $@.json
+
+$(BUILD)/host/dtb/%.dtb: tests/dts/%.dts | setup-done
+	@mkdir -p $(dir $@)
+	dtc -q -I dts -O dtb -o $@ $<
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_DTBS)
+	$(HOST_CXX) -fsanitize=address,undefined -o $@ $(UNIT_OBJS) -lgtest -lgtest_main -lfdt -pthread
+
+# --- running -------------------------------------------------------------
+
+run: all
+	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) $(BUILD)/vireo.bin
+
+debug: all
+	@echo "QEMU waits for gdb on :1234; in another terminal: gdb-multiarch $(BUILD)/vireo.elf -ex 'target remote :1234'"
+	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) --gdb $(BUILD)/vireo.bin
+
+test: all $(BUILD)/unit-tests
+	scripts/run-tests --unit $(BUILD)/unit-tests --image $(BUILD)/vireo.bin tests/system/*.tests
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+systest: all
+	scripts/run-tests --image $(BUILD)/vireo.bin tests/system/*.tests
+
+# --- tree hygiene ----------------------------------------------------------
+
+FORMAT_FILES := $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf $(OBJ) $(BUILD)/host $(BUILD)/vireo.* $(BUILD)/unit-tests compile_commands.json
+
+-include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d)

@@ -1,0 +1,19 @@
+/*
+ * Memory-layout constants shared by the linker script, the assembly and C++.
+ * Plain macros only: this file is included by the preprocessed linker script.
+ */
+#pragma once
+
+#define VIREO_PAGE_SIZE 4096
+#define VIREO_MAX_CPUS 16
+
+/* Each CPU: an unmapped guard page, then its stack (grows down towards it). */
+#define VIREO_STACK_SIZE (16 * 1024)
+#define VIREO_STACK_SLOT (VIREO_STACK_SIZE + VIREO_PAGE_SIZE)
+
+/* A small stack per CPU for the fatal-exception path, so a stack overflow
+ * into the guard page can still be reported. */
+#define VIREO_EXC_STACK_SIZE (4 * 1024)
+
+/* Image load alignment the arm64 boot protocol asks loaders for. */
+#define VIREO_IMAGE_ALIGN (2 * 1024 * 1024)

@@ -1,0 +1,25 @@
+/*
+ * Offsets of C++ structures that assembly reads. Each one is checked with
+ * static_assert next to its structure, so a layout change breaks the build
+ * instead of the boot.
+ */
+#pragma once
+
+/* struct PerCpu (kernel/percpu.hpp) */
+#define PERCPU_STACK_TOP 0
+#define PERCPU_EXC_STACK_TOP 8
+
+/* struct SecondaryBoot (kernel/smp.hpp) */
+#define SECONDARY_BOOT_CPU 0
+#define SECONDARY_BOOT_MMU 8
+
+/* struct El2MmuConfig (kernel/mem/el2_map.hpp) */
+#define MMU_CONFIG_MAIR 0
+#define MMU_CONFIG_TCR 8
+#define MMU_CONFIG_TTBR0 16
+#define MMU_CONFIG_SCTLR 24
+
+/* struct FatalFrame (kernel/fatal.hpp): x0..x30, then the interrupted SP. */
+#define FATAL_FRAME_SP (31 * 8)
+#define FATAL_FRAME_KIND (32 * 8)
+#define FATAL_FRAME_SIZE (34 * 8)

@@ -1,0 +1,86 @@
+#include "kernel/console.hpp"
+
+#include <stdio.h>
+
+#include "kernel/spinlock.hpp"
+
+namespace console {
+namespace {
+
+Uart uart;
+SpinLock lock;
+bool locking = false;
+LogLevel current_level = LogLevel::Info;
+
+constexpr size_t kLineMax = 512;
+
+void emit(const char* text, size_t length)
+{
+    for (size_t i = 0; i < length && text[i] != '\0'; i++) {
+        if (text[i] == '\n') {
+            uart.put('\r');
+        }
+        uart.put(text[i]);
+    }
+}
+
+void vformat_and_emit(const char* prefix, const char* format, va_list args)
+{
+    char line[kLineMax];
+    int used = snprintf(line, sizeof line, "%s", prefix);
+    const int body = vsnprintf(line + used, sizeof line - static_cast<size_t>(used), format, args);
+    if (body > 0) {
+        used += body;
+    }
+    size_t length = static_cast<size_t>(used) < sizeof line ? static_cast<size_t>(used) : sizeof line - 1;
+    if (locking) {
+        lock.lock();
+        emit(line, length);
+        lock.unlock();
+    } else {
+        emit(line, length);
+    }
+}
+
+} // namespace
+
+void attach(const UartDesc& desc) { uart.attach(desc); }
+const UartDesc& device() { return uart.desc(); }
+void enable_locking() { locking = true; }
+void set_level(LogLevel level) { current_level = level; }
+LogLevel level() { return current_level; }
+
+void write_raw(const char* text, size_t length) { emit(text, length); }
+
+void vprint(const char* format, va_list args) { vformat_and_emit("", format, args); }
+
+void print(const char* format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vprint(format, args);
+    va_end(args);
+}
+
+void log(LogLevel level, const char* format, ...)
+{
+    if (level > current_level) {
+        return;
+    }
+    static const char* const kPrefix[] = {"error: ", "warning: ", "", ""};
+    va_list args;
+    va_start(args, format);
+    vformat_and_emit(kPrefix[static_cast<int>(level)], format, args);
+    va_end(args);
+}
+
+bool lock_for_crash() { return locking && lock.lock_bounded(1u << 24); }
+
+void unlock_after_crash(bool locked)
+{
+    if (locked) {
+        lock.unlock();
+    }
+}
+
+} // namespace console

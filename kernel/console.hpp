@@ -1,0 +1,45 @@
+// The hypervisor console: formatted output (newlib's vsnprintf) over the
+// physical UART, one whole line at a time under a lock.
+#pragma once
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "platform/uart.hpp"
+
+enum class LogLevel : int { Error = 0, Warn = 1, Info = 2, Debug = 3 };
+
+namespace console {
+
+/// Uses `desc` for output from now on.
+void attach(const UartDesc& desc);
+const UartDesc& device();
+
+/// Lines from several CPUs are serialised once the MMU is on (the lock needs
+/// exclusives on Normal memory); before that only the boot CPU runs.
+void enable_locking();
+
+void set_level(LogLevel level);
+LogLevel level();
+
+/// Writes raw bytes (no lock: for the early path and the fatal path).
+void write_raw(const char* text, size_t length);
+
+/// Prints unconditionally, whatever the log level.
+void print(const char* format, ...) __attribute__((format(printf, 1, 2)));
+void vprint(const char* format, va_list args);
+
+/// Prints only at or above the current log level. Errors and warnings are
+/// prefixed so the test runner and a user can spot them.
+void log(LogLevel level, const char* format, ...) __attribute__((format(printf, 2, 3)));
+
+/// For the fatal path: takes the lock if it can within a bounded time.
+bool lock_for_crash();
+void unlock_after_crash(bool locked);
+
+} // namespace console
+
+#define log_error(...) console::log(LogLevel::Error, __VA_ARGS__)
+#define log_warn(...) console::log(LogLevel::Warn, __VA_ARGS__)
+#define log_info(...) console::log(LogLevel::Info, __VA_ARGS__)
+#define log_debug(...) console::log(LogLevel::Debug, __VA_ARGS__)

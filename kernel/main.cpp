@@ -1,0 +1,160 @@
+// The boot CPU's path from the first C++ instruction to a running system.
+#include <stdlib.h>
+
+#include "kernel/console.hpp"
+#include "kernel/early.hpp"
+#include "kernel/mem/el2_map.hpp"
+#include "kernel/percpu.hpp"
+#include "kernel/smp.hpp"
+#include "platform/board.hpp"
+#include "platform/cpu.hpp"
+#include "platform/platform.hpp"
+#include "platform/psci.hpp"
+
+void stack_guard_init(uint64_t seed);
+extern "C" char _text[], _end[];
+
+namespace {
+
+Platform platform;
+
+
+void report_dtb_problem(uint64_t dtb, const DtbCheck& check)
+{
+    switch (check.status) {
+    case DtbStatus::Missing: log_error("no device tree: the boot loader passed 0 in x0"); break;
+    case DtbStatus::Misaligned: log_error("no device tree: x0 = 0x%lx is not 8-byte aligned", dtb); break;
+    case DtbStatus::BadMagic:
+        log_error("no device tree at x0 = 0x%lx: magic is 0x%08x, expected 0xd00dfeed", dtb, check.magic);
+        break;
+    case DtbStatus::BadSize:
+        log_error("device tree at 0x%lx: totalsize %u is not plausible (40 bytes to 2 MiB)", dtb, check.size);
+        break;
+    case DtbStatus::Ok: break;
+    }
+}
+
+void print_summary(const Platform& p, uint64_t frequency)
+{
+    console::print("platform: %s\n", p.model);
+    console::print("memory: %lu MiB in %lu bank%s:", p.total_memory() >> 20, p.memory_count,
+                   p.memory_count == 1 ? "" : "s");
+    for (size_t i = 0; i < p.memory_count; i++) {
+        console::print(" [0x%lx-0x%lx]", p.memory[i].base, p.memory[i].end() - 1);
+    }
+    console::print("\n");
+    for (size_t i = 0; i < p.reserved_count; i++) {
+        console::print("reserved: [0x%lx-0x%lx]\n", p.reserved[i].base, p.reserved[i].end() - 1);
+    }
+    console::print("cpus: %lu, mpidr", p.cpu_count);
+    for (size_t i = 0; i < p.cpu_count; i++) {
+        console::print(" 0x%lx", p.cpus[i].mpidr);
+    }
+    static const char* const kConduit[] = {"none", "smc", "hvc"};
+    console::print(", psci conduit %s\n", kConduit[static_cast<int>(p.psci_conduit)]);
+    if (p.cpus_ignored > 0) {
+        log_warn("%lu more CPUs in the DTB are ignored (Vireo supports %d)", p.cpus_ignored, VIREO_MAX_CPUS);
+    }
+    const GicDesc& gic = p.gic;
+    if (gic.version == 3) {
+        console::print("gic: v3, gicd 0x%lx, gicr 0x%lx (%lu region%s)", gic.dist.base, gic.redist[0].base,
+                       gic.redist_count, gic.redist_count == 1 ? "" : "s");
+    } else {
+        console::print("gic: v2, gicd 0x%lx, gicc 0x%lx, gich 0x%lx, gicv 0x%lx", gic.dist.base, gic.cpu_if.base,
+                       gic.hyp_if.base, gic.virt_cpu_if.base);
+    }
+    if (gic.has_maintenance_irq) {
+        console::print(", maintenance ppi %u\n", gic.maintenance_ppi);
+    } else {
+        console::print(", no maintenance interrupt\n");
+    }
+    const UartDesc& uart = console::device();
+    console::print("uart: %s at 0x%lx%s\n", uart_kind_name(uart.kind), uart.base,
+                   p.uart.kind == UartKind::None ? " (board default: no usable stdout-path)" : "");
+    console::print("timer: %lu Hz%s, ppi sec %u nonsec %u virt %u hyp %u\n", frequency,
+                   p.timer.frequency != 0 ? " (clock-frequency)" : " (CNTFRQ_EL0)", p.timer.ppi[0], p.timer.ppi[1],
+                   p.timer.ppi[2], p.timer.ppi[3]);
+}
+
+void apply_bootargs(const Platform& p)
+{
+    char value[16];
+    if (find_bootarg(p.bootargs, "loglevel", value, sizeof value) != nullptr) {
+        const long level = strtol(value, nullptr, 10);
+        if (level >= 0 && level <= static_cast<long>(LogLevel::Debug)) {
+            console::set_level(static_cast<LogLevel>(level));
+        } else {
+            log_warn("bootargs: loglevel=%s ignored, expected 0 (errors) to 3 (debug)", value);
+        }
+    }
+}
+
+[[noreturn]] void idle()
+{
+    for (;;) {
+        arch::wfi();
+    }
+}
+
+} // namespace
+
+extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter)
+{
+    stack_guard_init(entry_counter ^ arch::counter());
+    console::attach(board().early_uart);
+    const DtbCheck check = early_check_dtb(dtb);
+    el2_map::enable_early(check.status == DtbStatus::Ok ? dtb : 0, check.size, board().early_uart.base);
+    console::enable_locking();
+    percpu_init(0, arch::read_mpidr() & kMpidrAffinityMask);
+
+    console::print("\nVireo hypervisor (board %s), image at 0x%lx-0x%lx, DTB at 0x%lx\n", board().name,
+                   reinterpret_cast<uint64_t>(_text), reinterpret_cast<uint64_t>(_end) - 1, dtb);
+    if (check.status != DtbStatus::Ok) {
+        report_dtb_problem(dtb, check);
+        log_error("cannot continue without a device tree; halting");
+        halt();
+    }
+    PlatformError error;
+    if (!parse_platform(reinterpret_cast<const void*>(dtb), platform, error)) {
+        log_error("device tree at 0x%lx: %s", dtb, error.message);
+        log_error("cannot continue without a usable device tree; halting");
+        halt();
+    }
+    apply_bootargs(platform);
+    el2_map::enable_final(platform);
+    if (platform.uart.kind != UartKind::None) {
+        console::attach(platform.uart);
+    }
+    const uint64_t frequency = platform.timer.frequency != 0 ? platform.timer.frequency : arch::read_cntfrq();
+    print_summary(platform, frequency);
+
+    const uint64_t mpidr = arch::read_mpidr() & kMpidrAffinityMask;
+    int boot_index = platform.cpu_index(mpidr);
+    if (boot_index < 0) {
+        log_warn("boot CPU (mpidr 0x%lx) is not in the DTB's /cpus", mpidr);
+    }
+    console::print("cpu 0 online (mpidr 0x%lx)\n", mpidr);
+    __atomic_store_n(&vireo_cpus[0].online, 1u, __ATOMIC_RELEASE);
+    const size_t online = smp::start_secondaries(platform, static_cast<size_t>(boot_index));
+    const size_t expected = platform.cpu_count + (boot_index < 0 ? 1 : 0);
+
+    const uint64_t now = arch::counter();
+    const uint64_t since_entry_us = (now - entry_counter) * 1000000 / frequency;
+    const uint64_t since_reset_us = now * 1000000 / frequency;
+    if (online == expected) {
+        console::print("all %lu CPUs online, %lu.%03lu ms after entry (%lu.%03lu ms after counter reset)\n", online,
+                       since_entry_us / 1000, since_entry_us % 1000, since_reset_us / 1000,
+                       since_reset_us % 1000);
+    } else {
+        log_error("only %lu of %lu CPUs online", online, expected);
+    }
+
+    char value[4];
+    if (find_bootarg(platform.bootargs, "vireo.poweroff", value, sizeof value) != nullptr) {
+        console::print("vireo.poweroff: powering off\n");
+        const int64_t ret = psci::call(platform.psci_conduit, psci::kSystemOff);
+        log_error("PSCI SYSTEM_OFF returned %ld (%s)", ret, psci::error_name(ret));
+    }
+    console::print("no guests configured; cpu 0 idle\n");
+    idle();
+}

@@ -1,0 +1,137 @@
+#include "kernel/mem/el2_map.hpp"
+
+#include <string.h>
+
+#include "kernel/console.hpp"
+#include "kernel/mem/page_table.hpp"
+#include "kernel/panic.hpp"
+#include "kernel/percpu.hpp"
+#include "platform/cpu.hpp"
+#include "platform/platform.hpp"
+
+extern "C" char _text[], _end[];
+
+namespace el2_map {
+namespace {
+
+constexpr uint64_t kPage = PageTable::kPageSize;
+
+using TablePage = uint64_t[512];
+
+/// Tables carved from a static pool in BSS; VA == PA (identity map).
+class StaticTables final : public TableAllocator {
+public:
+    constexpr StaticTables(TablePage* pages, size_t count) : pages_(pages), count_(count) {}
+
+    uint64_t* alloc() override
+    {
+        if (used_ == count_) {
+            return nullptr;
+        }
+        uint64_t* table = pages_[used_++];
+        memset(table, 0, kPage);
+        return table;
+    }
+    uint64_t phys(const uint64_t* table) const override { return reinterpret_cast<uint64_t>(table); }
+    uint64_t* virt(uint64_t phys) const override { return reinterpret_cast<uint64_t*>(phys); }
+    size_t used() const { return used_; }
+    size_t capacity() const { return count_; }
+
+private:
+    TablePage* pages_;
+    size_t count_;
+    size_t used_ = 0;
+};
+
+alignas(4096) TablePage early_pool[8];
+alignas(4096) TablePage final_pool[48];
+constinit StaticTables early_tables(early_pool, 8);
+constinit StaticTables final_tables(final_pool, 48);
+constinit El2MmuConfig mmu_config{};
+
+uint64_t align_down(uint64_t value) { return value & ~(kPage - 1); }
+uint64_t align_up(uint64_t value) { return (value + kPage - 1) & ~(kPage - 1); }
+
+void map_or_panic(PageTable& table, uint64_t base, uint64_t size, MemType type, const char* what)
+{
+    const uint64_t start = align_down(base);
+    const uint64_t end = align_up(base + size);
+    if (!table.map(start, start, end - start, type)) {
+        panic("EL2 map: cannot map %s [0x%lx, 0x%lx)", what, start,
+              end);
+    }
+}
+
+El2MmuConfig make_config(uint64_t root)
+{
+    // TCR_EL2 (E2H=0, Arm ARM D19.2): T0SZ for 39-bit VAs, walks cacheable
+    // write-back and inner shareable, 4 KiB granule, PS from PARange.
+    uint64_t parange = arch::read_id_aa64mmfr0() & 0xf;
+    if (parange > 5) {
+        parange = 5; // 52-bit PAs need descriptor changes; not used
+    }
+    constexpr uint64_t kTcrRes1 = (1ull << 31) | (1ull << 23);
+    const uint64_t tcr = kTcrRes1 | (parange << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) |
+                         (64 - PageTable::kVaBits);
+    // SCTLR_EL2: RES1 bits, M (MMU), C (data cache), SA (SP alignment), I (instruction cache).
+    constexpr uint64_t kSctlr = 0x30c50830ull | (1u << 0) | (1u << 2) | (1u << 3) | (1u << 12);
+    return {pte::kMair, tcr, root, kSctlr};
+}
+
+} // namespace
+
+void enable_early(uint64_t dtb, uint64_t dtb_size, uint64_t uart_base)
+{
+    PageTable table(early_tables);
+    if (!table.init()) {
+        panic("EL2 map: no early tables");
+    }
+    const auto text = reinterpret_cast<uint64_t>(_text);
+    map_or_panic(table, text, reinterpret_cast<uint64_t>(_end) - text, MemType::Normal, "the image");
+    if (dtb != 0) {
+        map_or_panic(table, dtb, dtb_size, MemType::Normal, "the DTB");
+    }
+    if (uart_base != 0) {
+        map_or_panic(table, uart_base, kPage, MemType::Device, "the early UART");
+    }
+    mmu_config = make_config(table.root_phys());
+    // Written with the caches off: drop any stale lines the walker could hit.
+    arch::invalidate_dcache(early_pool, sizeof early_pool);
+    el2_mmu_enable(&mmu_config);
+}
+
+void enable_final(const Platform& platform)
+{
+    PageTable table(final_tables);
+    if (!table.init()) {
+        panic("EL2 map: no tables");
+    }
+    // Everything Device first, then RAM over it as Normal.
+    const uint64_t limit = 1ull << PageTable::kVaBits;
+    map_or_panic(table, 0, limit, MemType::Device, "device space");
+    for (size_t i = 0; i < platform.memory_count; i++) {
+        const Range& bank = platform.memory[i];
+        if (bank.end() > limit) {
+            log_warn("RAM [0x%lx, 0x%lx) lies beyond Vireo's 39-bit map; the part above 0x%lx is not used",
+                     bank.base, bank.end(),
+                     limit);
+        }
+        const uint64_t end = bank.end() < limit ? bank.end() : limit;
+        if (bank.base < end) {
+            map_or_panic(table, bank.base, end - bank.base, MemType::Normal, "RAM");
+        }
+    }
+    // The image is mapped even if a DTB leaves it out of its memory nodes.
+    const auto text = reinterpret_cast<uint64_t>(_text);
+    map_or_panic(table, text, reinterpret_cast<uint64_t>(_end) - text, MemType::Normal, "the image");
+    for (uint32_t i = 0; i < VIREO_MAX_CPUS; i++) {
+        map_or_panic(table, percpu_stack(i).base - kPage, kPage, MemType::Unmapped, "a stack guard page");
+    }
+    mmu_config.ttbr0 = table.root_phys();
+    arch::switch_el2_tables(mmu_config.ttbr0);
+    log_debug("EL2 map: %lu of %lu table pages used", final_tables.used(), final_tables.capacity());
+}
+
+const El2MmuConfig& config() { return mmu_config; }
+
+} // namespace el2_map

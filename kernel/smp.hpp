@@ -1,0 +1,29 @@
+// Bringing up the secondary CPUs: PSCI CPU_ON or spin-table release.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/asm_offsets.h"
+#include "kernel/mem/el2_map.hpp"
+#include "kernel/percpu.hpp"
+
+struct Platform;
+
+/// What the primary hands to one starting secondary (boot/start.S reads it
+/// with its MMU off, so it is cleaned to the point of coherency).
+struct SecondaryBoot {
+    PerCpu* cpu;
+    El2MmuConfig mmu;
+};
+
+static_assert(offsetof(SecondaryBoot, cpu) == SECONDARY_BOOT_CPU);
+static_assert(offsetof(SecondaryBoot, mmu) == SECONDARY_BOOT_MMU);
+
+namespace smp {
+
+/// Starts every CPU in `platform` except the boot CPU, one at a time, and
+/// waits for each to report in. Returns how many CPUs are online in all.
+size_t start_secondaries(const Platform& platform, size_t boot_index);
+
+} // namespace smp

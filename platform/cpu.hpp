@@ -1,0 +1,91 @@
+// The one layer through which Vireo touches CPU system registers, barriers
+// and caches. Everything above it is plain C++.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace arch {
+
+#define VIREO_SYSREG_RO(name, reg)                                                      \
+    inline uint64_t read_##name()                                                      \
+    {                                                                                  \
+        uint64_t value;                                                                \
+        asm volatile("mrs %0, " #reg : "=r"(value));                                   \
+        return value;                                                                  \
+    }
+#define VIREO_SYSREG_RW(name, reg)                                                      \
+    VIREO_SYSREG_RO(name, reg)                                                         \
+    inline void write_##name(uint64_t value) { asm volatile("msr " #reg ", %0" ::"r"(value)); }
+
+VIREO_SYSREG_RO(current_el, CurrentEL)
+VIREO_SYSREG_RO(mpidr, mpidr_el1)
+VIREO_SYSREG_RO(midr, midr_el1)
+VIREO_SYSREG_RO(id_aa64mmfr0, id_aa64mmfr0_el1)
+VIREO_SYSREG_RO(cntfrq, cntfrq_el0)
+VIREO_SYSREG_RO(esr_el2, esr_el2)
+VIREO_SYSREG_RO(elr_el2, elr_el2)
+VIREO_SYSREG_RO(far_el2, far_el2)
+VIREO_SYSREG_RO(spsr_el2, spsr_el2)
+VIREO_SYSREG_RW(tpidr_el2, tpidr_el2)
+VIREO_SYSREG_RW(ttbr0_el2, ttbr0_el2)
+
+#undef VIREO_SYSREG_RW
+#undef VIREO_SYSREG_RO
+
+inline void isb() { asm volatile("isb" ::: "memory"); }
+inline void dsb_ish() { asm volatile("dsb ish" ::: "memory"); }
+inline void sev() { asm volatile("sev" ::: "memory"); }
+inline void wfe() { asm volatile("wfe" ::: "memory"); }
+inline void wfi() { asm volatile("wfi" ::: "memory"); }
+inline void cpu_relax() { asm volatile("yield" ::: "memory"); }
+
+/// The physical counter, ordered after earlier instructions.
+inline uint64_t counter()
+{
+    isb();
+    uint64_t value;
+    asm volatile("mrs %0, cntpct_el0" : "=r"(value));
+    return value;
+}
+
+/// Cleans and invalidates [start, start + size) to the point of coherency,
+/// so a CPU with its caches off sees what this CPU wrote.
+inline void clean_dcache_to_poc(const void* start, size_t size)
+{
+    uint64_t ctr;
+    asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
+    const uintptr_t kLine = 4u << ((ctr >> 16) & 0xf); // CTR_EL0.DminLine, in words
+    uintptr_t addr = reinterpret_cast<uintptr_t>(start) & ~(kLine - 1);
+    const uintptr_t end = reinterpret_cast<uintptr_t>(start) + size;
+    for (; addr < end; addr += kLine) {
+        asm volatile("dc civac, %0" ::"r"(addr) : "memory");
+    }
+    dsb_ish();
+}
+
+/// Invalidates [start, start + size) from the data caches without writing
+/// back: for memory written with the caches off, before turning them on.
+inline void invalidate_dcache(const void* start, size_t size)
+{
+    uint64_t ctr;
+    asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
+    const uintptr_t line = 4u << ((ctr >> 16) & 0xf);
+    const uintptr_t end = reinterpret_cast<uintptr_t>(start) + size;
+    for (uintptr_t addr = reinterpret_cast<uintptr_t>(start) & ~(line - 1); addr < end; addr += line) {
+        asm volatile("dc ivac, %0" ::"r"(addr) : "memory");
+    }
+    dsb_ish();
+}
+
+/// Switches the EL2 stage-1 tables; both must map the running code alike.
+inline void switch_el2_tables(uint64_t ttbr)
+{
+    write_ttbr0_el2(ttbr);
+    isb();
+    asm volatile("tlbi alle2\n\tdsb ish\n\tisb" ::: "memory");
+}
+
+} // namespace arch
+
+extern "C" [[noreturn]] void halt();

@@ -1,0 +1,44 @@
+// Physical console UARTs, described as data: a kind plus the register layout
+// the device tree gives (reg-shift, reg-io-width). The firmware or
+// bootloader has set the baud rate; Vireo keeps it.
+#pragma once
+
+#include <stdint.h>
+
+enum class UartKind : uint8_t {
+    None,
+    Pl011,  // arm,pl011 (QEMU virt, Raspberry Pi 4)
+    Ns16550 // ns16550a, snps,dw-apb-uart, brcm,bcm2835-aux-uart (8250 family)
+};
+
+struct UartDesc {
+    UartKind kind = UartKind::None;
+    uint64_t base = 0;
+    uint8_t reg_shift = 0; // register n is at base + (n << reg_shift)
+    uint8_t io_width = 1;  // bytes per register access: 1 or 4
+};
+
+const char* uart_kind_name(UartKind kind);
+
+/// Register-level driver. Bus access goes through the two function pointers
+/// so host tests can run the driver against fake registers.
+class Uart {
+public:
+    using Read = uint32_t (*)(uintptr_t addr, uint8_t width);
+    using Write = void (*)(uintptr_t addr, uint8_t width, uint32_t value);
+
+    void attach(const UartDesc& desc);
+    void attach(const UartDesc& desc, Read read, Write write);
+    const UartDesc& desc() const { return desc_; }
+    bool present() const { return desc_.kind != UartKind::None; }
+
+    /// Writes one byte, waiting while the transmit FIFO is full.
+    void put(char c);
+
+private:
+    uintptr_t reg(unsigned index) const;
+
+    UartDesc desc_;
+    Read read_ = nullptr;
+    Write write_ = nullptr;
+};

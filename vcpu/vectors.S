@@ -1,0 +1,75 @@
+/*
+ * The EL2 exception vector table (Arm ARM D1.10.2: four groups of four,
+ * 0x80 bytes each). Vireo runs no guests yet, so every exception taken to
+ * EL2 is unexpected: it is reported with all registers and halts its CPU.
+ *
+ * The report runs on a per-CPU exception stack, so an overflow of the
+ * normal stack into its guard page can still be reported.
+ */
+#include "boot/asm.h"
+#include "kernel/asm_offsets.h"
+
+.macro unexpected kind
+	.balign	0x80
+	msr	tpidrro_el0, x0		/* two scratch registers; this CPU stops anyway */
+	msr	tpidr_el0, x1
+	mov	x1, #\kind
+	b	el2_unexpected
+.endm
+
+	.section .text, "ax"
+	.balign	2048
+	.globl	el2_vectors
+el2_vectors:
+	unexpected 0	/* current EL, SP_EL0: sync */
+	unexpected 1	/* IRQ */
+	unexpected 2	/* FIQ */
+	unexpected 3	/* SError */
+	unexpected 4	/* current EL, SP_EL2: sync */
+	unexpected 5
+	unexpected 6
+	unexpected 7
+	unexpected 8	/* lower EL, AArch64: sync */
+	unexpected 9
+	unexpected 10
+	unexpected 11
+	unexpected 12	/* lower EL, AArch32: sync */
+	unexpected 13
+	unexpected 14
+	unexpected 15
+
+/* x1 = vector kind; x0 and x1 of the interrupted code in TPIDRRO_EL0/TPIDR_EL0. */
+el2_unexpected:
+	mrs	x0, tpidr_el2
+	cbz	x0, 1f
+	ldr	x0, [x0, #PERCPU_EXC_STACK_TOP]
+	cbnz	x0, 2f
+1:	mov	x0, sp			/* no exception stack yet: use what we have */
+	and	x0, x0, #~15
+2:	sub	x0, x0, #FATAL_FRAME_SIZE
+	str	x1, [x0, #FATAL_FRAME_KIND]
+	mov	x1, sp
+	str	x1, [x0, #FATAL_FRAME_SP]
+	mov	sp, x0
+	stp	x2, x3, [sp, #16]
+	stp	x4, x5, [sp, #32]
+	stp	x6, x7, [sp, #48]
+	stp	x8, x9, [sp, #64]
+	stp	x10, x11, [sp, #80]
+	stp	x12, x13, [sp, #96]
+	stp	x14, x15, [sp, #112]
+	stp	x16, x17, [sp, #128]
+	stp	x18, x19, [sp, #144]
+	stp	x20, x21, [sp, #160]
+	stp	x22, x23, [sp, #176]
+	stp	x24, x25, [sp, #192]
+	stp	x26, x27, [sp, #208]
+	stp	x28, x29, [sp, #224]
+	str	x30, [sp, #240]
+	mrs	x0, tpidrro_el0
+	mrs	x1, tpidr_el0
+	stp	x0, x1, [sp]
+	mov	x0, sp
+	mov	x29, xzr
+	bl	el2_fatal_exception	/* never returns */
+	b	halt
