@@ -6,6 +6,19 @@
 #   make debug      like run, but QEMU waits for gdb (see README.md)
 #   make format / format-check / compile_commands.json / clean
 
+# Every goal but the tree-hygiene ones needs the toolchain: install what is
+# missing before any variable below asks the cross compiler for its paths.
+NO_SETUP_GOALS := format format-check clean
+ifneq ($(filter-out $(NO_SETUP_GOALS),$(or $(MAKECMDGOALS),all)),)
+SETUP_STATUS := $(shell scripts/setup >&2; echo $$?)
+ifneq ($(SETUP_STATUS),0)
+$(error scripts/setup failed (see above); fix that and run make again)
+endif
+endif
+
+Q := $(if $(V),,@)
+quiet = $(if $(V),,@printf '  %-7s %s\n' $(1) $(2);)
+
 BOARD ?= qemu-virt
 BUILD ?= build
 CROSS ?= aarch64-linux-gnu-
@@ -60,38 +73,33 @@ LDFLAGS := -pie --no-dynamic-linker -z norelro -z noexecstack --gc-sections --bu
 all: $(BUILD)/vireo.bin compile_commands.json
 
 setup:
-	@scripts/setup
+	@true # scripts/setup ran when this Makefile was read
 
-$(OBJ)/%.o: %.cpp | setup-done
+$(OBJ)/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+	$(call quiet,CXX,$<)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 	@scripts/compdb-entry "$(CURDIR)" "$<" "$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@" > $@.json
 
-$(OBJ)/%.o: %.S | setup-done
+$(OBJ)/%.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ASFLAGS) -c $< -o $@
+	$(call quiet,AS,$<)$(CC) $(CPPFLAGS) $(ASFLAGS) -c $< -o $@
 	@scripts/compdb-entry "$(CURDIR)" "$<" "$(CC) $(CPPFLAGS) $(ASFLAGS) -c $< -o $@" > $@.json
 
-$(BUILD)/vireo.ld: linker/vireo.ld.S boot/layout.h | setup-done
+$(BUILD)/vireo.ld: linker/vireo.ld.S boot/layout.h
 	@mkdir -p $(dir $@)
-	$(CC) -E -P -x c -I. $< -o $@
+	$(call quiet,CPP,$<)$(CC) -E -P -x c -I. $< -o $@
 
 # The image relocates itself (boot/start.S): only R_AARCH64_RELATIVE may remain.
 $(BUILD)/vireo.elf: $(OBJS) $(BUILD)/vireo.ld
-	$(LD) $(LDFLAGS) -T $(BUILD)/vireo.ld -o $@ $(OBJS) --start-group $(LIBS) --end-group
+	$(call quiet,LD,$@)$(LD) $(LDFLAGS) -T $(BUILD)/vireo.ld -o $@ $(OBJS) --start-group $(LIBS) --end-group
 	@bad=$$($(READELF) -rW $@ | awk '/^[0-9a-f]+ /{print $$3}' | grep -Ev '^R_AARCH64_(RELATIVE|NONE)$$' | sort -u); \
 	if [ -n "$$bad" ]; then echo "error: $@ has relocations boot/start.S cannot apply: $$bad"; rm -f $@; exit 1; fi
 
 $(BUILD)/vireo.bin: $(BUILD)/vireo.elf
-	$(OBJCOPY) -O binary $< $@
+	$(call quiet,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
 
 compile_commands.json: $(OBJS)
 	@scripts/compdb-merge $@ $(OBJS:%=%.json) $(UNIT_OBJS:%=%.json)
-
-# Set-up runs once per make invocation; scripts/setup is quiet when all is present.
-.PHONY: setup-done
-setup-done:
-	@scripts/setup
 
 # --- host unit tests ------------------------------------------------------
 
@@ -104,17 +112,17 @@ UNIT_DTBS := $(UNIT_DTS:tests/dts/%.dts=$(BUILD)/host/dtb/%.dtb)
 HOST_CXXFLAGS := -std=c++20 -O1 -g -I. -Wall -Wextra -Werror -Wconversion -Wshadow -MMD -MP \
 	-DTEST_DTB_DIR='"$(CURDIR)/$(BUILD)/host/dtb"' -fsanitize=address,undefined
 
-$(BUILD)/host/%.o: %.cpp | setup-done
+$(BUILD)/host/%.o: %.cpp
 	@mkdir -p $(dir $@)
-	$(HOST_CXX) $(HOST_CXXFLAGS) -c $< -o $@
+	$(call quiet,HOSTCXX,$<)$(HOST_CXX) $(HOST_CXXFLAGS) -c $< -o $@
 	@scripts/compdb-entry "$(CURDIR)" "$<" "$(HOST_CXX) $(HOST_CXXFLAGS) -c $< -o $@" > $@.json
 
-$(BUILD)/host/dtb/%.dtb: tests/dts/%.dts | setup-done
+$(BUILD)/host/dtb/%.dtb: tests/dts/%.dts
 	@mkdir -p $(dir $@)
-	dtc -q -I dts -O dtb -o $@ $<
+	$(call quiet,DTC,$<)dtc -q -I dts -O dtb -o $@ $<
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_DTBS)
-	$(HOST_CXX) -fsanitize=address,undefined -o $@ $(UNIT_OBJS) -lgtest -lgtest_main -lfdt -pthread
+	$(call quiet,HOSTLD,$@)$(HOST_CXX) -fsanitize=address,undefined -o $@ $(UNIT_OBJS) -lgtest -lgtest_main -lfdt -pthread
 
 # --- running -------------------------------------------------------------
 
@@ -126,13 +134,13 @@ debug: all
 	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) --gdb $(BUILD)/vireo.bin
 
 test: all $(BUILD)/unit-tests
-	scripts/run-tests --unit $(BUILD)/unit-tests --image $(BUILD)/vireo.bin tests/system/*.tests
+	@scripts/run-tests --unit $(BUILD)/unit-tests --image $(BUILD)/vireo.bin tests/system/*.tests
 
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 systest: all
-	scripts/run-tests --image $(BUILD)/vireo.bin tests/system/*.tests
+	@scripts/run-tests --image $(BUILD)/vireo.bin tests/system/*.tests
 
 # --- tree hygiene ----------------------------------------------------------
 

@@ -24,7 +24,7 @@ void emit(const char* text, size_t length)
     }
 }
 
-void vformat_and_emit(const char* prefix, const char* format, va_list args)
+void vformat_and_emit(const char* prefix, const char* format, va_list args, bool newline)
 {
     char line[kLineMax];
     int used = snprintf(line, sizeof line, "%s", prefix);
@@ -32,7 +32,12 @@ void vformat_and_emit(const char* prefix, const char* format, va_list args)
     if (body > 0) {
         used += body;
     }
-    size_t length = static_cast<size_t>(used) < sizeof line ? static_cast<size_t>(used) : sizeof line - 1;
+    // Keep room for the newline: a truncated line still ends the line.
+    size_t length = static_cast<size_t>(used) < sizeof line - 1 ? static_cast<size_t>(used) : sizeof line - 2;
+    if (newline) {
+        line[length++] = '\n';
+        line[length] = '\0';
+    }
     if (locking) {
         lock.lock();
         emit(line, length);
@@ -52,7 +57,7 @@ LogLevel level() { return current_level; }
 
 void write_raw(const char* text, size_t length) { emit(text, length); }
 
-void vprint(const char* format, va_list args) { vformat_and_emit("", format, args); }
+void vprint(const char* format, va_list args) { vformat_and_emit("", format, args, false); }
 
 void print(const char* format, ...)
 {
@@ -70,7 +75,7 @@ void log(LogLevel level, const char* format, ...)
     static const char* const kPrefix[] = {"error: ", "warning: ", "", ""};
     va_list args;
     va_start(args, format);
-    vformat_and_emit(kPrefix[static_cast<int>(level)], format, args);
+    vformat_and_emit(kPrefix[static_cast<int>(level)], format, args, true);
     va_end(args);
 }
 

@@ -29,8 +29,8 @@ void write_raw(const char* text, size_t length);
 void print(const char* format, ...) __attribute__((format(printf, 1, 2)));
 void vprint(const char* format, va_list args);
 
-/// Prints only at or above the current log level. Errors and warnings are
-/// prefixed so the test runner and a user can spot them.
+/// Prints one line (the newline is added) if `level` is enabled. Errors and
+/// warnings are prefixed so the test runner and a user can spot them.
 void log(LogLevel level, const char* format, ...) __attribute__((format(printf, 2, 3)));
 
 /// For the fatal path: takes the lock if it can within a bounded time.

@@ -5,6 +5,7 @@
 #include "kernel/early.hpp"
 #include "kernel/mem/el2_map.hpp"
 #include "kernel/percpu.hpp"
+#include "kernel/selftest.hpp"
 #include "kernel/smp.hpp"
 #include "platform/board.hpp"
 #include "platform/cpu.hpp"
@@ -149,6 +150,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter)
         log_error("only %lu of %lu CPUs online", online, expected);
     }
 
+    run_selftest(platform.bootargs);
     char value[4];
     if (find_bootarg(platform.bootargs, "vireo.poweroff", value, sizeof value) != nullptr) {
         console::print("vireo.poweroff: powering off\n");
