@@ -19,8 +19,7 @@ namespace {
 
 Platform platform;
 
-
-void report_dtb_problem(uint64_t dtb, const DtbCheck& check)
+void report_dtb_problem(uint64_t dtb, const DtbCheck &check)
 {
     switch (check.status) {
     case DtbStatus::Missing: log_error("no device tree: the boot loader passed 0 in x0"); break;
@@ -35,7 +34,7 @@ void report_dtb_problem(uint64_t dtb, const DtbCheck& check)
     }
 }
 
-void print_summary(const Platform& p, uint64_t frequency)
+void print_summary(const Platform &p, uint64_t frequency)
 {
     console::print("platform: %s\n", p.model);
     console::print("memory: %lu MiB in %lu bank%s:", p.total_memory() >> 20, p.memory_count,
@@ -51,12 +50,12 @@ void print_summary(const Platform& p, uint64_t frequency)
     for (size_t i = 0; i < p.cpu_count; i++) {
         console::print(" 0x%lx", p.cpus[i].mpidr);
     }
-    static const char* const kConduit[] = {"none", "smc", "hvc"};
+    static const char *const kConduit[] = {"none", "smc", "hvc"};
     console::print(", psci conduit %s\n", kConduit[static_cast<int>(p.psci_conduit)]);
     if (p.cpus_ignored > 0) {
         log_warn("%lu more CPUs in the DTB are ignored (Vireo supports %d)", p.cpus_ignored, VIREO_MAX_CPUS);
     }
-    const GicDesc& gic = p.gic;
+    const GicDesc &gic = p.gic;
     if (gic.version == 3) {
         console::print("gic: v3, gicd 0x%lx, gicr 0x%lx (%lu region%s)", gic.dist.base, gic.redist[0].base,
                        gic.redist_count, gic.redist_count == 1 ? "" : "s");
@@ -69,7 +68,7 @@ void print_summary(const Platform& p, uint64_t frequency)
     } else {
         console::print(", no maintenance interrupt\n");
     }
-    const UartDesc& uart = console::device();
+    const UartDesc &uart = console::device();
     console::print("uart: %s at 0x%lx%s\n", uart_kind_name(uart.kind), uart.base,
                    p.uart.kind == UartKind::None ? " (board default: no usable stdout-path)" : "");
     console::print("timer: %lu Hz%s, ppi sec %u nonsec %u virt %u hyp %u\n", frequency,
@@ -77,7 +76,7 @@ void print_summary(const Platform& p, uint64_t frequency)
                    p.timer.ppi[2], p.timer.ppi[3]);
 }
 
-void apply_bootargs(const Platform& p)
+void apply_bootargs(const Platform &p)
 {
     char value[16];
     if (find_bootarg(p.bootargs, "loglevel", value, sizeof value) != nullptr) {
@@ -116,7 +115,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter)
         halt();
     }
     PlatformError error;
-    if (!parse_platform(reinterpret_cast<const void*>(dtb), platform, error)) {
+    if (!parse_platform(reinterpret_cast<const void *>(dtb), platform, error)) {
         log_error("device tree at 0x%lx: %s", dtb, error.message);
         log_error("cannot continue without a usable device tree; halting");
         halt();
@@ -144,8 +143,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter)
     const uint64_t since_reset_us = now * 1000000 / frequency;
     if (online == expected) {
         console::print("all %lu CPUs online, %lu.%03lu ms after entry (%lu.%03lu ms after counter reset)\n", online,
-                       since_entry_us / 1000, since_entry_us % 1000, since_reset_us / 1000,
-                       since_reset_us % 1000);
+                       since_entry_us / 1000, since_entry_us % 1000, since_reset_us / 1000, since_reset_us % 1000);
     } else {
         log_error("only %lu of %lu CPUs online", online, expected);
     }

@@ -21,7 +21,7 @@ __attribute__((noinline)) uint64_t recurse(uint64_t depth)
 
 } // namespace
 
-void run_selftest(const char* bootargs)
+void run_selftest(const char *bootargs)
 {
     char name[32];
     if (find_bootarg(bootargs, "vireo.selftest", name, sizeof name) == nullptr) {
@@ -33,7 +33,7 @@ void run_selftest(const char* bootargs)
     } else if (strcmp(name, "data-abort") == 0) {
         // Beyond the 39-bit EL2 map: a translation fault at EL2.
         const uint64_t unmapped = 1ull << PageTable::kVaBits;
-        console::print("selftest: reading 0x%lx\n", *reinterpret_cast<volatile uint64_t*>(unmapped));
+        console::print("selftest: reading 0x%lx\n", *reinterpret_cast<volatile uint64_t *>(unmapped));
     } else {
         log_warn("vireo.selftest=%s is unknown; expected stack-overflow or data-abort", name);
     }

@@ -4,4 +4,4 @@
 
 /// Runs the self-test named in `bootargs`, if any. The fault tests do not
 /// return: the fatal-exception path halts the CPU.
-void run_selftest(const char* bootargs);
+void run_selftest(const char *bootargs);

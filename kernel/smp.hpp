@@ -13,7 +13,7 @@ struct Platform;
 /// What the primary hands to one starting secondary (boot/start.S reads it
 /// with its MMU off, so it is cleaned to the point of coherency).
 struct SecondaryBoot {
-    PerCpu* cpu;
+    PerCpu *cpu;
     El2MmuConfig mmu;
 };
 
@@ -24,6 +24,6 @@ namespace smp {
 
 /// Starts every CPU in `platform` except the boot CPU, one at a time, and
 /// waits for each to report in. Returns how many CPUs are online in all.
-size_t start_secondaries(const Platform& platform, size_t boot_index);
+size_t start_secondaries(const Platform &platform, size_t boot_index);
 
 } // namespace smp

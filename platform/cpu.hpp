@@ -7,15 +7,15 @@
 
 namespace arch {
 
-#define VIREO_SYSREG_RO(name, reg)                                                      \
-    inline uint64_t read_##name()                                                      \
-    {                                                                                  \
-        uint64_t value;                                                                \
-        asm volatile("mrs %0, " #reg : "=r"(value));                                   \
-        return value;                                                                  \
+#define VIREO_SYSREG_RO(name, reg)                                                                                     \
+    inline uint64_t read_##name()                                                                                      \
+    {                                                                                                                  \
+        uint64_t value;                                                                                                \
+        asm volatile("mrs %0, " #reg : "=r"(value));                                                                   \
+        return value;                                                                                                  \
     }
-#define VIREO_SYSREG_RW(name, reg)                                                      \
-    VIREO_SYSREG_RO(name, reg)                                                         \
+#define VIREO_SYSREG_RW(name, reg)                                                                                     \
+    VIREO_SYSREG_RO(name, reg)                                                                                         \
     inline void write_##name(uint64_t value) { asm volatile("msr " #reg ", %0" ::"r"(value)); }
 
 VIREO_SYSREG_RO(current_el, CurrentEL)
@@ -51,7 +51,7 @@ inline uint64_t counter()
 
 /// Cleans and invalidates [start, start + size) to the point of coherency,
 /// so a CPU with its caches off sees what this CPU wrote.
-inline void clean_dcache_to_poc(const void* start, size_t size)
+inline void clean_dcache_to_poc(const void *start, size_t size)
 {
     uint64_t ctr;
     asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
@@ -66,7 +66,7 @@ inline void clean_dcache_to_poc(const void* start, size_t size)
 
 /// Invalidates [start, start + size) from the data caches without writing
 /// back: for memory written with the caches off, before turning them on.
-inline void invalidate_dcache(const void* start, size_t size)
+inline void invalidate_dcache(const void *start, size_t size)
 {
     uint64_t ctr;
     asm volatile("mrs %0, ctr_el0" : "=r"(ctr));

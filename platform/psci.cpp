@@ -2,7 +2,7 @@
 
 namespace psci {
 
-const char* error_name(int64_t code)
+const char *error_name(int64_t code)
 {
     switch (code) {
     case kSuccess: return "SUCCESS";
@@ -32,15 +32,15 @@ int64_t call(Conduit conduit, uint64_t function, uint64_t arg0, uint64_t arg1, u
         asm volatile("smc #0"
                      : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
                      :
-                     : "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16",
-                       "x17", "memory");
+                     : "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17",
+                       "memory");
         break;
     case Conduit::Hvc:
         asm volatile("hvc #0"
                      : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
                      :
-                     : "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16",
-                       "x17", "memory");
+                     : "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17",
+                       "memory");
         break;
     case Conduit::None: return kNotSupported;
     }
