@@ -130,7 +130,7 @@ run: all
 	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) $(BUILD)/vireo.bin
 
 debug: all
-	@echo "QEMU waits for gdb on :1234; in another terminal: gdb-multiarch $(BUILD)/vireo.elf -ex 'target remote :1234'"
+	@echo "QEMU waits for gdb on :1234; in another terminal: gdb-multiarch -ex 'symbol-file $(BUILD)/vireo.elf -o 0x40200000' -ex 'target remote :1234'"
 	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) --gdb $(BUILD)/vireo.bin
 
 test: all $(BUILD)/unit-tests

@@ -51,6 +51,7 @@ primary_at_el2:
 	mov	x30, xzr
 	mov	x0, x19
 	mov	x1, x20
+	mov	x2, x21			/* the EL Vireo was entered at */
 	bl	primary_main		/* never returns */
 	b	halt
 

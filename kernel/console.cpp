@@ -14,7 +14,7 @@ LogLevel current_level = LogLevel::Info;
 
 constexpr size_t kLineMax = 512;
 
-void emit(const char *text, size_t length)
+void emit(const char* text, size_t length)
 {
     for (size_t i = 0; i < length && text[i] != '\0'; i++) {
         if (text[i] == '\n') {
@@ -24,7 +24,7 @@ void emit(const char *text, size_t length)
     }
 }
 
-void vformat_and_emit(const char *prefix, const char *format, va_list args, bool newline)
+void vformat_and_emit(const char* prefix, const char* format, va_list args, bool newline)
 {
     char line[kLineMax];
     int used = snprintf(line, sizeof line, "%s", prefix);
@@ -49,17 +49,17 @@ void vformat_and_emit(const char *prefix, const char *format, va_list args, bool
 
 } // namespace
 
-void attach(const UartDesc &desc) { uart.attach(desc); }
-const UartDesc &device() { return uart.desc(); }
+void attach(const UartDesc& desc) { uart.attach(desc); }
+const UartDesc& device() { return uart.desc(); }
 void enable_locking() { locking = true; }
 void set_level(LogLevel level) { current_level = level; }
 LogLevel level() { return current_level; }
 
-void write_raw(const char *text, size_t length) { emit(text, length); }
+void write_raw(const char* text, size_t length) { emit(text, length); }
 
-void vprint(const char *format, va_list args) { vformat_and_emit("", format, args, false); }
+void vprint(const char* format, va_list args) { vformat_and_emit("", format, args, false); }
 
-void print(const char *format, ...)
+void print(const char* format, ...)
 {
     va_list args;
     va_start(args, format);
@@ -67,12 +67,12 @@ void print(const char *format, ...)
     va_end(args);
 }
 
-void log(LogLevel level, const char *format, ...)
+void log(LogLevel level, const char* format, ...)
 {
     if (level > current_level) {
         return;
     }
-    static const char *const kPrefix[] = {"error: ", "warning: ", "", ""};
+    static const char* const kPrefix[] = {"error: ", "warning: ", "", ""};
     va_list args;
     va_start(args, format);
     vformat_and_emit(kPrefix[static_cast<int>(level)], format, args, true);

@@ -12,8 +12,8 @@ enum class LogLevel : int { Error = 0, Warn = 1, Info = 2, Debug = 3 };
 namespace console {
 
 /// Uses `desc` for output from now on.
-void attach(const UartDesc &desc);
-const UartDesc &device();
+void attach(const UartDesc& desc);
+const UartDesc& device();
 
 /// Lines from several CPUs are serialised once the MMU is on (the lock needs
 /// exclusives on Normal memory); before that only the boot CPU runs.
@@ -23,15 +23,15 @@ void set_level(LogLevel level);
 LogLevel level();
 
 /// Writes raw bytes (no lock: for the early path and the fatal path).
-void write_raw(const char *text, size_t length);
+void write_raw(const char* text, size_t length);
 
 /// Prints unconditionally, whatever the log level.
-void print(const char *format, ...) __attribute__((format(printf, 1, 2)));
-void vprint(const char *format, va_list args);
+void print(const char* format, ...) __attribute__((format(printf, 1, 2)));
+void vprint(const char* format, va_list args);
 
 /// Prints one line (the newline is added) if `level` is enabled. Errors and
 /// warnings are prefixed so the test runner and a user can spot them.
-void log(LogLevel level, const char *format, ...) __attribute__((format(printf, 2, 3)));
+void log(LogLevel level, const char* format, ...) __attribute__((format(printf, 2, 3)));
 
 /// For the fatal path: takes the lock if it can within a bounded time.
 bool lock_for_crash();

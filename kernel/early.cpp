@@ -6,7 +6,7 @@
 
 namespace {
 
-void early_puts(Uart &uart, const char *text)
+void early_puts(Uart& uart, const char* text)
 {
     for (; *text != '\0'; text++) {
         if (*text == '\n') {
@@ -16,7 +16,7 @@ void early_puts(Uart &uart, const char *text)
     }
 }
 
-uint32_t be32(const volatile uint32_t *p)
+uint32_t be32(const volatile uint32_t* p)
 {
     const uint32_t v = *p;
     return (v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24);
@@ -46,7 +46,7 @@ DtbCheck early_check_dtb(uint64_t dtb)
     if (dtb % 8 != 0) {
         return {DtbStatus::Misaligned, 0, 0};
     }
-    const auto *header = reinterpret_cast<const volatile uint32_t *>(dtb);
+    const auto* header = reinterpret_cast<const volatile uint32_t*>(dtb);
     const uint32_t magic = be32(&header[0]);
     if (magic != kFdtMagic) {
         return {DtbStatus::BadMagic, magic, 0};

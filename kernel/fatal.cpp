@@ -11,7 +11,7 @@
 
 namespace {
 
-const char *const kVectorNames[16] = {
+const char* const kVectorNames[16] = {
     "sync from EL2 (SP_EL0)",
     "IRQ from EL2 (SP_EL0)",
     "FIQ from EL2 (SP_EL0)",
@@ -32,12 +32,12 @@ const char *const kVectorNames[16] = {
 
 int cpu_number()
 {
-    const PerCpu *cpu = this_cpu();
+    const PerCpu* cpu = this_cpu();
     return cpu != nullptr ? static_cast<int>(cpu->index) : -1;
 }
 
-void put_line(const char *format, ...) __attribute__((format(printf, 1, 2)));
-void put_line(const char *format, ...)
+void put_line(const char* format, ...) __attribute__((format(printf, 1, 2)));
+void put_line(const char* format, ...)
 {
     char line[160];
     va_list args;
@@ -63,7 +63,7 @@ int guard_page_owner(uint64_t address)
 
 } // namespace
 
-extern "C" [[noreturn]] void el2_fatal_exception(const FatalFrame *frame)
+extern "C" [[noreturn]] void el2_fatal_exception(const FatalFrame* frame)
 {
     const uint64_t esr = arch::read_esr_el2();
     const uint64_t far = arch::read_far_el2();
@@ -87,7 +87,7 @@ extern "C" [[noreturn]] void el2_fatal_exception(const FatalFrame *frame)
     halt();
 }
 
-void panic(const char *format, ...)
+void panic(const char* format, ...)
 {
     char message[256];
     va_list args;

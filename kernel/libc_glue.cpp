@@ -18,17 +18,17 @@ uintptr_t __stack_chk_guard = 0x595e9fbd94fda766ULL;
 
 [[noreturn]] void __stack_chk_fail() { panic("stack smashing detected"); }
 
-void *_sbrk(ptrdiff_t)
+void* _sbrk(ptrdiff_t)
 {
     errno = ENOMEM;
-    return reinterpret_cast<void *>(-1);
+    return reinterpret_cast<void*>(-1);
 }
-int _write(int, const void *, size_t)
+int _write(int, const void*, size_t)
 {
     errno = ENOSYS;
     return -1;
 }
-int _read(int, void *, size_t)
+int _read(int, void*, size_t)
 {
     errno = ENOSYS;
     return -1;
@@ -38,7 +38,7 @@ int _close(int)
     errno = ENOSYS;
     return -1;
 }
-int _fstat(int, struct stat *)
+int _fstat(int, struct stat*)
 {
     errno = ENOSYS;
     return -1;

@@ -19,7 +19,7 @@ namespace {
 
 Platform platform;
 
-void report_dtb_problem(uint64_t dtb, const DtbCheck &check)
+void report_dtb_problem(uint64_t dtb, const DtbCheck& check)
 {
     switch (check.status) {
     case DtbStatus::Missing: log_error("no device tree: the boot loader passed 0 in x0"); break;
@@ -34,7 +34,7 @@ void report_dtb_problem(uint64_t dtb, const DtbCheck &check)
     }
 }
 
-void print_summary(const Platform &p, uint64_t frequency)
+void print_summary(const Platform& p, uint64_t frequency)
 {
     console::print("platform: %s\n", p.model);
     console::print("memory: %lu MiB in %lu bank%s:", p.total_memory() >> 20, p.memory_count,
@@ -50,12 +50,12 @@ void print_summary(const Platform &p, uint64_t frequency)
     for (size_t i = 0; i < p.cpu_count; i++) {
         console::print(" 0x%lx", p.cpus[i].mpidr);
     }
-    static const char *const kConduit[] = {"none", "smc", "hvc"};
+    static const char* const kConduit[] = {"none", "smc", "hvc"};
     console::print(", psci conduit %s\n", kConduit[static_cast<int>(p.psci_conduit)]);
     if (p.cpus_ignored > 0) {
         log_warn("%lu more CPUs in the DTB are ignored (Vireo supports %d)", p.cpus_ignored, VIREO_MAX_CPUS);
     }
-    const GicDesc &gic = p.gic;
+    const GicDesc& gic = p.gic;
     if (gic.version == 3) {
         console::print("gic: v3, gicd 0x%lx, gicr 0x%lx (%lu region%s)", gic.dist.base, gic.redist[0].base,
                        gic.redist_count, gic.redist_count == 1 ? "" : "s");
@@ -68,7 +68,7 @@ void print_summary(const Platform &p, uint64_t frequency)
     } else {
         console::print(", no maintenance interrupt\n");
     }
-    const UartDesc &uart = console::device();
+    const UartDesc& uart = console::device();
     console::print("uart: %s at 0x%lx%s\n", uart_kind_name(uart.kind), uart.base,
                    p.uart.kind == UartKind::None ? " (board default: no usable stdout-path)" : "");
     console::print("timer: %lu Hz%s, ppi sec %u nonsec %u virt %u hyp %u\n", frequency,
@@ -76,7 +76,7 @@ void print_summary(const Platform &p, uint64_t frequency)
                    p.timer.ppi[2], p.timer.ppi[3]);
 }
 
-void apply_bootargs(const Platform &p)
+void apply_bootargs(const Platform& p)
 {
     char value[16];
     if (find_bootarg(p.bootargs, "loglevel", value, sizeof value) != nullptr) {
@@ -98,7 +98,7 @@ void apply_bootargs(const Platform &p)
 
 } // namespace
 
-extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter)
+extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, uint64_t entry_el)
 {
     stack_guard_init(entry_counter ^ arch::counter());
     console::attach(board().early_uart);
@@ -109,13 +109,16 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter)
 
     console::print("\nVireo hypervisor (board %s), image at 0x%lx-0x%lx, DTB at 0x%lx\n", board().name,
                    reinterpret_cast<uint64_t>(_text), reinterpret_cast<uint64_t>(_end) - 1, dtb);
+    if (entry_el == 3) {
+        console::print("entered at EL3 (no firmware): dropped to EL2; SMCs to EL3 answer NOT_SUPPORTED\n");
+    }
     if (check.status != DtbStatus::Ok) {
         report_dtb_problem(dtb, check);
         log_error("cannot continue without a device tree; halting");
         halt();
     }
     PlatformError error;
-    if (!parse_platform(reinterpret_cast<const void *>(dtb), platform, error)) {
+    if (!parse_platform(reinterpret_cast<const void*>(dtb), platform, error)) {
         log_error("device tree at 0x%lx: %s", dtb, error.message);
         log_error("cannot continue without a usable device tree; halting");
         halt();
@@ -148,7 +151,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter)
         log_error("only %lu of %lu CPUs online", online, expected);
     }
 
-    run_selftest(platform.bootargs);
+    run_selftest(platform);
     char value[4];
     if (find_bootarg(platform.bootargs, "vireo.poweroff", value, sizeof value) != nullptr) {
         console::print("vireo.poweroff: powering off\n");

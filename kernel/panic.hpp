@@ -1,7 +1,7 @@
 // panic(): for broken invariants of Vireo itself, never for guest input.
 #pragma once
 
-[[noreturn]] void panic(const char *format, ...) __attribute__((format(printf, 1, 2)));
+[[noreturn]] void panic(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
 #define VIREO_ASSERT(cond)                                                                                             \
     do {                                                                                                               \

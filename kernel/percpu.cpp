@@ -18,7 +18,7 @@ StackRange percpu_stack(uint32_t index)
 
 void percpu_init(uint32_t index, uint64_t mpidr)
 {
-    PerCpu &cpu = vireo_cpus[index];
+    PerCpu& cpu = vireo_cpus[index];
     cpu.index = index;
     cpu.mpidr = mpidr;
     cpu.stack_top = percpu_stack(index).top;

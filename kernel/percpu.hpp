@@ -21,11 +21,11 @@ static_assert(offsetof(PerCpu, exc_stack_top) == PERCPU_EXC_STACK_TOP);
 extern "C" PerCpu vireo_cpus[VIREO_MAX_CPUS];
 
 /// The calling CPU's PerCpu; nullptr before boot/start.S has set it.
-inline PerCpu *this_cpu()
+inline PerCpu* this_cpu()
 {
     uint64_t value;
     asm volatile("mrs %0, tpidr_el2" : "=r"(value));
-    return reinterpret_cast<PerCpu *>(value);
+    return reinterpret_cast<PerCpu*>(value);
 }
 
 /// Sets up CPU `index`'s area: stack, exception stack, MPIDR.

@@ -5,6 +5,7 @@
 
 #include "kernel/console.hpp"
 #include "kernel/mem/page_table.hpp"
+#include "kernel/smp.hpp"
 #include "platform/platform.hpp"
 
 namespace {
@@ -21,10 +22,10 @@ __attribute__((noinline)) uint64_t recurse(uint64_t depth)
 
 } // namespace
 
-void run_selftest(const char *bootargs)
+void run_selftest(const Platform& platform)
 {
     char name[32];
-    if (find_bootarg(bootargs, "vireo.selftest", name, sizeof name) == nullptr) {
+    if (find_bootarg(platform.bootargs, "vireo.selftest", name, sizeof name) == nullptr) {
         return;
     }
     console::print("selftest: %s\n", name);
@@ -33,8 +34,12 @@ void run_selftest(const char *bootargs)
     } else if (strcmp(name, "data-abort") == 0) {
         // Beyond the 39-bit EL2 map: a translation fault at EL2.
         const uint64_t unmapped = 1ull << PageTable::kVaBits;
-        console::print("selftest: reading 0x%lx\n", *reinterpret_cast<volatile uint64_t *>(unmapped));
+        console::print("selftest: reading 0x%lx\n", *reinterpret_cast<volatile uint64_t*>(unmapped));
+    } else if (strcmp(name, "cpu-on-twice") == 0 && platform.cpu_count > 1) {
+        // cpu 1 is running: the firmware must refuse, and Vireo must say why.
+        smp::release(platform.cpus[1], platform, 1);
     } else {
-        log_warn("vireo.selftest=%s is unknown; expected stack-overflow or data-abort", name);
+        log_warn("vireo.selftest=%s is unknown; expected stack-overflow, data-abort or cpu-on-twice (with 2+ CPUs)",
+                 name);
     }
 }

@@ -12,12 +12,8 @@ extern char secondary_entry[];
 }
 
 namespace smp {
-namespace {
 
-constexpr uint64_t kOnlineTimeoutMs = 500;
-
-/// Asks the firmware (or the spin-table) to start `desc` at secondary_entry.
-bool release(const CpuDesc &desc, const Platform &platform, uint32_t index)
+bool release(const CpuDesc& desc, const Platform& platform, uint32_t index)
 {
     const auto entry = reinterpret_cast<uint64_t>(secondary_entry);
     switch (desc.method) {
@@ -37,7 +33,7 @@ bool release(const CpuDesc &desc, const Platform &platform, uint32_t index)
     case EnableMethod::SpinTable:
         // The CPU polls its release address with caches off (Linux booting.rst).
         mmio::write<uint64_t>(desc.release_addr, entry);
-        arch::clean_dcache_to_poc(reinterpret_cast<void *>(desc.release_addr), sizeof(uint64_t));
+        arch::clean_dcache_to_poc(reinterpret_cast<void*>(desc.release_addr), sizeof(uint64_t));
         arch::sev();
         return true;
     case EnableMethod::Unknown: break;
@@ -48,7 +44,11 @@ bool release(const CpuDesc &desc, const Platform &platform, uint32_t index)
     return false;
 }
 
-bool wait_online(const PerCpu &cpu, uint64_t frequency)
+namespace {
+
+constexpr uint64_t kOnlineTimeoutMs = 500;
+
+bool wait_online(const PerCpu& cpu, uint64_t frequency)
 {
     const uint64_t deadline = arch::counter() + frequency / 1000 * kOnlineTimeoutMs;
     while (__atomic_load_n(&cpu.online, __ATOMIC_ACQUIRE) == 0) {
@@ -62,7 +62,7 @@ bool wait_online(const PerCpu &cpu, uint64_t frequency)
 
 } // namespace
 
-size_t start_secondaries(const Platform &platform, size_t boot_index)
+size_t start_secondaries(const Platform& platform, size_t boot_index)
 {
     const uint64_t frequency = arch::read_cntfrq();
     size_t online = 1;
@@ -71,7 +71,7 @@ size_t start_secondaries(const Platform &platform, size_t boot_index)
         if (i == boot_index) {
             continue;
         }
-        const CpuDesc &desc = platform.cpus[i];
+        const CpuDesc& desc = platform.cpus[i];
         const uint32_t index = next++;
         percpu_init(index, desc.mpidr);
         vireo_secondary_boot = {&vireo_cpus[index], el2_map::config()};
@@ -90,7 +90,7 @@ size_t start_secondaries(const Platform &platform, size_t boot_index)
 
 } // namespace smp
 
-extern "C" [[noreturn]] void secondary_main(PerCpu *cpu)
+extern "C" [[noreturn]] void secondary_main(PerCpu* cpu)
 {
     const uint64_t mpidr = arch::read_mpidr() & kMpidrAffinityMask;
     console::print("cpu %u online (mpidr 0x%lx)\n", cpu->index, mpidr);

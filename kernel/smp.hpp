@@ -9,11 +9,12 @@
 #include "kernel/percpu.hpp"
 
 struct Platform;
+struct CpuDesc;
 
 /// What the primary hands to one starting secondary (boot/start.S reads it
 /// with its MMU off, so it is cleaned to the point of coherency).
 struct SecondaryBoot {
-    PerCpu *cpu;
+    PerCpu* cpu;
     El2MmuConfig mmu;
 };
 
@@ -24,6 +25,11 @@ namespace smp {
 
 /// Starts every CPU in `platform` except the boot CPU, one at a time, and
 /// waits for each to report in. Returns how many CPUs are online in all.
-size_t start_secondaries(const Platform &platform, size_t boot_index);
+size_t start_secondaries(const Platform& platform, size_t boot_index);
+
+/// Asks the firmware (PSCI CPU_ON) or the spin-table to start the CPU `desc`
+/// at secondary_entry as cpu `index`. A failure is reported, with the PSCI
+/// error, and returns false.
+bool release(const CpuDesc& desc, const Platform& platform, uint32_t index);
 
 } // namespace smp

@@ -39,11 +39,11 @@ private:
 /// Holds a SpinLock for the lifetime of the guard.
 class LockGuard {
 public:
-    explicit LockGuard(SpinLock &lock) : lock_(lock) { lock_.lock(); }
+    explicit LockGuard(SpinLock& lock) : lock_(lock) { lock_.lock(); }
     ~LockGuard() { lock_.unlock(); }
-    LockGuard(const LockGuard &) = delete;
-    LockGuard &operator=(const LockGuard &) = delete;
+    LockGuard(const LockGuard&) = delete;
+    LockGuard& operator=(const LockGuard&) = delete;
 
 private:
-    SpinLock &lock_;
+    SpinLock& lock_;
 };

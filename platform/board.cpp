@@ -8,4 +8,4 @@
 #define VIREO_BOARD kQemuVirt
 #endif
 
-const Board &board() { return boards::VIREO_BOARD; }
+const Board& board() { return boards::VIREO_BOARD; }

@@ -5,9 +5,9 @@
 #include "platform/uart.hpp"
 
 struct Board {
-    const char *name;
+    const char* name;
     UartDesc early_uart; // used before the DTB is parsed
 };
 
 /// The board this image was built for.
-const Board &board();
+const Board& board();

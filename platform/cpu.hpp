@@ -51,7 +51,7 @@ inline uint64_t counter()
 
 /// Cleans and invalidates [start, start + size) to the point of coherency,
 /// so a CPU with its caches off sees what this CPU wrote.
-inline void clean_dcache_to_poc(const void *start, size_t size)
+inline void clean_dcache_to_poc(const void* start, size_t size)
 {
     uint64_t ctr;
     asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
@@ -66,7 +66,7 @@ inline void clean_dcache_to_poc(const void *start, size_t size)
 
 /// Invalidates [start, start + size) from the data caches without writing
 /// back: for memory written with the caches off, before turning them on.
-inline void invalidate_dcache(const void *start, size_t size)
+inline void invalidate_dcache(const void* start, size_t size)
 {
     uint64_t ctr;
     asm volatile("mrs %0, ctr_el0" : "=r"(ctr));

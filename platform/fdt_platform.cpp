@@ -8,13 +8,13 @@
 
 namespace {
 
-template <typename... Args> bool fail(PlatformError &error, const char *format, Args... args)
+template <typename... Args> bool fail(PlatformError& error, const char* format, Args... args)
 {
     snprintf(error.message, sizeof error.message, format, args...);
     return false;
 }
 
-uint64_t read_cells(const fdt32_t *cells, int count)
+uint64_t read_cells(const fdt32_t* cells, int count)
 {
     uint64_t value = 0;
     for (int i = 0; i < count; i++) {
@@ -23,19 +23,19 @@ uint64_t read_cells(const fdt32_t *cells, int count)
     return value;
 }
 
-bool node_enabled(const void *fdt, int node)
+bool node_enabled(const void* fdt, int node)
 {
-    const char *status = static_cast<const char *>(fdt_getprop(fdt, node, "status", nullptr));
+    const char* status = static_cast<const char*>(fdt_getprop(fdt, node, "status", nullptr));
     return status == nullptr || strcmp(status, "okay") == 0 || strcmp(status, "ok") == 0;
 }
 
 /// Translates a bus address of `node`'s children through the `ranges` of
 /// `node` and its ancestors into a CPU physical address (DT spec 2.3.8).
-bool translate(const void *fdt, int node, uint64_t &addr)
+bool translate(const void* fdt, int node, uint64_t& addr)
 {
     for (int bus = node; bus > 0; bus = fdt_parent_offset(fdt, bus)) {
         int len = 0;
-        const auto *ranges = static_cast<const fdt32_t *>(fdt_getprop(fdt, bus, "ranges", &len));
+        const auto* ranges = static_cast<const fdt32_t*>(fdt_getprop(fdt, bus, "ranges", &len));
         if (ranges == nullptr) {
             return false; // no path to the CPU's address space
         }
@@ -69,13 +69,13 @@ bool translate(const void *fdt, int node, uint64_t &addr)
 }
 
 /// Entry `index` of `node`'s reg, translated to a CPU physical address.
-bool node_reg(const void *fdt, int node, int index, Range &out)
+bool node_reg(const void* fdt, int node, int index, Range& out)
 {
     const int parent = fdt_parent_offset(fdt, node);
     const int addr_cells = fdt_address_cells(fdt, parent);
     const int size_cells = fdt_size_cells(fdt, parent);
     int len = 0;
-    const auto *reg = static_cast<const fdt32_t *>(fdt_getprop(fdt, node, "reg", &len));
+    const auto* reg = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "reg", &len));
     if (reg == nullptr || addr_cells <= 0 || addr_cells > 2 || size_cells < 0 || size_cells > 2) {
         return false;
     }
@@ -91,7 +91,7 @@ bool node_reg(const void *fdt, int node, int index, Range &out)
     return true;
 }
 
-void copy_string(char *dst, size_t size, const char *src)
+void copy_string(char* dst, size_t size, const char* src)
 {
     if (src != nullptr) {
         strncpy(dst, src, size - 1);
@@ -99,7 +99,7 @@ void copy_string(char *dst, size_t size, const char *src)
     }
 }
 
-bool parse_memory(const void *fdt, Platform &out, PlatformError &error)
+bool parse_memory(const void* fdt, Platform& out, PlatformError& error)
 {
     for (int node = fdt_node_offset_by_prop_value(fdt, -1, "device_type", "memory", sizeof "memory"); node >= 0;
          node = fdt_node_offset_by_prop_value(fdt, node, "device_type", "memory", sizeof "memory")) {
@@ -123,14 +123,14 @@ bool parse_memory(const void *fdt, Platform &out, PlatformError &error)
     return true;
 }
 
-void add_reserved(Platform &out, Range range)
+void add_reserved(Platform& out, Range range)
 {
     if (range.size != 0 && out.reserved_count < Platform::kMaxReserved) {
         out.reserved[out.reserved_count++] = range;
     }
 }
 
-void parse_reserved(const void *fdt, Platform &out)
+void parse_reserved(const void* fdt, Platform& out)
 {
     const int count = fdt_num_mem_rsv(fdt);
     for (int i = 0; i < count; i++) {
@@ -153,7 +153,7 @@ void parse_reserved(const void *fdt, Platform &out)
     }
 }
 
-bool parse_cpus(const void *fdt, Platform &out, PlatformError &error)
+bool parse_cpus(const void* fdt, Platform& out, PlatformError& error)
 {
     const int cpus = fdt_path_offset(fdt, "/cpus");
     if (cpus < 0) {
@@ -163,12 +163,12 @@ bool parse_cpus(const void *fdt, Platform &out, PlatformError &error)
     int node = 0;
     fdt_for_each_subnode(node, fdt, cpus)
     {
-        const char *type = static_cast<const char *>(fdt_getprop(fdt, node, "device_type", nullptr));
+        const char* type = static_cast<const char*>(fdt_getprop(fdt, node, "device_type", nullptr));
         if (type == nullptr || strcmp(type, "cpu") != 0 || !node_enabled(fdt, node)) {
             continue;
         }
         int len = 0;
-        const auto *reg = static_cast<const fdt32_t *>(fdt_getprop(fdt, node, "reg", &len));
+        const auto* reg = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "reg", &len));
         if (reg == nullptr || addr_cells < 1 || addr_cells > 2 || len < addr_cells * 4) {
             return fail(error, "/cpus/%s: missing or short reg (expected %d cells of MPIDR)",
                         fdt_get_name(fdt, node, nullptr), addr_cells);
@@ -177,13 +177,13 @@ bool parse_cpus(const void *fdt, Platform &out, PlatformError &error)
             out.cpus_ignored++;
             continue;
         }
-        CpuDesc &cpu = out.cpus[out.cpu_count++];
+        CpuDesc& cpu = out.cpus[out.cpu_count++];
         cpu.mpidr = read_cells(reg, addr_cells);
-        const char *method = static_cast<const char *>(fdt_getprop(fdt, node, "enable-method", nullptr));
+        const char* method = static_cast<const char*>(fdt_getprop(fdt, node, "enable-method", nullptr));
         if (method != nullptr && strcmp(method, "psci") == 0) {
             cpu.method = EnableMethod::Psci;
         } else if (method != nullptr && strcmp(method, "spin-table") == 0) {
-            const auto *release = static_cast<const fdt32_t *>(fdt_getprop(fdt, node, "cpu-release-addr", &len));
+            const auto* release = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "cpu-release-addr", &len));
             if (release != nullptr && (len == 4 || len == 8)) {
                 cpu.method = EnableMethod::SpinTable;
                 cpu.release_addr = read_cells(release, len / 4);
@@ -196,15 +196,15 @@ bool parse_cpus(const void *fdt, Platform &out, PlatformError &error)
     return true;
 }
 
-void parse_psci(const void *fdt, Platform &out)
+void parse_psci(const void* fdt, Platform& out)
 {
-    static const char *const kCompatible[] = {"arm,psci-1.0", "arm,psci-0.2", "arm,psci"};
-    for (const char *compatible : kCompatible) {
+    static const char* const kCompatible[] = {"arm,psci-1.0", "arm,psci-0.2", "arm,psci"};
+    for (const char* compatible : kCompatible) {
         const int node = fdt_node_offset_by_compatible(fdt, -1, compatible);
         if (node < 0 || !node_enabled(fdt, node)) {
             continue;
         }
-        const char *method = static_cast<const char *>(fdt_getprop(fdt, node, "method", nullptr));
+        const char* method = static_cast<const char*>(fdt_getprop(fdt, node, "method", nullptr));
         if (method != nullptr && strcmp(method, "smc") == 0) {
             out.psci_conduit = Conduit::Smc;
         } else if (method != nullptr && strcmp(method, "hvc") == 0) {
@@ -216,10 +216,10 @@ void parse_psci(const void *fdt, Platform &out)
 
 /// Interrupt specifier `index` of `node` as a PPI number, if it is one
 /// (first cell 1 = PPI in the GIC binding; 3 or 4 cells per specifier).
-bool ppi_of(const void *fdt, int node, int index, int cells, uint32_t &ppi)
+bool ppi_of(const void* fdt, int node, int index, int cells, uint32_t& ppi)
 {
     int len = 0;
-    const auto *irq = static_cast<const fdt32_t *>(fdt_getprop(fdt, node, "interrupts", &len));
+    const auto* irq = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "interrupts", &len));
     if (irq == nullptr || cells < 3 || (index + 1) * cells * 4 > len || fdt32_ld(&irq[index * cells]) != 1) {
         return false;
     }
@@ -227,21 +227,21 @@ bool ppi_of(const void *fdt, int node, int index, int cells, uint32_t &ppi)
     return ppi < 16;
 }
 
-int interrupt_cells(const void *fdt, int gic)
+int interrupt_cells(const void* fdt, int gic)
 {
     int len = 0;
-    const auto *cells = static_cast<const fdt32_t *>(fdt_getprop(fdt, gic, "#interrupt-cells", &len));
+    const auto* cells = static_cast<const fdt32_t*>(fdt_getprop(fdt, gic, "#interrupt-cells", &len));
     return cells != nullptr && len == 4 ? static_cast<int>(fdt32_ld(cells)) : 3;
 }
 
-bool parse_gic(const void *fdt, Platform &out, PlatformError &error, int &gic_node)
+bool parse_gic(const void* fdt, Platform& out, PlatformError& error, int& gic_node)
 {
-    GicDesc &gic = out.gic;
+    GicDesc& gic = out.gic;
     gic_node = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
     if (gic_node >= 0) {
         gic.version = 3;
-        const auto *regions =
-            static_cast<const fdt32_t *>(fdt_getprop(fdt, gic_node, "#redistributor-regions", nullptr));
+        const auto* regions =
+            static_cast<const fdt32_t*>(fdt_getprop(fdt, gic_node, "#redistributor-regions", nullptr));
         const size_t count = regions != nullptr ? fdt32_ld(regions) : 1;
         if (count == 0 || count > GicDesc::kMaxRedistRegions) {
             return fail(error, "GICv3 %s: #redistributor-regions is %lu, expected 1 to %lu",
@@ -262,9 +262,9 @@ bool parse_gic(const void *fdt, Platform &out, PlatformError &error, int &gic_no
         node_reg(fdt, gic_node, next + 1, gic.hyp_if);
         node_reg(fdt, gic_node, next + 2, gic.virt_cpu_if);
     } else {
-        static const char *const kGicV2[] = {"arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic",
+        static const char* const kGicV2[] = {"arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic",
                                              "arm,cortex-a7-gic"};
-        for (const char *compatible : kGicV2) {
+        for (const char* compatible : kGicV2) {
             gic_node = fdt_node_offset_by_compatible(fdt, -1, compatible);
             if (gic_node >= 0) {
                 break;
@@ -286,7 +286,7 @@ bool parse_gic(const void *fdt, Platform &out, PlatformError &error, int &gic_no
     return true;
 }
 
-void parse_timer(const void *fdt, Platform &out, int gic_node)
+void parse_timer(const void* fdt, Platform& out, int gic_node)
 {
     int node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-timer");
     if (node < 0) {
@@ -295,18 +295,18 @@ void parse_timer(const void *fdt, Platform &out, int gic_node)
     if (node < 0) {
         return;
     }
-    TimerDesc &timer = out.timer;
+    TimerDesc& timer = out.timer;
     timer.found = true;
     const int cells = interrupt_cells(fdt, gic_node);
     for (int i = 0; i < 4; i++) {
         ppi_of(fdt, node, i, cells, timer.ppi[i]);
     }
-    const auto *freq = static_cast<const fdt32_t *>(fdt_getprop(fdt, node, "clock-frequency", nullptr));
+    const auto* freq = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "clock-frequency", nullptr));
     timer.frequency = freq != nullptr ? fdt32_ld(freq) : 0;
 }
 
 struct UartCompatible {
-    const char *compatible;
+    const char* compatible;
     UartKind kind;
     uint8_t reg_shift; // default when the node has no reg-shift
     uint8_t io_width;  // default when the node has no reg-io-width
@@ -320,41 +320,41 @@ constexpr UartCompatible kUarts[] = {
     {"ns16550", UartKind::Ns16550, 0, 1},
 };
 
-uint8_t u8_prop(const void *fdt, int node, const char *name, uint8_t fallback)
+uint8_t u8_prop(const void* fdt, int node, const char* name, uint8_t fallback)
 {
     int len = 0;
-    const auto *value = static_cast<const fdt32_t *>(fdt_getprop(fdt, node, name, &len));
+    const auto* value = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, name, &len));
     return value != nullptr && len == 4 ? static_cast<uint8_t>(fdt32_ld(value)) : fallback;
 }
 
-void parse_console(const void *fdt, Platform &out)
+void parse_console(const void* fdt, Platform& out)
 {
     const int chosen = fdt_path_offset(fdt, "/chosen");
     if (chosen < 0) {
         return;
     }
     copy_string(out.bootargs, sizeof out.bootargs,
-                static_cast<const char *>(fdt_getprop(fdt, chosen, "bootargs", nullptr)));
-    const char *path = static_cast<const char *>(fdt_getprop(fdt, chosen, "stdout-path", nullptr));
+                static_cast<const char*>(fdt_getprop(fdt, chosen, "bootargs", nullptr)));
+    const char* path = static_cast<const char*>(fdt_getprop(fdt, chosen, "stdout-path", nullptr));
     if (path == nullptr) {
-        path = static_cast<const char *>(fdt_getprop(fdt, chosen, "linux,stdout-path", nullptr));
+        path = static_cast<const char*>(fdt_getprop(fdt, chosen, "linux,stdout-path", nullptr));
     }
     if (path == nullptr) {
         return;
     }
-    const char *options = strchr(path, ':');
+    const char* options = strchr(path, ':');
     const int length = options != nullptr ? static_cast<int>(options - path) : static_cast<int>(strlen(path));
     int node = -1;
     if (path[0] == '/') {
         node = fdt_path_offset_namelen(fdt, path, length);
     } else {
-        const char *alias = fdt_get_alias_namelen(fdt, path, length);
+        const char* alias = fdt_get_alias_namelen(fdt, path, length);
         node = alias != nullptr ? fdt_path_offset(fdt, alias) : -1;
     }
     if (node < 0) {
         return;
     }
-    for (const UartCompatible &uart : kUarts) {
+    for (const UartCompatible& uart : kUarts) {
         if (fdt_node_check_compatible(fdt, node, uart.compatible) != 0) {
             continue;
         }
@@ -389,7 +389,7 @@ int Platform::cpu_index(uint64_t mpidr) const
     return -1;
 }
 
-bool parse_platform(const void *fdt, Platform &out, PlatformError &error)
+bool parse_platform(const void* fdt, Platform& out, PlatformError& error)
 {
     out = Platform{};
     if (fdt == nullptr) {
@@ -399,7 +399,7 @@ bool parse_platform(const void *fdt, Platform &out, PlatformError &error)
     if (header != 0) {
         return fail(error, "not a valid device tree: %s", fdt_strerror(header));
     }
-    copy_string(out.model, sizeof out.model, static_cast<const char *>(fdt_getprop(fdt, 0, "model", nullptr)));
+    copy_string(out.model, sizeof out.model, static_cast<const char*>(fdt_getprop(fdt, 0, "model", nullptr)));
     if (out.model[0] == '\0') {
         copy_string(out.model, sizeof out.model, "(no model)");
     }
@@ -414,20 +414,20 @@ bool parse_platform(const void *fdt, Platform &out, PlatformError &error)
     return true;
 }
 
-const char *find_bootarg(const char *bootargs, const char *option, char *value, size_t value_size)
+const char* find_bootarg(const char* bootargs, const char* option, char* value, size_t value_size)
 {
     const size_t option_len = strlen(option);
-    for (const char *p = bootargs; p != nullptr && *p != '\0';) {
+    for (const char* p = bootargs; p != nullptr && *p != '\0';) {
         while (*p == ' ' || *p == '\t') {
             p++;
         }
-        const char *end = p;
+        const char* end = p;
         while (*end != '\0' && *end != ' ' && *end != '\t') {
             end++;
         }
         if (static_cast<size_t>(end - p) >= option_len && strncmp(p, option, option_len) == 0 &&
             (p + option_len == end || p[option_len] == '=')) {
-            const char *start = p + option_len + (p + option_len == end ? 0 : 1);
+            const char* start = p + option_len + (p + option_len == end ? 0 : 1);
             const size_t len =
                 static_cast<size_t>(end - start) < value_size - 1 ? static_cast<size_t>(end - start) : value_size - 1;
             memcpy(value, start, len);

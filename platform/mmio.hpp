@@ -6,8 +6,8 @@
 
 namespace mmio {
 
-template <typename T> inline T read(uintptr_t addr) { return *reinterpret_cast<volatile const T *>(addr); }
+template <typename T> inline T read(uintptr_t addr) { return *reinterpret_cast<volatile const T*>(addr); }
 
-template <typename T> inline void write(uintptr_t addr, T value) { *reinterpret_cast<volatile T *>(addr) = value; }
+template <typename T> inline void write(uintptr_t addr, T value) { *reinterpret_cast<volatile T*>(addr) = value; }
 
 } // namespace mmio

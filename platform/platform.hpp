@@ -80,8 +80,8 @@ struct PlatformError {
 /// Fills `out` from the flattened device tree at `fdt`. Returns false and an
 /// explanation in `error` when the tree is missing pieces Vireo cannot run
 /// without (valid header, memory, CPUs, GIC) or is malformed.
-bool parse_platform(const void *fdt, Platform &out, PlatformError &error);
+bool parse_platform(const void* fdt, Platform& out, PlatformError& error);
 
 /// Looks for `option` as a whitespace-separated word (or `option=value`) in
 /// bootargs; returns the value (empty for a bare word) or nullptr.
-const char *find_bootarg(const char *bootargs, const char *option, char *value, size_t value_size);
+const char* find_bootarg(const char* bootargs, const char* option, char* value, size_t value_size);

@@ -2,7 +2,7 @@
 
 namespace psci {
 
-const char *error_name(int64_t code)
+const char* error_name(int64_t code)
 {
     switch (code) {
     case kSuccess: return "SUCCESS";

@@ -27,7 +27,7 @@ constexpr int64_t kDisabled = -8;
 constexpr int64_t kInvalidAddress = -9;
 
 /// The PSCI error's name ("ALREADY_ON", ...), or "unknown".
-const char *error_name(int64_t code);
+const char* error_name(int64_t code);
 
 /// One SMCCC call over `conduit`; returns x0.
 int64_t call(Conduit conduit, uint64_t function, uint64_t arg0 = 0, uint64_t arg1 = 0, uint64_t arg2 = 0);

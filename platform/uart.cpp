@@ -33,7 +33,7 @@ void bus_write(uintptr_t addr, uint8_t width, uint32_t value)
 
 } // namespace
 
-const char *uart_kind_name(UartKind kind)
+const char* uart_kind_name(UartKind kind)
 {
     switch (kind) {
     case UartKind::Pl011: return "pl011";
@@ -43,9 +43,9 @@ const char *uart_kind_name(UartKind kind)
     return "none";
 }
 
-void Uart::attach(const UartDesc &desc) { attach(desc, bus_read, bus_write); }
+void Uart::attach(const UartDesc& desc) { attach(desc, bus_read, bus_write); }
 
-void Uart::attach(const UartDesc &desc, Read read, Write write)
+void Uart::attach(const UartDesc& desc, Read read, Write write)
 {
     desc_ = desc;
     read_ = read;

@@ -18,7 +18,7 @@ struct UartDesc {
     uint8_t io_width = 1;  // bytes per register access: 1 or 4
 };
 
-const char *uart_kind_name(UartKind kind);
+const char* uart_kind_name(UartKind kind);
 
 /// Register-level driver. Bus access goes through the two function pointers
 /// so host tests can run the driver against fake registers.
@@ -27,9 +27,9 @@ public:
     using Read = uint32_t (*)(uintptr_t addr, uint8_t width);
     using Write = void (*)(uintptr_t addr, uint8_t width, uint32_t value);
 
-    void attach(const UartDesc &desc);
-    void attach(const UartDesc &desc, Read read, Write write);
-    const UartDesc &desc() const { return desc_; }
+    void attach(const UartDesc& desc);
+    void attach(const UartDesc& desc, Read read, Write write);
+    const UartDesc& desc() const { return desc_; }
     bool present() const { return desc_.kind != UartKind::None; }
 
     /// Writes one byte, waiting while the transmit FIFO is full.

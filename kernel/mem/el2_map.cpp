@@ -21,24 +21,24 @@ using TablePage = uint64_t[512];
 /// Tables carved from a static pool in BSS; VA == PA (identity map).
 class StaticTables final : public TableAllocator {
 public:
-    constexpr StaticTables(TablePage *pages, size_t count) : pages_(pages), count_(count) {}
+    constexpr StaticTables(TablePage* pages, size_t count) : pages_(pages), count_(count) {}
 
-    uint64_t *alloc() override
+    uint64_t* alloc() override
     {
         if (used_ == count_) {
             return nullptr;
         }
-        uint64_t *table = pages_[used_++];
+        uint64_t* table = pages_[used_++];
         memset(table, 0, kPage);
         return table;
     }
-    uint64_t phys(const uint64_t *table) const override { return reinterpret_cast<uint64_t>(table); }
-    uint64_t *virt(uint64_t phys) const override { return reinterpret_cast<uint64_t *>(phys); }
+    uint64_t phys(const uint64_t* table) const override { return reinterpret_cast<uint64_t>(table); }
+    uint64_t* virt(uint64_t phys) const override { return reinterpret_cast<uint64_t*>(phys); }
     size_t used() const { return used_; }
     size_t capacity() const { return count_; }
 
 private:
-    TablePage *pages_;
+    TablePage* pages_;
     size_t count_;
     size_t used_ = 0;
 };
@@ -52,7 +52,7 @@ constinit El2MmuConfig mmu_config{};
 uint64_t align_down(uint64_t value) { return value & ~(kPage - 1); }
 uint64_t align_up(uint64_t value) { return (value + kPage - 1) & ~(kPage - 1); }
 
-void map_or_panic(PageTable &table, uint64_t base, uint64_t size, MemType type, const char *what)
+void map_or_panic(PageTable& table, uint64_t base, uint64_t size, MemType type, const char* what)
 {
     const uint64_t start = align_down(base);
     const uint64_t end = align_up(base + size);
@@ -99,7 +99,7 @@ void enable_early(uint64_t dtb, uint64_t dtb_size, uint64_t uart_base)
     el2_mmu_enable(&mmu_config);
 }
 
-void enable_final(const Platform &platform)
+void enable_final(const Platform& platform)
 {
     PageTable table(final_tables);
     if (!table.init()) {
@@ -109,7 +109,7 @@ void enable_final(const Platform &platform)
     const uint64_t limit = 1ull << PageTable::kVaBits;
     map_or_panic(table, 0, limit, MemType::Device, "device space");
     for (size_t i = 0; i < platform.memory_count; i++) {
-        const Range &bank = platform.memory[i];
+        const Range& bank = platform.memory[i];
         if (bank.end() > limit) {
             log_warn("RAM [0x%lx, 0x%lx) lies beyond Vireo's 39-bit map; the part above 0x%lx is not used", bank.base,
                      bank.end(), limit);
@@ -130,6 +130,6 @@ void enable_final(const Platform &platform)
     log_debug("EL2 map: %lu of %lu table pages used", final_tables.used(), final_tables.capacity());
 }
 
-const El2MmuConfig &config() { return mmu_config; }
+const El2MmuConfig& config() { return mmu_config; }
 
 } // namespace el2_map

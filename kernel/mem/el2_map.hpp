@@ -23,7 +23,7 @@ static_assert(offsetof(El2MmuConfig, tcr) == MMU_CONFIG_TCR);
 static_assert(offsetof(El2MmuConfig, ttbr0) == MMU_CONFIG_TTBR0);
 static_assert(offsetof(El2MmuConfig, sctlr) == MMU_CONFIG_SCTLR);
 
-extern "C" void el2_mmu_enable(const El2MmuConfig *config);
+extern "C" void el2_mmu_enable(const El2MmuConfig* config);
 
 namespace el2_map {
 
@@ -34,9 +34,9 @@ void enable_early(uint64_t dtb, uint64_t dtb_size, uint64_t uart_base);
 
 /// After the DTB is parsed: the full map, with stack guard pages. Panics if
 /// the table pool is too small (a Vireo bug, not a platform property).
-void enable_final(const Platform &platform);
+void enable_final(const Platform& platform);
 
 /// The configuration secondary CPUs switch their MMU on with.
-const El2MmuConfig &config();
+const El2MmuConfig& config();
 
 } // namespace el2_map

@@ -21,13 +21,13 @@ bool PageTable::init()
     return root_ != nullptr;
 }
 
-uint64_t *PageTable::next_table(uint64_t *entry, unsigned level)
+uint64_t* PageTable::next_table(uint64_t* entry, unsigned level)
 {
     const uint64_t old = *entry;
     if ((old & pte::kValid) && (old & pte::kTable)) {
         return alloc_.virt(old & pte::kAddrMask);
     }
-    uint64_t *table = alloc_.alloc();
+    uint64_t* table = alloc_.alloc();
     if (table == nullptr) {
         return nullptr;
     }
@@ -45,11 +45,11 @@ uint64_t *PageTable::next_table(uint64_t *entry, unsigned level)
     return table;
 }
 
-bool PageTable::map_level(uint64_t *table, unsigned level, uint64_t va, uint64_t pa, uint64_t size, MemType type)
+bool PageTable::map_level(uint64_t* table, unsigned level, uint64_t va, uint64_t pa, uint64_t size, MemType type)
 {
     const uint64_t block = block_size(level);
     while (size > 0) {
-        uint64_t *entry = &table[(va >> level_shift(level)) & (kEntries - 1)];
+        uint64_t* entry = &table[(va >> level_shift(level)) & (kEntries - 1)];
         const uint64_t chunk_end = (va & ~(block - 1)) + block;
         const uint64_t chunk = size < chunk_end - va ? size : chunk_end - va;
         // Level 1 and 2 may hold blocks; level 3 only pages.
@@ -62,7 +62,7 @@ bool PageTable::map_level(uint64_t *table, unsigned level, uint64_t va, uint64_t
             // A table this entry replaced is left allocated: tables are
             // built once at boot and never freed.
         } else {
-            uint64_t *next = next_table(entry, level);
+            uint64_t* next = next_table(entry, level);
             if (next == nullptr || !map_level(next, level + 1, va, pa, chunk, type)) {
                 return false;
             }
@@ -83,9 +83,9 @@ bool PageTable::map(uint64_t va, uint64_t pa, uint64_t size, MemType type)
     return map_level(root_, kFirstLevel, va, pa, size, type);
 }
 
-MemType PageTable::lookup(uint64_t va, uint64_t *pa, unsigned *level) const
+MemType PageTable::lookup(uint64_t va, uint64_t* pa, unsigned* level) const
 {
-    const uint64_t *table = root_;
+    const uint64_t* table = root_;
     for (unsigned l = kFirstLevel; table != nullptr && l <= 3; l++) {
         const uint64_t entry = table[(va >> level_shift(l)) & (kEntries - 1)];
         if (!(entry & pte::kValid)) {

@@ -16,9 +16,9 @@ enum class MemType : uint8_t {
 /// the address the table walker sees and a pointer Vireo can write through.
 class TableAllocator {
 public:
-    virtual uint64_t *alloc() = 0; // nullptr when exhausted
-    virtual uint64_t phys(const uint64_t *table) const = 0;
-    virtual uint64_t *virt(uint64_t phys) const = 0;
+    virtual uint64_t* alloc() = 0; // nullptr when exhausted
+    virtual uint64_t phys(const uint64_t* table) const = 0;
+    virtual uint64_t* virt(uint64_t phys) const = 0;
 
 protected:
     ~TableAllocator() = default;
@@ -50,7 +50,7 @@ public:
     static constexpr unsigned kFirstLevel = 1;
     static constexpr uint64_t kPageSize = 4096;
 
-    explicit PageTable(TableAllocator &alloc) : alloc_(alloc) {}
+    explicit PageTable(TableAllocator& alloc) : alloc_(alloc) {}
 
     /// Allocates the root table; false when the allocator is empty.
     bool init();
@@ -63,16 +63,16 @@ public:
 
     /// Walks the tables: the output address and type for `va`, as hardware
     /// would see them. Returns MemType::Unmapped where there is no mapping.
-    MemType lookup(uint64_t va, uint64_t *pa = nullptr, unsigned *level = nullptr) const;
+    MemType lookup(uint64_t va, uint64_t* pa = nullptr, unsigned* level = nullptr) const;
 
     static uint64_t leaf_attributes(MemType type);
 
 private:
-    bool map_level(uint64_t *table, unsigned level, uint64_t va, uint64_t pa, uint64_t size, MemType type);
-    uint64_t *next_table(uint64_t *entry, unsigned level);
+    bool map_level(uint64_t* table, unsigned level, uint64_t va, uint64_t pa, uint64_t size, MemType type);
+    uint64_t* next_table(uint64_t* entry, unsigned level);
 
-    TableAllocator &alloc_;
-    uint64_t *root_ = nullptr;
+    TableAllocator& alloc_;
+    uint64_t* root_ = nullptr;
 };
 
 constexpr unsigned level_shift(unsigned level) { return 12 + 9 * (3 - level); }

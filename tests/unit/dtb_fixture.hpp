@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-inline std::vector<char> load_dtb(const std::string &name)
+inline std::vector<char> load_dtb(const std::string& name)
 {
     const std::string path = std::string(TEST_DTB_DIR) + "/" + name + ".dtb";
     std::ifstream file(path, std::ios::binary);

@@ -16,7 +16,7 @@ struct Parsed {
     bool ok = false;
 };
 
-Parsed parse(const std::string &name)
+Parsed parse(const std::string& name)
 {
     Parsed result;
     result.dtb = load_dtb(name);
@@ -28,7 +28,7 @@ TEST(FdtPlatform, QemuVirtGicV2DescribesMemoryCpusGicTimerAndConsole)
 {
     const Parsed r = parse("qemu-virt-gicv2");
     ASSERT_TRUE(r.ok) << r.error.message;
-    const Platform &p = r.platform;
+    const Platform& p = r.platform;
     EXPECT_STREQ(p.model, "linux,dummy-virt");
     ASSERT_EQ(p.memory_count, 1u);
     EXPECT_EQ(p.memory[0].base, 0x40000000u);
@@ -60,7 +60,7 @@ TEST(FdtPlatform, QemuVirtGicV3FindsRedistributorsMemreserveAndReservedMemory)
 {
     const Parsed r = parse("qemu-virt-gicv3");
     ASSERT_TRUE(r.ok) << r.error.message;
-    const Platform &p = r.platform;
+    const Platform& p = r.platform;
     EXPECT_STREQ(p.model, "(no model)");
     EXPECT_EQ(p.total_memory(), 4ull << 30);
     EXPECT_EQ(p.memory[0].end(), 0x140000000u);
@@ -83,7 +83,7 @@ TEST(FdtPlatform, RaspberryPi4TranslatesSocAddressesAndUsesSpinTable)
 {
     const Parsed r = parse("rpi4");
     ASSERT_TRUE(r.ok) << r.error.message;
-    const Platform &p = r.platform;
+    const Platform& p = r.platform;
     EXPECT_STREQ(p.model, "Raspberry Pi 4 Model B");
     EXPECT_EQ(p.total_memory(), 0x3c000000u);
     ASSERT_EQ(p.cpu_count, 4u);
@@ -111,7 +111,7 @@ TEST(FdtPlatform, Rk3588HasEightCpusByAff1AndFourCellInterrupts)
 {
     const Parsed r = parse("rk3588");
     ASSERT_TRUE(r.ok) << r.error.message;
-    const Platform &p = r.platform;
+    const Platform& p = r.platform;
     ASSERT_EQ(p.cpu_count, 8u);
     EXPECT_EQ(p.cpus[7].mpidr, 0x700u);
     // Real MPIDR_EL1 values carry the MT bit (24); lookups compare affinity only.
@@ -153,7 +153,7 @@ TEST(FdtPlatform, TruncatedTreeIsRejected)
     std::vector<char> dtb = load_dtb("qemu-virt-gicv2");
     // Claim a bigger totalsize than the structure block allows: libfdt's
     // header check catches the inconsistent offsets.
-    auto *header = reinterpret_cast<fdt_header *>(dtb.data());
+    auto* header = reinterpret_cast<fdt_header*>(dtb.data());
     header->off_dt_struct = cpu_to_fdt32(0x7fffff00);
     Platform p;
     PlatformError error;
@@ -195,7 +195,7 @@ TEST(FdtPlatform, SpinTableWithoutReleaseAddressIsUnusableAndDisabledCpusAreSkip
 TEST(Bootargs, FindsBareWordsAndValues)
 {
     char value[16];
-    const char *args = "  loglevel=3 vireo.poweroff\tquiet";
+    const char* args = "  loglevel=3 vireo.poweroff\tquiet";
     ASSERT_NE(find_bootarg(args, "loglevel", value, sizeof value), nullptr);
     EXPECT_STREQ(value, "3");
     ASSERT_NE(find_bootarg(args, "vireo.poweroff", value, sizeof value), nullptr);

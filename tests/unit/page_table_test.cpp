@@ -15,21 +15,21 @@ public:
     explicit FakeTables(size_t pages) : pages_(pages) {}
     ~FakeTables()
     {
-        for (uint64_t *page : allocated_) {
+        for (uint64_t* page : allocated_) {
             std::free(page);
         }
     }
-    uint64_t *alloc() override
+    uint64_t* alloc() override
     {
         if (allocated_.size() == pages_) {
             return nullptr;
         }
-        auto *page = static_cast<uint64_t *>(std::aligned_alloc(4096, 4096));
+        auto* page = static_cast<uint64_t*>(std::aligned_alloc(4096, 4096));
         std::fill(page, page + 512, 0);
         allocated_.push_back(page);
         return page;
     }
-    uint64_t phys(const uint64_t *table) const override
+    uint64_t phys(const uint64_t* table) const override
     {
         for (size_t i = 0; i < allocated_.size(); i++) {
             if (allocated_[i] == table) {
@@ -39,7 +39,7 @@ public:
         ADD_FAILURE() << "phys() of a table this allocator did not hand out";
         return 0;
     }
-    uint64_t *virt(uint64_t phys) const override
+    uint64_t* virt(uint64_t phys) const override
     {
         const size_t index = (phys - kBase) / 4096;
         EXPECT_LT(index, allocated_.size()) << "descriptor points outside the table pool";
@@ -50,7 +50,7 @@ public:
 private:
     static constexpr uint64_t kBase = 0x80000000;
     size_t pages_;
-    std::vector<uint64_t *> allocated_;
+    std::vector<uint64_t*> allocated_;
 };
 
 constexpr uint64_t kGiB = 1ull << 30;

@@ -22,7 +22,7 @@ std::vector<Access> reads;
 uint32_t fake_read(uintptr_t addr, uint8_t width)
 {
     reads.push_back({addr, width, 0});
-    auto &values = read_script[addr];
+    auto& values = read_script[addr];
     if (values.empty()) {
         return 0;
     }
