@@ -38,7 +38,9 @@ READELF := $(CROSS)readelf
 DEPS := $(BUILD)/deps
 NEWLIB := $(DEPS)/newlib/aarch64-none-elf
 LIBFDT := $(DEPS)/libfdt/usr
-OBJ := $(BUILD)/obj
+OBJ := $(BUILD)/obj/$(BOARD)
+# build/vireo.bin for QEMU virt; build/vireo-BOARD.bin for the others.
+IMAGE := $(BUILD)/vireo$(if $(filter qemu-virt,$(BOARD)),,-$(BOARD))
 
 board_symbol_qemu-virt := kQemuVirt
 board_symbol_rpi4 := kRpi4
@@ -69,8 +71,12 @@ LIBGCC := $(shell $(CC) -print-libgcc-file-name)
 LIBS := $(NEWLIB)/lib/libc.a $(LIBFDT)/lib/aarch64-linux-gnu/libfdt.a $(LIBGCC)
 LDFLAGS := -pie --no-dynamic-linker -z norelro -z noexecstack --gc-sections --build-id=none --no-warn-rwx-segments
 
-.PHONY: all setup run debug test unit systest format format-check clean
-all: $(BUILD)/vireo.bin compile_commands.json
+.PHONY: all boards setup run debug test unit systest format format-check clean
+all: $(IMAGE).bin compile_commands.json
+
+# Every board's image, from the same sources.
+boards:
+	$(Q)for b in qemu-virt rpi4 rk3588; do $(MAKE) --no-print-directory BOARD=$$b $(BUILD)/vireo$$( [ $$b = qemu-virt ] || echo -$$b).bin || exit 1; done
 
 setup:
 	@true # scripts/setup ran when this Makefile was read
@@ -90,12 +96,12 @@ $(BUILD)/vireo.ld: linker/vireo.ld.S boot/layout.h
 	$(call quiet,CPP,$<)$(CC) -E -P -x c -I. $< -o $@
 
 # The image relocates itself (boot/start.S): only R_AARCH64_RELATIVE may remain.
-$(BUILD)/vireo.elf: $(OBJS) $(BUILD)/vireo.ld
+$(IMAGE).elf: $(OBJS) $(BUILD)/vireo.ld
 	$(call quiet,LD,$@)$(LD) $(LDFLAGS) -T $(BUILD)/vireo.ld -o $@ $(OBJS) --start-group $(LIBS) --end-group
 	@bad=$$($(READELF) -rW $@ | awk '/^[0-9a-f]+ /{print $$3}' | grep -Ev '^R_AARCH64_(RELATIVE|NONE)$$' | sort -u); \
 	if [ -n "$$bad" ]; then echo "error: $@ has relocations boot/start.S cannot apply: $$bad"; rm -f $@; exit 1; fi
 
-$(BUILD)/vireo.bin: $(BUILD)/vireo.elf
+$(IMAGE).bin: $(IMAGE).elf
 	$(call quiet,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
 
 compile_commands.json: $(OBJS)
@@ -127,20 +133,20 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_DTBS)
 # --- running -------------------------------------------------------------
 
 run: all
-	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) $(BUILD)/vireo.bin
+	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) $(IMAGE).bin
 
 debug: all
-	@echo "QEMU waits for gdb on :1234; in another terminal: gdb-multiarch -ex 'symbol-file $(BUILD)/vireo.elf -o 0x40200000' -ex 'target remote :1234'"
-	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) --gdb $(BUILD)/vireo.bin
+	@echo "QEMU waits for gdb on :1234; in another terminal: gdb-multiarch -ex 'symbol-file $(IMAGE).elf -o 0x40200000' -ex 'target remote :1234'"
+	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) --gdb $(IMAGE).bin
 
 test: all $(BUILD)/unit-tests
-	@scripts/run-tests --unit $(BUILD)/unit-tests --image $(BUILD)/vireo.bin tests/system/*.tests
+	@scripts/run-tests --unit $(BUILD)/unit-tests --image $(IMAGE).bin tests/system/*.tests
 
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
 systest: all
-	@scripts/run-tests --image $(BUILD)/vireo.bin tests/system/*.tests
+	@scripts/run-tests --image $(IMAGE).bin tests/system/*.tests
 
 # --- tree hygiene ----------------------------------------------------------
 
@@ -152,6 +158,6 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf $(OBJ) $(BUILD)/host $(BUILD)/vireo.* $(BUILD)/unit-tests compile_commands.json
+	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/vireo*.* $(BUILD)/vireo.ld $(BUILD)/unit-tests $(BUILD)/test-logs compile_commands.json
 
 -include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
