@@ -139,13 +139,13 @@ debug: all
 	@echo "QEMU waits for gdb on :1234; in another terminal: gdb-multiarch -ex 'symbol-file $(IMAGE).elf -o 0x40200000' -ex 'target remote :1234'"
 	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) --gdb $(IMAGE).bin
 
-test: all $(BUILD)/unit-tests
+test: all boards $(BUILD)/unit-tests
 	@scripts/run-tests --unit $(BUILD)/unit-tests --image $(IMAGE).bin tests/system/*.tests
 
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
-systest: all
+systest: all boards
 	@scripts/run-tests --image $(IMAGE).bin tests/system/*.tests
 
 # --- tree hygiene ----------------------------------------------------------

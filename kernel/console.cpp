@@ -79,6 +79,27 @@ void log(LogLevel level, const char* format, ...)
     va_end(args);
 }
 
+void Line::add(const char* format, ...)
+{
+    if (used_ >= sizeof text_ - 1) {
+        return;
+    }
+    va_list args;
+    va_start(args, format);
+    const int n = vsnprintf(text_ + used_, sizeof text_ - used_, format, args);
+    va_end(args);
+    if (n > 0) {
+        used_ = used_ + static_cast<size_t>(n) < sizeof text_ - 1 ? used_ + static_cast<size_t>(n) : sizeof text_ - 1;
+    }
+}
+
+void Line::print()
+{
+    console::print("%s\n", text_);
+    used_ = 0;
+    text_[0] = '\0';
+}
+
 bool lock_for_crash() { return locking && lock.lock_bounded(1u << 24); }
 
 void unlock_after_crash(bool locked)

@@ -37,6 +37,18 @@ void log(LogLevel level, const char* format, ...) __attribute__((format(printf, 
 bool lock_for_crash();
 void unlock_after_crash(bool locked);
 
+/// Builds one line from several pieces, printed whole (never interleaved
+/// with other CPUs' lines). Text beyond the buffer is dropped.
+class Line {
+public:
+    void add(const char* format, ...) __attribute__((format(printf, 2, 3)));
+    void print();
+
+private:
+    char text_[256] = {};
+    size_t used_ = 0;
+};
+
 } // namespace console
 
 #define log_error(...) console::log(LogLevel::Error, __VA_ARGS__)

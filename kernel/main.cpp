@@ -34,40 +34,55 @@ void report_dtb_problem(uint64_t dtb, const DtbCheck& check)
     }
 }
 
+const char* method_name(EnableMethod method)
+{
+    switch (method) {
+    case EnableMethod::Psci: return "psci";
+    case EnableMethod::SpinTable: return "spin-table";
+    case EnableMethod::Unknown: break;
+    }
+    return "none";
+}
+
 void print_summary(const Platform& p, uint64_t frequency)
 {
     console::print("platform: %s\n", p.model);
-    console::print("memory: %lu MiB in %lu bank%s:", p.total_memory() >> 20, p.memory_count,
-                   p.memory_count == 1 ? "" : "s");
+    console::Line line;
+    line.add("memory: %lu MiB in %lu bank%s:", p.total_memory() >> 20, p.memory_count, p.memory_count == 1 ? "" : "s");
     for (size_t i = 0; i < p.memory_count; i++) {
-        console::print(" [0x%lx-0x%lx]", p.memory[i].base, p.memory[i].end() - 1);
+        line.add(" [0x%lx-0x%lx]", p.memory[i].base, p.memory[i].end() - 1);
     }
-    console::print("\n");
+    line.print();
     for (size_t i = 0; i < p.reserved_count; i++) {
         console::print("reserved: [0x%lx-0x%lx]\n", p.reserved[i].base, p.reserved[i].end() - 1);
     }
-    console::print("cpus: %lu, mpidr", p.cpu_count);
+    line.add("cpus: %lu, mpidr", p.cpu_count);
+    bool same_method = true;
     for (size_t i = 0; i < p.cpu_count; i++) {
-        console::print(" 0x%lx", p.cpus[i].mpidr);
+        line.add(" 0x%lx", p.cpus[i].mpidr);
+        same_method = same_method && p.cpus[i].method == p.cpus[0].method;
     }
+    line.add(", enable-method %s", same_method ? method_name(p.cpus[0].method) : "mixed");
     static const char* const kConduit[] = {"none", "smc", "hvc"};
-    console::print(", psci conduit %s\n", kConduit[static_cast<int>(p.psci_conduit)]);
+    line.add(", psci conduit %s", kConduit[static_cast<int>(p.psci_conduit)]);
+    line.print();
     if (p.cpus_ignored > 0) {
         log_warn("%lu more CPUs in the DTB are ignored (Vireo supports %d)", p.cpus_ignored, VIREO_MAX_CPUS);
     }
     const GicDesc& gic = p.gic;
     if (gic.version == 3) {
-        console::print("gic: v3, gicd 0x%lx, gicr 0x%lx (%lu region%s)", gic.dist.base, gic.redist[0].base,
-                       gic.redist_count, gic.redist_count == 1 ? "" : "s");
+        line.add("gic: v3, gicd 0x%lx, gicr 0x%lx (%lu region%s)", gic.dist.base, gic.redist[0].base, gic.redist_count,
+                 gic.redist_count == 1 ? "" : "s");
     } else {
-        console::print("gic: v2, gicd 0x%lx, gicc 0x%lx, gich 0x%lx, gicv 0x%lx", gic.dist.base, gic.cpu_if.base,
-                       gic.hyp_if.base, gic.virt_cpu_if.base);
+        line.add("gic: v2, gicd 0x%lx, gicc 0x%lx, gich 0x%lx, gicv 0x%lx", gic.dist.base, gic.cpu_if.base,
+                 gic.hyp_if.base, gic.virt_cpu_if.base);
     }
     if (gic.has_maintenance_irq) {
-        console::print(", maintenance ppi %u\n", gic.maintenance_ppi);
+        line.add(", maintenance ppi %u", gic.maintenance_ppi);
     } else {
-        console::print(", no maintenance interrupt\n");
+        line.add(", no maintenance interrupt");
     }
+    line.print();
     const UartDesc& uart = console::device();
     console::print("uart: %s at 0x%lx%s\n", uart_kind_name(uart.kind), uart.base,
                    p.uart.kind == UartKind::None ? " (board default: no usable stdout-path)" : "");
