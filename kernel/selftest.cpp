@@ -33,7 +33,7 @@ void run_selftest(const Platform& platform)
         recurse(0);
     } else if (strcmp(name, "data-abort") == 0) {
         // Beyond the 39-bit EL2 map: a translation fault at EL2.
-        const uint64_t unmapped = 1ull << PageTable::kVaBits;
+        const uint64_t unmapped = 1ull << PageTable::kEl2VaBits;
         console::print("selftest: reading 0x%lx\n", *reinterpret_cast<volatile uint64_t*>(unmapped));
     } else if (strcmp(name, "cpu-on-twice") == 0 && platform.cpu_count > 1) {
         // cpu 1 is running: the firmware must refuse, and Vireo must say why.

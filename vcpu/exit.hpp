@@ -59,17 +59,17 @@ constexpr uint32_t sysreg_encoding(unsigned op0, unsigned op1, unsigned crn, uns
 }
 
 enum class ExitKind : uint8_t {
-    Mmio,            // decoded: emulate `mmio`
-    MmioNeedsDecode, // data abort without a valid syndrome (ISV=0): decode the instruction
+    Mmio,             // decoded: emulate `mmio`
+    MmioNeedsDecode,  // data abort without a valid syndrome (ISV=0): decode the instruction
     CacheMaintenance, // DC/IC by VA on an address without RAM: nothing to do, skip it
     Hvc,
     Smc,
     SysReg,
     Wfi,
     Wfe,
-    FpSimdTrap,   // first FP/SIMD use since this vCPU was switched in
-    GuestFault,   // a stage-2 fault Vireo does not emulate: inject an abort
-    Undefined,    // inject UNDEFINED
+    FpSimdTrap, // first FP/SIMD use since this vCPU was switched in
+    GuestFault, // a stage-2 fault Vireo does not emulate: inject an abort
+    Undefined,  // inject UNDEFINED
     Irq,
     Fiq,
     SError,
@@ -78,9 +78,9 @@ enum class ExitKind : uint8_t {
 struct Exit {
     ExitKind kind = ExitKind::Undefined;
     uint64_t esr = 0;
-    uint64_t far = 0; // guest virtual address of a data or instruction abort
-    uint64_t ipa = 0; // guest physical address of a stage-2 abort
-    uint16_t imm = 0; // HVC/SMC immediate
+    uint64_t far = 0;               // guest virtual address of a data or instruction abort
+    uint64_t ipa = 0;               // guest physical address of a stage-2 abort
+    uint16_t imm = 0;               // HVC/SMC immediate
     bool instruction_fault = false; // GuestFault from an instruction fetch
     MmioAccess mmio;
     SysRegAccess sysreg;

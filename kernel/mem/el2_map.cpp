@@ -23,10 +23,10 @@ class StaticTables final : public TableAllocator {
 public:
     constexpr StaticTables(TablePage* pages, size_t count) : pages_(pages), count_(count) {}
 
-    uint64_t* alloc() override
+    uint64_t* alloc(size_t pages) override
     {
-        if (used_ == count_) {
-            return nullptr;
+        if (pages != 1 || used_ == count_) {
+            return nullptr; // the EL2 map has one root page
         }
         uint64_t* table = pages_[used_++];
         memset(table, 0, kPage);
@@ -71,7 +71,7 @@ El2MmuConfig make_config(uint64_t root)
     }
     constexpr uint64_t kTcrRes1 = (1ull << 31) | (1ull << 23);
     const uint64_t tcr =
-        kTcrRes1 | (parange << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) | (64 - PageTable::kVaBits);
+        kTcrRes1 | (parange << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) | (64 - PageTable::kEl2VaBits);
     // SCTLR_EL2: RES1 bits, M (MMU), C (data cache), SA (SP alignment), I (instruction cache).
     constexpr uint64_t kSctlr = 0x30c50830ull | (1u << 0) | (1u << 2) | (1u << 3) | (1u << 12);
     return {pte::kMair, tcr, root, kSctlr};
@@ -81,7 +81,7 @@ El2MmuConfig make_config(uint64_t root)
 
 void enable_early(uint64_t dtb, uint64_t dtb_size, uint64_t uart_base)
 {
-    PageTable table(early_tables);
+    PageTable table(early_tables, Regime::El2, PageTable::kEl2VaBits);
     if (!table.init()) {
         panic("EL2 map: no early tables");
     }
@@ -101,12 +101,12 @@ void enable_early(uint64_t dtb, uint64_t dtb_size, uint64_t uart_base)
 
 void enable_final(const Platform& platform)
 {
-    PageTable table(final_tables);
+    PageTable table(final_tables, Regime::El2, PageTable::kEl2VaBits);
     if (!table.init()) {
         panic("EL2 map: no tables");
     }
     // Everything Device first, then RAM over it as Normal.
-    const uint64_t limit = 1ull << PageTable::kVaBits;
+    const uint64_t limit = 1ull << PageTable::kEl2VaBits;
     map_or_panic(table, 0, limit, MemType::Device, "device space");
     for (size_t i = 0; i < platform.memory_count; i++) {
         const Range& bank = platform.memory[i];

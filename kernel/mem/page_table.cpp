@@ -5,19 +5,40 @@ constexpr uint64_t kEntries = 512;
 constexpr uint64_t block_size(unsigned level) { return 1ull << level_shift(level); }
 } // namespace
 
-uint64_t PageTable::leaf_attributes(MemType type)
+uint64_t PageTable::leaf_attributes(MemType type) const
 {
+    if (regime_ == Regime::El2) {
+        switch (type) {
+        case MemType::Normal:
+        case MemType::NormalReadOnly:
+            return pte::kAttrNormal << pte::kAttrShift | pte::kApRes1 | pte::kShInner | pte::kAf;
+        case MemType::Device: return pte::kAttrDevice << pte::kAttrShift | pte::kApRes1 | pte::kAf | pte::kXn;
+        case MemType::Unmapped: break;
+        }
+        return 0;
+    }
     switch (type) {
-    case MemType::Normal: return pte::kAttrNormal << pte::kAttrIndxShift | pte::kApRes1 | pte::kShInner | pte::kAf;
-    case MemType::Device: return pte::kAttrDevice << pte::kAttrIndxShift | pte::kApRes1 | pte::kAf | pte::kXn;
+    case MemType::Normal:
+        return pte::kS2Normal << pte::kAttrShift | pte::kS2apRead | pte::kS2apWrite | pte::kShInner | pte::kAf;
+    case MemType::NormalReadOnly: return pte::kS2Normal << pte::kAttrShift | pte::kS2apRead | pte::kShInner | pte::kAf;
+    case MemType::Device:
+        return pte::kS2Device << pte::kAttrShift | pte::kS2apRead | pte::kS2apWrite | pte::kAf | pte::kXn;
     case MemType::Unmapped: break;
     }
     return 0;
 }
 
+size_t PageTable::root_pages() const { return input_bits_ > 39 ? size_t{1} << (input_bits_ - 39) : 1; }
+
+size_t PageTable::root_index(uint64_t va) const { return va >> level_shift(kFirstLevel); }
+
 bool PageTable::init()
 {
-    root_ = alloc_.alloc();
+    const unsigned max_bits = regime_ == Regime::El2 ? 39 : 40;
+    if (input_bits_ < 32 || input_bits_ > max_bits) {
+        return false;
+    }
+    root_ = alloc_.alloc(root_pages());
     return root_ != nullptr;
 }
 
@@ -27,7 +48,7 @@ uint64_t* PageTable::next_table(uint64_t* entry, unsigned level)
     if ((old & pte::kValid) && (old & pte::kTable)) {
         return alloc_.virt(old & pte::kAddrMask);
     }
-    uint64_t* table = alloc_.alloc();
+    uint64_t* table = alloc_.alloc(1);
     if (table == nullptr) {
         return nullptr;
     }
@@ -39,8 +60,8 @@ uint64_t* PageTable::next_table(uint64_t* entry, unsigned level)
             table[i] = (old + i * child_size) | child_type;
         }
     }
-    // Break-before-make is not needed here: callers build tables that are
-    // not live, or change mappings nobody is using (guard pages).
+    // Callers build tables that are not live yet, or change mappings nobody
+    // is using (guard pages), or flush the TLB afterwards (stage 2).
     *entry = alloc_.phys(table) | pte::kTable | pte::kValid;
     return table;
 }
@@ -49,18 +70,16 @@ bool PageTable::map_level(uint64_t* table, unsigned level, uint64_t va, uint64_t
 {
     const uint64_t block = block_size(level);
     while (size > 0) {
-        uint64_t* entry = &table[(va >> level_shift(level)) & (kEntries - 1)];
+        const size_t index = level == kFirstLevel ? root_index(va) : (va >> level_shift(level)) & (kEntries - 1);
+        uint64_t* entry = &table[index];
         const uint64_t chunk_end = (va & ~(block - 1)) + block;
         const uint64_t chunk = size < chunk_end - va ? size : chunk_end - va;
-        // Level 1 and 2 may hold blocks; level 3 only pages.
         if (chunk == block && (pa & (block - 1)) == 0) {
-            if (type == MemType::Unmapped) {
-                *entry = 0;
-            } else {
-                *entry = (pa & pte::kAddrMask) | leaf_attributes(type) | pte::kValid | (level == 3 ? pte::kTable : 0);
-            }
-            // A table this entry replaced is left allocated: tables are
-            // built once at boot and never freed.
+            // Level 1 and 2 hold blocks, level 3 pages. A table this entry
+            // replaces stays allocated: tables are never freed piecemeal.
+            *entry = type == MemType::Unmapped
+                         ? 0
+                         : (pa & pte::kAddrMask) | leaf_attributes(type) | pte::kValid | (level == 3 ? pte::kTable : 0);
         } else {
             uint64_t* next = next_table(entry, level);
             if (next == nullptr || !map_level(next, level + 1, va, pa, chunk, type)) {
@@ -76,8 +95,8 @@ bool PageTable::map_level(uint64_t* table, unsigned level, uint64_t va, uint64_t
 
 bool PageTable::map(uint64_t va, uint64_t pa, uint64_t size, MemType type)
 {
-    constexpr uint64_t kLimit = 1ull << kVaBits;
-    if (root_ == nullptr || ((va | pa | size) & (kPageSize - 1)) != 0 || va >= kLimit || size > kLimit - va) {
+    const uint64_t limit = 1ull << input_bits_;
+    if (root_ == nullptr || ((va | pa | size) & (kPageSize - 1)) != 0 || va >= limit || size > limit - va) {
         return false;
     }
     return map_level(root_, kFirstLevel, va, pa, size, type);
@@ -85,9 +104,13 @@ bool PageTable::map(uint64_t va, uint64_t pa, uint64_t size, MemType type)
 
 MemType PageTable::lookup(uint64_t va, uint64_t* pa, unsigned* level) const
 {
+    if (root_ == nullptr || va >= (1ull << input_bits_)) {
+        return MemType::Unmapped;
+    }
     const uint64_t* table = root_;
     for (unsigned l = kFirstLevel; table != nullptr && l <= 3; l++) {
-        const uint64_t entry = table[(va >> level_shift(l)) & (kEntries - 1)];
+        const size_t index = l == kFirstLevel ? root_index(va) : (va >> level_shift(l)) & (kEntries - 1);
+        const uint64_t entry = table[index];
         if (!(entry & pte::kValid)) {
             return MemType::Unmapped;
         }
@@ -104,8 +127,14 @@ MemType PageTable::lookup(uint64_t va, uint64_t* pa, unsigned* level) const
         if (level != nullptr) {
             *level = l;
         }
-        const uint64_t index = (entry >> pte::kAttrIndxShift) & 7;
-        return index == pte::kAttrDevice ? MemType::Device : MemType::Normal;
+        const uint64_t attr = (entry >> pte::kAttrShift) & 0xf;
+        if (regime_ == Regime::El2) {
+            return (attr & 7) == pte::kAttrDevice ? MemType::Device : MemType::Normal;
+        }
+        if (attr != pte::kS2Normal) {
+            return MemType::Device;
+        }
+        return (entry & pte::kS2apWrite) ? MemType::Normal : MemType::NormalReadOnly;
     }
     return MemType::Unmapped;
 }

@@ -1,22 +1,30 @@
-// A 4 KiB-granule translation table builder for the EL2 stage-1 regime
-// (Arm ARM D8.3: VMSAv8-64 descriptors). Pure logic over a table allocator,
-// so host tests can build tables in fake memory and walk them.
+// A 4 KiB-granule translation table builder for two regimes: Vireo's own
+// EL2 stage-1 map and each VM's stage-2 map (Arm ARM D8.3: VMSAv8-64
+// descriptors; D8.5: memory attributes and permissions). Pure logic over a
+// table allocator, so host tests build tables in fake memory and walk them.
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
 enum class MemType : uint8_t {
-    Unmapped, // invalid descriptor: any access faults (guard pages)
-    Normal,   // write-back cacheable, inner shareable, executable
-    Device,   // Device-nGnRE, never executable
+    Unmapped,       // invalid descriptor: any access faults (guard pages, MMIO traps)
+    Normal,         // write-back cacheable, inner shareable, read-write, executable
+    NormalReadOnly, // as Normal, writes fault (stage 2 only)
+    Device,         // Device-nGnRE, never executable
 };
 
-/// Hands out zeroed, 4 KiB-aligned pages for tables and translates between
-/// the address the table walker sees and a pointer Vireo can write through.
+enum class Regime : uint8_t {
+    El2,    // stage 1 of the EL2 translation regime (Vireo's own map)
+    Stage2, // a VM's intermediate-physical to physical map
+};
+
+/// Hands out zeroed, 4 KiB-aligned runs of pages for tables and translates
+/// between the address the table walker sees and a pointer Vireo can write.
 class TableAllocator {
 public:
-    virtual uint64_t* alloc() = 0; // nullptr when exhausted
+    /// `pages` contiguous pages aligned to their size; nullptr when exhausted.
+    virtual uint64_t* alloc(size_t pages) = 0;
     virtual uint64_t phys(const uint64_t* table) const = 0;
     virtual uint64_t* virt(uint64_t phys) const = 0;
 
@@ -26,11 +34,12 @@ protected:
 
 namespace pte {
 constexpr uint64_t kValid = 1ull << 0;
-constexpr uint64_t kTable = 1ull << 1; // table (levels 0-2) or page (level 3)
-constexpr unsigned kAttrIndxShift = 2;
-constexpr uint64_t kApRes1 = 1ull << 6; // AP[1] is RES1 in the EL2 regime
-constexpr unsigned kShShift = 8;
-constexpr uint64_t kShInner = 3ull << kShShift;
+constexpr uint64_t kTable = 1ull << 1;  // table (levels 0-2) or page (level 3)
+constexpr unsigned kAttrShift = 2;      // stage 1: AttrIndx[4:2]; stage 2: MemAttr[5:2]
+constexpr uint64_t kApRes1 = 1ull << 6; // stage 1 EL2: AP[1] is RES1
+constexpr uint64_t kS2apRead = 1ull << 6;
+constexpr uint64_t kS2apWrite = 1ull << 7;
+constexpr uint64_t kShInner = 3ull << 8;
 constexpr uint64_t kAf = 1ull << 10;
 constexpr uint64_t kXn = 1ull << 54;
 constexpr uint64_t kAddrMask = 0x0000fffffffff000ull;
@@ -40,38 +49,52 @@ constexpr uint64_t kAttrNormal = 0;
 constexpr uint64_t kAttrDevice = 1;
 /// Attr0: Normal, inner/outer write-back read/write-allocate; Attr1: Device-nGnRE.
 constexpr uint64_t kMair = 0xffull | (0x04ull << 8);
+
+// Stage-2 MemAttr (D8.5.5): Normal outer and inner write-back; Device-nGnRE.
+constexpr uint64_t kS2Normal = 0xf;
+constexpr uint64_t kS2Device = 0x1;
 } // namespace pte
 
-/// Translation regime with 39-bit input addresses: levels 1-3, 1 GiB and
-/// 2 MiB blocks, 4 KiB pages.
+/// Tables start at level 1 (1 GiB blocks), then 2 MiB blocks and 4 KiB
+/// pages. Input addresses may have 32 to 40 bits; 40 bits use two
+/// concatenated level-1 tables (stage 2 only, D8.2.6).
 class PageTable {
 public:
-    static constexpr unsigned kVaBits = 39;
     static constexpr unsigned kFirstLevel = 1;
     static constexpr uint64_t kPageSize = 4096;
+    static constexpr unsigned kEl2VaBits = 39;
 
-    explicit PageTable(TableAllocator& alloc) : alloc_(alloc) {}
+    PageTable(TableAllocator& alloc, Regime regime, unsigned input_bits)
+        : alloc_(alloc), regime_(regime), input_bits_(input_bits)
+    {
+    }
 
-    /// Allocates the root table; false when the allocator is empty.
+    /// Allocates the root table; false when the allocator is empty or the
+    /// input size is out of range for the regime.
     bool init();
     uint64_t root_phys() const { return alloc_.phys(root_); }
+    unsigned input_bits() const { return input_bits_; }
+    size_t root_pages() const;
 
     /// Maps [va, va + size) to [pa, ...) as `type`, splitting existing blocks
-    /// where needed. Addresses and size must be page-aligned and below 2^39.
-    /// Returns false if the allocator ran out or the arguments are invalid.
+    /// where needed. Addresses and size must be page-aligned and inside the
+    /// input range. False if the allocator ran out or the arguments are bad.
     bool map(uint64_t va, uint64_t pa, uint64_t size, MemType type);
 
-    /// Walks the tables: the output address and type for `va`, as hardware
-    /// would see them. Returns MemType::Unmapped where there is no mapping.
+    /// Walks the tables as the hardware would: the output address and type
+    /// for `va`, MemType::Unmapped where there is no mapping.
     MemType lookup(uint64_t va, uint64_t* pa = nullptr, unsigned* level = nullptr) const;
 
-    static uint64_t leaf_attributes(MemType type);
+    uint64_t leaf_attributes(MemType type) const;
 
 private:
     bool map_level(uint64_t* table, unsigned level, uint64_t va, uint64_t pa, uint64_t size, MemType type);
     uint64_t* next_table(uint64_t* entry, unsigned level);
+    size_t root_index(uint64_t va) const;
 
     TableAllocator& alloc_;
+    Regime regime_;
+    unsigned input_bits_;
     uint64_t* root_ = nullptr;
 };
 

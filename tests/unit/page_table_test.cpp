@@ -15,24 +15,32 @@ public:
     explicit FakeTables(size_t pages) : pages_(pages) {}
     ~FakeTables()
     {
-        for (uint64_t* page : allocated_) {
-            std::free(page);
+        for (uint64_t* run : runs_) {
+            std::free(run);
         }
     }
-    uint64_t* alloc() override
+    uint64_t* alloc(size_t pages) override
     {
-        if (allocated_.size() == pages_) {
+        if (allocated_.size() + pages > pages_) {
             return nullptr;
         }
-        auto* page = static_cast<uint64_t*>(std::aligned_alloc(4096, 4096));
-        std::fill(page, page + 512, 0);
-        allocated_.push_back(page);
-        return page;
+        // One host allocation, registered page by page so phys() and virt()
+        // see consecutive fake physical addresses.
+        auto* run = static_cast<uint64_t*>(std::aligned_alloc(4096 * pages, 4096 * pages));
+        std::fill(run, run + 512 * pages, 0);
+        while (allocated_.size() % pages != 0) {
+            allocated_.push_back(nullptr); // keep the run's fake address aligned
+        }
+        for (size_t i = 0; i < pages; i++) {
+            allocated_.push_back(run + 512 * i);
+        }
+        runs_.push_back(run);
+        return run;
     }
     uint64_t phys(const uint64_t* table) const override
     {
         for (size_t i = 0; i < allocated_.size(); i++) {
-            if (allocated_[i] == table) {
+            if (allocated_[i] == table && table != nullptr) {
                 return kBase + i * 4096;
             }
         }
@@ -51,6 +59,7 @@ private:
     static constexpr uint64_t kBase = 0x80000000;
     size_t pages_;
     std::vector<uint64_t*> allocated_;
+    std::vector<uint64_t*> runs_;
 };
 
 constexpr uint64_t kGiB = 1ull << 30;
@@ -59,7 +68,7 @@ constexpr uint64_t kMiB = 1ull << 20;
 TEST(PageTable, GigabyteAlignedRangeUsesLevelOneBlocks)
 {
     FakeTables alloc(4);
-    PageTable table(alloc);
+    PageTable table(alloc, Regime::El2, 39);
     ASSERT_TRUE(table.init());
     ASSERT_TRUE(table.map(0, 0, 4 * kGiB, MemType::Device));
     unsigned level = 0;
@@ -74,7 +83,7 @@ TEST(PageTable, GigabyteAlignedRangeUsesLevelOneBlocks)
 TEST(PageTable, RamOverDeviceSplitsOnlyWhereNeeded)
 {
     FakeTables alloc(8);
-    PageTable table(alloc);
+    PageTable table(alloc, Regime::El2, 39);
     ASSERT_TRUE(table.init());
     ASSERT_TRUE(table.map(0, 0, 8 * kGiB, MemType::Device));
     // 1 GiB + 6 MiB of RAM at 0x40000000: one 1 GiB block, then 2 MiB blocks.
@@ -94,7 +103,7 @@ TEST(PageTable, RamOverDeviceSplitsOnlyWhereNeeded)
 TEST(PageTable, GuardPageIsUnmappedBetweenMappedNeighbours)
 {
     FakeTables alloc(8);
-    PageTable table(alloc);
+    PageTable table(alloc, Regime::El2, 39);
     ASSERT_TRUE(table.init());
     ASSERT_TRUE(table.map(0x40000000, 0x40000000, kGiB, MemType::Normal));
     const uint64_t guard = 0x40263000;
@@ -114,7 +123,7 @@ TEST(PageTable, GuardPageIsUnmappedBetweenMappedNeighbours)
 TEST(PageTable, NonIdentityMappingTranslates)
 {
     FakeTables alloc(4);
-    PageTable table(alloc);
+    PageTable table(alloc, Regime::El2, 39);
     ASSERT_TRUE(table.init());
     ASSERT_TRUE(table.map(0x1000, 0x7654000, 0x2000, MemType::Normal));
     uint64_t pa = 0;
@@ -127,8 +136,10 @@ TEST(PageTable, NonIdentityMappingTranslates)
 
 TEST(PageTable, DescriptorsCarryArchitecturalAttributes)
 {
-    const uint64_t normal = PageTable::leaf_attributes(MemType::Normal);
-    const uint64_t device = PageTable::leaf_attributes(MemType::Device);
+    FakeTables alloc(1);
+    const PageTable table(alloc, Regime::El2, 39);
+    const uint64_t normal = table.leaf_attributes(MemType::Normal);
+    const uint64_t device = table.leaf_attributes(MemType::Device);
     EXPECT_EQ((normal >> 2) & 7, 0u) << "MAIR index 0: write-back";
     EXPECT_EQ((normal >> 8) & 3, 3u) << "inner shareable";
     EXPECT_NE(normal & (1ull << 10), 0u) << "access flag set, or the first access faults";
@@ -142,7 +153,7 @@ TEST(PageTable, DescriptorsCarryArchitecturalAttributes)
 TEST(PageTable, RejectsUnalignedOrOutOfRangeRequests)
 {
     FakeTables alloc(4);
-    PageTable table(alloc);
+    PageTable table(alloc, Regime::El2, 39);
     ASSERT_TRUE(table.init());
     EXPECT_FALSE(table.map(0x1001, 0x1000, 0x1000, MemType::Normal));
     EXPECT_FALSE(table.map(0x1000, 0x1000, 0x800, MemType::Normal));
@@ -153,7 +164,7 @@ TEST(PageTable, RejectsUnalignedOrOutOfRangeRequests)
 TEST(PageTable, ReportsExhaustedAllocator)
 {
     FakeTables alloc(2);
-    PageTable table(alloc);
+    PageTable table(alloc, Regime::El2, 39);
     ASSERT_TRUE(table.init());
     // Needs a level-2 and a level-3 table: only one is left.
     EXPECT_FALSE(table.map(0x40001000, 0x40001000, 0x1000, MemType::Normal));
@@ -162,9 +173,73 @@ TEST(PageTable, ReportsExhaustedAllocator)
 TEST(PageTable, UninitialisedTableRefusesToMap)
 {
     FakeTables alloc(0);
-    PageTable table(alloc);
+    PageTable table(alloc, Regime::El2, 39);
     EXPECT_FALSE(table.init());
     EXPECT_FALSE(table.map(0, 0, 0x1000, MemType::Normal));
+}
+
+TEST(Stage2, FortyBitInputUsesTwoConcatenatedRootPages)
+{
+    FakeTables alloc(8);
+    PageTable table(alloc, Regime::Stage2, 40);
+    ASSERT_TRUE(table.init());
+    EXPECT_EQ(table.root_pages(), 2u);
+    // Above 512 GiB: an entry in the second root page.
+    const uint64_t high = 0x9000000000ull;
+    ASSERT_TRUE(table.map(high, 0x80000000, 2 * kMiB, MemType::Normal));
+    uint64_t pa = 0;
+    EXPECT_EQ(table.lookup(high + 0x1234, &pa), MemType::Normal);
+    EXPECT_EQ(pa, 0x80001234u);
+    EXPECT_EQ(table.lookup(high - 0x1000), MemType::Unmapped);
+    EXPECT_FALSE(table.map(1ull << 40, 0, 0x1000, MemType::Normal)) << "beyond the IPA size";
+}
+
+TEST(Stage2, GuestRamDeviceAndReadOnlyMappings)
+{
+    FakeTables alloc(8);
+    PageTable table(alloc, Regime::Stage2, 40);
+    ASSERT_TRUE(table.init());
+    // 64 MiB of guest RAM at IPA 0x40000000, backed by PA 0x50000000.
+    ASSERT_TRUE(table.map(0x40000000, 0x50000000, 64 * kMiB, MemType::Normal));
+    ASSERT_TRUE(table.map(0x08040000, 0x08040000, 0x2000, MemType::Device));
+    ASSERT_TRUE(table.map(0x48000000, 0x60000000, 0x1000, MemType::NormalReadOnly));
+    uint64_t pa = 0;
+    unsigned level = 0;
+    EXPECT_EQ(table.lookup(0x40000000 + 3 * kMiB + 8, &pa, &level), MemType::Normal);
+    EXPECT_EQ(pa, 0x50000000u + 3 * kMiB + 8);
+    EXPECT_EQ(level, 2u) << "2 MiB blocks for aligned RAM";
+    EXPECT_EQ(table.lookup(0x08041000, &pa), MemType::Device);
+    EXPECT_EQ(table.lookup(0x48000000, &pa), MemType::NormalReadOnly);
+    EXPECT_EQ(pa, 0x60000000u);
+    EXPECT_EQ(table.lookup(0x09000000), MemType::Unmapped) << "no device model: traps as MMIO";
+    EXPECT_EQ(table.lookup(0x40000000 + 64 * kMiB), MemType::Unmapped);
+}
+
+TEST(Stage2, DescriptorsCarryStage2Attributes)
+{
+    FakeTables alloc(1);
+    const PageTable table(alloc, Regime::Stage2, 40);
+    const uint64_t ram = table.leaf_attributes(MemType::Normal);
+    const uint64_t ro = table.leaf_attributes(MemType::NormalReadOnly);
+    const uint64_t dev = table.leaf_attributes(MemType::Device);
+    EXPECT_EQ((ram >> 2) & 0xf, 0xfu) << "MemAttr: Normal write-back";
+    EXPECT_EQ((ram >> 6) & 3, 3u) << "S2AP read-write";
+    EXPECT_EQ((ro >> 6) & 3, 1u) << "S2AP read-only";
+    EXPECT_EQ((dev >> 2) & 0xf, 0x1u) << "MemAttr: Device-nGnRE";
+    EXPECT_NE(dev & (1ull << 54), 0u) << "device memory never executable";
+    EXPECT_EQ(ram & (1ull << 54), 0u);
+}
+
+TEST(Stage2, SmallIpaSizes)
+{
+    FakeTables alloc(4);
+    PageTable table(alloc, Regime::Stage2, 36);
+    ASSERT_TRUE(table.init());
+    EXPECT_EQ(table.root_pages(), 1u);
+    EXPECT_TRUE(table.map(0xf00000000ull, 0, kGiB, MemType::Normal));
+    EXPECT_FALSE(table.map(0x1000000000ull, 0, kGiB, MemType::Normal));
+    PageTable bad(alloc, Regime::Stage2, 44);
+    EXPECT_FALSE(bad.init()) << "more than 40 bits is not supported";
 }
 
 } // namespace
