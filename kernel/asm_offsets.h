@@ -23,3 +23,24 @@
 #define FATAL_FRAME_SP (31 * 8)
 #define FATAL_FRAME_KIND (32 * 8)
 #define FATAL_FRAME_SIZE (34 * 8)
+
+/* struct PerCpu: the GuestRegs of the vCPU running on this CPU. */
+#define PERCPU_GUEST_REGS 16
+
+/* struct GuestRegs (vcpu/context.hpp) */
+#define GUEST_REGS_X0 0
+#define GUEST_REGS_SP_EL0 (31 * 8)
+#define GUEST_REGS_ELR (32 * 8)
+#define GUEST_REGS_SPSR (33 * 8)
+#define GUEST_REGS_SIZE (34 * 8)
+
+/* struct FpState (vcpu/context.hpp) */
+#define FP_STATE_V0 0
+#define FP_STATE_FPSR (32 * 16)
+#define FP_STATE_FPCR (32 * 16 + 8)
+
+/* Exit kinds vcpu/entry.S returns: the vector group of the exception. */
+#define GUEST_EXIT_SYNC 0
+#define GUEST_EXIT_IRQ 1
+#define GUEST_EXIT_FIQ 2
+#define GUEST_EXIT_SERROR 3

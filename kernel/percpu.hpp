@@ -7,9 +7,15 @@
 #include "boot/layout.h"
 #include "kernel/asm_offsets.h"
 
+struct GuestRegs;
+class Vcpu;
+
 struct PerCpu {
-    uint64_t stack_top = 0;     // read by boot/start.S
-    uint64_t exc_stack_top = 0; // read by vcpu/vectors.S
+    uint64_t stack_top = 0;          // read by boot/start.S
+    uint64_t exc_stack_top = 0;      // read by vcpu/vectors.S
+    GuestRegs* guest_regs = nullptr; // the running vCPU's registers, for vcpu/entry.S
+    Vcpu* loaded = nullptr;          // whose EL1 state is in the registers
+    Vcpu* fp_owner = nullptr;        // whose FP/SIMD state is in the registers
     uint64_t mpidr = 0;
     uint32_t index = 0;
     uint32_t online = 0; // set by the CPU itself once it runs C++ with the MMU on
@@ -17,6 +23,7 @@ struct PerCpu {
 
 static_assert(offsetof(PerCpu, stack_top) == PERCPU_STACK_TOP);
 static_assert(offsetof(PerCpu, exc_stack_top) == PERCPU_EXC_STACK_TOP);
+static_assert(offsetof(PerCpu, guest_regs) == PERCPU_GUEST_REGS);
 
 extern "C" PerCpu vireo_cpus[VIREO_MAX_CPUS];
 

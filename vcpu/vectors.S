@@ -1,7 +1,9 @@
 /*
  * The EL2 exception vector table (Arm ARM D1.10.2: four groups of four,
- * 0x80 bytes each). Vireo runs no guests yet, so every exception taken to
- * EL2 is unexpected: it is reported with all registers and halts its CPU.
+ * 0x80 bytes each). Exceptions from a guest (the lower-EL groups) leave
+ * through guest_exit (vcpu/entry.S) with the vector group as the exit kind.
+ * Exceptions taken from EL2 itself are unexpected: they are reported with
+ * all registers and halt their CPU.
  *
  * The report runs on a per-CPU exception stack, so an overflow of the
  * normal stack into its guard page can still be reported.
@@ -17,6 +19,14 @@
 	b	el2_unexpected
 .endm
 
+/* From a guest: push its x0/x1 on the host stack, x1 = the exit kind. */
+.macro from_guest kind
+	.balign	0x80
+	stp	x0, x1, [sp, #-16]!
+	mov	x1, #\kind
+	b	guest_exit
+.endm
+
 	.section .text, "ax"
 	.balign	2048
 	.globl	el2_vectors
@@ -29,14 +39,14 @@ el2_vectors:
 	unexpected 5
 	unexpected 6
 	unexpected 7
-	unexpected 8	/* lower EL, AArch64: sync */
-	unexpected 9
-	unexpected 10
-	unexpected 11
-	unexpected 12	/* lower EL, AArch32: sync */
-	unexpected 13
-	unexpected 14
-	unexpected 15
+	from_guest GUEST_EXIT_SYNC	/* lower EL, AArch64 */
+	from_guest GUEST_EXIT_IRQ
+	from_guest GUEST_EXIT_FIQ
+	from_guest GUEST_EXIT_SERROR
+	from_guest GUEST_EXIT_SYNC	/* lower EL, AArch32 (guest EL0) */
+	from_guest GUEST_EXIT_IRQ
+	from_guest GUEST_EXIT_FIQ
+	from_guest GUEST_EXIT_SERROR
 
 /* x1 = vector kind; x0 and x1 of the interrupted code in TPIDRRO_EL0/TPIDR_EL0. */
 el2_unexpected:

@@ -49,10 +49,7 @@ void PhysAllocator::insert(uint64_t base, uint64_t end)
     count_++;
 }
 
-void PhysAllocator::add(uint64_t base, uint64_t size)
-{
-    insert(align_up(base, kPage), align_down(base + size, kPage));
-}
+void PhysAllocator::add(uint64_t base, uint64_t size) { insert(align_up(base, kPage), align_down(base + size, kPage)); }
 
 void PhysAllocator::reserve(uint64_t base, uint64_t size)
 {

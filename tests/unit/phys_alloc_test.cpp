@@ -11,8 +11,8 @@ TEST(PhysAllocator, ReservedRegionsAreNeverHandedOut)
 {
     PhysAllocator mem;
     mem.add(0x40000000, 1024 * kMiB);
-    mem.reserve(0x40200000, 0xab000);   // the hypervisor image
-    mem.reserve(0x48000000, 0x100000);  // the DTB
+    mem.reserve(0x40200000, 0xab000);  // the hypervisor image
+    mem.reserve(0x48000000, 0x100000); // the DTB
     EXPECT_EQ(mem.free_bytes(), 1024 * kMiB - 0xab000 - 0x100000);
     for (int i = 0; i < 200; i++) {
         const uint64_t page = mem.alloc(4096, 4096);

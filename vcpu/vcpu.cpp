@@ -1,0 +1,254 @@
+#include "vcpu/vcpu.hpp"
+
+#include "kernel/percpu.hpp"
+#include "vcpu/inject.hpp"
+
+using namespace vcpu;
+
+namespace {
+
+// HCR_EL2 for guests (Arm ARM D19.2.48): stage 2 on, physical interrupts
+// to EL2, broadcast TLB/cache maintenance inner shareable, WFI/WFE trapped,
+// ID group 3 and implementation-defined registers trapped, SMC trapped,
+// LORegions trapped, EL1 is AArch64. API/APK clear: pointer authentication
+// is hidden. ATA clear: MTE tags are hidden.
+constexpr uint64_t kHcrVm = 1ull << 0;
+constexpr uint64_t kHcrGuest = kHcrVm | 1ull << 1 /* SWIO */ | 1ull << 3 /* FMO */ | 1ull << 4 /* IMO */ |
+                               1ull << 5 /* AMO */ | 1ull << 9 /* FB */ | 1ull << 10 /* BSU=IS */ |
+                               1ull << 13 /* TWI */ | 1ull << 14 /* TWE */ | 1ull << 18 /* TID3 */ |
+                               1ull << 19 /* TSC */ | 1ull << 20 /* TIDCP */ | 1ull << 21 /* TACR */ |
+                               1ull << 31 /* RW */ | 1ull << 35 /* TLOR */;
+
+// CPTR_EL2 (E2H=0): RES1 bits with TZ (SVE) and TSM (SME) trapping, TTA
+// (trace) and TAM (activity monitors) trapped; TFP added while another
+// vCPU's FP/SIMD state is in the registers.
+constexpr uint64_t kCptrGuest = 0x33ffull | 1ull << 20 | 1ull << 30;
+constexpr uint64_t kCptrTfp = 1ull << 10;
+
+// SCTLR_EL1 reset value: RES1 bits, MMU and caches off.
+constexpr uint64_t kSctlrEl1Reset = 0x30d00800ull;
+
+#define WRITE_SYSREG(reg, value) asm volatile("msr " #reg ", %0" ::"r"(static_cast<uint64_t>(value)))
+#define READ_SYSREG(reg)                                                                                               \
+    ({                                                                                                                 \
+        uint64_t v_;                                                                                                   \
+        asm volatile("mrs %0, " #reg : "=r"(v_));                                                                      \
+        v_;                                                                                                            \
+    })
+
+unsigned ipa_bits_from_parange(uint64_t parange)
+{
+    static const unsigned kBits[] = {32, 36, 40, 42, 44, 48, 52};
+    const unsigned bits = parange < 7 ? kBits[parange] : 32;
+    return bits > 40 ? 40 : bits;
+}
+
+} // namespace
+
+unsigned vcpu_ipa_bits() { return ipa_bits_from_parange(READ_SYSREG(id_aa64mmfr0_el1) & 0xf); }
+
+void vcpu_cpu_init(unsigned ipa_bits)
+{
+    // VTCR_EL2: T0SZ, start at level 1 (SL0=1), walks write-back cacheable
+    // and inner shareable, 4 KiB granule, PS from PARange, RES1 bit 31.
+    uint64_t ps = READ_SYSREG(id_aa64mmfr0_el1) & 0xf;
+    if (ps > 5) {
+        ps = 5;
+    }
+    const uint64_t vtcr = 1ull << 31 | ps << 16 | 3ull << 12 | 1ull << 10 | 1ull << 8 | 1ull << 6 | (64 - ipa_bits);
+    WRITE_SYSREG(vtcr_el2, vtcr);
+    // MDCR_EL2: keep HPMN, trap PMU (TPM, TPMCR) and debug registers (TDA,
+    // TDOSA, TDRA): the guests see neither.
+    const uint64_t hpmn = READ_SYSREG(mdcr_el2) & 0x1f;
+    WRITE_SYSREG(mdcr_el2, hpmn | 1u << 5 | 1u << 6 | 1u << 9 | 1u << 10 | 1u << 11);
+    // The physical counter stays readable at EL1; the physical timer traps.
+    WRITE_SYSREG(cnthctl_el2, 1);
+    WRITE_SYSREG(vpidr_el2, READ_SYSREG(midr_el1));
+    // A clean slate for every VMID (firmware may have used some).
+    asm volatile("isb\n\ttlbi alle1\n\tdsb nsh\n\tisb" ::: "memory");
+}
+
+void Vcpu::reset(uint64_t pc, uint64_t x0)
+{
+    PerCpu* cpu = this_cpu();
+    if (cpu != nullptr && cpu->fp_owner == this) {
+        cpu->fp_owner = nullptr;
+    }
+    regs = {};
+    regs.x[0] = x0;
+    regs.elr = pc;
+    regs.spsr = kPstateDaif | kPstateEl1h;
+    el1 = {};
+    el1.sctlr = kSctlrEl1Reset;
+    fp = {};
+}
+
+void Vcpu::load()
+{
+    PerCpu* cpu = this_cpu();
+    if (cpu->loaded != this) {
+        if (cpu->loaded != nullptr) {
+            el1_state_save(cpu->loaded->el1);
+        }
+        el1_state_load(el1);
+        WRITE_SYSREG(vttbr_el2, stage2->vttbr);
+        WRITE_SYSREG(cntvoff_el2, stage2->cntvoff);
+        WRITE_SYSREG(vmpidr_el2, (1ull << 31) | mpidr);
+        WRITE_SYSREG(hcr_el2, kHcrGuest);
+        cpu->loaded = this;
+    }
+    WRITE_SYSREG(cptr_el2, cpu->fp_owner == this ? kCptrGuest : kCptrGuest | kCptrTfp);
+    asm volatile("isb");
+}
+
+void Vcpu::unload()
+{
+    PerCpu* cpu = this_cpu();
+    if (cpu->fp_owner == this) {
+        WRITE_SYSREG(cptr_el2, kCptrGuest);
+        asm volatile("isb");
+        fpsimd_save(&fp);
+        cpu->fp_owner = nullptr;
+    }
+    if (cpu->loaded == this) {
+        el1_state_save(el1);
+        cpu->loaded = nullptr;
+    }
+}
+
+void Vcpu::take_fpsimd()
+{
+    PerCpu* cpu = this_cpu();
+    WRITE_SYSREG(cptr_el2, kCptrGuest);
+    asm volatile("isb");
+    if (cpu->fp_owner != nullptr) {
+        fpsimd_save(&cpu->fp_owner->fp);
+    }
+    fpsimd_load(&fp);
+    cpu->fp_owner = this;
+}
+
+uint64_t Vcpu::stack_pointer() const
+{
+    // SP_EL1 when the guest ran at EL1 with SPSel=1 (EL1h), else SP_EL0.
+    if ((regs.spsr & kPstateModeMask) == kPstateEl1h) {
+        return READ_SYSREG(sp_el1);
+    }
+    return regs.sp_el0;
+}
+
+void Vcpu::set_stack_pointer(uint64_t value)
+{
+    if ((regs.spsr & kPstateModeMask) == kPstateEl1h) {
+        WRITE_SYSREG(sp_el1, value);
+    } else {
+        regs.sp_el0 = value;
+    }
+}
+
+bool Vcpu::decode_from_instruction(Exit& exit)
+{
+    // Find the instruction through the guest's stage 1 and our stage 2
+    // (AT S12E1R/S12E0R, D7.7). AT writes PAR_EL1, which is the guest's.
+    if (regs.spsr & kPstateAarch32) {
+        return false; // A32/T32 instruction decoding is not implemented
+    }
+    const uint64_t pc = regs.elr;
+    const uint64_t saved_par = READ_SYSREG(par_el1);
+    if ((regs.spsr & 0xc) == 0) {
+        asm volatile("at s12e0r, %0" ::"r"(pc));
+    } else {
+        asm volatile("at s12e1r, %0" ::"r"(pc));
+    }
+    asm volatile("isb");
+    const uint64_t par = READ_SYSREG(par_el1);
+    WRITE_SYSREG(par_el1, saved_par);
+    if (par & 1) {
+        return false; // the instruction's own page does not translate
+    }
+    // Normal memory only: stage-2 RAM is mapped Normal (MemAttr 0xf); a PC
+    // in a passthrough device is not decoded.
+    if ((par >> 56) != 0xff) {
+        return false;
+    }
+    const uint64_t pa = (par & 0x0000fffffffff000ull) | (pc & 0xfff);
+    const uint32_t insn = *reinterpret_cast<const volatile uint32_t*>(pa);
+    const uint64_t ipa = exit.mmio.ipa;
+    const bool write = exit.mmio.write;
+    if (!decode_load_store(insn, exit.mmio) || exit.mmio.write != write) {
+        return false;
+    }
+    exit.mmio.ipa = ipa;
+    exit.kind = ExitKind::Mmio;
+    return true;
+}
+
+Exit Vcpu::run()
+{
+    for (;;) {
+        load();
+        const uint64_t group = vcpu_enter(&regs);
+        Exit exit;
+        switch (group) {
+        case GUEST_EXIT_SYNC: break;
+        case GUEST_EXIT_IRQ: exit.kind = ExitKind::Irq; return exit;
+        case GUEST_EXIT_FIQ: exit.kind = ExitKind::Fiq; return exit;
+        default: exit.kind = ExitKind::SError; return exit;
+        }
+        uint64_t hpfar;
+        asm volatile("mrs %0, hpfar_el2" : "=r"(hpfar));
+        exit = decode_sync(READ_SYSREG(esr_el2), READ_SYSREG(far_el2), hpfar);
+        counters.total++;
+        counters.by_kind[static_cast<unsigned>(exit.kind)]++;
+        if (exit.kind == ExitKind::FpSimdTrap) {
+            take_fpsimd(); // and retry the instruction
+            continue;
+        }
+        if (exit.kind == ExitKind::MmioNeedsDecode && !decode_from_instruction(exit)) {
+            exit.kind = ExitKind::GuestFault;
+        }
+        return exit;
+    }
+}
+
+void Vcpu::complete_mmio(const MmioAccess& access, const uint64_t values[2])
+{
+    if (!access.write) {
+        set_reg(access.rt, load_result(access, values[0]));
+        if (access.pair) {
+            set_reg(access.rt2, load_result(access, values[1]));
+        }
+    }
+    if (access.writeback) {
+        if (access.rn == 31) {
+            set_stack_pointer(stack_pointer() + static_cast<uint64_t>(access.offset));
+        } else {
+            regs.x[access.rn] += static_cast<uint64_t>(access.offset);
+        }
+    }
+    skip_instruction();
+}
+
+namespace {
+void apply(GuestRegs& regs, const Injection& in)
+{
+    WRITE_SYSREG(esr_el1, in.esr_el1);
+    WRITE_SYSREG(far_el1, in.far_el1);
+    WRITE_SYSREG(elr_el1, in.elr_el1);
+    WRITE_SYSREG(spsr_el1, in.spsr_el1);
+    regs.elr = in.pc;
+    regs.spsr = in.pstate;
+}
+} // namespace
+
+void Vcpu::inject_undefined()
+{
+    load();
+    apply(regs, vcpu::inject_undefined({regs.elr, regs.spsr, READ_SYSREG(vbar_el1)}));
+}
+
+void Vcpu::inject_abort(uint64_t far, bool instruction, bool write)
+{
+    load();
+    apply(regs, vcpu::inject_abort({regs.elr, regs.spsr, READ_SYSREG(vbar_el1)}, far, instruction, write));
+}

@@ -1,0 +1,92 @@
+// A virtual CPU: its registers, how it enters the guest, and the decoded
+// exit it comes back with. It knows nothing of devices: the kernel's exit
+// handlers get a decoded Exit and complete it through the methods below.
+#pragma once
+
+#include <stdint.h>
+
+#include "vcpu/context.hpp"
+#include "vcpu/exit.hpp"
+
+class Vm;
+
+enum class VcpuState : uint8_t {
+    Off,      // not started (PSCI CPU_OFF, or never powered on)
+    Runnable, // waiting for its physical CPU
+    Running,  // in the guest or being handled on its physical CPU
+    Blocked,  // WFI with nothing pending
+    Stopped,  // its VM was stopped or crashed
+};
+
+/// How often each kind of exit happened (read by the guest through a hypercall).
+struct ExitCounters {
+    static constexpr unsigned kKinds = 14; // ExitKind values
+    uint64_t by_kind[kKinds] = {};
+    uint64_t total = 0;
+};
+
+/// The per-VM values a vCPU writes into EL2 registers on each switch.
+struct Stage2Context {
+    uint64_t vttbr = 0;   // VMID and stage-2 root
+    uint64_t cntvoff = 0; // virtual counter offset
+};
+
+class Vcpu {
+public:
+    GuestRegs regs = {};
+    El1State el1 = {};
+    FpState fp = {};
+    ExitCounters counters;
+
+    Vm* vm = nullptr;
+    const Stage2Context* stage2 = nullptr;
+    uint32_t index = 0; // within its VM
+    uint32_t pcpu = 0;  // the physical CPU it is pinned to
+    uint64_t mpidr = 0; // what the guest reads from MPIDR_EL1 (affinity)
+    VcpuState state = VcpuState::Off;
+
+    /// Architectural reset, then entry at `pc` in EL1h with the MMU off and
+    /// `x0` in x0 (PSCI CPU_ON's context id; the DTB address for a boot CPU).
+    void reset(uint64_t pc, uint64_t x0);
+
+    /// Runs the guest until an exit the vCPU cannot finish by itself (FP/SIMD
+    /// traps and instruction fetches for ISV=0 aborts are handled here).
+    vcpu::Exit run();
+
+    /// Xn as an instruction sees it: 31 reads as zero (XZR).
+    uint64_t reg(unsigned n) const { return n < 31 ? regs.x[n] : 0; }
+    void set_reg(unsigned n, uint64_t value)
+    {
+        if (n < 31) {
+            regs.x[n] = value;
+        }
+    }
+    void skip_instruction() { regs.elr += 4; }
+
+    /// Finishes an emulated load or store: writes the loaded values
+    /// (`values[1]` for the second register of a pair), applies a pre/post
+    /// index writeback, and steps past the instruction.
+    void complete_mmio(const vcpu::MmioAccess& access, const uint64_t values[2]);
+
+    void inject_undefined();
+    void inject_abort(uint64_t far, bool instruction, bool write);
+
+    /// Puts this vCPU's EL1 state and stage-2 context into the registers of
+    /// the calling physical CPU, saving whoever was there.
+    void load();
+    /// Saves this vCPU's EL1 and FP/SIMD state out of the registers of the
+    /// calling physical CPU (before it runs elsewhere or is reset).
+    void unload();
+
+private:
+    void take_fpsimd();
+    bool decode_from_instruction(vcpu::Exit& exit);
+    uint64_t stack_pointer() const;
+    void set_stack_pointer(uint64_t value);
+};
+
+/// Per physical CPU: EL2 registers that are the same for every guest.
+void vcpu_cpu_init(unsigned ipa_bits);
+
+/// The guest IPA size this CPU supports, capped at 40 bits.
+unsigned vcpu_ipa_bits();
