@@ -5,6 +5,8 @@
 #define LOAD(field, reg) asm volatile("msr " #reg ", %0" ::"r"(state.field))
 
 // One list for both directions, so save and load cannot drift apart.
+// MDSCR_EL1 is not here: debug registers trap (MDCR_EL2.TDA) and the guest's
+// value lives in El1State::mdscr only (kernel/dev/sysreg_emul.cpp).
 #define EL1_REGISTERS(X)                                                                                               \
     X(sctlr, sctlr_el1);                                                                                               \
     X(ttbr0, ttbr0_el1);                                                                                               \
@@ -27,7 +29,6 @@
     X(par, par_el1);                                                                                                   \
     X(cpacr, cpacr_el1);                                                                                               \
     X(csselr, csselr_el1);                                                                                             \
-    X(mdscr, mdscr_el1);                                                                                               \
     X(cntkctl, cntkctl_el1);                                                                                           \
     X(cntv_cval, cntv_cval_el0);                                                                                       \
     X(cntv_ctl, cntv_ctl_el0)

@@ -13,11 +13,10 @@ namespace {
 // LORegions trapped, EL1 is AArch64. API/APK clear: pointer authentication
 // is hidden. ATA clear: MTE tags are hidden.
 constexpr uint64_t kHcrVm = 1ull << 0;
-constexpr uint64_t kHcrGuest = kHcrVm | 1ull << 1 /* SWIO */ | 1ull << 3 /* FMO */ | 1ull << 4 /* IMO */ |
-                               1ull << 5 /* AMO */ | 1ull << 9 /* FB */ | 1ull << 10 /* BSU=IS */ |
-                               1ull << 13 /* TWI */ | 1ull << 14 /* TWE */ | 1ull << 18 /* TID3 */ |
-                               1ull << 19 /* TSC */ | 1ull << 20 /* TIDCP */ | 1ull << 21 /* TACR */ |
-                               1ull << 31 /* RW */ | 1ull << 35 /* TLOR */;
+constexpr uint64_t kHcrGuest =
+    kHcrVm | 1ull << 1 /* SWIO */ | 1ull << 3 /* FMO */ | 1ull << 4 /* IMO */ | 1ull << 5 /* AMO */ |
+    1ull << 9 /* FB */ | 1ull << 10 /* BSU=IS */ | 1ull << 13 /* TWI */ | 1ull << 14 /* TWE */ | 1ull << 18 /* TID3 */ |
+    1ull << 19 /* TSC */ | 1ull << 20 /* TIDCP */ | 1ull << 21 /* TACR */ | 1ull << 31 /* RW */ | 1ull << 35 /* TLOR */;
 
 // CPTR_EL2 (E2H=0): RES1 bits with TZ (SVE) and TSM (SME) trapping, TTA
 // (trace) and TAM (activity monitors) trapped; TFP added while another
@@ -70,10 +69,7 @@ void vcpu_cpu_init(unsigned ipa_bits)
 
 void Vcpu::reset(uint64_t pc, uint64_t x0)
 {
-    PerCpu* cpu = this_cpu();
-    if (cpu != nullptr && cpu->fp_owner == this) {
-        cpu->fp_owner = nullptr;
-    }
+    needs_reload_ = true; // whatever of ours is still in some CPU's registers is stale
     regs = {};
     regs.x[0] = x0;
     regs.elr = pc;
@@ -86,10 +82,14 @@ void Vcpu::reset(uint64_t pc, uint64_t x0)
 void Vcpu::load()
 {
     PerCpu* cpu = this_cpu();
-    if (cpu->loaded != this) {
-        if (cpu->loaded != nullptr) {
+    if (cpu->loaded != this || needs_reload_) {
+        if (cpu->loaded != nullptr && cpu->loaded != this) {
             el1_state_save(cpu->loaded->el1);
         }
+        if (needs_reload_ && cpu->fp_owner == this) {
+            cpu->fp_owner = nullptr; // drop the pre-reset registers unsaved
+        }
+        needs_reload_ = false;
         el1_state_load(el1);
         WRITE_SYSREG(vttbr_el2, stage2->vttbr);
         WRITE_SYSREG(cntvoff_el2, stage2->cntvoff);

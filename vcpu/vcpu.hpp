@@ -75,10 +75,12 @@ public:
     /// the calling physical CPU, saving whoever was there.
     void load();
     /// Saves this vCPU's EL1 and FP/SIMD state out of the registers of the
-    /// calling physical CPU (before it runs elsewhere or is reset).
+    /// calling physical CPU (its own: when it goes off or is stopped), so
+    /// another CPU may reset it.
     void unload();
 
 private:
+    bool needs_reload_ = false;
     void take_fpsimd();
     bool decode_from_instruction(vcpu::Exit& exit);
     uint64_t stack_pointer() const;

@@ -1,0 +1,41 @@
+// The MMIO bus of one VM: device models register guest-physical ranges and
+// get decoded accesses. Anything else is the guest's fault.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// A device model. Offsets are relative to the registered base; `size` is
+/// 1, 2, 4 or 8. Returning false makes the access fault in the guest.
+class MmioDevice {
+public:
+    virtual bool read(uint64_t offset, unsigned size, uint64_t& value) = 0;
+    virtual bool write(uint64_t offset, unsigned size, uint64_t value) = 0;
+
+protected:
+    ~MmioDevice() = default;
+};
+
+class MmioBus {
+public:
+    static constexpr size_t kMaxRegions = 16;
+
+    /// False if the range overlaps another or the bus is full.
+    bool add(uint64_t base, uint64_t size, MmioDevice& device);
+
+    /// Dispatches one access of `size` bytes at `ipa`; false when no device
+    /// covers the whole access or the device refused it.
+    bool read(uint64_t ipa, unsigned size, uint64_t& value) const;
+    bool write(uint64_t ipa, unsigned size, uint64_t value) const;
+
+private:
+    struct Region {
+        uint64_t base;
+        uint64_t size;
+        MmioDevice* device;
+    };
+    const Region* find(uint64_t ipa, unsigned size) const;
+
+    Region regions_[kMaxRegions] = {};
+    size_t count_ = 0;
+};

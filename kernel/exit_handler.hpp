@@ -1,0 +1,15 @@
+// Dispatching a vCPU's exit to the device layer.
+#pragma once
+
+#include "vcpu/exit.hpp"
+
+class Vcpu;
+
+/// What the scheduler does after an exit was handled.
+enum class Outcome {
+    Continue,      // re-enter the same vCPU
+    YieldIfOthers, // give the CPU to another runnable vCPU if there is one (WFI)
+    Yield,         // give the CPU up (WFE, the yield hypercall)
+};
+
+Outcome handle_exit(Vcpu& vcpu, const vcpu::Exit& exit);

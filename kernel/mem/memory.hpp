@@ -1,0 +1,23 @@
+// Physical memory: the allocator over all RAM not used by Vireo, the DTB or
+// reserved regions, and a table allocator for stage-2 tables carved from it.
+#pragma once
+
+#include <stdint.h>
+
+#include "kernel/mem/page_table.hpp"
+#include "kernel/mem/phys_alloc.hpp"
+
+struct Platform;
+
+namespace memory {
+
+/// Hands all RAM in `platform` to the allocator, minus Vireo's image, the
+/// DTB and the reserved regions.
+void init(const Platform& platform, uint64_t dtb, uint64_t dtb_size);
+
+PhysAllocator& phys();
+
+/// Tables for stage-2 maps, from phys() (identity-mapped at EL2).
+TableAllocator& stage2_tables();
+
+} // namespace memory

@@ -1,0 +1,100 @@
+#include "kernel/sched.hpp"
+
+#include "kernel/console.hpp"
+#include "kernel/exit_handler.hpp"
+#include "kernel/percpu.hpp"
+#include "platform/cpu.hpp"
+#include "vcpu/vcpu.hpp"
+
+namespace sched {
+namespace {
+
+struct RunQueue {
+    static constexpr size_t kMax = 16;
+    Vcpu* vcpus[kMax] = {};
+    size_t count = 0;
+    size_t next = 0; // round-robin position
+};
+
+constinit RunQueue queues[VIREO_MAX_CPUS];
+
+VcpuState state_of(const Vcpu& v) { return __atomic_load_n(&v.state, __ATOMIC_ACQUIRE); }
+
+/// The next runnable vCPU after the last one picked, claimed for this CPU.
+Vcpu* pick(RunQueue& q)
+{
+    const size_t count = __atomic_load_n(&q.count, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < count; i++) {
+        Vcpu* v = q.vcpus[(q.next + i) % count];
+        VcpuState expected = VcpuState::Runnable;
+        if (__atomic_compare_exchange_n(&v->state, &expected, VcpuState::Running, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            q.next = (q.next + i + 1) % count;
+            return v;
+        }
+    }
+    return nullptr;
+}
+
+bool others_runnable(const RunQueue& q, const Vcpu& self)
+{
+    for (size_t i = 0; i < q.count; i++) {
+        if (q.vcpus[i] != &self && state_of(*q.vcpus[i]) == VcpuState::Runnable) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+void add(Vcpu& vcpu)
+{
+    RunQueue& q = queues[vcpu.pcpu];
+    if (q.count == RunQueue::kMax) {
+        log_error("cpu %u: more than %lu vCPUs pinned; vcpu %u of its VM is not scheduled", vcpu.pcpu, RunQueue::kMax,
+                  vcpu.index);
+        return;
+    }
+    q.vcpus[q.count] = &vcpu;
+    __atomic_store_n(&q.count, q.count + 1, __ATOMIC_RELEASE);
+    arch::sev();
+}
+
+void wake(Vcpu& vcpu)
+{
+    __atomic_store_n(&vcpu.state, VcpuState::Runnable, __ATOMIC_RELEASE);
+    arch::dsb_ish();
+    arch::sev(); // the target CPU idles in WFE
+}
+
+void run()
+{
+    RunQueue& q = queues[this_cpu()->index];
+    for (;;) {
+        Vcpu* v = pick(q);
+        if (v == nullptr) {
+            arch::wfe(); // woken by sev() from wake() or add()
+            continue;
+        }
+        for (;;) {
+            const Outcome outcome = handle_exit(*v, v->run());
+            const VcpuState state = state_of(*v);
+            if (state == VcpuState::Off || state == VcpuState::Stopped) {
+                v->unload(); // its registers leave this CPU before anyone restarts it
+                break;
+            }
+            if (state != VcpuState::Running) {
+                break; // made runnable again by a reset
+            }
+            if (outcome == Outcome::Yield || (outcome == Outcome::YieldIfOthers && others_runnable(q, *v))) {
+                VcpuState expected = VcpuState::Running;
+                __atomic_compare_exchange_n(&v->state, &expected, VcpuState::Runnable, false, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_ACQUIRE);
+                break;
+            }
+        }
+    }
+}
+
+} // namespace sched

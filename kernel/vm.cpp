@@ -1,0 +1,206 @@
+#include "kernel/vm.hpp"
+
+#include <string.h>
+
+#include "kernel/console.hpp"
+#include "kernel/mem/memory.hpp"
+#include "kernel/percpu.hpp"
+#include "kernel/sched.hpp"
+#include "platform/cpu.hpp"
+#include "platform/psci.hpp"
+
+namespace {
+
+constexpr size_t kMaxVms = 4;
+constexpr uint32_t kFaultLogLimit = 20;
+constexpr uint64_t kBlock = 2ull << 20;
+
+constinit Vm vm_table[kMaxVms];
+constinit size_t vm_count = 0;
+constinit size_t vms_running = 0;
+constinit SpinLock vms_lock;
+constinit uint16_t next_vmid = 1;
+
+/// Copies the image to the start of guest RAM, clears the rest, and makes it
+/// visible to a guest running with its MMU (and so its caches) off.
+void load_image(Vm& vm)
+{
+    auto* ram = reinterpret_cast<uint8_t*>(vm.ram_pa);
+    memcpy(ram, vm.spec->image, vm.spec->image_size);
+    memset(ram + vm.spec->image_size, 0, vm.ram_size - vm.spec->image_size);
+    arch::clean_dcache_to_poc(ram, vm.ram_size);
+    asm volatile("ic ialluis\n\tdsb ish\n\tisb" ::: "memory");
+}
+
+bool build(Vm& vm, const VmSpec& spec, size_t online_cpus)
+{
+    const unsigned ipa_bits = vcpu_ipa_bits();
+    if (spec.vcpu_count == 0 || spec.vcpu_count > Vm::kMaxVcpus) {
+        log_error("vm %s: vcpus is %u, expected 1 to %lu", spec.name, spec.vcpu_count, Vm::kMaxVcpus);
+        return false;
+    }
+    if (spec.image_size == 0 || spec.image_size > spec.ram_size) {
+        log_error("vm %s: image of %lu bytes does not fit its %lu bytes of RAM", spec.name, spec.image_size,
+                  spec.ram_size);
+        return false;
+    }
+    if ((spec.ram_base | spec.ram_size) % kBlock != 0 || spec.ram_base + spec.ram_size > (1ull << ipa_bits)) {
+        log_error("vm %s: RAM [0x%lx, +0x%lx) must be 2 MiB aligned and below the %u-bit IPA limit", spec.name,
+                  spec.ram_base, spec.ram_size, ipa_bits);
+        return false;
+    }
+    for (uint32_t i = 0; i < spec.vcpu_count; i++) {
+        if (spec.pcpu[i] >= 0 && static_cast<size_t>(spec.pcpu[i]) >= online_cpus) {
+            log_error("vm %s: vcpu %u is pinned to cpu %d, but only %lu CPUs are online", spec.name, i, spec.pcpu[i],
+                      online_cpus);
+            return false;
+        }
+    }
+    PhysAllocator& phys = memory::phys();
+    vm.ram_pa = phys.alloc(spec.ram_size, kBlock);
+    if (vm.ram_pa == 0) {
+        log_error("vm %s: no %lu MiB of contiguous free RAM (largest run %lu MiB)", spec.name, spec.ram_size >> 20,
+                  phys.largest_free() >> 20);
+        return false;
+    }
+    PageTable stage2(memory::stage2_tables(), Regime::Stage2, ipa_bits);
+    if (!stage2.init() || !stage2.map(spec.ram_base, vm.ram_pa, spec.ram_size, MemType::Normal)) {
+        log_error("vm %s: out of memory for its stage-2 tables", spec.name);
+        phys.free(vm.ram_pa, spec.ram_size);
+        return false;
+    }
+    vm.spec = &spec;
+    strncpy(vm.name, spec.name, sizeof vm.name - 1);
+    vm.ram_ipa = spec.ram_base;
+    vm.ram_size = spec.ram_size;
+    vm.vmid = next_vmid++;
+    vm.stage2.vttbr = uint64_t{vm.vmid} << 48 | stage2.root_phys();
+    vm.stage2.cntvoff = arch::counter(); // the guest's virtual counter starts near zero
+    if (spec.test_device) {
+        vm.bus.add(kTestDeviceBase, TestDevice::kSize, vm.test_device);
+    }
+    vm.vcpu_count = spec.vcpu_count;
+    for (uint32_t i = 0; i < spec.vcpu_count; i++) {
+        Vcpu& v = vm.vcpus[i];
+        v.vm = &vm;
+        v.stage2 = &vm.stage2;
+        v.index = i;
+        v.mpidr = i;
+        v.pcpu = static_cast<uint32_t>(spec.pcpu[i] >= 0 ? static_cast<size_t>(spec.pcpu[i]) : i % online_cpus);
+        vm.power[i] = {i, vpsci::Power::Off};
+    }
+    load_image(vm);
+    return true;
+}
+
+} // namespace
+
+uint64_t Vm::ram_pa_of(uint64_t ipa, uint64_t size) const
+{
+    if (ipa < ram_ipa || ipa - ram_ipa > ram_size || size > ram_size - (ipa - ram_ipa)) {
+        return 0;
+    }
+    return ram_pa + (ipa - ram_ipa);
+}
+
+bool Vm::should_log_fault()
+{
+    const uint32_t n = __atomic_fetch_add(&fault_logs, 1u, __ATOMIC_RELAXED);
+    if (n == kFaultLogLimit) {
+        log_info("vm %s: more guest faults; no longer logged", name);
+    }
+    return n < kFaultLogLimit;
+}
+
+bool Vm::smc_allowed(uint32_t fid) const
+{
+    for (size_t i = 0; i < spec->smc_allow_count; i++) {
+        if (fid >= spec->smc_allow[i].first && fid <= spec->smc_allow[i].last) {
+            return true;
+        }
+    }
+    return false;
+}
+
+namespace vms {
+
+size_t count() { return vm_count; }
+
+void start_vcpu(Vm& vm, size_t index, uint64_t entry, uint64_t context)
+{
+    Vcpu& v = vm.vcpus[index];
+    v.reset(entry, context);
+    {
+        LockGuard guard(vm.lock);
+        vm.power[index].power = vpsci::Power::On;
+    }
+    sched::wake(v);
+}
+
+size_t create_all(const VmSpec* const* specs, size_t count, size_t online_cpus)
+{
+    size_t started = 0;
+    for (size_t i = 0; i < count && vm_count < kMaxVms; i++) {
+        Vm& vm = vm_table[vm_count];
+        if (!build(vm, *specs[i], online_cpus)) {
+            log_error("vm %s not started", specs[i]->name);
+            continue;
+        }
+        vm.id = static_cast<uint32_t>(vm_count++);
+        vm.running = true;
+        for (size_t v = 0; v < vm.vcpu_count; v++) {
+            sched::add(vm.vcpus[v]);
+        }
+        console::print("vm %s: %u vCPU%s, %lu MiB at IPA 0x%lx (PA 0x%lx), VMID %u\n", vm.name, specs[i]->vcpu_count,
+                       specs[i]->vcpu_count == 1 ? "" : "s", vm.ram_size >> 20, vm.ram_ipa, vm.ram_pa, vm.vmid);
+        started++;
+    }
+    vms_running = started;
+    for (size_t i = 0; i < vm_count; i++) {
+        start_vcpu(vm_table[i], 0, vm_table[i].ram_ipa, 0);
+    }
+    return started;
+}
+
+void stop(Vm& vm, const char* why)
+{
+    {
+        LockGuard guard(vm.lock);
+        if (!vm.running) {
+            return;
+        }
+        vm.running = false;
+        for (size_t i = 0; i < vm.vcpu_count; i++) {
+            __atomic_store_n(&vm.vcpus[i].state, VcpuState::Stopped, __ATOMIC_RELEASE);
+            vm.power[i].power = vpsci::Power::Off;
+        }
+    }
+    console::print("vm %s stopped: %s\n", vm.name, why);
+    size_t left;
+    {
+        LockGuard guard(vms_lock);
+        left = --vms_running;
+    }
+    if (left == 0) {
+        console::print("all VMs stopped: powering off\n");
+        const int64_t ret = psci::call(Conduit::Smc, psci::kSystemOff);
+        log_error("firmware SYSTEM_OFF returned %ld (%s); halting instead", ret, psci::error_name(ret));
+    }
+}
+
+void reset(Vm& vm)
+{
+    {
+        LockGuard guard(vm.lock);
+        for (size_t i = 0; i < vm.vcpu_count; i++) {
+            __atomic_store_n(&vm.vcpus[i].state, VcpuState::Off, __ATOMIC_RELEASE);
+            vm.power[i].power = vpsci::Power::Off;
+        }
+    }
+    console::print("vm %s: resetting\n", vm.name);
+    vm.test_device.reset();
+    load_image(vm);
+    start_vcpu(vm, 0, vm.ram_ipa, 0);
+}
+
+} // namespace vms

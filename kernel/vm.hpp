@@ -1,0 +1,90 @@
+// A virtual machine: its memory (stage 2, VMID), its vCPUs, its devices and
+// what it may ask of the firmware.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/dev/mmio_bus.hpp"
+#include "kernel/dev/psci_vm.hpp"
+#include "kernel/dev/test_device.hpp"
+#include "kernel/spinlock.hpp"
+#include "vcpu/vcpu.hpp"
+
+/// An inclusive range of SMCCC function IDs a VM may send to the firmware.
+struct SmcRange {
+    uint32_t first;
+    uint32_t last;
+};
+
+/// What a VM is made of (built-in test guests now; DTS configs later).
+struct VmSpec {
+    static constexpr size_t kMaxVcpus = 8;
+    static constexpr size_t kMaxSmcRanges = 4;
+
+    const char* name = nullptr;
+    const uint8_t* image = nullptr;
+    size_t image_size = 0;
+    uint64_t ram_base = 0x40000000; // guest-physical; the image is loaded here
+    uint64_t ram_size = 0;
+    uint32_t vcpu_count = 1;
+    int8_t pcpu[kMaxVcpus] = {-1, -1, -1, -1, -1, -1, -1, -1}; // -1: vCPU i on pCPU i % online
+    SmcRange smc_allow[kMaxSmcRanges] = {};
+    size_t smc_allow_count = 0;
+    bool test_device = false; // "vireo,test-device" at kTestDeviceBase
+};
+
+constexpr uint64_t kTestDeviceBase = 0x0a000000;
+
+class Vm {
+public:
+    static constexpr size_t kMaxVcpus = VmSpec::kMaxVcpus;
+
+    char name[32] = {};
+    uint32_t id = 0;
+    uint16_t vmid = 0;
+    const VmSpec* spec = nullptr;
+    Vcpu vcpus[kMaxVcpus];
+    size_t vcpu_count = 0;
+    Stage2Context stage2;
+    uint64_t ram_ipa = 0;
+    uint64_t ram_pa = 0;
+    uint64_t ram_size = 0;
+    MmioBus bus;
+    TestDevice test_device;
+    vpsci::CpuView power[kMaxVcpus] = {};
+    SpinLock lock;         // power states and vCPU starts/stops
+    bool running = false;  // false once stopped (SYSTEM_OFF, crash)
+    uint32_t fault_logs = 0;
+    char line[200] = {};   // guest console output not yet printed
+    size_t line_used = 0;
+
+    /// The physical address of guest-physical [ipa, ipa + size) when it is
+    /// all in this VM's RAM; 0 otherwise.
+    uint64_t ram_pa_of(uint64_t ipa, uint64_t size) const;
+
+    /// True once per `kFaultLogLimit` faults... (rate-limits guest-caused log lines).
+    bool should_log_fault();
+
+    bool smc_allowed(uint32_t fid) const;
+};
+
+namespace vms {
+
+/// Creates and starts every VM in `specs`, reporting any that cannot be
+/// built (the others still start). Returns how many started.
+size_t create_all(const VmSpec* const* specs, size_t count, size_t online_cpus);
+
+/// Stops `vm` (its vCPUs leave at their next exit) and powers the machine
+/// off through the firmware when it was the last VM running.
+void stop(Vm& vm, const char* why);
+
+/// Restarts `vm` from its image, boot vCPU only (PSCI SYSTEM_RESET).
+void reset(Vm& vm);
+
+/// Starts vCPU `index` of `vm` at `entry` with `context` in x0.
+void start_vcpu(Vm& vm, size_t index, uint64_t entry, uint64_t context);
+
+size_t count();
+
+} // namespace vms
