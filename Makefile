@@ -52,9 +52,9 @@ endif
 
 # --- the hypervisor image ----------------------------------------------------
 
-SRCS_S := $(wildcard boot/*.S vcpu/*.S)
+SRCS_S := $(wildcard boot/*.S vcpu/*.S platform/*.S)
 SRCS_CXX := $(wildcard kernel/*.cpp kernel/*/*.cpp platform/*.cpp vcpu/*.cpp)
-OBJS := $(SRCS_S:%.S=$(OBJ)/%.o) $(SRCS_CXX:%.cpp=$(OBJ)/%.o)
+OBJS := $(SRCS_S:%.S=$(OBJ)/%.o) $(SRCS_CXX:%.cpp=$(OBJ)/%.o) $(BUILD)/guests/images.o
 
 # Hypervisor code uses general-purpose registers only; newlib and libfdt
 # (linked, not built here) use FP/SIMD, which boot/start.S leaves untrapped.
@@ -100,12 +100,49 @@ $(IMAGE).elf: $(OBJS) $(BUILD)/vireo.ld
 	$(call quiet,LD,$@)$(LD) $(LDFLAGS) -T $(BUILD)/vireo.ld -o $@ $(OBJS) --start-group $(LIBS) --end-group
 	@bad=$$($(READELF) -rW $@ | awk '/^[0-9a-f]+ /{print $$3}' | grep -Ev '^R_AARCH64_(RELATIVE|NONE)$$' | sort -u); \
 	if [ -n "$$bad" ]; then echo "error: $@ has relocations boot/start.S cannot apply: $$bad"; rm -f $@; exit 1; fi
+	$(Q)scripts/check-fpsimd $(CROSS)objdump $@ || { rm -f $@; exit 1; }
 
 $(IMAGE).bin: $(IMAGE).elf
 	$(call quiet,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
 
+# --- bare-metal test guests (guests/tests), embedded in the image ---------
+
+GUEST_DIR := $(BUILD)/guests
+GUEST_NAMES := $(basename $(notdir $(wildcard guests/tests/*.cpp)))
+GUEST_LIB_OBJS := $(GUEST_DIR)/obj/lib/crt0.o $(GUEST_DIR)/obj/lib/guest.o
+GUEST_BINS := $(GUEST_NAMES:%=$(GUEST_DIR)/%.bin)
+GUEST_CXXFLAGS := -std=c++20 -O2 -g $(ARCHFLAGS) -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics \
+	-fno-stack-protector -fno-pie -Wall -Wextra -Werror -Iguests/tests -nostdinc \
+	-isystem $(shell $(CC) -print-file-name=include) -isystem $(NEWLIB)/include -MMD -MP
+
+$(GUEST_DIR)/obj/%.o: guests/tests/%.cpp
+	@mkdir -p $(dir $@)
+	$(call quiet,CXX,$<)$(CXX) $(GUEST_CXXFLAGS) -c $< -o $@
+	@scripts/compdb-entry "$(CURDIR)" "$<" "$(CXX) $(GUEST_CXXFLAGS) -c $< -o $@" > $@.json
+
+$(GUEST_DIR)/obj/%.o: guests/tests/%.S
+	@mkdir -p $(dir $@)
+	$(call quiet,AS,$<)$(CC) $(ARCHFLAGS) -c $< -o $@
+
+$(GUEST_DIR)/%.elf: $(GUEST_DIR)/obj/%.o $(GUEST_LIB_OBJS) guests/tests/lib/guest.ld
+	$(call quiet,LD,$@)$(LD) -static -nostdlib --gc-sections --no-warn-rwx-segments -T guests/tests/lib/guest.ld -o $@ $< $(GUEST_LIB_OBJS) \
+		--start-group $(NEWLIB)/lib/libc.a $(LIBGCC) --end-group
+
+$(GUEST_DIR)/%.bin: $(GUEST_DIR)/%.elf
+	$(call quiet,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
+
+$(GUEST_DIR)/images.S: $(GUEST_BINS) Makefile
+	@mkdir -p $(dir $@)
+	$(Q)for g in $(GUEST_NAMES); do \
+		printf '\t.section .rodata.guest_%s, "a"\n\t.balign 16\n\t.globl guest_%s_start\nguest_%s_start:\n\t.incbin "%s/%s.bin"\n\t.globl guest_%s_end\nguest_%s_end:\n' \
+			$$g $$g $$g $(GUEST_DIR) $$g $$g $$g; \
+	done > $@
+
+$(GUEST_DIR)/images.o: $(GUEST_DIR)/images.S
+	$(call quiet,AS,$<)$(CC) -c $< -o $@
+
 compile_commands.json: $(OBJS)
-	@scripts/compdb-merge $@ $(OBJS:%=%.json) $(UNIT_OBJS:%=%.json)
+	@scripts/compdb-merge $@ $(OBJS:%=%.json) $(UNIT_OBJS:%=%.json) $(GUEST_NAMES:%=$(GUEST_DIR)/obj/%.o.json)
 
 # --- host unit tests ------------------------------------------------------
 
@@ -113,7 +150,7 @@ HOST_CXX ?= g++
 UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/uart.cpp platform/psci.cpp \
 	vcpu/exit.cpp vcpu/inject.cpp \
 	kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp kernel/dev/psci_vm.cpp kernel/dev/mmio_bus.cpp \
-	kernel/dev/test_device.cpp
+	kernel/dev/test_device.cpp kernel/dev/sanitize_id.cpp
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/host/%.o)
 UNIT_DTS := $(wildcard tests/dts/*.dts)
 UNIT_DTBS := $(UNIT_DTS:tests/dts/%.dts=$(BUILD)/host/dtb/%.dtb)
@@ -160,6 +197,8 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/vireo*.* $(BUILD)/vireo.ld $(BUILD)/unit-tests $(BUILD)/test-logs compile_commands.json
+	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/guests $(BUILD)/vireo*.* $(BUILD)/vireo.ld $(BUILD)/unit-tests $(BUILD)/test-logs compile_commands.json
 
--include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
+.SECONDARY:
+
+-include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(GUEST_NAMES:%=$(GUEST_DIR)/obj/%.d) $(GUEST_DIR)/obj/lib/guest.d

@@ -2,6 +2,8 @@
 
 #include <stdio.h>
 
+#include "platform/format.hpp"
+
 #include "kernel/spinlock.hpp"
 
 namespace console {
@@ -24,11 +26,11 @@ void emit(const char* text, size_t length)
     }
 }
 
-void vformat_and_emit(const char* prefix, const char* format, va_list args, bool newline)
+void vformat_and_emit(const char* prefix, const char* fmt, va_list args, bool newline)
 {
     char line[kLineMax];
-    int used = snprintf(line, sizeof line, "%s", prefix);
-    const int body = vsnprintf(line + used, sizeof line - static_cast<size_t>(used), format, args);
+    int used = format(line, sizeof line, "%s", prefix);
+    const int body = vsnprintf(line + used, sizeof line - static_cast<size_t>(used), fmt, args);
     if (body > 0) {
         used += body;
     }

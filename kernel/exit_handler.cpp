@@ -19,9 +19,9 @@ bool emulate_mmio(Vcpu& vcpu, const MmioAccess& access)
     uint64_t values[2] = {};
     for (unsigned i = 0; i < count; i++) {
         const uint64_t ipa = access.ipa + i * access.size;
-        const bool ok = access.write
-                            ? bus.write(ipa, access.size, vcpu::store_value(access, vcpu.reg(i ? access.rt2 : access.rt)))
-                            : bus.read(ipa, access.size, values[i]);
+        const bool ok =
+            access.write ? bus.write(ipa, access.size, vcpu::store_value(access, vcpu.reg(i ? access.rt2 : access.rt)))
+                         : bus.read(ipa, access.size, values[i]);
         if (!ok) {
             return false;
         }
@@ -63,8 +63,9 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
         return Outcome::Continue;
     case ExitKind::MmioNeedsDecode: // run() decodes or turns these into GuestFault
     case ExitKind::GuestFault:
-        guest_fault(vcpu, exit, exit.instruction_fault ? "instruction fetch from unmapped memory"
-                                                       : "data access Vireo cannot emulate");
+        guest_fault(vcpu, exit,
+                    exit.instruction_fault ? "instruction fetch from unmapped memory"
+                                           : "data access Vireo cannot emulate");
         return Outcome::Continue;
     case ExitKind::CacheMaintenance: vcpu.skip_instruction(); return Outcome::Continue;
     case ExitKind::Hvc: return calls::handle(vcpu, false);
@@ -75,8 +76,9 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
         if (sysreg_emul::handle(vcpu, exit.sysreg)) {
             vcpu.skip_instruction();
         } else {
-            undefined(vcpu, exit, exit.sysreg.read ? "MRS of a register Vireo does not emulate"
-                                                   : "MSR to a register Vireo does not emulate");
+            undefined(vcpu, exit,
+                      exit.sysreg.read ? "MRS of a register Vireo does not emulate"
+                                       : "MSR to a register Vireo does not emulate");
         }
         return Outcome::Continue;
     case ExitKind::Wfi:

@@ -1,12 +1,18 @@
 // The boot CPU's path from the first C++ instruction to a running system.
 #include <stdlib.h>
+#include <string.h>
 
+#include "kernel/builtin_guests.hpp"
 #include "kernel/console.hpp"
+#include "kernel/dev/calls.hpp"
 #include "kernel/early.hpp"
 #include "kernel/mem/el2_map.hpp"
+#include "kernel/mem/memory.hpp"
 #include "kernel/percpu.hpp"
+#include "kernel/sched.hpp"
 #include "kernel/selftest.hpp"
 #include "kernel/smp.hpp"
+#include "kernel/vm.hpp"
 #include "platform/board.hpp"
 #include "platform/cpu.hpp"
 #include "platform/platform.hpp"
@@ -104,11 +110,30 @@ void apply_bootargs(const Platform& p)
     }
 }
 
-[[noreturn]] void idle()
+/// The VMs named in `vireo.vms=NAME[,NAME...]`; returns how many.
+size_t selected_guests(const Platform& p, const VmSpec** specs, size_t max)
 {
-    for (;;) {
-        arch::wfi();
+    char names[128];
+    if (find_bootarg(p.bootargs, "vireo.vms", names, sizeof names) == nullptr) {
+        return 0;
     }
+    size_t count = 0;
+    for (char* name = names; name != nullptr && *name != '\0';) {
+        char* comma = strchr(name, ',');
+        if (comma != nullptr) {
+            *comma = '\0';
+        }
+        const VmSpec* spec = builtin_guests::find(name);
+        if (spec == nullptr) {
+            char known[160];
+            builtin_guests::list(known, sizeof known);
+            log_error("bootargs: vireo.vms names \"%s\", which is not a built-in guest (known: %s)", name, known);
+        } else if (count < max) {
+            specs[count++] = spec;
+        }
+        name = comma != nullptr ? comma + 1 : nullptr;
+    }
+    return count;
 }
 
 } // namespace
@@ -167,6 +192,17 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     }
 
     run_selftest(platform);
+    memory::init(platform, dtb, check.size);
+    vcpu_cpu_init(vcpu_ipa_bits());
+    calls::probe_firmware(platform.psci_conduit);
+    const VmSpec* specs[4];
+    const size_t wanted = selected_guests(platform, specs, 4);
+    if (wanted > 0) {
+        if (vms::create_all(specs, wanted, online) == 0) {
+            log_error("no VM could be started");
+        }
+        sched::run();
+    }
     char value[4];
     if (find_bootarg(platform.bootargs, "vireo.poweroff", value, sizeof value) != nullptr) {
         console::print("vireo.poweroff: powering off\n");
@@ -174,5 +210,5 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
         log_error("PSCI SYSTEM_OFF returned %ld (%s)", ret, psci::error_name(ret));
     }
     console::print("no guests configured; cpu 0 idle\n");
-    idle();
+    sched::run();
 }

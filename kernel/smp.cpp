@@ -1,10 +1,12 @@
 #include "kernel/smp.hpp"
 
 #include "kernel/console.hpp"
+#include "kernel/sched.hpp"
 #include "platform/cpu.hpp"
 #include "platform/mmio.hpp"
 #include "platform/platform.hpp"
 #include "platform/psci.hpp"
+#include "vcpu/vcpu.hpp"
 
 extern "C" {
 SecondaryBoot vireo_secondary_boot;
@@ -94,9 +96,7 @@ extern "C" [[noreturn]] void secondary_main(PerCpu* cpu)
 {
     const uint64_t mpidr = arch::read_mpidr() & kMpidrAffinityMask;
     console::print("cpu %u online (mpidr 0x%lx)\n", cpu->index, mpidr);
+    vcpu_cpu_init(vcpu_ipa_bits());
     __atomic_store_n(&cpu->online, 1u, __ATOMIC_RELEASE);
-    // No vCPUs to run yet: sleep. Nothing is routed to this CPU, so it stays here.
-    for (;;) {
-        arch::wfi();
-    }
+    sched::run(); // idles in WFE until a vCPU is pinned here
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernel/console.hpp"
+#include "kernel/dev/calls.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/percpu.hpp"
 #include "kernel/sched.hpp"
@@ -32,7 +33,7 @@ void load_image(Vm& vm)
     asm volatile("ic ialluis\n\tdsb ish\n\tisb" ::: "memory");
 }
 
-bool build(Vm& vm, const VmSpec& spec, size_t online_cpus)
+bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
 {
     const unsigned ipa_bits = vcpu_ipa_bits();
     if (spec.vcpu_count == 0 || spec.vcpu_count > Vm::kMaxVcpus) {
@@ -76,6 +77,8 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus)
     vm.vmid = next_vmid++;
     vm.stage2.vttbr = uint64_t{vm.vmid} << 48 | stage2.root_phys();
     vm.stage2.cntvoff = arch::counter(); // the guest's virtual counter starts near zero
+    vm.stage2.ram_pa = vm.ram_pa;
+    vm.stage2.ram_size = spec.ram_size;
     if (spec.test_device) {
         vm.bus.add(kTestDeviceBase, TestDevice::kSize, vm.test_device);
     }
@@ -86,7 +89,9 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus)
         v.stage2 = &vm.stage2;
         v.index = i;
         v.mpidr = i;
-        v.pcpu = static_cast<uint32_t>(spec.pcpu[i] >= 0 ? static_cast<size_t>(spec.pcpu[i]) : i % online_cpus);
+        // Unpinned vCPUs spread over the CPUs, each VM starting one further on.
+        v.pcpu =
+            static_cast<uint32_t>(spec.pcpu[i] >= 0 ? static_cast<size_t>(spec.pcpu[i]) : (vm_index + i) % online_cpus);
         vm.power[i] = {i, vpsci::Power::Off};
     }
     load_image(vm);
@@ -142,7 +147,7 @@ size_t create_all(const VmSpec* const* specs, size_t count, size_t online_cpus)
     size_t started = 0;
     for (size_t i = 0; i < count && vm_count < kMaxVms; i++) {
         Vm& vm = vm_table[vm_count];
-        if (!build(vm, *specs[i], online_cpus)) {
+        if (!build(vm, *specs[i], online_cpus, vm_count)) {
             log_error("vm %s not started", specs[i]->name);
             continue;
         }
@@ -157,7 +162,7 @@ size_t create_all(const VmSpec* const* specs, size_t count, size_t online_cpus)
     }
     vms_running = started;
     for (size_t i = 0; i < vm_count; i++) {
-        start_vcpu(vm_table[i], 0, vm_table[i].ram_ipa, 0);
+        start_vcpu(vm_table[i], 0, vm_table[i].ram_ipa, vm_table[i].spec->boot_x0);
     }
     return started;
 }
@@ -182,6 +187,10 @@ void stop(Vm& vm, const char* why)
         left = --vms_running;
     }
     if (left == 0) {
+        if (!calls::firmware_present()) {
+            console::print("all VMs stopped; no firmware to power off: idle\n");
+            return;
+        }
         console::print("all VMs stopped: powering off\n");
         const int64_t ret = psci::call(Conduit::Smc, psci::kSystemOff);
         log_error("firmware SYSTEM_OFF returned %ld (%s); halting instead", ret, psci::error_name(ret));
@@ -200,7 +209,7 @@ void reset(Vm& vm)
     console::print("vm %s: resetting\n", vm.name);
     vm.test_device.reset();
     load_image(vm);
-    start_vcpu(vm, 0, vm.ram_ipa, 0);
+    start_vcpu(vm, 0, vm.ram_ipa, vm.spec->boot_x0);
 }
 
 } // namespace vms

@@ -32,6 +32,7 @@ struct VmSpec {
     SmcRange smc_allow[kMaxSmcRanges] = {};
     size_t smc_allow_count = 0;
     bool test_device = false; // "vireo,test-device" at kTestDeviceBase
+    uint64_t boot_x0 = 0;     // x0 of the boot vCPU (the DTB address, once VMs get one)
 };
 
 constexpr uint64_t kTestDeviceBase = 0x0a000000;
@@ -53,10 +54,10 @@ public:
     MmioBus bus;
     TestDevice test_device;
     vpsci::CpuView power[kMaxVcpus] = {};
-    SpinLock lock;         // power states and vCPU starts/stops
-    bool running = false;  // false once stopped (SYSTEM_OFF, crash)
+    SpinLock lock;        // power states and vCPU starts/stops
+    bool running = false; // false once stopped (SYSTEM_OFF, crash)
     uint32_t fault_logs = 0;
-    char line[200] = {};   // guest console output not yet printed
+    char line[200] = {}; // guest console output not yet printed
     size_t line_used = 0;
 
     /// The physical address of guest-physical [ipa, ipa + size) when it is

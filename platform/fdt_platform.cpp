@@ -4,13 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "platform/format.hpp"
 #include "platform/platform.hpp"
 
 namespace {
 
-template <typename... Args> bool fail(PlatformError& error, const char* format, Args... args)
+template <typename... Args> bool fail(PlatformError& error, const char* fmt, Args... args)
 {
-    snprintf(error.message, sizeof error.message, format, args...);
+    format(error.message, sizeof error.message, fmt, args...);
     return false;
 }
 

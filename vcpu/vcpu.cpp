@@ -166,12 +166,11 @@ bool Vcpu::decode_from_instruction(Exit& exit)
     if (par & 1) {
         return false; // the instruction's own page does not translate
     }
-    // Normal memory only: stage-2 RAM is mapped Normal (MemAttr 0xf); a PC
-    // in a passthrough device is not decoded.
-    if ((par >> 56) != 0xff) {
+    // Only from the VM's RAM: a PC in a passthrough device is not decoded.
+    const uint64_t pa = (par & 0x0000fffffffff000ull) | (pc & 0xfff);
+    if (pa < stage2->ram_pa || pa - stage2->ram_pa > stage2->ram_size - 4) {
         return false;
     }
-    const uint64_t pa = (par & 0x0000fffffffff000ull) | (pc & 0xfff);
     const uint32_t insn = *reinterpret_cast<const volatile uint32_t*>(pa);
     const uint64_t ipa = exit.mmio.ipa;
     const bool write = exit.mmio.write;

@@ -29,6 +29,8 @@ struct ExitCounters {
 struct Stage2Context {
     uint64_t vttbr = 0;   // VMID and stage-2 root
     uint64_t cntvoff = 0; // virtual counter offset
+    uint64_t ram_pa = 0;  // the VM's RAM, where guest instructions may be read
+    uint64_t ram_size = 0;
 };
 
 class Vcpu {

@@ -11,6 +11,7 @@ namespace {
 
 // What the firmware answered at boot, passed on to guests.
 struct FirmwareInfo {
+    bool present = false;
     bool smccc_1_1 = false;
     int64_t workaround[3] = {kNotSupported, kNotSupported, kNotSupported}; // ARCH_FEATURES answers
 };
@@ -106,9 +107,9 @@ Outcome hypercall(Vcpu& vcpu, uint32_t fid)
     case kHcExitCount: {
         const uint64_t kind = vcpu.reg(1);
         const ExitCounters& c = vcpu.counters;
-        set_result(vcpu, kind == ~0ull                  ? static_cast<int64_t>(c.total)
+        set_result(vcpu, kind == ~0ull                 ? static_cast<int64_t>(c.total)
                          : kind < ExitCounters::kKinds ? static_cast<int64_t>(c.by_kind[kind])
-                                                        : kInvalidParameters);
+                                                       : kInvalidParameters);
         return Outcome::Continue;
     }
     case kHcCallCount: set_result(vcpu, 4); return Outcome::Continue;
@@ -129,8 +130,15 @@ Outcome hypercall(Vcpu& vcpu, uint32_t fid)
 
 } // namespace
 
-void probe_firmware()
+bool firmware_present() { return firmware.present; }
+
+void probe_firmware(Conduit conduit)
 {
+    if (conduit != Conduit::Smc) {
+        log_info("firmware: none reachable (no PSCI over SMC in the DTB); guest SMCs are not forwarded");
+        return;
+    }
+    firmware.present = true;
     const int64_t version = psci::call(Conduit::Smc, kSmcccVersion);
     firmware.smccc_1_1 = version >= 0x10001;
     if (!firmware.smccc_1_1) {
@@ -152,11 +160,13 @@ Outcome handle(Vcpu& vcpu, bool smc)
     }
     switch (fid) {
     case kSmcccVersion: set_result(vcpu, 0x10001); return Outcome::Continue;
-    case kSmcccArchFeatures: set_result(vcpu, arch_features(static_cast<uint32_t>(vcpu.reg(1)))); return Outcome::Continue;
+    case kSmcccArchFeatures:
+        set_result(vcpu, arch_features(static_cast<uint32_t>(vcpu.reg(1))));
+        return Outcome::Continue;
     case kArchWorkaround1:
     case kArchWorkaround2:
     case kArchWorkaround3:
-        if (arch_features(fid) >= 0) {
+        if (firmware.present && arch_features(fid) >= 0) {
             forward(vcpu); // the mitigation is the firmware's to apply
         } else {
             set_result(vcpu, kNotSupported);
@@ -168,7 +178,7 @@ Outcome handle(Vcpu& vcpu, bool smc)
         return hypercall(vcpu, fid & ~0x40000000u);
     }
     Vm& vm = *vcpu.vm;
-    if (smc && vm.smc_allowed(fid)) {
+    if (smc && firmware.present && vm.smc_allowed(fid)) {
         forward(vcpu);
         return Outcome::Continue;
     }

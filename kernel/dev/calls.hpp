@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "kernel/exit_handler.hpp"
+#include "platform/psci.hpp"
 
 class Vcpu;
 
@@ -30,8 +31,13 @@ constexpr uint32_t kHcRevision = 0x8600ff03;
 constexpr int64_t kNotSupported = -1;
 constexpr int64_t kInvalidParameters = -2;
 
-/// Learns what the firmware offers (SMCCC version, workarounds) once at boot.
-void probe_firmware();
+/// Learns what the firmware offers (SMCCC version, workarounds) once at
+/// boot, over `conduit` (only SMC reaches firmware from EL2; without it
+/// nothing is forwarded).
+void probe_firmware(Conduit conduit);
+
+/// Whether there is firmware to call (PSCI over SMC in the DTB).
+bool firmware_present();
 
 /// Handles the call in the vCPU's x0..x17; `smc` says which conduit.
 Outcome handle(Vcpu& vcpu, bool smc);

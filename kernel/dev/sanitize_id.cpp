@@ -21,8 +21,8 @@ uint64_t sanitize_id(uint32_t encoding, uint64_t value)
     case id(4, 5): // ID_AA64SMFR0_EL1 (SME)
         return 0;
     case id(5, 0): // ID_AA64DFR0_EL1: no PMU, SPE, trace, BRBE; one breakpoint and watchpoint (RAZ/WI)
-        return value & ~(field(4) | field(8) | field(12) | field(20) | field(28) | field(32) | field(40) |
-                         field(44) | field(48) | field(52));
+        return value & ~(field(4) | field(8) | field(12) | field(20) | field(28) | field(32) | field(40) | field(44) |
+                         field(48) | field(52));
     case id(6, 1): // ID_AA64ISAR1_EL1: no pointer authentication (APA, API, GPA, GPI)
         return value & ~(field(4) | field(8) | field(24) | field(28));
     case id(6, 2): // ID_AA64ISAR2_EL1: no pointer authentication (GPA3, APA3)

@@ -8,9 +8,12 @@ namespace {
 using vcpu::sysreg_encoding;
 
 #define ID_READ(crm, op2)                                                                                              \
-    case sysreg_encoding(3, 0, 0, crm, op2): asm volatile("mrs %0, S3_0_C0_C" #crm "_" #op2 : "=r"(value)); break;
-#define ID_ROW(crm) ID_READ(crm, 0) ID_READ(crm, 1) ID_READ(crm, 2) ID_READ(crm, 3) ID_READ(crm, 4) ID_READ(crm, 5) \
-    ID_READ(crm, 6) ID_READ(crm, 7)
+    case sysreg_encoding(3, 0, 0, crm, op2):                                                                           \
+        asm volatile("mrs %0, S3_0_C0_C" #crm "_" #op2 : "=r"(value));                                                 \
+        break;
+#define ID_ROW(crm)                                                                                                    \
+    ID_READ(crm, 0)                                                                                                    \
+    ID_READ(crm, 1) ID_READ(crm, 2) ID_READ(crm, 3) ID_READ(crm, 4) ID_READ(crm, 5) ID_READ(crm, 6) ID_READ(crm, 7)
 
 /// The hardware value of an ID register in the TID3 space (op0 3, op1 0, CRn 0, CRm 1-7).
 uint64_t read_id(uint32_t encoding)

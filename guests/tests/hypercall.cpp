@@ -1,0 +1,29 @@
+// Hypercalls and SMCCC discovery: the null call round trip, the UID, the
+// exit counters, an unknown hypercall.
+#include <stdio.h>
+
+#include "lib/guest.hpp"
+
+using namespace guest;
+
+extern "C" void guest_main(uint64_t, uint64_t)
+{
+    const uint64_t exits_before = static_cast<uint64_t>(call(kHcExitCount, ~0ull));
+    bool all_zero = true;
+    for (int i = 0; i < 1000; i++) {
+        all_zero = all_zero && call(kHcNull) == 0;
+    }
+    const uint64_t exits_after = static_cast<uint64_t>(call(kHcExitCount, ~0ull));
+    test("null-hypercall-round-trip", all_zero);
+    // 1000 null calls + the first exit-count call itself.
+    char details[64];
+    snprintf(details, sizeof details, "%lu exits counted", exits_after - exits_before);
+    test("exit-counter-counts-hypercalls", exits_after - exits_before == 1001, details);
+
+    const Regs uid = hvc(kHcUid);
+    test("hypercall-uid", uid.x[0] == 0x7669726f && uid.x[1] == 0x8c5a4e21);
+    test("unknown-hypercall-not-supported", call(0x8600abcd) == -1);
+    test("smccc-version-1.1", call(0x80000000) == 0x10001);
+    test("smccc-arch-features-of-itself", call(0x80000001, 0x80000001) == 0);
+    test("smccc-arch-features-unknown", call(0x80000001, 0x80001234) == -1);
+}

@@ -1,0 +1,153 @@
+#include "guest.hpp"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+namespace guest {
+namespace {
+
+int failed = 0;
+
+// The exception a test expects; the handler records it and skips the instruction.
+volatile bool expecting = false;
+volatile uint64_t fault_esr = 0;
+volatile uint64_t fault_far = 0;
+
+} // namespace
+
+Regs hvc(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
+{
+    register uint64_t x0 asm("x0") = a0;
+    register uint64_t x1 asm("x1") = a1;
+    register uint64_t x2 asm("x2") = a2;
+    register uint64_t x3 asm("x3") = a3;
+    asm volatile("hvc #0"
+                 : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
+                 :
+                 : "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17", "memory");
+    return {{x0, x1, x2, x3}};
+}
+
+Regs smc(const uint64_t args[18])
+{
+    Regs out;
+    asm volatile("mov x18, %1\n\t"
+                 "ldp x0, x1, [x18, #0]\n\tldp x2, x3, [x18, #16]\n\tldp x4, x5, [x18, #32]\n\t"
+                 "ldp x6, x7, [x18, #48]\n\tldp x8, x9, [x18, #64]\n\tldp x10, x11, [x18, #80]\n\t"
+                 "ldp x12, x13, [x18, #96]\n\tldp x14, x15, [x18, #112]\n\tldp x16, x17, [x18, #128]\n\t"
+                 "smc #0\n\t"
+                 "stp x0, x1, [%0, #0]\n\tstp x2, x3, [%0, #16]"
+                 :
+                 : "r"(out.x), "r"(args)
+                 : "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14",
+                   "x15", "x16", "x17", "x18", "memory");
+    return out;
+}
+
+void print(const char* format, ...)
+{
+    char line[256];
+    va_list args;
+    va_start(args, format);
+    const int n = vsnprintf(line, sizeof line, format, args);
+    va_end(args);
+    const size_t length = n < 0 ? 0 : static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n) : sizeof line - 1;
+    hvc(kHcConsoleWrite, reinterpret_cast<uint64_t>(line), length); // MMU off: VA == IPA
+}
+
+bool test(const char* name, bool pass, const char* details)
+{
+    if (pass) {
+        print("TEST %s: PASS\n", name);
+    } else {
+        failed++;
+        print("TEST %s: FAIL%s%s%s\n", name, details[0] ? " (" : "", details, details[0] ? ")" : "");
+    }
+    return pass;
+}
+
+int failures() { return failed; }
+
+uint64_t cpu_id()
+{
+    uint64_t mpidr;
+    asm volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
+    return mpidr & 0xff;
+}
+
+uint64_t counter()
+{
+    uint64_t value;
+    asm volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(value));
+    return value;
+}
+
+Fault expect_fault(void (*fn)())
+{
+    fault_esr = 0;
+    fault_far = 0;
+    expecting = true;
+    fn();
+    expecting = false;
+    return {fault_esr, fault_far};
+}
+
+} // namespace guest
+
+extern "C" {
+
+struct ExceptionFrame {
+    uint64_t x[31];
+    uint64_t elr;
+    uint64_t spsr;
+};
+
+void guest_exception(ExceptionFrame* frame, uint64_t kind)
+{
+    uint64_t esr, far;
+    asm volatile("mrs %0, esr_el1" : "=r"(esr));
+    asm volatile("mrs %0, far_el1" : "=r"(far));
+    if (kind == 4 && guest::expecting) { // synchronous, current EL with SP_ELx
+        guest::fault_esr = esr;
+        guest::fault_far = far;
+        guest::expecting = false;
+        frame->elr += 4;
+        return;
+    }
+    guest::print("TEST unexpected-exception: FAIL (vector %lu, ESR 0x%lx, FAR 0x%lx, ELR 0x%lx)\n", kind, esr, far,
+                  frame->elr);
+    guest_system_off();
+}
+
+void guest_system_off()
+{
+    guest::print("guest: %d test%s failed; SYSTEM_OFF\n", guest::failures(), guest::failures() == 1 ? "" : "s");
+    guest::hvc(guest::kPsciSystemOff);
+    for (;;) {
+        asm volatile("wfi");
+    }
+}
+
+void guest_cpu_off()
+{
+    guest::hvc(guest::kPsciCpuOff);
+    for (;;) {
+        asm volatile("wfi");
+    }
+}
+
+__attribute__((weak)) void guest_secondary(uint64_t, uint64_t) {}
+
+// newlib's needs, for a guest without files or heap.
+void* _sbrk(ptrdiff_t) { return reinterpret_cast<void*>(-1); }
+int _write(int, const void*, size_t) { return -1; }
+int _read(int, void*, size_t) { return -1; }
+int _close(int) { return -1; }
+int _fstat(int, void*) { return -1; }
+int _isatty(int) { return 0; }
+long _lseek(int, long, int) { return -1; }
+int _getpid() { return 1; }
+int _kill(int, int) { return -1; }
+void _exit(int) { guest_system_off(); }
+}

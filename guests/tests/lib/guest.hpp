@@ -1,0 +1,72 @@
+// The little runtime of Vireo's bare-metal test guests: calls into the
+// hypervisor, console output, test verdicts, expected exceptions.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace guest {
+
+// Vireo's hypercalls (docs/hypercalls.md).
+constexpr uint64_t kHcNull = 0x86000000;
+constexpr uint64_t kHcConsoleWrite = 0x86000001;
+constexpr uint64_t kHcYield = 0x86000002;
+constexpr uint64_t kHcExitCount = 0x86000003;
+constexpr uint64_t kHcUid = 0x8600ff01;
+
+// ExitKind numbers for kHcExitCount (vcpu/exit.hpp).
+constexpr uint64_t kExitMmio = 0;
+constexpr uint64_t kExitMmioNeedsDecode = 1;
+
+// PSCI.
+constexpr uint64_t kPsciVersion = 0x84000000;
+constexpr uint64_t kPsciCpuOff = 0x84000002;
+constexpr uint64_t kPsciCpuOn = 0xc4000003;
+constexpr uint64_t kPsciAffinityInfo = 0xc4000004;
+constexpr uint64_t kPsciMigrateInfoType = 0x84000006;
+constexpr uint64_t kPsciSystemOff = 0x84000008;
+constexpr uint64_t kPsciFeatures = 0x8400000a;
+
+struct Regs {
+    uint64_t x[4];
+};
+
+/// HVC #0 with x0-x3; returns x0-x3.
+Regs hvc(uint64_t x0, uint64_t x1 = 0, uint64_t x2 = 0, uint64_t x3 = 0);
+/// SMC #0 with x0-x17 as given; returns x0-x3.
+Regs smc(const uint64_t args[18]);
+
+inline int64_t call(uint64_t fid, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0)
+{
+    return static_cast<int64_t>(hvc(fid, a1, a2, a3).x[0]);
+}
+
+void print(const char* format, ...) __attribute__((format(printf, 1, 2)));
+
+/// Prints "TEST <name>: PASS" or "TEST <name>: FAIL (<details>)".
+bool test(const char* name, bool pass, const char* details = "");
+/// How many tests failed so far.
+int failures();
+
+uint64_t cpu_id();
+uint64_t counter();
+
+/// Runs `fn` expecting it to take a synchronous exception at EL1; the
+/// faulting instruction is skipped. Returns ESR_EL1 of it, or 0 if none came.
+struct Fault {
+    uint64_t esr;
+    uint64_t far;
+};
+Fault expect_fault(void (*fn)());
+
+} // namespace guest
+
+extern "C" {
+/// The boot vCPU's test; x0 of the entry in `arg`.
+void guest_main(uint64_t cpu, uint64_t arg);
+/// Secondary vCPUs started with PSCI CPU_ON (weak default: CPU_OFF).
+void guest_secondary(uint64_t cpu, uint64_t context);
+void guest_system_off();
+void guest_cpu_off();
+extern char secondary_entry[];
+}
