@@ -131,6 +131,16 @@ $(GUEST_DIR)/%.elf: $(GUEST_DIR)/obj/%.o $(GUEST_LIB_OBJS) guests/tests/lib/gues
 $(GUEST_DIR)/%.bin: $(GUEST_DIR)/%.elf
 	$(call quiet,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
 
+# The EL3 test firmware for SMC forwarding tests (booted with -bios).
+FW_OBJS := $(GUEST_DIR)/obj/firmware/start.o $(GUEST_DIR)/obj/firmware/el3fw.o
+$(GUEST_DIR)/obj/firmware/el3fw.o: GUEST_CXXFLAGS += -I. -isystem $(LIBFDT)/include
+$(GUEST_DIR)/el3fw.elf: $(FW_OBJS) guests/tests/firmware/el3fw.ld
+	$(call quiet,LD,$@)$(LD) -static -nostdlib --gc-sections --no-warn-rwx-segments -T guests/tests/firmware/el3fw.ld \
+		-o $@ $(FW_OBJS) --start-group $(LIBFDT)/lib/aarch64-linux-gnu/libfdt.a $(NEWLIB)/lib/libc.a $(LIBGCC) --end-group
+$(GUEST_DIR)/el3fw.bin: $(GUEST_DIR)/el3fw.elf
+	$(call quiet,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
+all: $(GUEST_DIR)/el3fw.bin
+
 $(GUEST_DIR)/images.S: $(GUEST_BINS) Makefile
 	@mkdir -p $(dir $@)
 	$(Q)for g in $(GUEST_NAMES); do \

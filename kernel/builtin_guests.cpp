@@ -13,6 +13,7 @@ GUEST_IMAGE(mmio)
 GUEST_IMAGE(psci)
 GUEST_IMAGE(isolation)
 GUEST_IMAGE(memcheck)
+GUEST_IMAGE(smcforward)
 #undef GUEST_IMAGE
 
 namespace builtin_guests {
@@ -42,6 +43,7 @@ constinit Entry entries[] = {
     {"isolation", guest_isolation_start, guest_isolation_end, make(2, 4)},
     {"memcheck-a", guest_memcheck_start, guest_memcheck_end, make(1, 4)},
     {"memcheck-b", guest_memcheck_start, guest_memcheck_end, make(1, 4)},
+    {"smc-forward", guest_smcforward_start, guest_smcforward_end, make(1, 4)},
 };
 
 constinit bool initialised = false;
@@ -59,6 +61,9 @@ void init()
             e.spec.pcpu[1] = 0;
         } else if (strcmp(e.name, "memcheck-a") == 0) {
             e.spec.boot_x0 = 0xa;
+        } else if (strcmp(e.name, "smc-forward") == 0) {
+            e.spec.smc_allow[0] = {0xc2000042, 0xc2000042}; // el3fw::kSipTest only
+            e.spec.smc_allow_count = 1;
         } else if (strcmp(e.name, "memcheck-b") == 0) {
             e.spec.boot_x0 = 0xb;
         }

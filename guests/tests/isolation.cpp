@@ -54,8 +54,9 @@ bool check_vectors(const Pattern& p)
 }
 
 #define SYSREGS(X)                                                                                                     \
-    X(tpidr_el0, 0) X(tpidr_el1, 1) X(tpidrro_el0, 2) X(contextidr_el1, 3) X(mair_el1, 4) X(esr_el1, 5)              \
-        X(ttbr0_el1, 6) X(ttbr1_el1, 7) X(far_el1, 8) X(elr_el1, 9) X(cntv_cval_el0, 10) X(sp_el0, 11)
+    X(tpidr_el0, 0)                                                                                                    \
+    X(tpidr_el1, 1) X(tpidrro_el0, 2) X(contextidr_el1, 3) X(mair_el1, 4) X(esr_el1, 5) X(ttbr0_el1, 6)                \
+        X(ttbr1_el1, 7) X(far_el1, 8) X(elr_el1, 9) X(cntv_cval_el0, 10) X(sp_el0, 11)
 
 // Values every implementation stores unchanged (no RES0 bits set). AMAIR_EL1
 // is switched too but not checked: QEMU implements it as RAZ/WI.
@@ -63,8 +64,8 @@ uint64_t sysreg_value(const Pattern& p, unsigned i)
 {
     const uint64_t v = p.value(i);
     switch (i) {
-    case 3:                                   // CONTEXTIDR: PROCID
-    case 5: return v & 0xffffffff;            // ESR_EL1: bits [63:32] RES0 before Armv8.7
+    case 3:                        // CONTEXTIDR: PROCID
+    case 5: return v & 0xffffffff; // ESR_EL1: bits [63:32] RES0 before Armv8.7
     case 6:
     case 7: return v & 0xffff0000fffff000ull; // TTBRn: ASID, BADDR (4 KiB aligned, 48 bits)
     case 8:
@@ -90,7 +91,7 @@ bool check_sysregs(const Pattern& p)
         uint64_t v;                                                                                                    \
         asm volatile("mrs %0, " #reg : "=r"(v));                                                                       \
         if (v != sysreg_value(p, i)) {                                                                                 \
-            print("%s: 0x%lx, expected 0x%lx\n", #reg, v, sysreg_value(p, i));                                        \
+            print("%s: 0x%lx, expected 0x%lx\n", #reg, v, sysreg_value(p, i));                                         \
             same = false;                                                                                              \
         }                                                                                                              \
     }

@@ -79,7 +79,9 @@ extern "C" void guest_main(uint64_t, uint64_t)
     asm volatile("ldp %0, %1, [%2]" : "=&r"(a), "=&r"(b) : "r"(dev + 0x50));
     test("isv0-ldp", a == 0xd7d6d5d4d3d2d1d0 && b == 0xdfdedddcdbdad9d8);
     addr = dev + 0x60;
-    asm volatile("stp %2, %3, [%0], #16\n\tldr %1, [%4]" : "+r"(addr), "=&r"(v) : "r"(1ull), "r"(2ull), "r"(dev + 0x68));
+    asm volatile("stp %2, %3, [%0], #16\n\tldr %1, [%4]"
+                 : "+r"(addr), "=&r"(v)
+                 : "r"(1ull), "r"(2ull), "r"(dev + 0x68));
     test("isv0-stp-post-index", v == 2 && addr == dev + 0x70);
     asm volatile("ldpsw %0, %1, [%2]" : "=&r"(a), "=&r"(b) : "r"(dev + 0x80));
     test("isv0-ldpsw", a == 0xffffffff83828180 && b == 0xffffffff87868584);

@@ -25,7 +25,8 @@ Regs hvc(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
     asm volatile("hvc #0"
                  : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
                  :
-                 : "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17", "memory");
+                 : "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17",
+                   "memory");
     return {{x0, x1, x2, x3}};
 }
 
@@ -40,8 +41,8 @@ Regs smc(const uint64_t args[18])
                  "stp x0, x1, [%0, #0]\n\tstp x2, x3, [%0, #16]"
                  :
                  : "r"(out.x), "r"(args)
-                 : "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14",
-                   "x15", "x16", "x17", "x18", "memory");
+                 : "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15",
+                   "x16", "x17", "x18", "memory");
     return out;
 }
 
@@ -116,7 +117,7 @@ void guest_exception(ExceptionFrame* frame, uint64_t kind)
         return;
     }
     guest::print("TEST unexpected-exception: FAIL (vector %lu, ESR 0x%lx, FAR 0x%lx, ELR 0x%lx)\n", kind, esr, far,
-                  frame->elr);
+                 frame->elr);
     guest_system_off();
 }
 
