@@ -27,6 +27,7 @@ GIC ?= 3
 CPUS ?= 4
 MEM ?= 2G
 CPU ?= cortex-a72
+APPEND ?=
 QEMU ?= qemu-system-aarch64
 
 CC := $(CROSS)gcc
@@ -71,7 +72,7 @@ LIBGCC := $(shell $(CC) -print-libgcc-file-name)
 LIBS := $(NEWLIB)/lib/libc.a $(LIBFDT)/lib/aarch64-linux-gnu/libfdt.a $(LIBGCC)
 LDFLAGS := -pie --no-dynamic-linker -z norelro -z noexecstack --gc-sections --build-id=none --no-warn-rwx-segments
 
-.PHONY: all boards setup run debug test unit systest format format-check clean
+.PHONY: all boards setup run debug test unit systest bench format format-check clean
 all: $(IMAGE).bin compile_commands.json
 
 # Every board's image, from the same sources.
@@ -182,7 +183,7 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_DTBS)
 # --- running -------------------------------------------------------------
 
 run: all
-	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) $(IMAGE).bin
+	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) $(if $(APPEND),--append "$(APPEND)") $(IMAGE).bin
 
 debug: all
 	@echo "QEMU waits for gdb on :1234; in another terminal: gdb-multiarch -ex 'symbol-file $(IMAGE).elf -o 0x40200000' -ex 'target remote :1234'"
@@ -190,6 +191,9 @@ debug: all
 
 test: all boards $(BUILD)/unit-tests
 	@scripts/run-tests --unit $(BUILD)/unit-tests --image $(IMAGE).bin tests/system/*.tests
+
+bench: all
+	@scripts/bench $(BUILD)
 
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
@@ -199,7 +203,7 @@ systest: all boards
 
 # --- tree hygiene ----------------------------------------------------------
 
-FORMAT_FILES := $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
+FORMAT_FILES := $(shell git ls-files --cached --others --exclude-standard '*.cpp' '*.hpp' 2>/dev/null)
 format:
 	clang-format -i $(FORMAT_FILES)
 

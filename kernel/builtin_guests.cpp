@@ -14,6 +14,7 @@ GUEST_IMAGE(psci)
 GUEST_IMAGE(isolation)
 GUEST_IMAGE(memcheck)
 GUEST_IMAGE(smcforward)
+GUEST_IMAGE(bench)
 #undef GUEST_IMAGE
 
 namespace builtin_guests {
@@ -44,6 +45,7 @@ constinit Entry entries[] = {
     {"memcheck-a", guest_memcheck_start, guest_memcheck_end, make(1, 4)},
     {"memcheck-b", guest_memcheck_start, guest_memcheck_end, make(1, 4)},
     {"smc-forward", guest_smcforward_start, guest_smcforward_end, make(1, 4)},
+    {"bench", guest_bench_start, guest_bench_end, make(1, 4)},
 };
 
 constinit bool initialised = false;
@@ -54,7 +56,7 @@ void init()
         e.spec.name = e.name;
         e.spec.image = e.start;
         e.spec.image_size = static_cast<size_t>(e.end - e.start);
-        if (strcmp(e.name, "mmio") == 0) {
+        if (strcmp(e.name, "mmio") == 0 || strcmp(e.name, "bench") == 0) {
             e.spec.test_device = true;
         } else if (strcmp(e.name, "isolation") == 0) {
             e.spec.pcpu[0] = 0; // both vCPUs share physical CPU 0

@@ -16,27 +16,30 @@ constexpr unsigned kWnR = 6;
 
 bool is_translation_fault(uint64_t fsc) { return (fsc & 0x3c) == 0x04; } // 0b0001LL, levels 0-3
 
-Exit decode_data_abort(Exit exit, uint64_t hpfar)
+void decode_data_abort(Exit& exit, uint64_t hpfar)
 {
     const uint64_t esr = exit.esr;
     const uint64_t fsc = bits(esr, 5, 0);
     exit.ipa = fault_ipa(hpfar, exit.far);
+    exit.instruction_fault = false;
     // A fault on the guest's own page-table walk, a permission fault (write to
     // read-only memory), an external abort...: not an emulated device.
     if (!is_translation_fault(fsc) || bits(esr, kS1ptw, kS1ptw)) {
         exit.kind = ExitKind::GuestFault;
-        return exit;
+        return;
     }
     if (bits(esr, kCm, kCm)) {
         exit.kind = ExitKind::CacheMaintenance;
-        return exit;
+        return;
     }
     MmioAccess& mmio = exit.mmio;
     mmio.ipa = exit.ipa;
     mmio.write = bits(esr, kWnR, kWnR);
+    mmio.pair = false;
+    mmio.writeback = false;
     if (!bits(esr, kIsv, kIsv)) {
         exit.kind = ExitKind::MmioNeedsDecode;
-        return exit;
+        return;
     }
     mmio.size = static_cast<uint8_t>(1u << bits(esr, 23, 22));
     mmio.sign_extend = bits(esr, kSse, kSse);
@@ -44,30 +47,28 @@ Exit decode_data_abort(Exit exit, uint64_t hpfar)
     mmio.reg64 = bits(esr, kSf, kSf);
     mmio.acquire_release = bits(esr, kAr, kAr);
     exit.kind = ExitKind::Mmio;
-    return exit;
 }
 
 } // namespace
 
-Exit decode_sync(uint64_t esr, uint64_t far, uint64_t hpfar)
+void decode_sync(uint64_t esr, uint64_t far, uint64_t hpfar, Exit& exit)
 {
-    Exit exit;
     exit.esr = esr;
     exit.far = far;
     switch (exception_class(esr)) {
     case Ec::Wfx:
         // ISS.TI: 0 WFI, 1 WFE (2, 3: WFIT/WFET, treated alike).
         exit.kind = (esr & 1) ? ExitKind::Wfe : ExitKind::Wfi;
-        return exit;
-    case Ec::FpSimd: exit.kind = ExitKind::FpSimdTrap; return exit;
+        return;
+    case Ec::FpSimd: exit.kind = ExitKind::FpSimdTrap; return;
     case Ec::Hvc64:
         exit.kind = ExitKind::Hvc;
         exit.imm = static_cast<uint16_t>(esr & 0xffff);
-        return exit;
+        return;
     case Ec::Smc64:
         exit.kind = ExitKind::Smc;
         exit.imm = static_cast<uint16_t>(esr & 0xffff);
-        return exit;
+        return;
     case Ec::SysReg64: {
         SysRegAccess& reg = exit.sysreg;
         reg.op0 = static_cast<uint8_t>(bits(esr, 21, 20));
@@ -78,19 +79,19 @@ Exit decode_sync(uint64_t esr, uint64_t far, uint64_t hpfar)
         reg.crm = static_cast<uint8_t>(bits(esr, 4, 1));
         reg.read = esr & 1;
         exit.kind = ExitKind::SysReg;
-        return exit;
+        return;
     }
     case Ec::InstrAbortLower:
         exit.kind = ExitKind::GuestFault;
         exit.instruction_fault = true;
         exit.ipa = fault_ipa(hpfar, far);
-        return exit;
-    case Ec::DataAbortLower: return decode_data_abort(exit, hpfar);
+        return;
+    case Ec::DataAbortLower: decode_data_abort(exit, hpfar); return;
     default:
         // EC 0x00 (unknown instruction), SVE when hidden, and everything
         // Vireo does not trap on purpose: the guest gets UNDEFINED.
         exit.kind = ExitKind::Undefined;
-        return exit;
+        return;
     }
 }
 

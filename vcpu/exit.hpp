@@ -92,8 +92,17 @@ inline bool il32(uint64_t esr) { return (esr >> 25) & 1; }
 /// The faulting IPA from HPFAR_EL2.FIPA and the page offset from FAR_EL2.
 inline uint64_t fault_ipa(uint64_t hpfar, uint64_t far) { return ((hpfar >> 4) << 12) | (far & 0xfff); }
 
-/// Decodes a synchronous exception from a lower EL (AArch64).
-Exit decode_sync(uint64_t esr, uint64_t far, uint64_t hpfar);
+/// Decodes a synchronous exception from a lower EL (AArch64) into `out`,
+/// writing every field the resulting kind uses (and no others: this is the
+/// hot path, so nothing is cleared that need not be).
+void decode_sync(uint64_t esr, uint64_t far, uint64_t hpfar, Exit& out);
+
+inline Exit decode_sync(uint64_t esr, uint64_t far, uint64_t hpfar)
+{
+    Exit exit;
+    decode_sync(esr, far, hpfar, exit);
+    return exit;
+}
 
 /// Decodes a general-register load or store instruction for an abort that
 /// came without a syndrome: LDR/STR (unsigned offset, unscaled, pre/post

@@ -182,12 +182,12 @@ bool Vcpu::decode_from_instruction(Exit& exit)
     return true;
 }
 
-Exit Vcpu::run()
+const Exit& Vcpu::run()
 {
+    Exit& exit = exit_;
     for (;;) {
         load();
         const uint64_t group = vcpu_enter(&regs);
-        Exit exit;
         switch (group) {
         case GUEST_EXIT_SYNC: break;
         case GUEST_EXIT_IRQ: exit.kind = ExitKind::Irq; return exit;
@@ -196,7 +196,7 @@ Exit Vcpu::run()
         }
         uint64_t hpfar;
         asm volatile("mrs %0, hpfar_el2" : "=r"(hpfar));
-        exit = decode_sync(READ_SYSREG(esr_el2), READ_SYSREG(far_el2), hpfar);
+        decode_sync(READ_SYSREG(esr_el2), READ_SYSREG(far_el2), hpfar, exit);
         counters.total++;
         counters.by_kind[static_cast<unsigned>(exit.kind)]++;
         if (exit.kind == ExitKind::FpSimdTrap) {

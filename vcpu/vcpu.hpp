@@ -52,8 +52,9 @@ public:
     void reset(uint64_t pc, uint64_t x0);
 
     /// Runs the guest until an exit the vCPU cannot finish by itself (FP/SIMD
-    /// traps and instruction fetches for ISV=0 aborts are handled here).
-    vcpu::Exit run();
+    /// traps and instruction fetches for ISV=0 aborts are handled here). The
+    /// exit stays valid until the next run().
+    const vcpu::Exit& run();
 
     /// Xn as an instruction sees it: 31 reads as zero (XZR).
     uint64_t reg(unsigned n) const { return n < 31 ? regs.x[n] : 0; }
@@ -82,6 +83,7 @@ public:
     void unload();
 
 private:
+    vcpu::Exit exit_;
     bool needs_reload_ = false;
     void take_fpsimd();
     bool decode_from_instruction(vcpu::Exit& exit);

@@ -17,8 +17,8 @@ extern "C" void guest_main(uint64_t, uint64_t)
     uint64_t expected[4];
     el3fw::sip_test_result(args, expected);
     const Regs got = smc(args);
-    test("smc-forwarded-all-arguments-and-results", got.x[0] == expected[0] && got.x[1] == expected[1] &&
-                                                       got.x[2] == expected[2] && got.x[3] == expected[3]);
+    test("smc-forwarded-all-arguments-and-results",
+         got.x[0] == expected[0] && got.x[1] == expected[1] && got.x[2] == expected[2] && got.x[3] == expected[3]);
     uint64_t trap[18] = {el3fw::kSipTrap};
     test("smc-outside-policy-not-forwarded", smc(trap).x[0] == ~0ull);
     uint64_t psci[18] = {0x84000000};

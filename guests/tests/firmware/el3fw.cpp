@@ -8,7 +8,11 @@
 
 extern "C" {
 uintptr_t __stack_chk_guard = 0x2b9a4c1d5e6f7081ull;
-void __stack_chk_fail() { for (;;) { } }
+void __stack_chk_fail()
+{
+    for (;;) {
+    }
+}
 void semihosting_exit();
 }
 
@@ -58,10 +62,10 @@ extern "C" void firmware_smc(uint64_t* x)
 {
     const auto fid = static_cast<uint32_t>(x[0]);
     switch (fid) {
-    case 0x80000000: x[0] = 0x10001; break;   // SMCCC_VERSION 1.1
-    case 0x84000000: x[0] = 0x10001; break;   // PSCI_VERSION 1.1
-    case 0x84000008:                          // SYSTEM_OFF
-    case 0x84000009:                          // SYSTEM_RESET
+    case 0x80000000: x[0] = 0x10001; break; // SMCCC_VERSION 1.1
+    case 0x84000000: x[0] = 0x10001; break; // PSCI_VERSION 1.1
+    case 0x84000008:                        // SYSTEM_OFF
+    case 0x84000009:                        // SYSTEM_RESET
         puts("el3fw: SYSTEM_OFF\n");
         semihosting_exit();
         break;

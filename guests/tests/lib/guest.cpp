@@ -8,6 +8,7 @@ namespace guest {
 namespace {
 
 int failed = 0;
+uint64_t pl011 = 0;
 
 // The exception a test expects; the handler records it and skips the instruction.
 volatile bool expecting = false;
@@ -54,8 +55,16 @@ void print(const char* format, ...)
     const int n = vsnprintf(line, sizeof line, format, args);
     va_end(args);
     const size_t length = n < 0 ? 0 : static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n) : sizeof line - 1;
+    if (pl011 != 0) {
+        for (size_t i = 0; i < length; i++) {
+            *reinterpret_cast<volatile uint32_t*>(pl011) = static_cast<uint8_t>(line[i]);
+        }
+        return;
+    }
     hvc(kHcConsoleWrite, reinterpret_cast<uint64_t>(line), length); // MMU off: VA == IPA
 }
+
+void use_pl011_console(uint64_t base) { pl011 = base; }
 
 bool test(const char* name, bool pass, const char* details)
 {

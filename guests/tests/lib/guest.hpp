@@ -43,6 +43,10 @@ inline int64_t call(uint64_t fid, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 
 
 void print(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
+/// Sends print() to a PL011 at `base` instead of the console hypercall
+/// (for running a test program natively, without Vireo).
+void use_pl011_console(uint64_t base);
+
 /// Prints "TEST <name>: PASS" or "TEST <name>: FAIL (<details>)".
 bool test(const char* name, bool pass, const char* details = "");
 /// How many tests failed so far.
