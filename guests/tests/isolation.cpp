@@ -53,11 +53,11 @@ bool check_vectors(const Pattern& p)
     return same;
 }
 
-#define SYSREGS(X)                                                                                                     \
-    X(tpidr_el0, 0)                                                                                                    \
-    X(tpidr_el1, 1)                                                                                                    \
-    X(tpidrro_el0, 2) X(contextidr_el1, 3) X(mair_el1, 4) X(esr_el1, 5) X(ttbr0_el1, 6) X(ttbr1_el1, 7) X(far_el1, 8)  \
-        X(elr_el1, 9) X(cntv_cval_el0, 10) X(sp_el0, 11)
+// clang-format off
+#define SYSREGS(X) \
+    X(tpidr_el0, 0) X(tpidr_el1, 1) X(tpidrro_el0, 2) X(contextidr_el1, 3) X(mair_el1, 4) X(esr_el1, 5) \
+    X(ttbr0_el1, 6) X(ttbr1_el1, 7) X(far_el1, 8) X(elr_el1, 9) X(cntv_cval_el0, 10) X(sp_el0, 11)
+// clang-format on
 
 // Values every implementation stores unchanged (no RES0 bits set). AMAIR_EL1
 // is switched too but not checked: QEMU implements it as RAZ/WI.
