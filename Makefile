@@ -189,7 +189,7 @@ debug: all
 	@echo "QEMU waits for gdb on :1234; in another terminal: gdb-multiarch -ex 'symbol-file $(IMAGE).elf -o 0x40200000' -ex 'target remote :1234'"
 	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) --gdb $(IMAGE).bin
 
-test: all boards $(BUILD)/unit-tests
+test: format-check all boards $(BUILD)/unit-tests
 	@scripts/run-tests --unit $(BUILD)/unit-tests --image $(IMAGE).bin tests/system/*.tests
 
 bench: all
@@ -208,7 +208,7 @@ format:
 	clang-format -i $(FORMAT_FILES)
 
 format-check:
-	clang-format --dry-run --Werror $(FORMAT_FILES)
+	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/guests $(BUILD)/vireo*.* $(BUILD)/vireo.ld $(BUILD)/unit-tests $(BUILD)/test-logs compile_commands.json
