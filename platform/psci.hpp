@@ -8,11 +8,19 @@ enum class Conduit : uint8_t { None, Smc, Hvc };
 
 namespace psci {
 
-// Function IDs (SMC64 where an address is passed).
+// Function IDs (DEN 0022 5.1), SMC32 and SMC64 forms.
 constexpr uint32_t kVersion = 0x84000000;
+constexpr uint32_t kCpuSuspend32 = 0x84000001;
+constexpr uint32_t kCpuSuspend64 = 0xc4000001;
+constexpr uint32_t kCpuOff = 0x84000002;
+constexpr uint32_t kCpuOn32 = 0x84000003;
 constexpr uint32_t kCpuOn64 = 0xc4000003;
+constexpr uint32_t kAffinityInfo32 = 0x84000004;
+constexpr uint32_t kAffinityInfo64 = 0xc4000004;
+constexpr uint32_t kMigrateInfoType = 0x84000006;
 constexpr uint32_t kSystemOff = 0x84000008;
 constexpr uint32_t kSystemReset = 0x84000009;
+constexpr uint32_t kFeatures = 0x8400000a;
 
 // Return codes.
 constexpr int64_t kSuccess = 0;

@@ -6,6 +6,7 @@
  * TPIDR_EL2 -> PerCpu.guest_regs) and returns from vcpu_enter. SP_EL2 is not
  * touched by the guest, so it still points at the saved host registers.
  */
+#include "boot/asm.h"
 #include "kernel/asm_offsets.h"
 
 #define HOST_FRAME (12 * 8)
@@ -56,21 +57,7 @@ vcpu_enter:
 guest_exit:
 	mrs	x0, tpidr_el2
 	ldr	x0, [x0, #PERCPU_GUEST_REGS]
-	stp	x2, x3, [x0, #16]
-	stp	x4, x5, [x0, #32]
-	stp	x6, x7, [x0, #48]
-	stp	x8, x9, [x0, #64]
-	stp	x10, x11, [x0, #80]
-	stp	x12, x13, [x0, #96]
-	stp	x14, x15, [x0, #112]
-	stp	x16, x17, [x0, #128]
-	stp	x18, x19, [x0, #144]
-	stp	x20, x21, [x0, #160]
-	stp	x22, x23, [x0, #176]
-	stp	x24, x25, [x0, #192]
-	stp	x26, x27, [x0, #208]
-	stp	x28, x29, [x0, #224]
-	str	x30, [x0, #240]
+	store_x2_to_x30 x0
 	ldp	x2, x3, [sp], #16	/* guest x0, x1 */
 	stp	x2, x3, [x0, #0]
 	mrs	x2, sp_el0

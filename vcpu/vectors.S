@@ -61,21 +61,7 @@ el2_unexpected:
 	mov	x1, sp
 	str	x1, [x0, #FATAL_FRAME_SP]
 	mov	sp, x0
-	stp	x2, x3, [sp, #16]
-	stp	x4, x5, [sp, #32]
-	stp	x6, x7, [sp, #48]
-	stp	x8, x9, [sp, #64]
-	stp	x10, x11, [sp, #80]
-	stp	x12, x13, [sp, #96]
-	stp	x14, x15, [sp, #112]
-	stp	x16, x17, [sp, #128]
-	stp	x18, x19, [sp, #144]
-	stp	x20, x21, [sp, #160]
-	stp	x22, x23, [sp, #176]
-	stp	x24, x25, [sp, #192]
-	stp	x26, x27, [sp, #208]
-	stp	x28, x29, [sp, #224]
-	str	x30, [sp, #240]
+	store_x2_to_x30 sp
 	mrs	x0, tpidrro_el0
 	mrs	x1, tpidr_el0
 	stp	x0, x1, [sp]

@@ -6,27 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "platform/psci.hpp"
+
 namespace vpsci {
 
-constexpr uint32_t kVersion = 0x84000000;
-constexpr uint32_t kCpuSuspend32 = 0x84000001;
-constexpr uint32_t kCpuSuspend64 = 0xc4000001;
-constexpr uint32_t kCpuOff = 0x84000002;
-constexpr uint32_t kCpuOn32 = 0x84000003;
-constexpr uint32_t kCpuOn64 = 0xc4000003;
-constexpr uint32_t kAffinityInfo32 = 0x84000004;
-constexpr uint32_t kAffinityInfo64 = 0xc4000004;
-constexpr uint32_t kMigrateInfoType = 0x84000006;
-constexpr uint32_t kSystemOff = 0x84000008;
-constexpr uint32_t kSystemReset = 0x84000009;
-constexpr uint32_t kFeatures = 0x8400000a;
-
-constexpr int64_t kSuccess = 0;
-constexpr int64_t kNotSupported = -1;
-constexpr int64_t kInvalidParameters = -2;
-constexpr int64_t kAlreadyOn = -4;
-constexpr int64_t kOnPending = -5;
-constexpr int64_t kInvalidAddress = -9;
+// The architecture's function IDs and return codes (platform/psci.hpp).
+using namespace psci;
 
 /// PSCI 1.1 in the VERSION encoding (major << 16 | minor).
 constexpr int64_t kVersion1_1 = 0x10001;
