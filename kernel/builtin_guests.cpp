@@ -15,6 +15,7 @@ GUEST_IMAGE(isolation)
 GUEST_IMAGE(memcheck)
 GUEST_IMAGE(smcforward)
 GUEST_IMAGE(bench)
+GUEST_IMAGE(hostile)
 #undef GUEST_IMAGE
 
 namespace builtin_guests {
@@ -46,6 +47,7 @@ constinit Entry entries[] = {
     {"memcheck-b", guest_memcheck_start, guest_memcheck_end, make(1, 4)},
     {"smc-forward", guest_smcforward_start, guest_smcforward_end, make(1, 4)},
     {"bench", guest_bench_start, guest_bench_end, make(1, 4)},
+    {"hostile", guest_hostile_start, guest_hostile_end, make(2, 4)},
 };
 
 constinit bool initialised = false;

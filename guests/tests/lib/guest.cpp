@@ -122,7 +122,8 @@ void guest_exception(ExceptionFrame* frame, uint64_t kind)
         guest::fault_esr = esr;
         guest::fault_far = far;
         guest::expecting = false;
-        frame->elr += 4;
+        // An instruction abort has no instruction to skip: return to the caller.
+        frame->elr = (esr >> 26) == 0x21 ? frame->x[30] : frame->elr + 4;
         return;
     }
     guest::print("TEST unexpected-exception: FAIL (vector %lu, ESR 0x%lx, FAR 0x%lx, ELR 0x%lx)\n", kind, esr, far,
