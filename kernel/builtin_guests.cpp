@@ -16,6 +16,7 @@ GUEST_IMAGE(memcheck)
 GUEST_IMAGE(smcforward)
 GUEST_IMAGE(bench)
 GUEST_IMAGE(hostile)
+GUEST_IMAGE(spinner)
 #undef GUEST_IMAGE
 
 namespace builtin_guests {
@@ -48,6 +49,7 @@ constinit Entry entries[] = {
     {"smc-forward", guest_smcforward_start, guest_smcforward_end, make(1, 4)},
     {"bench", guest_bench_start, guest_bench_end, make(1, 4)},
     {"hostile", guest_hostile_start, guest_hostile_end, make(2, 4)},
+    {"spinner", guest_spinner_start, guest_spinner_end, make(2, 4)},
 };
 
 constinit bool initialised = false;
@@ -60,7 +62,7 @@ void init()
         e.spec.image_size = static_cast<size_t>(e.end - e.start);
         if (strcmp(e.name, "mmio") == 0 || strcmp(e.name, "bench") == 0) {
             e.spec.test_device = true;
-        } else if (strcmp(e.name, "isolation") == 0) {
+        } else if (strcmp(e.name, "isolation") == 0 || strcmp(e.name, "spinner") == 0) {
             e.spec.pcpu[0] = 0; // both vCPUs share physical CPU 0
             e.spec.pcpu[1] = 0;
         } else if (strcmp(e.name, "memcheck-a") == 0) {

@@ -3,6 +3,7 @@
 #include "kernel/console.hpp"
 #include "kernel/dev/calls.hpp"
 #include "kernel/dev/sysreg_emul.hpp"
+#include "kernel/irq.hpp"
 #include "kernel/vm.hpp"
 
 using vcpu::Exit;
@@ -90,7 +91,7 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
     case ExitKind::FpSimdTrap: return Outcome::Continue; // handled in Vcpu::run()
     case ExitKind::Undefined: undefined(vcpu, exit, "trapped instruction"); return Outcome::Continue;
     case ExitKind::Irq:
-    case ExitKind::Fiq: return Outcome::Continue; // none are enabled yet: nothing to acknowledge
+    case ExitKind::Fiq: irq::handle_pending(); return Outcome::Interrupted;
     case ExitKind::SError: vms::stop(*vcpu.vm, "SError from the guest"); return Outcome::Yield;
     }
     return Outcome::Continue;

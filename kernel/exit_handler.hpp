@@ -10,6 +10,7 @@ enum class Outcome {
     Continue,      // re-enter the same vCPU
     YieldIfOthers, // give the CPU to another runnable vCPU if there is one (WFI)
     Yield,         // give the CPU up (WFE, the yield hypercall)
+    Interrupted,   // a physical interrupt was handled: the scheduler decides
 };
 
 Outcome handle_exit(Vcpu& vcpu, const vcpu::Exit& exit);

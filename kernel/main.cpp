@@ -6,6 +6,7 @@
 #include "kernel/console.hpp"
 #include "kernel/dev/calls.hpp"
 #include "kernel/early.hpp"
+#include "kernel/irq.hpp"
 #include "kernel/mem/el2_map.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/percpu.hpp"
@@ -176,6 +177,8 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     if (boot_index < 0) {
         log_warn("boot CPU (mpidr 0x%lx) is not in the DTB's /cpus", mpidr);
     }
+    irq::init(platform);
+    irq::init_cpu();
     console::print("cpu 0 online (mpidr 0x%lx)\n", mpidr);
     __atomic_store_n(&vireo_cpus[0].online, 1u, __ATOMIC_RELEASE);
     const size_t online = smp::start_secondaries(platform, static_cast<size_t>(boot_index));

@@ -18,7 +18,8 @@ struct PerCpu {
     Vcpu* fp_owner = nullptr;        // whose FP/SIMD state is in the registers
     uint64_t mpidr = 0;
     uint32_t index = 0;
-    uint32_t online = 0; // set by the CPU itself once it runs C++ with the MMU on
+    uint32_t online = 0;        // set by the CPU itself once it runs C++ with the MMU on
+    bool slice_expired = false; // the EL2 timer ended the running vCPU's time slice
 };
 
 static_assert(offsetof(PerCpu, stack_top) == PERCPU_STACK_TOP);

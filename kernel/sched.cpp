@@ -2,12 +2,15 @@
 
 #include "kernel/console.hpp"
 #include "kernel/exit_handler.hpp"
+#include "kernel/irq.hpp"
 #include "kernel/percpu.hpp"
 #include "platform/cpu.hpp"
 #include "vcpu/vcpu.hpp"
 
 namespace sched {
 namespace {
+
+constexpr uint64_t kSliceMs = 10;
 
 struct RunQueue {
     static constexpr size_t kMax = 16;
@@ -58,15 +61,31 @@ void add(Vcpu& vcpu)
     }
     q.vcpus[q.count] = &vcpu;
     __atomic_store_n(&q.count, q.count + 1, __ATOMIC_RELEASE);
-    arch::sev();
+    irq::kick(vcpu.pcpu);
 }
 
 void wake(Vcpu& vcpu)
 {
     __atomic_store_n(&vcpu.state, VcpuState::Runnable, __ATOMIC_RELEASE);
-    arch::dsb_ish();
-    arch::sev(); // the target CPU idles in WFE
+    irq::kick(vcpu.pcpu); // out of its idle WFI, or out of the guest it runs
 }
+
+namespace {
+
+/// Waits for work: WFI wakes on a kick even with interrupts masked.
+void idle()
+{
+    if (irq::available()) {
+        arch::wfi();
+        irq::handle_pending();
+    } else {
+        arch::wfe(); // woken by the sev() in irq::kick()
+    }
+}
+
+uint64_t slice_ticks() { return arch::read_cntfrq() / 1000 * kSliceMs; }
+
+} // namespace
 
 void run()
 {
@@ -74,11 +93,22 @@ void run()
     for (;;) {
         Vcpu* v = pick(q);
         if (v == nullptr) {
-            arch::wfe(); // woken by sev() from wake() or add()
+            idle();
             continue;
         }
+        // A time slice only while someone else waits for this CPU.
+        bool sliced = others_runnable(q, *v);
+        irq::arm_slice(sliced ? slice_ticks() : 0);
         for (;;) {
-            const Outcome outcome = handle_exit(*v, v->run());
+            Outcome outcome = handle_exit(*v, v->run());
+            if (outcome == Outcome::Interrupted) {
+                if (irq::slice_expired()) {
+                    outcome = Outcome::Yield;
+                } else if (!sliced && others_runnable(q, *v)) {
+                    sliced = true; // woken meanwhile: start sharing
+                    irq::arm_slice(slice_ticks());
+                }
+            }
             const VcpuState state = state_of(*v);
             if (state == VcpuState::Off || state == VcpuState::Stopped) {
                 v->unload(); // its registers leave this CPU before anyone restarts it

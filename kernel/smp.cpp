@@ -1,6 +1,7 @@
 #include "kernel/smp.hpp"
 
 #include "kernel/console.hpp"
+#include "kernel/irq.hpp"
 #include "kernel/sched.hpp"
 #include "platform/cpu.hpp"
 #include "platform/mmio.hpp"
@@ -97,6 +98,7 @@ extern "C" [[noreturn]] void secondary_main(PerCpu* cpu)
     const uint64_t mpidr = arch::read_mpidr() & kMpidrAffinityMask;
     console::print("cpu %u online (mpidr 0x%lx)\n", cpu->index, mpidr);
     vcpu_cpu_init(vcpu_ipa_bits());
+    irq::init_cpu();
     __atomic_store_n(&cpu->online, 1u, __ATOMIC_RELEASE);
     sched::run(); // idles in WFE until a vCPU is pinned here
 }

@@ -4,6 +4,7 @@
 
 #include "kernel/console.hpp"
 #include "kernel/dev/calls.hpp"
+#include "kernel/irq.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/percpu.hpp"
 #include "kernel/sched.hpp"
@@ -179,6 +180,9 @@ void stop(Vm& vm, const char* why)
             __atomic_store_n(&vm.vcpus[i].state, VcpuState::Stopped, __ATOMIC_RELEASE);
             vm.power[i].power = vpsci::Power::Off;
         }
+    }
+    for (size_t i = 0; i < vm.vcpu_count; i++) {
+        irq::kick(vm.vcpus[i].pcpu); // out of the guest, wherever it runs
     }
     console::print("vm %s stopped: %s\n", vm.name, why);
     size_t left;

@@ -1,0 +1,94 @@
+#include "kernel/irq.hpp"
+
+#include "kernel/console.hpp"
+#include "kernel/percpu.hpp"
+#include "platform/cpu.hpp"
+#include "platform/gic.hpp"
+#include "platform/platform.hpp"
+
+namespace irq {
+namespace {
+
+constexpr uint32_t kSgiKick = 0;
+constinit bool ready = false;
+constinit uint32_t hyp_timer_intid = gic::kPpiBase + 10; // CNTHP: PPI 10 unless the DTB says otherwise
+
+// CNTHP_CTL_EL2: ENABLE (bit 0), IMASK (bit 1).
+void timer_off() { asm volatile("msr cnthp_ctl_el2, %0\n\tisb" ::"r"(uint64_t{0})); }
+
+} // namespace
+
+bool available() { return ready; }
+
+bool init(const Platform& platform)
+{
+    if (platform.timer.found && platform.timer.ppi[3] != 0) {
+        hyp_timer_intid = gic::kPpiBase + platform.timer.ppi[3];
+    }
+    if (!gic::init(platform.gic, arch::read_mpidr() & kMpidrAffinityMask)) {
+        log_error("GICv%u at 0x%lx cannot be driven; no time slices or CPU kicks", platform.gic.version,
+                  platform.gic.dist.base);
+        return false;
+    }
+    ready = true;
+    return true;
+}
+
+void init_cpu()
+{
+    if (!ready) {
+        return;
+    }
+    const uint64_t mpidr = arch::read_mpidr() & kMpidrAffinityMask;
+    if (!gic::init_cpu(mpidr)) {
+        log_error("cpu %u: no GIC redistributor or CPU interface for mpidr 0x%lx", this_cpu()->index, mpidr);
+        return;
+    }
+    timer_off();
+    gic::enable_local(kSgiKick);
+    gic::enable_local(hyp_timer_intid);
+}
+
+void handle_pending()
+{
+    if (!ready) {
+        return;
+    }
+    for (;;) {
+        const uint32_t intid = gic::ack();
+        if (intid >= gic::kSpurious) {
+            return;
+        }
+        if (intid == hyp_timer_intid) {
+            timer_off();
+            this_cpu()->slice_expired = true;
+        }
+        // SGI 0 (kick) needs nothing more: its job was to make this CPU look.
+        gic::eoi(intid);
+    }
+}
+
+void kick(uint32_t pcpu)
+{
+    arch::dsb_ish();
+    arch::sev();
+    if (ready && pcpu != this_cpu()->index) {
+        gic::send_sgi(vireo_cpus[pcpu].mpidr, kSgiKick);
+    }
+}
+
+void arm_slice(uint64_t ticks)
+{
+    this_cpu()->slice_expired = false;
+    if (!ready || ticks == 0) {
+        timer_off();
+        return;
+    }
+    uint64_t now;
+    asm volatile("isb\n\tmrs %0, cntpct_el0" : "=r"(now));
+    asm volatile("msr cnthp_cval_el2, %0\n\tmsr cnthp_ctl_el2, %1\n\tisb" ::"r"(now + ticks), "r"(uint64_t{1}));
+}
+
+bool slice_expired() { return this_cpu()->slice_expired; }
+
+} // namespace irq

@@ -1,0 +1,32 @@
+// Vireo's own interrupts: kicks between physical CPUs (SGI 0) and the EL2
+// physical timer that ends time slices. They arrive as IRQ exits while a
+// guest runs, or wake an idle CPU from WFI; EL2 polls them with
+// interrupts masked, so no handler ever interrupts Vireo itself.
+#pragma once
+
+#include <stdint.h>
+
+struct Platform;
+
+namespace irq {
+
+/// Boot CPU: the distributor. False (with a message) if the GIC is unusable;
+/// Vireo then runs without kicks and time slices.
+bool init(const Platform& platform);
+/// Each CPU: its interface, SGI 0 and the EL2 timer PPI enabled.
+void init_cpu();
+
+/// Acknowledges and handles everything pending on this CPU.
+void handle_pending();
+
+/// Interrupts physical CPU `pcpu` out of its guest or its idle WFI.
+void kick(uint32_t pcpu);
+
+/// Ends the current time slice `ticks` counter ticks from now (0: never).
+void arm_slice(uint64_t ticks);
+/// True once the armed slice has run out (cleared by arm_slice).
+bool slice_expired();
+
+bool available();
+
+} // namespace irq

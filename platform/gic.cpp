@@ -1,0 +1,220 @@
+// GICv2 (Arm IHI 0048) and GICv3 (Arm IHI 0069) drivers for Vireo's own
+// interrupts. All of Vireo's interrupts are Group 1 on v3 and Group 0 on
+// v2 without security extensions (QEMU virt, GIC-400 seen from non-secure),
+// priority 0x80, handled with EOImode 0.
+#include "platform/gic.hpp"
+
+#include "platform/mmio.hpp"
+#include "platform/platform.hpp"
+
+namespace gic {
+namespace {
+
+// Distributor (both versions).
+constexpr uint64_t kGicdCtlr = 0x000;
+constexpr uint64_t kGicdTyper = 0x004;
+constexpr uint64_t kGicdIgroupr = 0x080;
+constexpr uint64_t kGicdIsenabler = 0x100;
+constexpr uint64_t kGicdIpriorityr = 0x400;
+constexpr uint64_t kGicdItargetsr = 0x800;
+constexpr uint64_t kGicdSgir = 0xf00;
+// GICv2 CPU interface.
+constexpr uint64_t kGiccCtlr = 0x00;
+constexpr uint64_t kGiccPmr = 0x04;
+constexpr uint64_t kGiccIar = 0x0c;
+constexpr uint64_t kGiccEoir = 0x10;
+// GICv3 redistributor: RD_base frame, then the SGI_base frame 64 KiB on.
+constexpr uint64_t kGicrWaker = 0x0014;
+constexpr uint64_t kGicrTyper = 0x0008;
+constexpr uint64_t kGicrSgiBase = 0x10000;
+constexpr uint64_t kGicrFrame = 0x20000;
+constexpr uint32_t kWakerProcessorSleep = 1u << 1;
+constexpr uint32_t kWakerChildrenAsleep = 1u << 2;
+constexpr uint64_t kTyperLast = 1ull << 4;
+
+constexpr uint8_t kPriority = 0x80;
+
+struct State {
+    unsigned version = 0;
+    uint64_t dist = 0;
+    uint64_t cpu_if = 0;
+    uint64_t redist[GicDesc::kMaxRedistRegions] = {};
+    uint64_t redist_size[GicDesc::kMaxRedistRegions] = {};
+    unsigned redist_count = 0;
+};
+constinit State state;
+
+// Per-CPU: this CPU's GICv3 SGI frame; GICv2 CPU interface mask by MPIDR.
+constexpr unsigned kMaxCpus = 16;
+constinit uint64_t v2_target_mpidr[8] = {~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull};
+
+uint32_t rd32(uint64_t a) { return mmio::read<uint32_t>(a); }
+void wr32(uint64_t a, uint32_t v) { mmio::write<uint32_t>(a, v); }
+
+uint64_t read_mpidr_affinity()
+{
+    uint64_t mpidr;
+    asm volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
+    return mpidr & kMpidrAffinityMask;
+}
+
+/// This CPU's redistributor, by GICR_TYPER.Affinity_Value (IHI 0069 9.11.35).
+uint64_t find_redist(uint64_t mpidr)
+{
+    const uint64_t aff = (mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 24;
+    for (unsigned r = 0; r < state.redist_count; r++) {
+        for (uint64_t frame = state.redist[r]; frame < state.redist[r] + state.redist_size[r]; frame += kGicrFrame) {
+            const uint64_t typer = mmio::read<uint64_t>(frame + kGicrTyper);
+            if ((typer >> 32) == aff) {
+                return frame;
+            }
+            if (typer & kTyperLast) {
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+constinit uint64_t sgi_frame[kMaxCpus] = {};
+constinit uint64_t sgi_frame_mpidr[kMaxCpus] = {};
+
+uint64_t my_sgi_frame()
+{
+    const uint64_t mpidr = read_mpidr_affinity();
+    for (unsigned i = 0; i < kMaxCpus; i++) {
+        if (sgi_frame[i] != 0 && sgi_frame_mpidr[i] == mpidr) {
+            return sgi_frame[i];
+        }
+    }
+    return 0;
+}
+
+} // namespace
+
+unsigned version() { return state.version; }
+
+bool init(const GicDesc& desc, uint64_t)
+{
+    state.version = desc.version;
+    state.dist = desc.dist.base;
+    state.cpu_if = desc.cpu_if.base;
+    state.redist_count = static_cast<unsigned>(desc.redist_count);
+    for (unsigned i = 0; i < state.redist_count; i++) {
+        state.redist[i] = desc.redist[i].base;
+        state.redist_size[i] = desc.redist[i].size;
+    }
+    if (state.version == 3) {
+        // Single security state (DS): ARE, EnableGrp1. Secure firmware, if
+        // any, has set things up for the non-secure side already.
+        wr32(state.dist + kGicdCtlr, rd32(state.dist + kGicdCtlr) | (1u << 4) | (1u << 1));
+        return state.redist_count > 0;
+    }
+    if (state.version == 2 && state.cpu_if != 0) {
+        wr32(state.dist + kGicdCtlr, 0x3); // EnableGrp0, EnableGrp1
+        return true;
+    }
+    return false;
+}
+
+bool init_cpu(uint64_t mpidr)
+{
+    if (state.version == 3) {
+        const uint64_t rd = find_redist(mpidr);
+        if (rd == 0) {
+            return false;
+        }
+        wr32(rd + kGicrWaker, rd32(rd + kGicrWaker) & ~kWakerProcessorSleep);
+        for (unsigned i = 0; i < (1u << 20) && (rd32(rd + kGicrWaker) & kWakerChildrenAsleep); i++) {
+        }
+        const uint64_t sgi = rd + kGicrSgiBase;
+        wr32(sgi + kGicdIgroupr, 0xffffffff); // SGIs and PPIs: Group 1
+        for (unsigned i = 0; i < 32; i += 4) {
+            wr32(sgi + kGicdIpriorityr + i, 0x80808080u);
+        }
+        for (unsigned i = 0; i < kMaxCpus; i++) {
+            if (sgi_frame[i] == 0) {
+                sgi_frame_mpidr[i] = mpidr;
+                __atomic_store_n(&sgi_frame[i], sgi, __ATOMIC_RELEASE);
+                break;
+            }
+        }
+        // CPU interface through system registers (ICC_SRE_EL2: SRE, Enable).
+        uint64_t sre;
+        asm volatile("mrs %0, S3_4_C12_C9_5" : "=r"(sre));
+        asm volatile("msr S3_4_C12_C9_5, %0\n\tisb" ::"r"(sre | 0x9));
+        asm volatile("msr S3_0_C4_C6_0, %0" ::"r"(uint64_t{0xff}));       // ICC_PMR_EL1
+        asm volatile("msr S3_0_C12_C12_4, %0" ::"r"(uint64_t{0}));        // ICC_CTLR_EL1: EOImode 0
+        asm volatile("msr S3_0_C12_C12_7, %0\n\tisb" ::"r"(uint64_t{1})); // ICC_IGRPEN1_EL1
+        return true;
+    }
+    // GICv2: this CPU's interface number is the bit set in ITARGETSR0
+    // (banked); a uniprocessor GIC reads it as zero (IHI 0048 4.3.12).
+    uint8_t mask = static_cast<uint8_t>(rd32(state.dist + kGicdItargetsr) & 0xff);
+    if (mask == 0 && (rd32(state.dist + kGicdTyper) & 0xe0) == 0) {
+        mask = 1;
+    }
+    for (unsigned i = 0; i < 8; i++) {
+        if (mask == (1u << i)) {
+            v2_target_mpidr[i] = mpidr;
+        }
+    }
+    for (unsigned i = 0; i < 32; i += 4) {
+        wr32(state.dist + kGicdIpriorityr + i, 0x80808080u);
+    }
+    wr32(state.cpu_if + kGiccPmr, 0xff);
+    wr32(state.cpu_if + kGiccCtlr, 0x1); // enable, EOImode 0
+    return mask != 0;
+}
+
+uint32_t ack()
+{
+    if (state.version == 3) {
+        uint64_t iar;
+        asm volatile("mrs %0, S3_0_C12_C12_0" : "=r"(iar)); // ICC_IAR1_EL1
+        return static_cast<uint32_t>(iar & 0xffffff);
+    }
+    return rd32(state.cpu_if + kGiccIar) & 0x3ff;
+}
+
+void eoi(uint32_t intid)
+{
+    if (state.version == 3) {
+        asm volatile("msr S3_0_C12_C12_1, %0\n\tisb" ::"r"(uint64_t{intid})); // ICC_EOIR1_EL1
+        return;
+    }
+    wr32(state.cpu_if + kGiccEoir, intid);
+}
+
+void enable_local(uint32_t intid)
+{
+    if (state.version == 3) {
+        const uint64_t sgi = my_sgi_frame();
+        if (sgi != 0) {
+            wr32(sgi + kGicdIsenabler, 1u << intid);
+        }
+        return;
+    }
+    wr32(state.dist + kGicdIsenabler, 1u << intid); // banked per CPU for INTIDs 0-31
+}
+
+void send_sgi(uint64_t mpidr, uint32_t sgi)
+{
+    if (state.version == 3) {
+        // ICC_SGI1R_EL1: Aff3 [55:48], Aff2 [39:32], INTID [27:24], Aff1 [23:16], TargetList [15:0].
+        const uint64_t aff0 = mpidr & 0xff;
+        const uint64_t value = ((mpidr >> 32) & 0xff) << 48 | ((mpidr >> 16) & 0xff) << 32 | uint64_t{sgi} << 24 |
+                               ((mpidr >> 8) & 0xff) << 16 | (1ull << (aff0 & 0xf));
+        asm volatile("dsb ishst\n\tmsr S3_0_C12_C11_5, %0\n\tisb" ::"r"(value));
+        return;
+    }
+    for (unsigned i = 0; i < 8; i++) {
+        if (v2_target_mpidr[i] == mpidr) {
+            asm volatile("dsb ishst" ::: "memory");
+            wr32(state.dist + kGicdSgir, (1u << (16 + i)) | sgi);
+            return;
+        }
+    }
+}
+
+} // namespace gic
