@@ -1,0 +1,72 @@
+// The register model of a virtual GICv2 distributor (Arm IHI 0048B, 4.3):
+// what a guest reads and writes at GICD_*, and the per-interrupt state
+// the list-register logic will draw from. Pure logic, host-tested; the
+// hardware side (list registers, GICV) comes with the virtual CPU interface.
+//
+// SGIs (0-15) and PPIs (16-31) are banked per vCPU; SPIs are shared.
+// SGIs are always enabled (ISENABLER0[15:0] read as one, writes ignored).
+// Priorities keep their top 5 bits, as on GIC-400. Accesses of a width the
+// architecture does not allow for a register, and accesses to reserved or
+// absent interrupts, read as zero and ignore writes; they never fault.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+class VirtualDistributor {
+public:
+    static constexpr uint32_t kMaxIrqs = 256; // 32 private + 224 SPIs
+    static constexpr uint32_t kMaxVcpus = 8;
+    static constexpr uint32_t kPrivate = 32;
+    static constexpr uint64_t kSize = 0x1000;
+    static constexpr uint8_t kPriorityMask = 0xf8;
+
+    /// `irqs` is rounded up to a multiple of 32 and capped at kMaxIrqs.
+    void reset(uint32_t irqs, uint32_t vcpus);
+
+    /// A guest access from vCPU `vcpu`. Always true: GICD accesses never
+    /// fault, invalid ones are RAZ/WI (the guest bus calls these).
+    bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) const;
+    bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value);
+
+    // State for the CPU-interface side.
+    bool enabled() const { return ctlr_ & 1; }
+    bool irq_enabled(uint32_t vcpu, uint32_t irq) const;
+    bool irq_pending(uint32_t vcpu, uint32_t irq) const;
+    bool irq_active(uint32_t vcpu, uint32_t irq) const;
+    uint8_t priority(uint32_t vcpu, uint32_t irq) const;
+    uint8_t targets(uint32_t irq) const; // SPIs: vCPU bit mask
+    /// Raises an interrupt from a device or timer (level or edge alike: pending).
+    void set_pending(uint32_t vcpu, uint32_t irq, bool pending);
+    /// SGI sources pending for `vcpu`: bit n = pending from vCPU n.
+    uint8_t sgi_sources(uint32_t vcpu, uint32_t sgi) const { return sgi < 16 ? sgi_pending_[vcpu][sgi] : 0; }
+    uint32_t irqs() const { return irqs_; }
+
+private:
+    struct Bank {
+        uint32_t enable = 0;
+        uint32_t pending = 0;
+        uint32_t active = 0;
+        uint8_t priority[kPrivate] = {};
+        uint32_t config[2] = {}; // ICFGR0-1
+    };
+
+    uint32_t* bits(uint32_t vcpu, uint32_t word, int which);
+    const uint32_t* bits(uint32_t vcpu, uint32_t word, int which) const;
+    uint8_t* byte_field(uint32_t vcpu, uint32_t irq, bool target);
+    uint32_t read_word(uint32_t vcpu, uint64_t offset) const;
+    void write_word(uint32_t vcpu, uint64_t offset, uint32_t value);
+    void write_sgir(uint32_t vcpu, uint32_t value);
+
+    uint32_t irqs_ = kPrivate;
+    uint32_t vcpus_ = 1;
+    uint32_t ctlr_ = 0;
+    Bank bank_[kMaxVcpus];
+    uint32_t spi_enable_[(kMaxIrqs - kPrivate) / 32] = {};
+    uint32_t spi_pending_[(kMaxIrqs - kPrivate) / 32] = {};
+    uint32_t spi_active_[(kMaxIrqs - kPrivate) / 32] = {};
+    uint8_t spi_priority_[kMaxIrqs - kPrivate] = {};
+    uint8_t spi_target_[kMaxIrqs - kPrivate] = {};
+    uint32_t spi_config_[(kMaxIrqs - kPrivate) / 16] = {};
+    uint8_t sgi_pending_[kMaxVcpus][16] = {}; // per target vCPU and SGI: source vCPU bits
+};
