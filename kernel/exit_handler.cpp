@@ -20,9 +20,9 @@ bool emulate_mmio(Vcpu& vcpu, const MmioAccess& access)
     uint64_t values[2] = {};
     for (unsigned i = 0; i < count; i++) {
         const uint64_t ipa = access.ipa + i * access.size;
-        const bool ok =
-            access.write ? bus.write(ipa, access.size, vcpu::store_value(access, vcpu.reg(i ? access.rt2 : access.rt)))
-                         : bus.read(ipa, access.size, values[i]);
+        const bool ok = access.write ? bus.write(vcpu.index, ipa, access.size,
+                                                 vcpu::store_value(access, vcpu.reg(i ? access.rt2 : access.rt)))
+                                     : bus.read(vcpu.index, ipa, access.size, values[i]);
         if (!ok) {
             return false;
         }

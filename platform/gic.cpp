@@ -18,8 +18,17 @@ constexpr uint64_t kGicdIsenabler = 0x100;
 constexpr uint64_t kGicdIpriorityr = 0x400;
 constexpr uint64_t kGicdItargetsr = 0x800;
 constexpr uint64_t kGicdSgir = 0xf00;
-// GICv2 CPU interface.
+// GICv2 CPU interface (EOImode 1: EOIR drops priority, DIR deactivates).
 constexpr uint64_t kGiccCtlr = 0x00;
+constexpr uint32_t kGiccCtlrEoiMode = 1u << 9;
+constexpr uint64_t kGiccDir = 0x1000;
+// GICv2 virtual interface control (IHI 0048B 5.3).
+constexpr uint64_t kGichHcr = 0x000;
+constexpr uint64_t kGichVtr = 0x004;
+constexpr uint64_t kGichVmcr = 0x008;
+constexpr uint64_t kGichElrsr0 = 0x030;
+constexpr uint64_t kGichApr = 0x0f0;
+constexpr uint64_t kGichLr = 0x100;
 constexpr uint64_t kGiccPmr = 0x04;
 constexpr uint64_t kGiccIar = 0x0c;
 constexpr uint64_t kGiccEoir = 0x10;
@@ -38,6 +47,7 @@ struct State {
     unsigned version = 0;
     uint64_t dist = 0;
     uint64_t cpu_if = 0;
+    uint64_t hyp_if = 0;
     uint64_t redist[GicDesc::kMaxRedistRegions] = {};
     uint64_t redist_size[GicDesc::kMaxRedistRegions] = {};
     unsigned redist_count = 0;
@@ -99,6 +109,7 @@ bool init(const GicDesc& desc, uint64_t)
     state.version = desc.version;
     state.dist = desc.dist.base;
     state.cpu_if = desc.cpu_if.base;
+    state.hyp_if = desc.hyp_if.base;
     state.redist_count = static_cast<unsigned>(desc.redist_count);
     for (unsigned i = 0; i < state.redist_count; i++) {
         state.redist[i] = desc.redist[i].base;
@@ -144,7 +155,7 @@ bool init_cpu(uint64_t mpidr)
         asm volatile("mrs %0, S3_4_C12_C9_5" : "=r"(sre));
         asm volatile("msr S3_4_C12_C9_5, %0\n\tisb" ::"r"(sre | 0x9));
         asm volatile("msr S3_0_C4_C6_0, %0" ::"r"(uint64_t{0xff}));       // ICC_PMR_EL1
-        asm volatile("msr S3_0_C12_C12_4, %0" ::"r"(uint64_t{0}));        // ICC_CTLR_EL1: EOImode 0
+        asm volatile("msr S3_0_C12_C12_4, %0" ::"r"(uint64_t{2}));        // ICC_CTLR_EL1: EOImode 1
         asm volatile("msr S3_0_C12_C12_7, %0\n\tisb" ::"r"(uint64_t{1})); // ICC_IGRPEN1_EL1
         return true;
     }
@@ -163,7 +174,7 @@ bool init_cpu(uint64_t mpidr)
         wr32(state.dist + kGicdIpriorityr + i, 0x80808080u);
     }
     wr32(state.cpu_if + kGiccPmr, 0xff);
-    wr32(state.cpu_if + kGiccCtlr, 0x1); // enable, EOImode 0
+    wr32(state.cpu_if + kGiccCtlr, 0x1 | kGiccCtlrEoiMode);
     return mask != 0;
 }
 
@@ -177,7 +188,7 @@ uint32_t ack()
     return rd32(state.cpu_if + kGiccIar) & 0x3ff;
 }
 
-void eoi(uint32_t intid)
+void priority_drop(uint32_t intid)
 {
     if (state.version == 3) {
         asm volatile("msr S3_0_C12_C12_1, %0\n\tisb" ::"r"(uint64_t{intid})); // ICC_EOIR1_EL1
@@ -185,6 +196,28 @@ void eoi(uint32_t intid)
     }
     wr32(state.cpu_if + kGiccEoir, intid);
 }
+
+void eoi(uint32_t intid)
+{
+    priority_drop(intid);
+    if (state.version == 3) {
+        asm volatile("msr S3_0_C12_C11_1, %0\n\tisb" ::"r"(uint64_t{intid})); // ICC_DIR_EL1
+        return;
+    }
+    wr32(state.cpu_if + kGiccDir, intid);
+}
+
+namespace v2 {
+uint32_t list_registers() { return state.hyp_if != 0 ? (rd32(state.hyp_if + kGichVtr) & 0x3f) + 1 : 0; }
+uint32_t read_lr(uint32_t n) { return rd32(state.hyp_if + kGichLr + 4 * n); }
+void write_lr(uint32_t n, uint32_t value) { wr32(state.hyp_if + kGichLr + 4 * n, value); }
+uint64_t empty_lrs() { return rd32(state.hyp_if + kGichElrsr0) | uint64_t{rd32(state.hyp_if + kGichElrsr0 + 4)} << 32; }
+void write_hcr(uint32_t value) { wr32(state.hyp_if + kGichHcr, value); }
+uint32_t read_vmcr() { return rd32(state.hyp_if + kGichVmcr); }
+void write_vmcr(uint32_t value) { wr32(state.hyp_if + kGichVmcr, value); }
+uint32_t read_apr() { return rd32(state.hyp_if + kGichApr); }
+void write_apr(uint32_t value) { wr32(state.hyp_if + kGichApr, value); }
+} // namespace v2
 
 void enable_local(uint32_t intid)
 {

@@ -20,13 +20,29 @@ bool init_cpu(uint64_t mpidr);
 
 /// Acknowledges the highest-priority pending interrupt; kSpurious if none.
 uint32_t ack();
-/// Ends it (priority drop and deactivation).
+/// Ends it (priority drop and deactivation: EOImode 1, two steps).
 void eoi(uint32_t intid);
+/// Priority drop only: the interrupt stays active until a guest's EOI
+/// deactivates it through a hardware-linked list register.
+void priority_drop(uint32_t intid);
 /// Enables an SGI or PPI on this CPU.
 void enable_local(uint32_t intid);
 /// Sends SGI `sgi` (0-15) to the CPU with affinity `mpidr`.
 void send_sgi(uint64_t mpidr, uint32_t sgi);
 
 unsigned version();
+
+/// GICv2 virtual interface control (GICH), for the virtual CPU interface.
+namespace v2 {
+uint32_t list_registers();
+uint32_t read_lr(uint32_t n);
+void write_lr(uint32_t n, uint32_t value);
+uint64_t empty_lrs(); // GICH_ELRSR: bit n set = LR n holds nothing
+void write_hcr(uint32_t value);
+uint32_t read_vmcr();
+void write_vmcr(uint32_t value);
+uint32_t read_apr();
+void write_apr(uint32_t value);
+} // namespace v2
 
 } // namespace gic

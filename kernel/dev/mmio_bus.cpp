@@ -25,14 +25,14 @@ const MmioBus::Region* MmioBus::find(uint64_t ipa, unsigned size) const
     return nullptr;
 }
 
-bool MmioBus::read(uint64_t ipa, unsigned size, uint64_t& value) const
+bool MmioBus::read(uint32_t vcpu, uint64_t ipa, unsigned size, uint64_t& value) const
 {
     const Region* r = find(ipa, size);
-    return r != nullptr && r->device->read(ipa - r->base, size, value);
+    return r != nullptr && r->device->read(vcpu, ipa - r->base, size, value);
 }
 
-bool MmioBus::write(uint64_t ipa, unsigned size, uint64_t value) const
+bool MmioBus::write(uint32_t vcpu, uint64_t ipa, unsigned size, uint64_t value) const
 {
     const Region* r = find(ipa, size);
-    return r != nullptr && r->device->write(ipa - r->base, size, value);
+    return r != nullptr && r->device->write(vcpu, ipa - r->base, size, value);
 }

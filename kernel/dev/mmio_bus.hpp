@@ -6,11 +6,12 @@
 #include <stdint.h>
 
 /// A device model. Offsets are relative to the registered base; `size` is
-/// 1, 2, 4 or 8. Returning false makes the access fault in the guest.
+/// 1, 2, 4 or 8; `vcpu` is the accessing vCPU's index in its VM (for banked
+/// registers). Returning false makes the access fault in the guest.
 class MmioDevice {
 public:
-    virtual bool read(uint64_t offset, unsigned size, uint64_t& value) = 0;
-    virtual bool write(uint64_t offset, unsigned size, uint64_t value) = 0;
+    virtual bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) = 0;
+    virtual bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) = 0;
 
 protected:
     ~MmioDevice() = default;
@@ -25,8 +26,8 @@ public:
 
     /// Dispatches one access of `size` bytes at `ipa`; false when no device
     /// covers the whole access or the device refused it.
-    bool read(uint64_t ipa, unsigned size, uint64_t& value) const;
-    bool write(uint64_t ipa, unsigned size, uint64_t value) const;
+    bool read(uint32_t vcpu, uint64_t ipa, unsigned size, uint64_t& value) const;
+    bool write(uint32_t vcpu, uint64_t ipa, unsigned size, uint64_t value) const;
 
 private:
     struct Region {

@@ -1,6 +1,6 @@
 #include "kernel/dev/test_device.hpp"
 
-bool TestDevice::read(uint64_t offset, unsigned size, uint64_t& value)
+bool TestDevice::read(uint32_t, uint64_t offset, unsigned size, uint64_t& value)
 {
     if (offset + size > kRegisters) {
         return false;
@@ -12,7 +12,7 @@ bool TestDevice::read(uint64_t offset, unsigned size, uint64_t& value)
     return true;
 }
 
-bool TestDevice::write(uint64_t offset, unsigned size, uint64_t value)
+bool TestDevice::write(uint32_t, uint64_t offset, unsigned size, uint64_t value)
 {
     if (offset + size > kRegisters) {
         return false;

@@ -18,8 +18,8 @@ public:
             bytes_[i] = static_cast<uint8_t>(0x80 | i);
         }
     }
-    bool read(uint64_t offset, unsigned size, uint64_t& value) override;
-    bool write(uint64_t offset, unsigned size, uint64_t value) override;
+    bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
+    bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
 
 private:
     uint8_t bytes_[kRegisters] = {};
