@@ -17,6 +17,7 @@ GUEST_IMAGE(smcforward)
 GUEST_IMAGE(bench)
 GUEST_IMAGE(hostile)
 GUEST_IMAGE(spinner)
+GUEST_IMAGE(vtimer)
 #undef GUEST_IMAGE
 
 namespace builtin_guests {
@@ -50,6 +51,7 @@ constinit Entry entries[] = {
     {"bench", guest_bench_start, guest_bench_end, make(1, 4)},
     {"hostile", guest_hostile_start, guest_hostile_end, make(2, 4)},
     {"spinner", guest_spinner_start, guest_spinner_end, make(2, 4)},
+    {"vtimer", guest_vtimer_start, guest_vtimer_end, make(1, 4)},
 };
 
 constinit bool initialised = false;

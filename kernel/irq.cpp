@@ -1,6 +1,7 @@
 #include "kernel/irq.hpp"
 
 #include "kernel/console.hpp"
+#include "kernel/dev/vgic.hpp"
 #include "kernel/percpu.hpp"
 #include "platform/cpu.hpp"
 #include "platform/gic.hpp"
@@ -12,6 +13,7 @@ namespace {
 constexpr uint32_t kSgiKick = 0;
 constinit bool ready = false;
 constinit uint32_t hyp_timer_intid = gic::kPpiBase + 10; // CNTHP: PPI 10 unless the DTB says otherwise
+constinit uint32_t vtimer_intid = gic::kPpiBase + 11;    // CNTV: the guests' virtual timer
 
 // CNTHP_CTL_EL2: ENABLE (bit 0), IMASK (bit 1).
 void timer_off() { asm volatile("msr cnthp_ctl_el2, %0\n\tisb" ::"r"(uint64_t{0})); }
@@ -24,6 +26,9 @@ bool init(const Platform& platform)
 {
     if (platform.timer.found && platform.timer.ppi[3] != 0) {
         hyp_timer_intid = gic::kPpiBase + platform.timer.ppi[3];
+    }
+    if (platform.timer.found && platform.timer.ppi[2] != 0) {
+        vtimer_intid = gic::kPpiBase + platform.timer.ppi[2];
     }
     if (!gic::init(platform.gic, arch::read_mpidr() & kMpidrAffinityMask)) {
         log_error("GICv%u at 0x%lx cannot be driven; no time slices or CPU kicks", platform.gic.version,
@@ -47,6 +52,7 @@ void init_cpu()
     timer_off();
     gic::enable_local(kSgiKick);
     gic::enable_local(hyp_timer_intid);
+    gic::enable_local(vtimer_intid);
 }
 
 void handle_pending()
@@ -62,6 +68,12 @@ void handle_pending()
         if (intid == hyp_timer_intid) {
             timer_off();
             this_cpu()->slice_expired = true;
+        } else if (intid == vtimer_intid) {
+            Vcpu* loaded = this_cpu()->loaded;
+            if (loaded != nullptr) {
+                vgic::timer_fired(*loaded, intid); // ends (or hands on) the interrupt itself
+                continue;
+            }
         }
         // SGI 0 (kick) needs nothing more: its job was to make this CPU look.
         gic::eoi(intid);

@@ -5,6 +5,7 @@
 #include "kernel/builtin_guests.hpp"
 #include "kernel/console.hpp"
 #include "kernel/dev/calls.hpp"
+#include "kernel/dev/vgic.hpp"
 #include "kernel/early.hpp"
 #include "kernel/irq.hpp"
 #include "kernel/mem/el2_map.hpp"
@@ -177,7 +178,10 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     if (boot_index < 0) {
         log_warn("boot CPU (mpidr 0x%lx) is not in the DTB's /cpus", mpidr);
     }
-    irq::init(platform);
+    if (irq::init(platform) && vgic::init(platform)) {
+        log_info("vgic: GICv2 virtualization extensions, guest GICD at 0x%lx (emulated), GICC at 0x%lx (GICV)",
+                 Vgic::kGicdBase, Vgic::kGiccBase);
+    }
     irq::init_cpu();
     console::print("cpu 0 online (mpidr 0x%lx)\n", mpidr);
     __atomic_store_n(&vireo_cpus[0].online, 1u, __ATOMIC_RELEASE);

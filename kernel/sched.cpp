@@ -1,9 +1,11 @@
 #include "kernel/sched.hpp"
 
 #include "kernel/console.hpp"
+#include "kernel/dev/vgic.hpp"
 #include "kernel/exit_handler.hpp"
 #include "kernel/irq.hpp"
 #include "kernel/percpu.hpp"
+#include "kernel/vm.hpp"
 #include "platform/cpu.hpp"
 #include "vcpu/vcpu.hpp"
 
@@ -100,7 +102,15 @@ void run()
         bool sliced = others_runnable(q, *v);
         irq::arm_slice(sliced ? slice_ticks() : 0);
         for (;;) {
-            Outcome outcome = handle_exit(*v, v->run());
+            const bool vgic = v->vm->vgic.active;
+            if (vgic) {
+                vgic::enter(*v);
+            }
+            const vcpu::Exit& exit = v->run();
+            if (vgic) {
+                vgic::exit(*v);
+            }
+            Outcome outcome = handle_exit(*v, exit);
             if (outcome == Outcome::Interrupted) {
                 if (irq::slice_expired()) {
                     outcome = Outcome::Yield;

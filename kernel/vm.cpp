@@ -4,6 +4,7 @@
 
 #include "kernel/console.hpp"
 #include "kernel/dev/calls.hpp"
+#include "kernel/dev/vgic.hpp"
 #include "kernel/irq.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/percpu.hpp"
@@ -82,6 +83,9 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
     vm.stage2.ram_size = spec.ram_size;
     if (spec.test_device) {
         vm.bus.add(kTestDeviceBase, TestDevice::kSize, vm.test_device);
+    }
+    if (vgic::setup(vm.vgic, stage2, spec.vcpu_count)) {
+        vm.bus.add(Vgic::kGicdBase, VirtualDistributor::kSize, vm.vgic);
     }
     vm.vcpu_count = spec.vcpu_count;
     for (uint32_t i = 0; i < spec.vcpu_count; i++) {

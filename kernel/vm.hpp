@@ -8,6 +8,7 @@
 #include "kernel/dev/mmio_bus.hpp"
 #include "kernel/dev/psci_vm.hpp"
 #include "kernel/dev/test_device.hpp"
+#include "kernel/dev/vgic.hpp"
 #include "kernel/spinlock.hpp"
 #include "vcpu/vcpu.hpp"
 
@@ -53,6 +54,7 @@ public:
     uint64_t ram_size = 0;
     MmioBus bus;
     TestDevice test_device;
+    Vgic vgic;
     vpsci::CpuView power[kMaxVcpus] = {};
     SpinLock lock;        // power states and vCPU starts/stops
     bool running = false; // false once stopped (SYSTEM_OFF, crash)

@@ -101,6 +101,17 @@ uint8_t VirtualDistributor::targets(uint32_t irq) const
     return irq >= kPrivate && irq < irqs_ ? spi_target_[irq - kPrivate] : 0;
 }
 
+int VirtualDistributor::take_sgi(uint32_t vcpu, uint32_t sgi)
+{
+    if (vcpu >= vcpus_ || sgi >= 16 || sgi_pending_[vcpu][sgi] == 0) {
+        return -1;
+    }
+    const uint8_t sources = sgi_pending_[vcpu][sgi];
+    const int source = __builtin_ctz(sources);
+    sgi_pending_[vcpu][sgi] = static_cast<uint8_t>(sources & (sources - 1));
+    return source;
+}
+
 void VirtualDistributor::set_pending(uint32_t vcpu, uint32_t irq, bool pending)
 {
     uint32_t* w = irq >= 16 && vcpu < vcpus_ ? bits(vcpu, irq / 32, kPending) : nullptr;

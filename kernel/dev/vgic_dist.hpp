@@ -38,6 +38,9 @@ public:
     uint8_t targets(uint32_t irq) const; // SPIs: vCPU bit mask
     /// Raises an interrupt from a device or timer (level or edge alike: pending).
     void set_pending(uint32_t vcpu, uint32_t irq, bool pending);
+    /// Takes one pending source of SGI `sgi` for `vcpu` (lowest vCPU
+    /// number first); -1 if none is pending.
+    int take_sgi(uint32_t vcpu, uint32_t sgi);
     /// SGI sources pending for `vcpu`: bit n = pending from vCPU n.
     uint8_t sgi_sources(uint32_t vcpu, uint32_t sgi) const { return sgi < 16 ? sgi_pending_[vcpu][sgi] : 0; }
     uint32_t irqs() const { return irqs_; }

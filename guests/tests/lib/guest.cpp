@@ -118,6 +118,10 @@ void guest_exception(ExceptionFrame* frame, uint64_t kind)
     uint64_t esr, far;
     asm volatile("mrs %0, esr_el1" : "=r"(esr));
     asm volatile("mrs %0, far_el1" : "=r"(far));
+    if (kind == 5) { // IRQ, current EL with SP_ELx
+        guest_irq();
+        return;
+    }
     if (kind == 4 && guest::expecting) { // synchronous, current EL with SP_ELx
         guest::fault_esr = esr;
         guest::fault_far = far;
@@ -149,6 +153,12 @@ void guest_cpu_off()
 }
 
 __attribute__((weak)) void guest_secondary(uint64_t, uint64_t) {}
+
+__attribute__((weak)) void guest_irq()
+{
+    guest::print("TEST unexpected-interrupt: FAIL\n");
+    guest_system_off();
+}
 
 // newlib's needs, for a guest without files or heap.
 void* _sbrk(ptrdiff_t) { return reinterpret_cast<void*>(-1); }

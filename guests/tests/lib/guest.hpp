@@ -71,6 +71,8 @@ void guest_main(uint64_t cpu, uint64_t arg);
 /// Secondary vCPUs started with PSCI CPU_ON (weak default: CPU_OFF).
 void guest_secondary(uint64_t cpu, uint64_t context);
 void guest_system_off();
+/// IRQs taken at EL1 (weak default: a failed test).
+void guest_irq();
 void guest_cpu_off();
 extern char secondary_entry[];
 }

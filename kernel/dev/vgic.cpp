@@ -1,0 +1,224 @@
+#include "kernel/dev/vgic.hpp"
+
+#include "kernel/mem/page_table.hpp"
+#include "kernel/percpu.hpp"
+#include "kernel/vm.hpp"
+#include "platform/gic.hpp"
+#include "platform/platform.hpp"
+
+namespace {
+
+// GICH_LR (IHI 0048B 5.3.9).
+constexpr uint32_t kLrHw = 1u << 31;
+constexpr uint32_t kLrPending = 1u << 28;
+constexpr unsigned kLrPriorityShift = 23;
+constexpr unsigned kLrPhysShift = 10;
+constexpr uint32_t kLrVirtMask = 0x3ff;
+constexpr uint32_t kHcrEn = 1;
+constexpr uint32_t kVtimerIntid = 27;
+
+constinit uint32_t lr_count = 0;
+constinit uint64_t gicv_base = 0;
+constinit Vcpu* lr_owner[VIREO_MAX_CPUS] = {};
+
+uint32_t make_lr(uint32_t virt, uint8_t priority, uint32_t phys_or_cpu, bool hw)
+{
+    return (hw ? kLrHw : 0) | kLrPending | uint32_t{static_cast<uint8_t>(priority >> 3)} << kLrPriorityShift |
+           (phys_or_cpu & 0x3ff) << kLrPhysShift | virt;
+}
+
+int free_lr(const Vgic::CpuState& cs)
+{
+    for (uint32_t n = 0; n < lr_count; n++) {
+        if (!(cs.used & (1u << n))) {
+            return static_cast<int>(n);
+        }
+    }
+    return -1;
+}
+
+bool in_lr(const Vgic::CpuState& cs, uint32_t irq)
+{
+    for (uint32_t n = 0; n < lr_count; n++) {
+        if ((cs.used & (1u << n)) && (cs.lr[n] & kLrVirtMask) == irq) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void place(Vgic::CpuState& cs, int n, uint32_t value)
+{
+    cs.lr[n] = value;
+    cs.used |= 1u << n;
+    gic::v2::write_lr(static_cast<uint32_t>(n), value);
+}
+
+/// Moves pending, enabled interrupts of `vcpu` into free list registers,
+/// most urgent (lowest priority value) first. What does not fit stays
+/// pending and is tried at the next entry.
+void fill(Vgic& g, uint32_t vcpu)
+{
+    Vgic::CpuState& cs = g.cpu[vcpu];
+    cs.flush = false;
+    VirtualDistributor& d = g.dist;
+    if (!d.enabled()) {
+        return;
+    }
+    for (;;) {
+        int n = free_lr(cs);
+        if (n < 0) {
+            cs.flush = true;
+            return;
+        }
+        uint32_t best = 0;
+        int best_priority = 0x100;
+        for (uint32_t irq = 0; irq < d.irqs(); irq++) {
+            const bool mine = irq < VirtualDistributor::kPrivate || (d.targets(irq) >> vcpu) & 1;
+            if (mine && d.irq_pending(vcpu, irq) && d.irq_enabled(vcpu, irq) && d.priority(vcpu, irq) < best_priority &&
+                !in_lr(cs, irq)) {
+                best = irq;
+                best_priority = d.priority(vcpu, irq);
+            }
+        }
+        if (best_priority == 0x100) {
+            return;
+        }
+        const auto priority = static_cast<uint8_t>(best_priority);
+        if (best < 16) {
+            const int source = d.take_sgi(vcpu, best);
+            place(cs, n, make_lr(best, priority, static_cast<uint32_t>(source), false));
+        } else {
+            d.set_pending(vcpu, best, false);
+            place(cs, n, make_lr(best, priority, best, best == kVtimerIntid));
+        }
+    }
+}
+
+void save(Vcpu& v)
+{
+    Vgic::CpuState& cs = v.vm->vgic.cpu[v.index];
+    for (uint32_t n = 0; n < lr_count; n++) {
+        if (cs.used & (1u << n)) {
+            cs.lr[n] = gic::v2::read_lr(n);
+            if ((cs.lr[n] & (3u << 28)) == 0) {
+                cs.used &= ~(1u << n); // completed meanwhile
+            }
+        }
+    }
+    cs.vmcr = gic::v2::read_vmcr();
+    cs.apr = gic::v2::read_apr();
+}
+
+void restore(Vcpu& v)
+{
+    const Vgic::CpuState& cs = v.vm->vgic.cpu[v.index];
+    for (uint32_t n = 0; n < lr_count; n++) {
+        gic::v2::write_lr(n, (cs.used & (1u << n)) ? cs.lr[n] : 0);
+    }
+    gic::v2::write_vmcr(cs.vmcr);
+    gic::v2::write_apr(cs.apr);
+    gic::v2::write_hcr(kHcrEn);
+}
+
+} // namespace
+
+bool Vgic::read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value)
+{
+    LockGuard guard(lock);
+    return dist.read(vcpu, offset, size, value);
+}
+
+bool Vgic::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value)
+{
+    LockGuard guard(lock);
+    dist.write(vcpu, offset, size, value);
+    // An enable, a pending bit or an SGI may concern any vCPU.
+    for (CpuState& cs : cpu) {
+        cs.flush = true;
+    }
+    return true;
+}
+
+namespace vgic {
+
+bool available() { return lr_count != 0; }
+
+bool init(const Platform& platform)
+{
+    if (platform.gic.version != 2 || platform.gic.virt_cpu_if.size == 0 || platform.gic.hyp_if.size == 0 ||
+        gic::version() != 2) {
+        return false;
+    }
+    gicv_base = platform.gic.virt_cpu_if.base;
+    lr_count = gic::v2::list_registers();
+    if (lr_count > Vgic::kMaxLrs) {
+        lr_count = Vgic::kMaxLrs;
+    }
+    return lr_count != 0;
+}
+
+bool setup(Vgic& vgic, PageTable& stage2, uint32_t vcpus)
+{
+    if (!available() || !stage2.map(Vgic::kGiccBase, gicv_base, 0x2000, MemType::Device)) {
+        return false;
+    }
+    vgic.dist.reset(64, vcpus);
+    vgic.active = true;
+    return true;
+}
+
+void enter(Vcpu& v)
+{
+    Vgic& g = v.vm->vgic;
+    if (!g.active) {
+        return;
+    }
+    Vcpu*& owner = lr_owner[this_cpu()->index];
+    if (owner != &v) {
+        if (owner != nullptr) {
+            save(*owner);
+        }
+        restore(v);
+        owner = &v;
+    }
+    if (g.cpu[v.index].flush) {
+        LockGuard guard(g.lock);
+        fill(g, v.index);
+    }
+}
+
+void exit(Vcpu& v)
+{
+    Vgic::CpuState& cs = v.vm->vgic.cpu[v.index];
+    if (!v.vm->vgic.active || cs.used == 0) {
+        return;
+    }
+    const uint64_t empty = gic::v2::empty_lrs();
+    for (uint32_t n = 0; n < lr_count; n++) {
+        if ((cs.used & (1u << n)) && ((empty >> n) & 1)) {
+            cs.used &= ~(1u << n); // the guest has completed it
+            cs.flush = true;       // room for whatever waited
+        }
+    }
+}
+
+void timer_fired(Vcpu& v, uint32_t intid)
+{
+    Vgic& g = v.vm->vgic;
+    if (!g.active) {
+        // No interrupt controller for this guest: keep the line quiet.
+        uint64_t ctl;
+        asm volatile("mrs %0, cntv_ctl_el0" : "=r"(ctl));
+        asm volatile("msr cntv_ctl_el0, %0\n\tisb" ::"r"(ctl | 2));
+        gic::eoi(intid);
+        return;
+    }
+    // Stays active until the guest's EOI deactivates it (hardware-linked LR).
+    gic::priority_drop(intid);
+    LockGuard guard(g.lock);
+    g.dist.set_pending(v.index, kVtimerIntid, true);
+    g.cpu[v.index].flush = true;
+}
+
+} // namespace vgic
