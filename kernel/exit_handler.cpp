@@ -3,6 +3,7 @@
 #include "kernel/console.hpp"
 #include "kernel/dev/calls.hpp"
 #include "kernel/dev/sysreg_emul.hpp"
+#include "kernel/dev/vgic.hpp"
 #include "kernel/irq.hpp"
 #include "kernel/vm.hpp"
 
@@ -54,6 +55,16 @@ void undefined(Vcpu& vcpu, const Exit& exit, const char* what)
 
 } // namespace
 
+Outcome wait_for_interrupt(Vcpu& vcpu)
+{
+    // Without a virtual interrupt controller nothing could wake the vCPU:
+    // WFI then only gives the CPU to another runnable vCPU.
+    if (!vcpu.vm->vgic.active) {
+        return Outcome::YieldIfOthers;
+    }
+    return vgic::has_pending(vcpu) ? Outcome::Continue : Outcome::Block;
+}
+
 Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
 {
     switch (exit.kind) {
@@ -82,11 +93,7 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
                                        : "MSR to a register Vireo does not emulate");
         }
         return Outcome::Continue;
-    case ExitKind::Wfi:
-        // Until virtual interrupts exist nothing can wake a blocked vCPU, so
-        // WFI only gives the CPU to another runnable vCPU.
-        vcpu.skip_instruction();
-        return Outcome::YieldIfOthers;
+    case ExitKind::Wfi: vcpu.skip_instruction(); return wait_for_interrupt(vcpu);
     case ExitKind::Wfe: vcpu.skip_instruction(); return Outcome::Yield;
     case ExitKind::FpSimdTrap: return Outcome::Continue; // handled in Vcpu::run()
     case ExitKind::Undefined: undefined(vcpu, exit, "trapped instruction"); return Outcome::Continue;

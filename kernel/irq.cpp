@@ -89,16 +89,14 @@ void kick(uint32_t pcpu)
     }
 }
 
-void arm_slice(uint64_t ticks)
+void arm_deadline(uint64_t deadline)
 {
     this_cpu()->slice_expired = false;
-    if (!ready || ticks == 0) {
+    if (!ready || deadline == ~0ull) {
         timer_off();
         return;
     }
-    uint64_t now;
-    asm volatile("isb\n\tmrs %0, cntpct_el0" : "=r"(now));
-    asm volatile("msr cnthp_cval_el2, %0\n\tmsr cnthp_ctl_el2, %1\n\tisb" ::"r"(now + ticks), "r"(uint64_t{1}));
+    asm volatile("msr cnthp_cval_el2, %0\n\tmsr cnthp_ctl_el2, %1\n\tisb" ::"r"(deadline), "r"(uint64_t{1}));
 }
 
 bool slice_expired() { return this_cpu()->slice_expired; }

@@ -22,8 +22,9 @@ void handle_pending();
 /// Interrupts physical CPU `pcpu` out of its guest or its idle WFI.
 void kick(uint32_t pcpu);
 
-/// Ends the current time slice `ticks` counter ticks from now (0: never).
-void arm_slice(uint64_t ticks);
+/// Interrupts this CPU when the physical counter reaches `deadline`
+/// (~0: never); the running vCPU's time slice then ends.
+void arm_deadline(uint64_t deadline);
 /// True once the armed slice has run out (cleared by arm_slice).
 bool slice_expired();
 

@@ -72,12 +72,66 @@ void wake(Vcpu& vcpu)
     irq::kick(vcpu.pcpu); // out of its idle WFI, or out of the guest it runs
 }
 
+void wake_blocked(Vcpu& vcpu)
+{
+    VcpuState expected = VcpuState::Blocked;
+    if (__atomic_compare_exchange_n(&vcpu.state, &expected, VcpuState::Runnable, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        irq::kick(vcpu.pcpu);
+    }
+}
+
 namespace {
 
-/// Waits for work: WFI wakes on a kick even with interrupts masked.
-void idle()
+uint64_t slice_ticks() { return arch::read_cntfrq() / 1000 * kSliceMs; }
+
+/// Wakes blocked vCPUs whose virtual timer is due; returns the earliest
+/// deadline of those still blocked (~0 if none).
+uint64_t wake_due(RunQueue& q, uint64_t now)
+{
+    uint64_t earliest = ~0ull;
+    for (size_t i = 0; i < q.count; i++) {
+        Vcpu& v = *q.vcpus[i];
+        if (state_of(v) != VcpuState::Blocked) {
+            continue;
+        }
+        if (v.wake_at <= now) {
+            wake_blocked(v);
+        } else if (v.wake_at < earliest) {
+            earliest = v.wake_at;
+        }
+    }
+    return earliest;
+}
+
+/// The physical counter value at which the loaded vCPU's virtual timer
+/// fires, if it is enabled and unmasked (CNTV_CTL.ENABLE, !IMASK).
+uint64_t timer_deadline(const Vcpu& v)
+{
+    uint64_t ctl, cval;
+    asm volatile("mrs %0, cntv_ctl_el0" : "=r"(ctl));
+    asm volatile("mrs %0, cntv_cval_el0" : "=r"(cval));
+    return (ctl & 3) == 1 ? cval + v.stage2->cntvoff : ~0ull;
+}
+
+/// Puts the running `v` to sleep until an interrupt is pending for it.
+void block(Vcpu& v)
+{
+    v.wake_at = timer_deadline(v);
+    VcpuState expected = VcpuState::Running;
+    __atomic_compare_exchange_n(&v.state, &expected, VcpuState::Blocked, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    // An interrupt that became pending before we slept must not be lost.
+    if (wait_for_interrupt(v) == Outcome::Continue) {
+        wake_blocked(v);
+    }
+}
+
+/// Waits for work: WFI wakes on a kick or a due deadline even with
+/// interrupts masked.
+void idle(uint64_t deadline)
 {
     if (irq::available()) {
+        irq::arm_deadline(deadline);
         arch::wfi();
         irq::handle_pending();
     } else {
@@ -85,22 +139,24 @@ void idle()
     }
 }
 
-uint64_t slice_ticks() { return arch::read_cntfrq() / 1000 * kSliceMs; }
-
 } // namespace
 
 void run()
 {
     RunQueue& q = queues[this_cpu()->index];
     for (;;) {
+        const uint64_t now = arch::counter();
+        const uint64_t earliest = wake_due(q, now);
         Vcpu* v = pick(q);
         if (v == nullptr) {
-            idle();
+            idle(earliest);
             continue;
         }
-        // A time slice only while someone else waits for this CPU.
+        // A time slice only while someone else waits for this CPU; a
+        // deadline for the earliest blocked vCPU's timer in any case.
         bool sliced = others_runnable(q, *v);
-        irq::arm_slice(sliced ? slice_ticks() : 0);
+        const uint64_t slice_end = sliced ? now + slice_ticks() : ~0ull;
+        irq::arm_deadline(slice_end < earliest ? slice_end : earliest);
         for (;;) {
             const bool vgic = v->vm->vgic.active;
             if (vgic) {
@@ -116,7 +172,8 @@ void run()
                     outcome = Outcome::Yield;
                 } else if (!sliced && others_runnable(q, *v)) {
                     sliced = true; // woken meanwhile: start sharing
-                    irq::arm_slice(slice_ticks());
+                    const uint64_t end = arch::counter() + slice_ticks();
+                    irq::arm_deadline(end < earliest ? end : earliest);
                 }
             }
             const VcpuState state = state_of(*v);
@@ -126,6 +183,10 @@ void run()
             }
             if (state != VcpuState::Running) {
                 break; // made runnable again by a reset
+            }
+            if (outcome == Outcome::Block) {
+                block(*v);
+                break;
             }
             if (outcome == Outcome::Yield || (outcome == Outcome::YieldIfOthers && others_runnable(q, *v))) {
                 VcpuState expected = VcpuState::Running;

@@ -16,6 +16,9 @@ void add(Vcpu& vcpu);
 /// Makes `vcpu` runnable and wakes its physical CPU.
 void wake(Vcpu& vcpu);
 
+/// Wakes `vcpu` if it is blocked in WFI.
+void wake_blocked(Vcpu& vcpu);
+
 /// This physical CPU's loop: never returns.
 [[noreturn]] void run();
 

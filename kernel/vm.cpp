@@ -84,7 +84,7 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
     if (spec.test_device) {
         vm.bus.add(kTestDeviceBase, TestDevice::kSize, vm.test_device);
     }
-    if (vgic::setup(vm.vgic, stage2, spec.vcpu_count)) {
+    if (vgic::setup(vm.vgic, stage2, vm, spec.vcpu_count)) {
         vm.bus.add(Vgic::kGicdBase, VirtualDistributor::kSize, vm.vgic);
     }
     vm.vcpu_count = spec.vcpu_count;

@@ -46,6 +46,7 @@ public:
     uint32_t pcpu = 0;  // the physical CPU it is pinned to
     uint64_t mpidr = 0; // what the guest reads from MPIDR_EL1 (affinity)
     VcpuState state = VcpuState::Off;
+    uint64_t wake_at = ~0ull; // Blocked: physical counter value its virtual timer fires at
 
     /// Architectural reset, then entry at `pc` in EL1h with the MMU off and
     /// `x0` in x0 (PSCI CPU_ON's context id; the DTB address for a boot CPU).

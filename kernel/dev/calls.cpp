@@ -66,7 +66,7 @@ Outcome psci(Vcpu& vcpu, uint32_t fid)
     case vpsci::Action::StopCaller:
         __atomic_store_n(&vcpu.state, VcpuState::Off, __ATOMIC_RELEASE);
         return Outcome::Yield;
-    case vpsci::Action::Suspend: return Outcome::YieldIfOthers;
+    case vpsci::Action::Suspend: return wait_for_interrupt(vcpu);
     case vpsci::Action::SystemOff: vms::stop(vm, "PSCI SYSTEM_OFF"); return Outcome::Yield;
     case vpsci::Action::SystemReset: vms::reset(vm); return Outcome::Yield;
     }

@@ -2,6 +2,7 @@
 
 #include "kernel/mem/page_table.hpp"
 #include "kernel/percpu.hpp"
+#include "kernel/sched.hpp"
 #include "kernel/vm.hpp"
 #include "platform/gic.hpp"
 #include "platform/platform.hpp"
@@ -137,6 +138,9 @@ bool Vgic::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value)
     for (CpuState& cs : cpu) {
         cs.flush = true;
     }
+    for (size_t i = 0; vm != nullptr && i < vm->vcpu_count; i++) {
+        sched::wake_blocked(vm->vcpus[i]); // it looks again, and sleeps on if nothing is for it
+    }
     return true;
 }
 
@@ -158,11 +162,12 @@ bool init(const Platform& platform)
     return lr_count != 0;
 }
 
-bool setup(Vgic& vgic, PageTable& stage2, uint32_t vcpus)
+bool setup(Vgic& vgic, PageTable& stage2, Vm& vm, uint32_t vcpus)
 {
     if (!available() || !stage2.map(Vgic::kGiccBase, gicv_base, 0x2000, MemType::Device)) {
         return false;
     }
+    vgic.vm = &vm;
     vgic.dist.reset(64, vcpus);
     vgic.active = true;
     return true;
@@ -216,9 +221,30 @@ void timer_fired(Vcpu& v, uint32_t intid)
     }
     // Stays active until the guest's EOI deactivates it (hardware-linked LR).
     gic::priority_drop(intid);
+    {
+        LockGuard guard(g.lock);
+        g.dist.set_pending(v.index, kVtimerIntid, true);
+        g.cpu[v.index].flush = true;
+    }
+    sched::wake_blocked(v);
+}
+
+bool has_pending(Vcpu& v)
+{
+    Vgic& g = v.vm->vgic;
+    const Vgic::CpuState& cs = g.cpu[v.index];
+    if (cs.used != 0) {
+        return true;
+    }
     LockGuard guard(g.lock);
-    g.dist.set_pending(v.index, kVtimerIntid, true);
-    g.cpu[v.index].flush = true;
+    const VirtualDistributor& d = g.dist;
+    for (uint32_t irq = 0; irq < d.irqs(); irq++) {
+        const bool mine = irq < VirtualDistributor::kPrivate || (d.targets(irq) >> v.index) & 1;
+        if (mine && d.irq_pending(v.index, irq) && d.irq_enabled(v.index, irq)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 } // namespace vgic

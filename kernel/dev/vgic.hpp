@@ -32,6 +32,7 @@ public:
     };
 
     bool active = false;
+    class Vm* vm = nullptr; // whose vCPUs a write may wake
     VirtualDistributor dist;
     CpuState cpu[kMaxVcpus];
     SpinLock lock;
@@ -47,7 +48,7 @@ bool init(const Platform& platform);
 /// Whether the host can give VMs a virtual GICv2 (GICH and GICV in the DTB).
 bool available();
 /// Maps GICV into `stage2` and prepares `vgic` for `vcpus` vCPUs.
-bool setup(Vgic& vgic, PageTable& stage2, uint32_t vcpus);
+bool setup(Vgic& vgic, PageTable& stage2, class Vm& vm, uint32_t vcpus);
 
 /// Before entering `vcpu`: its list registers in place, new interrupts in them.
 void enter(Vcpu& vcpu);
@@ -55,5 +56,7 @@ void enter(Vcpu& vcpu);
 void exit(Vcpu& vcpu);
 /// The physical virtual-timer PPI fired while `vcpu` was loaded.
 void timer_fired(Vcpu& vcpu, uint32_t intid);
+/// Whether `vcpu` has an interrupt pending or in a list register (WFI wakes).
+bool has_pending(Vcpu& vcpu);
 
 } // namespace vgic
