@@ -18,6 +18,7 @@ GUEST_IMAGE(bench)
 GUEST_IMAGE(hostile)
 GUEST_IMAGE(spinner)
 GUEST_IMAGE(vtimer)
+GUEST_IMAGE(idle)
 #undef GUEST_IMAGE
 
 namespace builtin_guests {
@@ -52,6 +53,7 @@ constinit Entry entries[] = {
     {"hostile", guest_hostile_start, guest_hostile_end, make(2, 4)},
     {"spinner", guest_spinner_start, guest_spinner_end, make(2, 4)},
     {"vtimer", guest_vtimer_start, guest_vtimer_end, make(1, 4)},
+    {"idle", guest_idle_start, guest_idle_end, make(4, 4)},
 };
 
 constinit bool initialised = false;
