@@ -19,6 +19,7 @@ GUEST_IMAGE(hostile)
 GUEST_IMAGE(spinner)
 GUEST_IMAGE(vtimer)
 GUEST_IMAGE(idle)
+GUEST_IMAGE(ipi)
 #undef GUEST_IMAGE
 
 namespace builtin_guests {
@@ -54,6 +55,7 @@ constinit Entry entries[] = {
     {"spinner", guest_spinner_start, guest_spinner_end, make(2, 4)},
     {"vtimer", guest_vtimer_start, guest_vtimer_end, make(1, 4)},
     {"idle", guest_idle_start, guest_idle_end, make(4, 4)},
+    {"ipi", guest_ipi_start, guest_ipi_end, make(4, 4)},
 };
 
 constinit bool initialised = false;

@@ -14,6 +14,7 @@ constexpr uint32_t kSgiKick = 0;
 constinit bool ready = false;
 constinit uint32_t hyp_timer_intid = gic::kPpiBase + 10; // CNTHP: PPI 10 unless the DTB says otherwise
 constinit uint32_t vtimer_intid = gic::kPpiBase + 11;    // CNTV: the guests' virtual timer
+constinit uint32_t maintenance_intid = gic::kSpurious;   // GICH maintenance, from the DTB
 
 // CNTHP_CTL_EL2: ENABLE (bit 0), IMASK (bit 1).
 void timer_off() { asm volatile("msr cnthp_ctl_el2, %0\n\tisb" ::"r"(uint64_t{0})); }
@@ -26,6 +27,9 @@ bool init(const Platform& platform)
 {
     if (platform.timer.found && platform.timer.ppi[3] != 0) {
         hyp_timer_intid = gic::kPpiBase + platform.timer.ppi[3];
+    }
+    if (platform.gic.has_maintenance_irq) {
+        maintenance_intid = gic::kPpiBase + platform.gic.maintenance_ppi;
     }
     if (platform.timer.found && platform.timer.ppi[2] != 0) {
         vtimer_intid = gic::kPpiBase + platform.timer.ppi[2];
@@ -53,6 +57,9 @@ void init_cpu()
     gic::enable_local(kSgiKick);
     gic::enable_local(hyp_timer_intid);
     gic::enable_local(vtimer_intid);
+    if (maintenance_intid != gic::kSpurious) {
+        gic::enable_local(maintenance_intid);
+    }
 }
 
 void handle_pending()
@@ -75,7 +82,13 @@ void handle_pending()
                 continue;
             }
         }
-        // SGI 0 (kick) needs nothing more: its job was to make this CPU look.
+        // SGI 0 (kick) and the vGIC maintenance interrupt need nothing
+        // more: their job was to make this CPU leave the guest and look.
+        if (intid == maintenance_intid) {
+            if (gic::version() == 2) {
+                gic::v2::write_hcr(1); // underflow seen: stop asking until the next refill needs it
+            }
+        }
         gic::eoi(intid);
     }
 }

@@ -1,5 +1,6 @@
 #include "kernel/dev/vgic.hpp"
 
+#include "kernel/irq.hpp"
 #include "kernel/mem/page_table.hpp"
 #include "kernel/percpu.hpp"
 #include "kernel/sched.hpp"
@@ -16,6 +17,7 @@ constexpr unsigned kLrPriorityShift = 23;
 constexpr unsigned kLrPhysShift = 10;
 constexpr uint32_t kLrVirtMask = 0x3ff;
 constexpr uint32_t kHcrEn = 1;
+constexpr uint32_t kHcrUie = 1u << 1; // maintenance interrupt when at most one LR is in use
 constexpr uint32_t kVtimerIntid = 27;
 
 constinit uint32_t lr_count = 0;
@@ -55,9 +57,44 @@ void place(Vgic::CpuState& cs, int n, uint32_t value)
     gic::v2::write_lr(static_cast<uint32_t>(n), value);
 }
 
-/// Moves pending, enabled interrupts of `vcpu` into free list registers,
-/// most urgent (lowest priority value) first. What does not fit stays
-/// pending and is tried at the next entry.
+/// Frees the list register holding the least urgent interrupt that is only
+/// pending (not yet acknowledged) and less urgent than `priority`, putting
+/// it back into the distributor; -1 if there is none.
+int evict_for(Vgic& g, uint32_t vcpu, int priority)
+{
+    Vgic::CpuState& cs = g.cpu[vcpu];
+    int worst = -1;
+    int worst_priority = priority;
+    for (uint32_t n = 0; n < lr_count; n++) {
+        if (!(cs.used & (1u << n))) {
+            continue;
+        }
+        const uint32_t lr = gic::v2::read_lr(n);
+        const int p = static_cast<int>((lr >> kLrPriorityShift) & 0x1f) << 3;
+        if ((lr & (3u << 28)) == kLrPending && p > worst_priority) {
+            worst = static_cast<int>(n);
+            worst_priority = p;
+        }
+    }
+    if (worst < 0) {
+        return -1;
+    }
+    const uint32_t lr = gic::v2::read_lr(static_cast<uint32_t>(worst));
+    const uint32_t irq = lr & kLrVirtMask;
+    if (irq < 16) {
+        g.dist.return_sgi(vcpu, irq, (lr >> kLrPhysShift) & 7);
+    } else {
+        g.dist.set_pending(vcpu, irq, true);
+    }
+    gic::v2::write_lr(static_cast<uint32_t>(worst), 0);
+    cs.used &= ~(1u << worst);
+    return worst;
+}
+
+/// Moves pending, enabled interrupts of `vcpu` into list registers, most
+/// urgent (lowest priority value) first, taking back less urgent ones the
+/// guest has not acknowledged yet. What does not fit stays pending: a
+/// maintenance interrupt (underflow) brings the vCPU back to refill.
 void fill(Vgic& g, uint32_t vcpu)
 {
     Vgic::CpuState& cs = g.cpu[vcpu];
@@ -67,11 +104,6 @@ void fill(Vgic& g, uint32_t vcpu)
         return;
     }
     for (;;) {
-        int n = free_lr(cs);
-        if (n < 0) {
-            cs.flush = true;
-            return;
-        }
         uint32_t best = 0;
         int best_priority = 0x100;
         for (uint32_t irq = 0; irq < d.irqs(); irq++) {
@@ -83,6 +115,15 @@ void fill(Vgic& g, uint32_t vcpu)
             }
         }
         if (best_priority == 0x100) {
+            return;
+        }
+        int n = free_lr(cs);
+        if (n < 0) {
+            n = evict_for(g, vcpu, best_priority);
+        }
+        if (n < 0) {
+            cs.flush = true;
+            gic::v2::write_hcr(kHcrEn | kHcrUie);
             return;
         }
         const auto priority = static_cast<uint8_t>(best_priority);
@@ -138,8 +179,15 @@ bool Vgic::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value)
     for (CpuState& cs : cpu) {
         cs.flush = true;
     }
+    // SGIR and ISPENDR make interrupts pending: every other vCPU of the VM
+    // looks again, out of WFI or out of its guest on another CPU.
+    const bool raises = offset == 0xf00 || (offset >= 0x200 && offset < 0x280) || (offset >= 0xf20 && offset < 0xf30);
     for (size_t i = 0; vm != nullptr && i < vm->vcpu_count; i++) {
-        sched::wake_blocked(vm->vcpus[i]); // it looks again, and sleeps on if nothing is for it
+        Vcpu& other = vm->vcpus[i];
+        sched::wake_blocked(other); // it sleeps on if nothing is for it
+        if (raises && i != vcpu && __atomic_load_n(&other.state, __ATOMIC_ACQUIRE) == VcpuState::Running) {
+            irq::kick(other.pcpu);
+        }
     }
     return true;
 }
@@ -189,6 +237,7 @@ void enter(Vcpu& v)
     }
     if (g.cpu[v.index].flush) {
         LockGuard guard(g.lock);
+        gic::v2::write_hcr(kHcrEn);
         fill(g, v.index);
     }
 }

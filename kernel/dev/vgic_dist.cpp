@@ -112,6 +112,13 @@ int VirtualDistributor::take_sgi(uint32_t vcpu, uint32_t sgi)
     return source;
 }
 
+void VirtualDistributor::return_sgi(uint32_t vcpu, uint32_t sgi, uint32_t source)
+{
+    if (vcpu < vcpus_ && sgi < 16 && source < vcpus_) {
+        sgi_pending_[vcpu][sgi] = static_cast<uint8_t>(sgi_pending_[vcpu][sgi] | 1u << source);
+    }
+}
+
 void VirtualDistributor::set_pending(uint32_t vcpu, uint32_t irq, bool pending)
 {
     uint32_t* w = irq >= 16 && vcpu < vcpus_ ? bits(vcpu, irq / 32, kPending) : nullptr;

@@ -41,6 +41,8 @@ public:
     /// Takes one pending source of SGI `sgi` for `vcpu` (lowest vCPU
     /// number first); -1 if none is pending.
     int take_sgi(uint32_t vcpu, uint32_t sgi);
+    /// Puts a source back (an SGI taken out of a list register undelivered).
+    void return_sgi(uint32_t vcpu, uint32_t sgi, uint32_t source);
     /// SGI sources pending for `vcpu`: bit n = pending from vCPU n.
     uint8_t sgi_sources(uint32_t vcpu, uint32_t sgi) const { return sgi < 16 ? sgi_pending_[vcpu][sgi] : 0; }
     uint32_t irqs() const { return irqs_; }

@@ -116,6 +116,19 @@ TEST_F(VgicDist, SgirDeliversWithSourceAndFilters)
     EXPECT_EQ(d.sgi_sources(3, 1), 0x0fu) << "only existing source vCPUs";
 }
 
+TEST_F(VgicDist, SgiSourcesAreTakenOneAtATimeAndCanBeReturned)
+{
+    w32(0xf00, 1u << 16 | 4, 2); // from vCPU 2
+    w32(0xf00, 1u << 16 | 4, 3); // from vCPU 3
+    EXPECT_EQ(d.take_sgi(0, 4), 2);
+    EXPECT_EQ(d.take_sgi(0, 4), 3);
+    EXPECT_EQ(d.take_sgi(0, 4), -1);
+    d.return_sgi(0, 4, 3); // evicted from a list register undelivered
+    EXPECT_EQ(d.sgi_sources(0, 4), 1u << 3);
+    d.return_sgi(0, 4, 9); // no such source
+    EXPECT_EQ(d.sgi_sources(0, 4), 1u << 3);
+}
+
 TEST_F(VgicDist, ConfigKeepsSgisEdgeAndOnlyTheEdgeBit)
 {
     EXPECT_EQ(r32(0xc00), 0xaaaaaaaau);
