@@ -161,6 +161,8 @@ void run()
             const bool vgic = v->vm->vgic.active;
             if (vgic) {
                 vgic::enter(*v);
+            } else if (this_cpu()->lr_owner != nullptr) {
+                vgic::release_cpu();
             }
             const vcpu::Exit& exit = v->run();
             if (vgic) {

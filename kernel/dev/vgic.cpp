@@ -22,7 +22,6 @@ constexpr uint32_t kVtimerIntid = 27;
 
 constinit uint32_t lr_count = 0;
 constinit uint64_t gicv_base = 0;
-constinit Vcpu* lr_owner[VIREO_MAX_CPUS] = {};
 
 uint32_t make_lr(uint32_t virt, uint8_t priority, uint32_t phys_or_cpu, bool hw)
 {
@@ -227,7 +226,7 @@ void enter(Vcpu& v)
     if (!g.active) {
         return;
     }
-    Vcpu*& owner = lr_owner[this_cpu()->index];
+    Vcpu*& owner = this_cpu()->lr_owner;
     if (owner != &v) {
         if (owner != nullptr) {
             save(*owner);
@@ -239,6 +238,22 @@ void enter(Vcpu& v)
         LockGuard guard(g.lock);
         gic::v2::write_hcr(kHcrEn);
         fill(g, v.index);
+    }
+}
+
+void release_cpu()
+{
+    if (lr_count == 0) {
+        return;
+    }
+    Vcpu*& owner = this_cpu()->lr_owner;
+    if (owner != nullptr) {
+        save(*owner);
+        for (uint32_t n = 0; n < lr_count; n++) {
+            gic::v2::write_lr(n, 0);
+        }
+        gic::v2::write_hcr(0);
+        owner = nullptr;
     }
 }
 

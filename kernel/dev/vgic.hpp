@@ -52,6 +52,9 @@ bool setup(Vgic& vgic, PageTable& stage2, class Vm& vm, uint32_t vcpus);
 
 /// Before entering `vcpu`: its list registers in place, new interrupts in them.
 void enter(Vcpu& vcpu);
+/// Before entering a vCPU without a virtual GIC: takes any other vCPU's
+/// list registers off this CPU, so none of its interrupts reach this guest.
+void release_cpu();
 /// After an exit: frees list registers the guest has completed.
 void exit(Vcpu& vcpu);
 /// The physical virtual-timer PPI fired while `vcpu` was loaded.
