@@ -151,7 +151,7 @@ bool Vcpu::decode_from_instruction(Exit& exit)
     // Find the instruction through the guest's stage 1 and our stage 2
     // (AT S12E1R/S12E0R, D7.7). AT writes PAR_EL1, which is the guest's.
     if (regs.spsr & kPstateAarch32) {
-        return false; // A32/T32 instruction decoding is not implemented
+        return false; // only A64 loads and stores are decoded; an AArch32 EL0 gets the abort
     }
     const uint64_t pc = regs.elr;
     const uint64_t saved_par = READ_SYSREG(par_el1);
