@@ -84,6 +84,8 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
     if (spec.test_device) {
         vm.bus.add(kTestDeviceBase, TestDevice::kSize, vm.test_device);
     }
+    vm.uart.connect([](void* context, char c) { static_cast<Vm*>(context)->console_write(&c, 1); }, &vm);
+    vm.bus.add(kUartBase, VirtualPl011::kSize, vm.uart);
     if (vgic::setup(vm.vgic, stage2, vm, spec.vcpu_count)) {
         vm.bus.add(Vgic::kGicdBase, VirtualDistributor::kSize, vm.vgic);
     }
@@ -120,6 +122,23 @@ bool Vm::should_log_fault()
         log_info("vm %s: more guest faults; no longer logged", name);
     }
     return n < kFaultLogLimit;
+}
+
+void Vm::console_write(const char* text, size_t length)
+{
+    LockGuard guard(lock);
+    const bool prefix = vm_count > 1;
+    for (size_t i = 0; i < length; i++) {
+        const char c = text[i];
+        if (c != '\n' && c != '\r' && line_used < sizeof line - 1) {
+            line[line_used++] = c;
+        }
+        if (c == '\n' || line_used == sizeof line - 1) {
+            line[line_used] = '\0';
+            console::print(prefix ? "[%s] %s\n" : "%.0s%s\n", name, line);
+            line_used = 0;
+        }
+    }
 }
 
 bool Vm::smc_allowed(uint32_t fid) const
@@ -216,6 +235,7 @@ void reset(Vm& vm)
     }
     console::print("vm %s: resetting\n", vm.name);
     vm.test_device.reset();
+    vm.uart.reset();
     load_image(vm);
     start_vcpu(vm, 0, vm.ram_ipa, vm.spec->boot_x0);
 }

@@ -9,6 +9,7 @@
 #include "kernel/dev/psci_vm.hpp"
 #include "kernel/dev/test_device.hpp"
 #include "kernel/dev/vgic.hpp"
+#include "kernel/dev/vpl011.hpp"
 #include "kernel/spinlock.hpp"
 #include "vcpu/vcpu.hpp"
 
@@ -37,6 +38,7 @@ struct VmSpec {
 };
 
 constexpr uint64_t kTestDeviceBase = 0x0a000000;
+constexpr uint64_t kUartBase = 0x09000000; // the guest's PL011, where QEMU virt has its own
 
 class Vm {
 public:
@@ -55,6 +57,7 @@ public:
     MmioBus bus;
     TestDevice test_device;
     Vgic vgic;
+    VirtualPl011 uart;
     vpsci::CpuView power[kMaxVcpus] = {};
     SpinLock lock;        // power states and vCPU starts/stops
     bool running = false; // false once stopped (SYSTEM_OFF, crash)
@@ -70,6 +73,10 @@ public:
     bool should_log_fault();
 
     bool smc_allowed(uint32_t fid) const;
+
+    /// Guest console output (hypercall or PL011), printed a whole line at a
+    /// time, prefixed with the VM's name when several VMs run.
+    void console_write(const char* text, size_t length);
 };
 
 namespace vms {

@@ -26,4 +26,14 @@ extern "C" void guest_main(uint64_t, uint64_t)
     test("smccc-version-1.1", call(0x80000000) == 0x10001);
     test("smccc-arch-features-of-itself", call(0x80000001, 0x80000001) == 0);
     test("smccc-arch-features-unknown", call(0x80000001, 0x80001234) == -1);
+
+    // The virtual PL011 at QEMU virt's address: identification, then a line
+    // written byte by byte (the runner looks for it in the console).
+    auto* uart = reinterpret_cast<volatile uint32_t*>(0x09000000);
+    test("pl011-primecell-id", uart[0xff0 / 4] == 0x0d && uart[0xffc / 4] == 0xb1 && uart[0xfe0 / 4] == 0x11);
+    for (const char* p = "uart: hello through the virtual PL011\n"; *p != '\0'; p++) {
+        while (uart[0x18 / 4] & (1u << 5)) { // TXFF
+        }
+        uart[0] = static_cast<uint8_t>(*p);
+    }
 }

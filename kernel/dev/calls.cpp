@@ -33,20 +33,7 @@ int64_t console_write(Vcpu& vcpu, uint64_t ipa, uint64_t length)
     if (pa == 0 && length != 0) {
         return kInvalidParameters;
     }
-    const auto* text = reinterpret_cast<const char*>(pa);
-    LockGuard guard(vm.lock);
-    const bool prefix = vms::count() > 1;
-    for (uint64_t i = 0; i < length; i++) {
-        const char c = text[i];
-        if (c != '\n' && vm.line_used < sizeof vm.line - 1) {
-            vm.line[vm.line_used++] = c;
-        }
-        if (c == '\n' || vm.line_used == sizeof vm.line - 1) {
-            vm.line[vm.line_used] = '\0';
-            console::print(prefix ? "[%s] %s\n" : "%.0s%s\n", vm.name, vm.line);
-            vm.line_used = 0;
-        }
-    }
+    vm.console_write(reinterpret_cast<const char*>(pa), length);
     return static_cast<int64_t>(length);
 }
 
