@@ -14,6 +14,7 @@
 
 namespace {
 
+constexpr uint32_t kUartIntid = 33; // SPI 1, as QEMU virt wires its PL011
 constexpr size_t kMaxVms = 4;
 constexpr uint32_t kFaultLogLimit = 20;
 constexpr uint64_t kBlock = 2ull << 20;
@@ -84,7 +85,12 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
     if (spec.test_device) {
         vm.bus.add(kTestDeviceBase, TestDevice::kSize, vm.test_device);
     }
-    vm.uart.connect([](void* context, char c) { static_cast<Vm*>(context)->console_write(&c, 1); }, &vm);
+    vm.uart.connect([](void* context, char c) { static_cast<Vm*>(context)->console_write(&c, 1); },
+                    [](void* context, bool level) {
+                        Vm& owner = *static_cast<Vm*>(context);
+                        vgic::set_spi_level(owner.vgic, kUartIntid, level);
+                    },
+                    &vm);
     vm.bus.add(kUartBase, VirtualPl011::kSize, vm.uart);
     if (vgic::setup(vm.vgic, stage2, vm, spec.vcpu_count)) {
         vm.bus.add(Vgic::kGicdBase, VirtualDistributor::kSize, vm.vgic);

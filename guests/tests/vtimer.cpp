@@ -16,6 +16,10 @@ constexpr int kWanted = 20;
 volatile int taken;
 volatile uint64_t worst_late;
 volatile uint32_t wrong_id;
+volatile uint32_t uart_irqs;
+volatile uint32_t uart_mis;
+constexpr uint32_t kUartSpi = 33;
+constexpr uint64_t kUart = 0x09000000;
 uint64_t period;
 
 } // namespace
@@ -36,6 +40,11 @@ extern "C" void guest_irq()
         } else {
             stop_timer();
         }
+    } else if ((iar & 0x3ff) == kUartSpi) {
+        uart_mis = read32(kUart + 0x40); // UARTMIS
+        write32(kUart + 0x44, 1u << 5);  // UARTICR: transmit interrupt handled
+        write32(kUart + 0x38, 0);        // UARTIMSC: no more
+        uart_irqs = uart_irqs + 1;
     } else if ((iar & 0x3ff) != kSpurious) {
         wrong_id = iar;
     }
@@ -73,4 +82,18 @@ extern "C" void guest_main(uint64_t, uint64_t)
     snprintf(details, sizeof details, "worst %lu ticks late", worst_late);
     print("vtimer: worst latency %lu ticks (period %lu)\n", worst_late, period);
     test("vtimer-latency-within-a-period", worst_late < period, details);
+
+    // The virtual PL011's interrupt line (SPI 33) through the distributor:
+    // unmasking its transmit interrupt (the transmitter is empty) raises it.
+    write32(kGicd + 0x104, 1u << (kUartSpi - 32));                      // GICD_ISENABLER1
+    *reinterpret_cast<volatile uint8_t*>(kGicd + 0x800 + kUartSpi) = 1; // GICD_ITARGETSR: vCPU 0
+    *reinterpret_cast<volatile uint8_t*>(kGicd + 0x400 + kUartSpi) = 0x80;
+    asm volatile("msr daifclr, #2");
+    write32(kUart + 0x38, 1u << 5); // UARTIMSC.TXIM
+    const uint64_t wait = counter();
+    while (uart_irqs == 0 && counter() - wait < freq) {
+        call(kHcYield);
+    }
+    asm volatile("msr daifset, #2");
+    test("uart-tx-interrupt-as-spi-33", uart_irqs == 1 && (uart_mis & (1u << 5)));
 }

@@ -293,6 +293,34 @@ void timer_fired(Vcpu& v, uint32_t intid)
     sched::wake_blocked(v);
 }
 
+void set_spi_level(Vgic& g, uint32_t intid, bool level)
+{
+    if (!g.active || intid < VirtualDistributor::kPrivate || g.vm == nullptr) {
+        return;
+    }
+    uint8_t targets;
+    {
+        LockGuard guard(g.lock);
+        g.dist.set_pending(0, intid, level); // SPIs are shared: any vCPU index
+        targets = g.dist.targets(intid);
+        for (Vgic::CpuState& cs : g.cpu) {
+            cs.flush = true;
+        }
+    }
+    if (!level) {
+        return;
+    }
+    for (size_t i = 0; i < g.vm->vcpu_count; i++) {
+        if (targets & (1u << i)) {
+            Vcpu& v = g.vm->vcpus[i];
+            sched::wake_blocked(v);
+            if (__atomic_load_n(&v.state, __ATOMIC_ACQUIRE) == VcpuState::Running && v.pcpu != this_cpu()->index) {
+                irq::kick(v.pcpu);
+            }
+        }
+    }
+}
+
 bool has_pending(Vcpu& v)
 {
     Vgic& g = v.vm->vgic;

@@ -59,6 +59,8 @@ void release_cpu();
 void exit(Vcpu& vcpu);
 /// The physical virtual-timer PPI fired while `vcpu` was loaded.
 void timer_fired(Vcpu& vcpu, uint32_t intid);
+/// A device's level-sensitive SPI changed: pending while the line is high.
+void set_spi_level(Vgic& vgic, uint32_t intid, bool level);
 /// Whether `vcpu` has an interrupt pending or in a list register (WFI wakes).
 bool has_pending(Vcpu& vcpu);
 

@@ -34,10 +34,20 @@ constexpr uint32_t kInterrupts = 0x7ff;
 void VirtualPl011::reset()
 {
     const Sink sink = sink_;
+    const LineChanged line = line_changed_;
     void* const context = context_;
     *this = VirtualPl011{};
-    sink_ = sink;
-    context_ = context;
+    connect(sink, line, context);
+}
+
+void VirtualPl011::update_line()
+{
+    if (irq_line() != line_) {
+        line_ = !line_;
+        if (line_changed_ != nullptr) {
+            line_changed_(context_, line_);
+        }
+    }
 }
 
 bool VirtualPl011::receive(uint8_t byte)
@@ -48,6 +58,7 @@ bool VirtualPl011::receive(uint8_t byte)
     fifo_[(head_ + count_) % kFifo] = byte;
     count_++;
     ris_ |= kRx | kRxTimeout;
+    update_line();
     return true;
 }
 
@@ -89,6 +100,7 @@ bool VirtualPl011::read(uint32_t, uint64_t offset, unsigned size, uint64_t& valu
         break; // reserved registers read as zero
     }
     value = v;
+    update_line();
     return true;
 }
 
@@ -117,5 +129,6 @@ bool VirtualPl011::write(uint32_t, uint64_t offset, unsigned size, uint64_t valu
     case kDmacr: dmacr_ = v & 0x7; break;
     default: break; // read-only and reserved registers ignore writes
     }
+    update_line();
     return true;
 }

@@ -20,11 +20,14 @@ public:
     static constexpr uint32_t kRxTimeout = 1u << 6;
 
     using Sink = void (*)(void* context, char c);
+    using LineChanged = void (*)(void* context, bool level);
 
     constexpr VirtualPl011() = default;
-    void connect(Sink sink, void* context)
+    /// Where transmitted bytes go, and who hears the interrupt line change.
+    void connect(Sink sink, LineChanged line, void* context)
     {
         sink_ = sink;
+        line_changed_ = line;
         context_ = context;
     }
     void reset();
@@ -39,8 +42,12 @@ public:
     uint32_t raw_status() const { return ris_; }
 
 private:
+    void update_line();
+
     Sink sink_ = nullptr;
+    LineChanged line_changed_ = nullptr;
     void* context_ = nullptr;
+    bool line_ = false;
     uint8_t fifo_[kFifo] = {};
     size_t head_ = 0;
     size_t count_ = 0;

@@ -1,6 +1,7 @@
 // The virtual PL011 as amba-pl011 sees it.
 #include <gtest/gtest.h>
 #include <string>
+#include <vector>
 
 #include "kernel/dev/vpl011.hpp"
 
@@ -10,7 +11,8 @@ class Vpl011 : public ::testing::Test {
 protected:
     void SetUp() override
     {
-        uart.connect([](void* ctx, char c) { static_cast<std::string*>(ctx)->push_back(c); }, &out);
+        uart.connect([](void* ctx, char c) { static_cast<Vpl011*>(ctx)->out.push_back(c); },
+                     [](void* ctx, bool level) { static_cast<Vpl011*>(ctx)->edges.push_back(level); }, this);
     }
     uint32_t r(uint64_t off)
     {
@@ -21,6 +23,7 @@ protected:
     void w(uint64_t off, uint32_t v) { EXPECT_TRUE(uart.write(0, off, 4, v)); }
     VirtualPl011 uart;
     std::string out;
+    std::vector<bool> edges;
 };
 
 TEST_F(Vpl011, PrimeCellIdentification)
@@ -76,6 +79,18 @@ TEST_F(Vpl011, InterruptsFollowMaskAndClear)
     EXPECT_FALSE(uart.irq_line()) << "cleared by ICR";
     w(0x000, 'q');
     EXPECT_TRUE(uart.irq_line()) << "raised again once the byte is sent";
+}
+
+TEST_F(Vpl011, LineChangesAreReportedOnce)
+{
+    w(0x038, VirtualPl011::kRx);
+    uart.receive('1');
+    uart.receive('2');
+    (void)r(0x000);
+    (void)r(0x000);
+    ASSERT_EQ(edges.size(), 2u) << "up on the first byte, down when drained";
+    EXPECT_TRUE(edges[0]);
+    EXPECT_FALSE(edges[1]);
 }
 
 TEST_F(Vpl011, ControlRegistersKeepTheirImplementedBits)
