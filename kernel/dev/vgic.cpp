@@ -106,9 +106,7 @@ void fill(Vgic& g, uint32_t vcpu)
         uint32_t best = 0;
         int best_priority = 0x100;
         for (uint32_t irq = 0; irq < d.irqs(); irq++) {
-            const bool mine = irq < VirtualDistributor::kPrivate || (d.targets(irq) >> vcpu) & 1;
-            if (mine && d.irq_pending(vcpu, irq) && d.irq_enabled(vcpu, irq) && d.priority(vcpu, irq) < best_priority &&
-                !in_lr(cs, irq)) {
+            if (d.deliverable(vcpu, irq) && d.priority(vcpu, irq) < best_priority && !in_lr(cs, irq)) {
                 best = irq;
                 best_priority = d.priority(vcpu, irq);
             }
@@ -331,8 +329,7 @@ bool has_pending(Vcpu& v)
     LockGuard guard(g.lock);
     const VirtualDistributor& d = g.dist;
     for (uint32_t irq = 0; irq < d.irqs(); irq++) {
-        const bool mine = irq < VirtualDistributor::kPrivate || (d.targets(irq) >> v.index) & 1;
-        if (mine && d.irq_pending(v.index, irq) && d.irq_enabled(v.index, irq)) {
+        if (d.deliverable(v.index, irq)) {
             return true;
         }
     }

@@ -101,6 +101,12 @@ uint8_t VirtualDistributor::targets(uint32_t irq) const
     return irq >= kPrivate && irq < irqs_ ? spi_target_[irq - kPrivate] : 0;
 }
 
+bool VirtualDistributor::deliverable(uint32_t vcpu, uint32_t irq) const
+{
+    const bool mine = irq < kPrivate || (targets(irq) >> vcpu) & 1;
+    return enabled() && mine && irq_pending(vcpu, irq) && irq_enabled(vcpu, irq);
+}
+
 int VirtualDistributor::take_sgi(uint32_t vcpu, uint32_t sgi)
 {
     if (vcpu >= vcpus_ || sgi >= 16 || sgi_pending_[vcpu][sgi] == 0) {

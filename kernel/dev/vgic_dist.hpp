@@ -36,6 +36,9 @@ public:
     bool irq_active(uint32_t vcpu, uint32_t irq) const;
     uint8_t priority(uint32_t vcpu, uint32_t irq) const;
     uint8_t targets(uint32_t irq) const; // SPIs: vCPU bit mask
+    /// Whether the distributor forwards `irq` to `vcpu`: forwarding on, the
+    /// interrupt pending, enabled and (for an SPI) targeting that vCPU.
+    bool deliverable(uint32_t vcpu, uint32_t irq) const;
     /// Raises an interrupt from a device or timer (level or edge alike: pending).
     void set_pending(uint32_t vcpu, uint32_t irq, bool pending);
     /// Takes one pending source of SGI `sgi` for `vcpu` (lowest vCPU

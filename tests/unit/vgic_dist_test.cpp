@@ -129,6 +129,21 @@ TEST_F(VgicDist, SgiSourcesAreTakenOneAtATimeAndCanBeReturned)
     EXPECT_EQ(d.sgi_sources(0, 4), 1u << 3);
 }
 
+TEST_F(VgicDist, DeliverableNeedsForwardingPendingEnabledAndTarget)
+{
+    w32(0x104, 1u << 8); // SPI 40 enabled
+    w8(0x800 + 40, 0x2); // targets vCPU 1
+    w32(0x204, 1u << 8); // and pending
+    EXPECT_FALSE(d.deliverable(1, 40)) << "distributor forwarding is off";
+    w32(0x000, 1);
+    EXPECT_TRUE(d.deliverable(1, 40));
+    EXPECT_FALSE(d.deliverable(0, 40)) << "not a target";
+    w32(0x184, 1u << 8);
+    EXPECT_FALSE(d.deliverable(1, 40)) << "disabled";
+    w32(0xf00, 1u << 16 | 3, 2); // SGI 3 to vCPU 0: always enabled
+    EXPECT_TRUE(d.deliverable(0, 3));
+}
+
 TEST_F(VgicDist, ConfigKeepsSgisEdgeAndOnlyTheEdgeBit)
 {
     EXPECT_EQ(r32(0xc00), 0xaaaaaaaau);
