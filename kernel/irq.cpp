@@ -34,7 +34,7 @@ bool init(const Platform& platform)
     if (platform.timer.found && platform.timer.ppi[2] != 0) {
         vtimer_intid = gic::kPpiBase + platform.timer.ppi[2];
     }
-    if (!gic::init(platform.gic, arch::read_mpidr() & kMpidrAffinityMask)) {
+    if (!gic::init(platform.gic)) {
         log_error("GICv%u at 0x%lx cannot be driven; no time slices or CPU kicks", platform.gic.version,
                   platform.gic.dist.base);
         return false;

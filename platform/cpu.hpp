@@ -49,13 +49,19 @@ inline uint64_t counter()
     return value;
 }
 
+/// The smallest data cache line, in bytes (CTR_EL0.DminLine counts words).
+inline uintptr_t dcache_line_size()
+{
+    uint64_t ctr;
+    asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
+    return uintptr_t{4} << ((ctr >> 16) & 0xf);
+}
+
 /// Cleans and invalidates [start, start + size) to the point of coherency,
 /// so a CPU with its caches off sees what this CPU wrote.
 inline void clean_dcache_to_poc(const void* start, size_t size)
 {
-    uint64_t ctr;
-    asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
-    const uintptr_t kLine = 4u << ((ctr >> 16) & 0xf); // CTR_EL0.DminLine, in words
+    const uintptr_t kLine = dcache_line_size();
     uintptr_t addr = reinterpret_cast<uintptr_t>(start) & ~(kLine - 1);
     const uintptr_t end = reinterpret_cast<uintptr_t>(start) + size;
     for (; addr < end; addr += kLine) {
@@ -68,9 +74,7 @@ inline void clean_dcache_to_poc(const void* start, size_t size)
 /// back: for memory written with the caches off, before turning them on.
 inline void invalidate_dcache(const void* start, size_t size)
 {
-    uint64_t ctr;
-    asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
-    const uintptr_t line = 4u << ((ctr >> 16) & 0xf);
+    const uintptr_t line = dcache_line_size();
     const uintptr_t end = reinterpret_cast<uintptr_t>(start) + size;
     for (uintptr_t addr = reinterpret_cast<uintptr_t>(start) & ~(line - 1); addr < end; addr += line) {
         asm volatile("dc ivac, %0" ::"r"(addr) : "memory");

@@ -4,6 +4,7 @@
 // priority 0x80, handled with EOImode 0.
 #include "platform/gic.hpp"
 
+#include "platform/cpu.hpp"
 #include "platform/mmio.hpp"
 #include "platform/platform.hpp"
 
@@ -55,18 +56,10 @@ struct State {
 constinit State state;
 
 // Per-CPU: this CPU's GICv3 SGI frame; GICv2 CPU interface mask by MPIDR.
-constexpr unsigned kMaxCpus = 16;
 constinit uint64_t v2_target_mpidr[8] = {~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull};
 
 uint32_t rd32(uint64_t a) { return mmio::read<uint32_t>(a); }
 void wr32(uint64_t a, uint32_t v) { mmio::write<uint32_t>(a, v); }
-
-uint64_t read_mpidr_affinity()
-{
-    uint64_t mpidr;
-    asm volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
-    return mpidr & kMpidrAffinityMask;
-}
 
 /// This CPU's redistributor, by GICR_TYPER.Affinity_Value (IHI 0069 9.11.35).
 uint64_t find_redist(uint64_t mpidr)
@@ -86,13 +79,13 @@ uint64_t find_redist(uint64_t mpidr)
     return 0;
 }
 
-constinit uint64_t sgi_frame[kMaxCpus] = {};
-constinit uint64_t sgi_frame_mpidr[kMaxCpus] = {};
+constinit uint64_t sgi_frame[VIREO_MAX_CPUS] = {};
+constinit uint64_t sgi_frame_mpidr[VIREO_MAX_CPUS] = {};
 
 uint64_t my_sgi_frame()
 {
-    const uint64_t mpidr = read_mpidr_affinity();
-    for (unsigned i = 0; i < kMaxCpus; i++) {
+    const uint64_t mpidr = arch::read_mpidr() & kMpidrAffinityMask;
+    for (unsigned i = 0; i < VIREO_MAX_CPUS; i++) {
         if (sgi_frame[i] != 0 && sgi_frame_mpidr[i] == mpidr) {
             return sgi_frame[i];
         }
@@ -104,7 +97,7 @@ uint64_t my_sgi_frame()
 
 unsigned version() { return state.version; }
 
-bool init(const GicDesc& desc, uint64_t)
+bool init(const GicDesc& desc)
 {
     state.version = desc.version;
     state.dist = desc.dist.base;
@@ -143,7 +136,7 @@ bool init_cpu(uint64_t mpidr)
         for (unsigned i = 0; i < 32; i += 4) {
             wr32(sgi + kGicdIpriorityr + i, 0x80808080u);
         }
-        for (unsigned i = 0; i < kMaxCpus; i++) {
+        for (unsigned i = 0; i < VIREO_MAX_CPUS; i++) {
             if (sgi_frame[i] == 0) {
                 sgi_frame_mpidr[i] = mpidr;
                 __atomic_store_n(&sgi_frame[i], sgi, __ATOMIC_RELEASE);

@@ -14,7 +14,7 @@ constexpr uint32_t kSpurious = 1023;
 constexpr uint32_t kPpiBase = 16;
 
 /// Sets up the distributor (boot CPU, once). False if the DTB's GIC cannot be used.
-bool init(const GicDesc& desc, uint64_t boot_mpidr);
+bool init(const GicDesc& desc);
 /// Sets up this CPU's interface (and GICv3 redistributor); `mpidr` is its affinity.
 bool init_cpu(uint64_t mpidr);
 

@@ -87,7 +87,6 @@ struct Exit {
 };
 
 inline Ec exception_class(uint64_t esr) { return static_cast<Ec>((esr >> 26) & 0x3f); }
-inline bool il32(uint64_t esr) { return (esr >> 25) & 1; }
 
 /// The faulting IPA from HPFAR_EL2.FIPA and the page offset from FAR_EL2.
 inline uint64_t fault_ipa(uint64_t hpfar, uint64_t far) { return ((hpfar >> 4) << 12) | (far & 0xfff); }
