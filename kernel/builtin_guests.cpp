@@ -34,51 +34,64 @@ struct Entry {
     VmSpec spec;
 };
 
-constexpr VmSpec make(uint32_t vcpus, uint64_t ram_mib)
-{
+// A spec in one expression: each guest's peculiarities stand in the table.
+struct Spec {
     VmSpec spec;
-    spec.vcpu_count = vcpus;
-    spec.ram_size = ram_mib * kMiB;
-    return spec;
-}
+    constexpr Spec(uint32_t vcpus, uint64_t ram_mib)
+    {
+        spec.vcpu_count = vcpus;
+        spec.ram_size = ram_mib * kMiB;
+    }
+    constexpr Spec& test_device()
+    {
+        spec.test_device = true;
+        return *this;
+    }
+    constexpr Spec& all_on_cpu0() // every vCPU shares physical CPU 0
+    {
+        for (uint32_t i = 0; i < spec.vcpu_count; i++) {
+            spec.pcpu[i] = 0;
+        }
+        return *this;
+    }
+    constexpr Spec& boot_x0(uint64_t value)
+    {
+        spec.boot_x0 = value;
+        return *this;
+    }
+    constexpr Spec& allow_smc(uint32_t first, uint32_t last)
+    {
+        spec.smc_allow[spec.smc_allow_count++] = {first, last};
+        return *this;
+    }
+};
 
 constinit Entry entries[] = {
-    {"hypercall", guest_hypercall_start, guest_hypercall_end, make(1, 4)},
-    {"mmio", guest_mmio_start, guest_mmio_end, make(1, 4)},
-    {"psci", guest_psci_start, guest_psci_end, make(4, 4)},
-    {"isolation", guest_isolation_start, guest_isolation_end, make(2, 4)},
-    {"memcheck-a", guest_memcheck_start, guest_memcheck_end, make(1, 4)},
-    {"memcheck-b", guest_memcheck_start, guest_memcheck_end, make(1, 4)},
-    {"smc-forward", guest_smcforward_start, guest_smcforward_end, make(1, 4)},
-    {"bench", guest_bench_start, guest_bench_end, make(1, 4)},
-    {"hostile", guest_hostile_start, guest_hostile_end, make(2, 4)},
-    {"spinner", guest_spinner_start, guest_spinner_end, make(2, 4)},
-    {"vtimer", guest_vtimer_start, guest_vtimer_end, make(1, 4)},
-    {"idle", guest_idle_start, guest_idle_end, make(4, 4)},
-    {"ipi", guest_ipi_start, guest_ipi_end, make(4, 4)},
+    {"hypercall", guest_hypercall_start, guest_hypercall_end, Spec(1, 4).spec},
+    {"mmio", guest_mmio_start, guest_mmio_end, Spec(1, 4).test_device().spec},
+    {"psci", guest_psci_start, guest_psci_end, Spec(4, 4).spec},
+    {"isolation", guest_isolation_start, guest_isolation_end, Spec(2, 4).all_on_cpu0().spec},
+    {"memcheck-a", guest_memcheck_start, guest_memcheck_end, Spec(1, 4).boot_x0(0xa).spec},
+    {"memcheck-b", guest_memcheck_start, guest_memcheck_end, Spec(1, 4).boot_x0(0xb).spec},
+    // el3fw::kSipTest only
+    {"smc-forward", guest_smcforward_start, guest_smcforward_end, Spec(1, 4).allow_smc(0xc2000042, 0xc2000042).spec},
+    {"bench", guest_bench_start, guest_bench_end, Spec(1, 4).test_device().spec},
+    {"hostile", guest_hostile_start, guest_hostile_end, Spec(2, 4).spec},
+    {"spinner", guest_spinner_start, guest_spinner_end, Spec(2, 4).all_on_cpu0().spec},
+    {"vtimer", guest_vtimer_start, guest_vtimer_end, Spec(1, 4).spec},
+    {"idle", guest_idle_start, guest_idle_end, Spec(4, 4).spec},
+    {"ipi", guest_ipi_start, guest_ipi_end, Spec(4, 4).spec},
 };
 
 constinit bool initialised = false;
 
+/// What a constant expression cannot say: the name and the image's size.
 void init()
 {
     for (Entry& e : entries) {
         e.spec.name = e.name;
         e.spec.image = e.start;
         e.spec.image_size = static_cast<size_t>(e.end - e.start);
-        if (strcmp(e.name, "mmio") == 0 || strcmp(e.name, "bench") == 0) {
-            e.spec.test_device = true;
-        } else if (strcmp(e.name, "isolation") == 0 || strcmp(e.name, "spinner") == 0) {
-            e.spec.pcpu[0] = 0; // both vCPUs share physical CPU 0
-            e.spec.pcpu[1] = 0;
-        } else if (strcmp(e.name, "memcheck-a") == 0) {
-            e.spec.boot_x0 = 0xa;
-        } else if (strcmp(e.name, "smc-forward") == 0) {
-            e.spec.smc_allow[0] = {0xc2000042, 0xc2000042}; // el3fw::kSipTest only
-            e.spec.smc_allow_count = 1;
-        } else if (strcmp(e.name, "memcheck-b") == 0) {
-            e.spec.boot_x0 = 0xb;
-        }
     }
     initialised = true;
 }
