@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "boot/el2_bits.h"
 #include "kernel/console.hpp"
 #include "kernel/mem/page_table.hpp"
 #include "kernel/panic.hpp"
@@ -73,7 +74,7 @@ El2MmuConfig make_config(uint64_t root)
     const uint64_t tcr =
         kTcrRes1 | (parange << 16) | (3ull << 12) | (1ull << 10) | (1ull << 8) | (64 - PageTable::kEl2VaBits);
     // SCTLR_EL2: RES1 bits, M (MMU), C (data cache), SA (SP alignment), I (instruction cache).
-    constexpr uint64_t kSctlr = 0x30c50830ull | (1u << 0) | (1u << 2) | (1u << 3) | (1u << 12);
+    constexpr uint64_t kSctlr = SCTLR_EL2_RES1 | SCTLR_M | SCTLR_C | SCTLR_SA | SCTLR_I;
     return {pte::kMair, tcr, root, kSctlr};
 }
 
