@@ -85,9 +85,7 @@ void handle_pending()
         // SGI 0 (kick) and the vGIC maintenance interrupt need nothing
         // more: their job was to make this CPU leave the guest and look.
         if (intid == maintenance_intid) {
-            if (gic::version() == 2) {
-                gic::v2::write_hcr(1); // underflow seen: stop asking until the next refill needs it
-            }
+            vgic::maintenance(); // underflow seen: stop asking until the next refill needs it
         }
         gic::eoi(intid);
     }

@@ -179,8 +179,15 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
         log_warn("boot CPU (mpidr 0x%lx) is not in the DTB's /cpus", mpidr);
     }
     if (irq::init(platform) && vgic::init(platform)) {
-        log_info("vgic: GICv2 virtualization extensions, guest GICD at 0x%lx (emulated), GICC at 0x%lx (GICV)",
-                 Vgic::kGicdBase, Vgic::kGiccBase);
+        if (vgic::version() == 3) {
+            log_info("vgic: GICv3 ICH interface, guest GICD at 0x%lx and GICR at 0x%lx (emulated), ICC through ICV",
+                     Vgic::kGicdBase, Vgic::kGicrBase);
+        } else {
+            log_info("vgic: GICv2 virtualization extensions, guest GICD at 0x%lx (emulated), GICC at 0x%lx (GICV)",
+                     Vgic::kGicdBase, Vgic::kGiccBase);
+        }
+    } else {
+        log_warn("vgic: no GIC virtualization support on this host; VMs get no interrupt controller");
     }
     irq::init_cpu();
     console::print("cpu 0 online (mpidr 0x%lx)\n", mpidr);

@@ -93,7 +93,10 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
                     &vm);
     vm.bus.add(kUartBase, VirtualPl011::kSize, vm.uart);
     if (vgic::setup(vm.vgic, stage2, vm, spec.vcpu_count)) {
-        vm.bus.add(Vgic::kGicdBase, VirtualDistributor::kSize, vm.vgic);
+        vm.bus.add(Vgic::kGicdBase, vm.vgic.dist.dist_size(), vm.vgic);
+        if (vm.vgic.dist.version() == 3) {
+            vm.bus.add(Vgic::kGicrBase, VirtualDistributor::kRedistSize * spec.vcpu_count, vm.vgic.redists);
+        }
     }
     vm.vcpu_count = spec.vcpu_count;
     for (uint32_t i = 0; i < spec.vcpu_count; i++) {

@@ -147,6 +147,9 @@ bool init_cpu(uint64_t mpidr)
         uint64_t sre;
         asm volatile("mrs %0, S3_4_C12_C9_5" : "=r"(sre));
         asm volatile("msr S3_4_C12_C9_5, %0\n\tisb" ::"r"(sre | 0x9));
+        // Guests get the system-register interface too (ICC_SRE_EL1: SRE,
+        // DFB, DIB), the only one a virtual GICv3 offers.
+        asm volatile("msr S3_0_C12_C12_5, %0" ::"r"(uint64_t{7}));
         asm volatile("msr S3_0_C4_C6_0, %0" ::"r"(uint64_t{0xff}));       // ICC_PMR_EL1
         asm volatile("msr S3_0_C12_C12_4, %0" ::"r"(uint64_t{2}));        // ICC_CTLR_EL1: EOImode 1
         asm volatile("msr S3_0_C12_C12_7, %0\n\tisb" ::"r"(uint64_t{1})); // ICC_IGRPEN1_EL1
@@ -211,6 +214,112 @@ void write_vmcr(uint32_t value) { wr32(state.hyp_if + kGichVmcr, value); }
 uint32_t read_apr() { return rd32(state.hyp_if + kGichApr); }
 void write_apr(uint32_t value) { wr32(state.hyp_if + kGichApr, value); }
 } // namespace v2
+
+namespace v3 {
+namespace {
+
+uint64_t read_vtr()
+{
+    uint64_t vtr;
+    asm volatile("mrs %0, S3_4_C12_C11_1" : "=r"(vtr)); // ICH_VTR_EL2
+    return vtr;
+}
+
+} // namespace
+
+uint32_t list_registers() { return state.version == 3 ? static_cast<uint32_t>(read_vtr() & 0x1f) + 1 : 0; }
+
+uint32_t active_priority_registers()
+{
+    const auto preemption_bits = static_cast<uint32_t>((read_vtr() >> 26) & 7) + 1; // 5, 6 or 7
+    return preemption_bits <= 5 ? 1 : preemption_bits == 6 ? 2 : 4;
+}
+
+// ICH_LR<n>_EL2: op1 4, CRn 12, CRm 12 + n / 8, op2 n % 8; the register
+// number is part of the instruction, hence the tables.
+#define ICH_LR_CASES(X)                                                                                                \
+    X(0, "C12_0")                                                                                                      \
+    X(1, "C12_1") X(2, "C12_2") X(3, "C12_3") X(4, "C12_4") X(5, "C12_5") X(6, "C12_6") X(7, "C12_7") X(8, "C13_0")    \
+        X(9, "C13_1") X(10, "C13_2") X(11, "C13_3") X(12, "C13_4") X(13, "C13_5") X(14, "C13_6") X(15, "C13_7")
+
+uint64_t read_lr(uint32_t n)
+{
+    uint64_t value = 0;
+    switch (n) {
+#define READ_LR(i, reg)                                                                                                \
+    case i: asm volatile("mrs %0, S3_4_C12_" reg : "=r"(value)); break;
+        ICH_LR_CASES(READ_LR)
+#undef READ_LR
+    default: break;
+    }
+    return value;
+}
+
+void write_lr(uint32_t n, uint64_t value)
+{
+    switch (n) {
+#define WRITE_LR(i, reg)                                                                                               \
+    case i: asm volatile("msr S3_4_C12_" reg ", %0" ::"r"(value)); break;
+        ICH_LR_CASES(WRITE_LR)
+#undef WRITE_LR
+    default: break;
+    }
+}
+#undef ICH_LR_CASES
+
+uint64_t empty_lrs()
+{
+    uint64_t value;
+    asm volatile("mrs %0, S3_4_C12_C11_5" : "=r"(value)); // ICH_ELRSR_EL2
+    return value;
+}
+
+void write_hcr(uint32_t value) { asm volatile("msr S3_4_C12_C11_0, %0\n\tisb" ::"r"(uint64_t{value})); }
+
+uint32_t read_vmcr()
+{
+    uint64_t value;
+    asm volatile("mrs %0, S3_4_C12_C11_7" : "=r"(value)); // ICH_VMCR_EL2
+    return static_cast<uint32_t>(value);
+}
+
+void write_vmcr(uint32_t value) { asm volatile("msr S3_4_C12_C11_7, %0" ::"r"(uint64_t{value})); }
+
+// ICH_AP0R<n>_EL2: CRm 8, ICH_AP1R<n>_EL2: CRm 9; op2 n.
+uint32_t read_apr(unsigned group, unsigned n)
+{
+    uint64_t value = 0;
+    switch (group * 4 + n) {
+    case 0: asm volatile("mrs %0, S3_4_C12_C8_0" : "=r"(value)); break;
+    case 1: asm volatile("mrs %0, S3_4_C12_C8_1" : "=r"(value)); break;
+    case 2: asm volatile("mrs %0, S3_4_C12_C8_2" : "=r"(value)); break;
+    case 3: asm volatile("mrs %0, S3_4_C12_C8_3" : "=r"(value)); break;
+    case 4: asm volatile("mrs %0, S3_4_C12_C9_0" : "=r"(value)); break;
+    case 5: asm volatile("mrs %0, S3_4_C12_C9_1" : "=r"(value)); break;
+    case 6: asm volatile("mrs %0, S3_4_C12_C9_2" : "=r"(value)); break;
+    case 7: asm volatile("mrs %0, S3_4_C12_C9_3" : "=r"(value)); break;
+    default: break;
+    }
+    return static_cast<uint32_t>(value);
+}
+
+void write_apr(unsigned group, unsigned n, uint32_t value)
+{
+    const uint64_t v = value;
+    switch (group * 4 + n) {
+    case 0: asm volatile("msr S3_4_C12_C8_0, %0" ::"r"(v)); break;
+    case 1: asm volatile("msr S3_4_C12_C8_1, %0" ::"r"(v)); break;
+    case 2: asm volatile("msr S3_4_C12_C8_2, %0" ::"r"(v)); break;
+    case 3: asm volatile("msr S3_4_C12_C8_3, %0" ::"r"(v)); break;
+    case 4: asm volatile("msr S3_4_C12_C9_0, %0" ::"r"(v)); break;
+    case 5: asm volatile("msr S3_4_C12_C9_1, %0" ::"r"(v)); break;
+    case 6: asm volatile("msr S3_4_C12_C9_2, %0" ::"r"(v)); break;
+    case 7: asm volatile("msr S3_4_C12_C9_3, %0" ::"r"(v)); break;
+    default: break;
+    }
+}
+
+} // namespace v3
 
 void enable_local(uint32_t intid)
 {

@@ -45,4 +45,18 @@ uint32_t read_apr();
 void write_apr(uint32_t value);
 } // namespace v2
 
+/// GICv3 virtual interface control (ICH_*_EL2 system registers, IHI 0069 12.4).
+namespace v3 {
+uint32_t list_registers();            // ICH_VTR_EL2.ListRegs + 1
+uint32_t active_priority_registers(); // ICH_AP0R<n>/ICH_AP1R<n> in use: 1, 2 or 4
+uint64_t read_lr(uint32_t n);
+void write_lr(uint32_t n, uint64_t value);
+uint64_t empty_lrs(); // ICH_ELRSR_EL2
+void write_hcr(uint32_t value);
+uint32_t read_vmcr();
+void write_vmcr(uint32_t value);
+uint32_t read_apr(unsigned group, unsigned n);
+void write_apr(unsigned group, unsigned n, uint32_t value);
+} // namespace v3
+
 } // namespace gic

@@ -1,11 +1,11 @@
 // An idle VM: every vCPU sleeps in WFI, woken by its virtual timer every
 // 100 ms, for 10 s. Measures that idling costs the host (almost) nothing:
-// scripts/bench runs it and reports QEMU's CPU time. Needs a virtual GICv2.
-#include "lib/gicv2.hpp"
+// scripts/bench runs it and reports QEMU's CPU time. Needs a virtual GIC.
+#include "lib/gic.hpp"
 #include "lib/guest.hpp"
 
 using namespace guest;
-using namespace guest::gicv2;
+using namespace guest::gic;
 
 namespace {
 

@@ -1,13 +1,13 @@
-// The virtual timer through the virtual GICv2: the guest enables PPI 27 in
+// The virtual timer through the virtual GIC (v2 or v3): the guest enables PPI 27 in
 // its (emulated) distributor, programs CNTV and counts interrupts taken
-// through its (hardware) GICC, acknowledging and ending each one itself.
+// through its (hardware) CPU interface, acknowledging and ending each one itself.
 #include <stdio.h>
 
-#include "lib/gicv2.hpp"
+#include "lib/gic.hpp"
 #include "lib/guest.hpp"
 
 using namespace guest;
-using namespace guest::gicv2;
+using namespace guest::gic;
 
 namespace {
 
@@ -58,10 +58,10 @@ extern "C" void guest_main(uint64_t, uint64_t)
 
     test("gicd-typer", (read32(kGicd + 0x004) & 0x1f) == 1); // 64 interrupts
     enable_private(kTimer);
-    *reinterpret_cast<volatile uint8_t*>(kGicd + 0x400 + kTimer) = 0xa0; // GICD_IPRIORITYR
+    set_private_priority(kTimer, 0xa0);
     enable_distributor();
     enable_cpu_interface();
-    test("gicd-timer-enabled", (read32(kGicd + 0x100) >> kTimer) & 1);
+    test("gicd-timer-enabled", (read32(private_base() + 0x100) >> kTimer) & 1);
 
     const uint64_t start = counter();
     arm_timer(period);
@@ -85,9 +85,7 @@ extern "C" void guest_main(uint64_t, uint64_t)
 
     // The virtual PL011's interrupt line (SPI 33) through the distributor:
     // unmasking its transmit interrupt (the transmitter is empty) raises it.
-    write32(kGicd + 0x104, 1u << (kUartSpi - 32));                      // GICD_ISENABLER1
-    *reinterpret_cast<volatile uint8_t*>(kGicd + 0x800 + kUartSpi) = 1; // GICD_ITARGETSR: vCPU 0
-    *reinterpret_cast<volatile uint8_t*>(kGicd + 0x400 + kUartSpi) = 0x80;
+    enable_spi(kUartSpi, 0, 0x80);
     asm volatile("msr daifclr, #2");
     write32(kUart + 0x38, 1u << 5); // UARTIMSC.TXIM
     const uint64_t wait = counter();

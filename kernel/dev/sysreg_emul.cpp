@@ -1,5 +1,7 @@
 #include "kernel/dev/sysreg_emul.hpp"
 
+#include "kernel/dev/vgic.hpp"
+#include "kernel/vm.hpp"
 #include "vcpu/vcpu.hpp"
 
 namespace sysreg_emul {
@@ -32,7 +34,12 @@ uint64_t read_id(uint32_t encoding)
     return value;
 }
 
+constexpr uint32_t kIdAa64pfr0El1 = sysreg_encoding(3, 0, 0, 4, 0);
 constexpr uint32_t kMdscrEl1 = sysreg_encoding(2, 0, 0, 2, 2);
+// Trapped to EL2 with HCR_EL2.IMO: a virtual GICv3's SGI generation.
+constexpr uint32_t kIccSgi1rEl1 = sysreg_encoding(3, 0, 12, 11, 5);
+constexpr uint32_t kIccAsgi1rEl1 = sysreg_encoding(3, 0, 12, 11, 6);
+constexpr uint32_t kIccSgi0rEl1 = sysreg_encoding(3, 0, 12, 11, 7);
 constexpr uint32_t kOslsrEl1 = sysreg_encoding(2, 0, 1, 1, 4);
 
 } // namespace
@@ -44,7 +51,20 @@ bool handle(Vcpu& vcpu, const vcpu::SysRegAccess& access)
         if (!access.read) {
             return false; // ID registers are read-only
         }
-        vcpu.set_reg(access.rt, sanitize_id(encoding, read_id(encoding)));
+        uint64_t value = sanitize_id(encoding, read_id(encoding));
+        if (encoding == kIdAa64pfr0El1) {
+            // GIC: the system-register interface exactly when the VM has a virtual GICv3.
+            const bool v3 = vcpu.vm->vgic.active && vcpu.vm->vgic.dist.version() == 3;
+            value = (value & ~(0xfull << 24)) | (v3 ? 1ull << 24 : 0);
+        }
+        vcpu.set_reg(access.rt, value);
+        return true;
+    }
+    if (encoding == kIccSgi1rEl1 || encoding == kIccAsgi1rEl1 || encoding == kIccSgi0rEl1) {
+        if (access.read || !vcpu.vm->vgic.active || vcpu.vm->vgic.dist.version() != 3) {
+            return false; // write-only; no virtual GICv3 here
+        }
+        vgic::send_sgi1r(vcpu, vcpu.reg(access.rt));
         return true;
     }
     if (access.op0 == 2) {

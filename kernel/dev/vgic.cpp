@@ -10,23 +10,101 @@
 
 namespace {
 
-// GICH_LR (IHI 0048B 5.3.9).
-constexpr uint32_t kLrHw = 1u << 31;
-constexpr uint32_t kLrPending = 1u << 28;
-constexpr unsigned kLrPriorityShift = 23;
-constexpr unsigned kLrPhysShift = 10;
-constexpr uint32_t kLrVirtMask = 0x3ff;
+// List registers are kept in GICv3's ICH_LR_EL2 layout (IHI 0069 12.4.8)
+// on both versions; GICv2's 32-bit GICH_LR (IHI 0048B 5.3.9) is converted
+// at the hardware access.
+constexpr uint64_t kLrStateMask = 3ull << 62;
+constexpr uint64_t kLrPending = 1ull << 62;
+constexpr uint64_t kLrHw = 1ull << 61;
+constexpr uint64_t kLrGroup1 = 1ull << 60;
+constexpr unsigned kLrPriorityShift = 48;
+constexpr unsigned kLrPhysShift = 32; // pINTID (HW); for a GICv2 SGI, the source CPU
+constexpr uint64_t kLrVirtMask = 0x3ff;
 constexpr uint32_t kHcrEn = 1;
-constexpr uint32_t kHcrUie = 1u << 1; // maintenance interrupt when at most one LR is in use
+constexpr uint32_t kHcrUie = 1u << 1; // maintenance interrupt when at most one LR is in use (same bit on v2 and v3)
 constexpr uint32_t kVtimerIntid = 27;
 
+constinit unsigned gic_version = 0;
 constinit uint32_t lr_count = 0;
+constinit uint32_t apr_count = 0; // GICv3: ICH_AP0R<n>/ICH_AP1R<n> registers in use
 constinit uint64_t gicv_base = 0;
 
-uint32_t make_lr(uint32_t virt, uint8_t priority, uint32_t phys_or_cpu, bool hw)
+namespace hw {
+
+uint32_t to_v2(uint64_t lr)
 {
-    return (hw ? kLrHw : 0) | kLrPending | uint32_t{static_cast<uint8_t>(priority >> 3)} << kLrPriorityShift |
-           (phys_or_cpu & 0x3ff) << kLrPhysShift | virt;
+    return static_cast<uint32_t>((lr & kLrHw) >> 30 | (lr & kLrGroup1) >> 30 | (lr & kLrStateMask) >> 34 |
+                                 ((lr >> kLrPriorityShift) & 0xf8) << 20 | ((lr >> kLrPhysShift) & 0x3ff) << 10 |
+                                 (lr & kLrVirtMask));
+}
+
+uint64_t from_v2(uint32_t lr)
+{
+    return (uint64_t{lr} & (1u << 31)) << 30 | (uint64_t{lr} & (1u << 30)) << 30 | (uint64_t{lr} & (3u << 28)) << 34 |
+           uint64_t{(lr >> 20) & 0xf8} << kLrPriorityShift | uint64_t{(lr >> 10) & 0x3ff} << kLrPhysShift |
+           (lr & kLrVirtMask);
+}
+
+uint64_t read_lr(uint32_t n) { return gic_version == 3 ? gic::v3::read_lr(n) : from_v2(gic::v2::read_lr(n)); }
+
+void write_lr(uint32_t n, uint64_t lr)
+{
+    if (gic_version == 3) {
+        // Without HW, bits 41:32 are EOI-maintenance and RES0: no source CPU on v3.
+        gic::v3::write_lr(n, (lr & kLrHw) ? lr : lr & ~(0x3ffull << kLrPhysShift));
+    } else {
+        gic::v2::write_lr(n, to_v2(lr));
+    }
+}
+
+uint64_t empty_lrs() { return gic_version == 3 ? gic::v3::empty_lrs() : gic::v2::empty_lrs(); }
+
+void write_hcr(uint32_t value)
+{
+    if (gic_version == 3) {
+        gic::v3::write_hcr(value);
+    } else {
+        gic::v2::write_hcr(value);
+    }
+}
+
+void save_cpu_if(Vgic::CpuState& cs)
+{
+    if (gic_version == 3) {
+        cs.vmcr = gic::v3::read_vmcr();
+        for (unsigned n = 0; n < apr_count; n++) {
+            cs.apr[n] = gic::v3::read_apr(0, n);
+            cs.apr[4 + n] = gic::v3::read_apr(1, n);
+        }
+    } else {
+        cs.vmcr = gic::v2::read_vmcr();
+        cs.apr[0] = gic::v2::read_apr();
+    }
+}
+
+void restore_cpu_if(const Vgic::CpuState& cs)
+{
+    if (gic_version == 3) {
+        gic::v3::write_vmcr(cs.vmcr);
+        for (unsigned n = 0; n < apr_count; n++) {
+            gic::v3::write_apr(0, n, cs.apr[n]);
+            gic::v3::write_apr(1, n, cs.apr[4 + n]);
+        }
+    } else {
+        gic::v2::write_vmcr(cs.vmcr);
+        gic::v2::write_apr(cs.apr[0]);
+    }
+}
+
+} // namespace hw
+
+uint64_t make_lr(uint32_t virt, uint8_t priority, uint32_t phys_or_cpu, bool hw)
+{
+    // GICv2 guests use Group 0 (GICV without security extensions); GICv3
+    // guests Group 1, as the distributor's IGROUPR reports.
+    return (hw ? kLrHw : 0) | (gic_version == 3 ? kLrGroup1 : 0) | kLrPending |
+           uint64_t{static_cast<uint8_t>(priority & 0xf8)} << kLrPriorityShift |
+           uint64_t{phys_or_cpu & 0x3ff} << kLrPhysShift | virt;
 }
 
 int free_lr(const Vgic::CpuState& cs)
@@ -49,11 +127,11 @@ bool in_lr(const Vgic::CpuState& cs, uint32_t irq)
     return false;
 }
 
-void place(Vgic::CpuState& cs, int n, uint32_t value)
+void place(Vgic::CpuState& cs, int n, uint64_t value)
 {
     cs.lr[n] = value;
     cs.used |= 1u << n;
-    gic::v2::write_lr(static_cast<uint32_t>(n), value);
+    hw::write_lr(static_cast<uint32_t>(n), value);
 }
 
 /// Frees the list register holding the least urgent interrupt that is only
@@ -68,9 +146,9 @@ int evict_for(Vgic& g, uint32_t vcpu, int priority)
         if (!(cs.used & (1u << n))) {
             continue;
         }
-        const uint32_t lr = gic::v2::read_lr(n);
-        const int p = static_cast<int>((lr >> kLrPriorityShift) & 0x1f) << 3;
-        if ((lr & (3u << 28)) == kLrPending && p > worst_priority) {
+        const uint64_t lr = hw::read_lr(n);
+        const int p = static_cast<int>((lr >> kLrPriorityShift) & 0xf8);
+        if ((lr & kLrStateMask) == kLrPending && p > worst_priority) {
             worst = static_cast<int>(n);
             worst_priority = p;
         }
@@ -78,14 +156,15 @@ int evict_for(Vgic& g, uint32_t vcpu, int priority)
     if (worst < 0) {
         return -1;
     }
-    const uint32_t lr = gic::v2::read_lr(static_cast<uint32_t>(worst));
-    const uint32_t irq = lr & kLrVirtMask;
+    const uint64_t lr = hw::read_lr(static_cast<uint32_t>(worst));
+    const auto irq = static_cast<uint32_t>(lr & kLrVirtMask);
     if (irq < 16) {
-        g.dist.return_sgi(vcpu, irq, (lr >> kLrPhysShift) & 7);
+        // GICv2 names the source; GICv3 keeps none (any source will do).
+        g.dist.return_sgi(vcpu, irq, gic_version == 3 ? vcpu : (lr >> kLrPhysShift) & 7);
     } else {
         g.dist.set_pending(vcpu, irq, true);
     }
-    gic::v2::write_lr(static_cast<uint32_t>(worst), 0);
+    hw::write_lr(static_cast<uint32_t>(worst), 0);
     cs.used &= ~(1u << worst);
     return worst;
 }
@@ -120,12 +199,15 @@ void fill(Vgic& g, uint32_t vcpu)
         }
         if (n < 0) {
             cs.flush = true;
-            gic::v2::write_hcr(kHcrEn | kHcrUie);
+            hw::write_hcr(kHcrEn | kHcrUie);
             return;
         }
         const auto priority = static_cast<uint8_t>(best_priority);
         if (best < 16) {
-            const int source = d.take_sgi(vcpu, best);
+            // GICv3 SGIs carry no source: one list register takes them all.
+            int source = d.take_sgi(vcpu, best);
+            while (gic_version == 3 && d.take_sgi(vcpu, best) >= 0) {
+            }
             place(cs, n, make_lr(best, priority, static_cast<uint32_t>(source), false));
         } else {
             d.set_pending(vcpu, best, false);
@@ -139,25 +221,23 @@ void save(Vcpu& v)
     Vgic::CpuState& cs = v.vm->vgic.cpu[v.index];
     for (uint32_t n = 0; n < lr_count; n++) {
         if (cs.used & (1u << n)) {
-            cs.lr[n] = gic::v2::read_lr(n);
-            if ((cs.lr[n] & (3u << 28)) == 0) {
+            cs.lr[n] = hw::read_lr(n);
+            if ((cs.lr[n] & kLrStateMask) == 0) {
                 cs.used &= ~(1u << n); // completed meanwhile
             }
         }
     }
-    cs.vmcr = gic::v2::read_vmcr();
-    cs.apr = gic::v2::read_apr();
+    hw::save_cpu_if(cs);
 }
 
 void restore(Vcpu& v)
 {
     const Vgic::CpuState& cs = v.vm->vgic.cpu[v.index];
     for (uint32_t n = 0; n < lr_count; n++) {
-        gic::v2::write_lr(n, (cs.used & (1u << n)) ? cs.lr[n] : 0);
+        hw::write_lr(n, (cs.used & (1u << n)) ? cs.lr[n] : 0);
     }
-    gic::v2::write_vmcr(cs.vmcr);
-    gic::v2::write_apr(cs.apr);
-    gic::v2::write_hcr(kHcrEn);
+    hw::restore_cpu_if(cs);
+    hw::write_hcr(kHcrEn);
 }
 
 } // namespace
@@ -170,52 +250,103 @@ bool Vgic::read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value)
 
 bool Vgic::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value)
 {
-    LockGuard guard(lock);
-    dist.write(vcpu, offset, size, value);
+    {
+        LockGuard guard(lock);
+        dist.write(vcpu, offset, size, value);
+    }
+    // GICv2's SGIR, ISPENDR and SPENDSGIR make interrupts pending.
+    const bool raises = (dist.version() == 2 && (offset == 0xf00 || (offset >= 0xf20 && offset < 0xf30))) ||
+                        (offset >= 0x200 && offset < 0x280);
+    changed(vcpu, raises);
+    return true;
+}
+
+bool Vgic::Redistributors::read(uint32_t, uint64_t offset, unsigned size, uint64_t& value)
+{
+    LockGuard guard(owner->lock);
+    const auto target = static_cast<uint32_t>(offset / VirtualDistributor::kRedistSize);
+    return owner->dist.redist_read(target, offset % VirtualDistributor::kRedistSize, size, value);
+}
+
+bool Vgic::Redistributors::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value)
+{
+    const auto target = static_cast<uint32_t>(offset / VirtualDistributor::kRedistSize);
+    const uint64_t at = offset % VirtualDistributor::kRedistSize;
+    {
+        LockGuard guard(owner->lock);
+        owner->dist.redist_write(target, at, size, value);
+    }
+    owner->changed(vcpu, at >= 0x10200 && at < 0x10280); // GICR_ISPENDR0
+    return true;
+}
+
+void Vgic::changed(uint32_t writer, bool raises)
+{
     // An enable, a pending bit or an SGI may concern any vCPU.
     for (CpuState& cs : cpu) {
-        cs.flush = true;
+        __atomic_store_n(&cs.flush, true, __ATOMIC_RELEASE);
     }
-    // SGIR and ISPENDR make interrupts pending: every other vCPU of the VM
-    // looks again, out of WFI or out of its guest on another CPU.
-    const bool raises = offset == 0xf00 || (offset >= 0x200 && offset < 0x280) || (offset >= 0xf20 && offset < 0xf30);
     for (size_t i = 0; vm != nullptr && i < vm->vcpu_count; i++) {
         Vcpu& other = vm->vcpus[i];
         sched::wake_blocked(other); // it sleeps on if nothing is for it
-        if (raises && i != vcpu && __atomic_load_n(&other.state, __ATOMIC_ACQUIRE) == VcpuState::Running) {
+        if (raises && i != writer && __atomic_load_n(&other.state, __ATOMIC_ACQUIRE) == VcpuState::Running) {
             irq::kick(other.pcpu);
         }
     }
-    return true;
 }
 
 namespace vgic {
 
 bool available() { return lr_count != 0; }
 
+unsigned version() { return lr_count != 0 ? gic_version : 0; }
+
 bool init(const Platform& platform)
 {
-    if (platform.gic.version != 2 || platform.gic.virt_cpu_if.size == 0 || platform.gic.hyp_if.size == 0 ||
-        gic::version() != 2) {
-        return false;
+    if (gic::version() == 3) {
+        lr_count = gic::v3::list_registers();
+        apr_count = gic::v3::active_priority_registers();
+    } else if (gic::version() == 2 && platform.gic.virt_cpu_if.size != 0 && platform.gic.hyp_if.size != 0) {
+        gicv_base = platform.gic.virt_cpu_if.base;
+        lr_count = gic::v2::list_registers();
     }
-    gicv_base = platform.gic.virt_cpu_if.base;
-    lr_count = gic::v2::list_registers();
     if (lr_count > Vgic::kMaxLrs) {
         lr_count = Vgic::kMaxLrs;
     }
+    gic_version = lr_count != 0 ? gic::version() : 0;
     return lr_count != 0;
 }
 
 bool setup(Vgic& vgic, PageTable& stage2, Vm& vm, uint32_t vcpus)
 {
-    if (!available() || !stage2.map(Vgic::kGiccBase, gicv_base, 0x2000, MemType::Device)) {
+    if (!available()) {
+        return false;
+    }
+    if (gic_version == 2 && !stage2.map(Vgic::kGiccBase, gicv_base, 0x2000, MemType::Device)) {
         return false;
     }
     vgic.vm = &vm;
-    vgic.dist.reset(64, vcpus);
+    vgic.redists.owner = &vgic;
+    vgic.dist.reset(64, vcpus, gic_version);
     vgic.active = true;
     return true;
+}
+
+void send_sgi1r(Vcpu& v, uint64_t value)
+{
+    Vgic& g = v.vm->vgic;
+    {
+        LockGuard guard(g.lock);
+        g.dist.write_sgi1r(v.index, value);
+    }
+    g.changed(v.index, true);
+}
+
+void maintenance()
+{
+    if (lr_count != 0) {
+        hw::write_hcr(kHcrEn);
+    }
 }
 
 void enter(Vcpu& v)
@@ -234,7 +365,7 @@ void enter(Vcpu& v)
     }
     if (g.cpu[v.index].flush) {
         LockGuard guard(g.lock);
-        gic::v2::write_hcr(kHcrEn);
+        hw::write_hcr(kHcrEn);
         fill(g, v.index);
     }
 }
@@ -248,9 +379,9 @@ void release_cpu()
     if (owner != nullptr) {
         save(*owner);
         for (uint32_t n = 0; n < lr_count; n++) {
-            gic::v2::write_lr(n, 0);
+            hw::write_lr(n, 0);
         }
-        gic::v2::write_hcr(0);
+        hw::write_hcr(0);
         owner = nullptr;
     }
 }
@@ -261,7 +392,7 @@ void exit(Vcpu& v)
     if (!v.vm->vgic.active || cs.used == 0) {
         return;
     }
-    const uint64_t empty = gic::v2::empty_lrs();
+    const uint64_t empty = hw::empty_lrs();
     for (uint32_t n = 0; n < lr_count; n++) {
         if ((cs.used & (1u << n)) && ((empty >> n) & 1)) {
             cs.used &= ~(1u << n); // the guest has completed it

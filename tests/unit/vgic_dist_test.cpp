@@ -184,3 +184,166 @@ TEST_F(VgicDist, ResetClampsSizes)
 }
 
 } // namespace
+
+// --- GICv3: distributor with affinity routing, one redistributor per vCPU ---
+
+namespace {
+
+class VgicV3 : public ::testing::Test {
+protected:
+    void SetUp() override { d.reset(96, 4, 3); }
+    uint64_t rd(uint64_t off, unsigned size = 4, uint32_t vcpu = 0)
+    {
+        uint64_t v = 0xdead;
+        EXPECT_TRUE(d.read(vcpu, off, size, v));
+        return v;
+    }
+    void wd(uint64_t off, uint64_t value, unsigned size = 4, uint32_t vcpu = 0)
+    {
+        EXPECT_TRUE(d.write(vcpu, off, size, value));
+    }
+    uint64_t rr(uint32_t target, uint64_t off, unsigned size = 4)
+    {
+        uint64_t v = 0xdead;
+        EXPECT_TRUE(d.redist_read(target, off, size, v));
+        return v;
+    }
+    void wr(uint32_t target, uint64_t off, uint64_t value, unsigned size = 4)
+    {
+        EXPECT_TRUE(d.redist_write(target, off, size, value));
+    }
+    static constexpr uint64_t kSgi = 0x10000; // SGI_base frame
+    VirtualDistributor d;
+};
+
+TEST_F(VgicV3, IdentityAndControl)
+{
+    EXPECT_EQ(d.dist_size(), 0x10000u);
+    EXPECT_EQ(rd(0xffe8) >> 4 & 0xf, 3u) << "GICD_PIDR2.ArchRev";
+    const uint64_t typer = rd(0x004);
+    EXPECT_EQ(typer & 0x1f, 2u) << "ITLinesNumber: 96 interrupts";
+    EXPECT_EQ(typer >> 19 & 0x1f, 9u) << "IDbits: 10-bit INTIDs";
+    EXPECT_EQ(typer >> 25 & 1, 1u) << "No1N";
+    EXPECT_EQ(typer >> 17 & 1, 0u) << "no LPIs";
+    wd(0x000, 0xffffffff);
+    EXPECT_EQ(rd(0x000), 0x53u) << "EnableGrp0/1 writable; ARE and DS read as one";
+    EXPECT_TRUE(d.enabled());
+    wd(0x000, 0);
+    EXPECT_EQ(rd(0x000), 0x50u);
+    EXPECT_FALSE(d.enabled());
+    EXPECT_EQ(rd(0x084), 0xffffffffu) << "SPIs are Group 1";
+}
+
+TEST_F(VgicV3, PrivateInterruptsLiveInTheRedistributorsOnly)
+{
+    wd(0x100, 1u << 27); // GICD_ISENABLER0: RAZ/WI with affinity routing
+    EXPECT_FALSE(d.irq_enabled(0, 27));
+    EXPECT_EQ(rd(0x100), 0u);
+    wd(0x400 + 27, 0x80, 1);
+    EXPECT_EQ(d.priority(0, 27), 0u);
+    wr(2, kSgi + 0x100, 1u << 27); // GICR_ISENABLER0 of vCPU 2
+    EXPECT_TRUE(d.irq_enabled(2, 27));
+    EXPECT_FALSE(d.irq_enabled(0, 27)) << "banked per redistributor";
+    EXPECT_EQ(rr(2, kSgi + 0x100) >> 27 & 1, 1u);
+    wr(2, kSgi + 0x400 + 27, 0xa7, 1);
+    EXPECT_EQ(d.priority(2, 27), 0xa0) << "five priority bits";
+    EXPECT_EQ(rr(2, kSgi + 0x080), 0xffffffffu) << "GICR_IGROUPR0: Group 1";
+    EXPECT_EQ(rr(2, kSgi + 0x104), 0u) << "no SPIs in a redistributor";
+    wr(1, kSgi + 0xc04, 0xffffffff);
+    EXPECT_EQ(rr(1, kSgi + 0xc04), 0xaaaaaaaau) << "PPI edge/level bits";
+    wr(1, kSgi + 0xc00, 0);
+    EXPECT_EQ(rr(1, kSgi + 0xc00), 0xaaaaaaaau) << "SGI configuration is fixed";
+}
+
+TEST_F(VgicV3, RedistributorIdentity)
+{
+    for (uint32_t v = 0; v < 4; v++) {
+        const uint64_t typer = rr(v, 0x8, 8);
+        EXPECT_EQ(typer >> 32, v) << "affinity 0.0.0.v";
+        EXPECT_EQ(typer >> 8 & 0xffff, v) << "Processor_Number";
+        EXPECT_EQ(typer >> 4 & 1, v == 3 ? 1u : 0u) << "Last only on the final redistributor";
+        EXPECT_EQ(rr(v, 0xc), v) << "upper half read alone";
+    }
+    EXPECT_EQ(rr(0, 0xffe8) >> 4 & 0xf, 3u);
+    EXPECT_EQ(rr(4, 0x8, 8), 0u) << "beyond the VM's vCPUs";
+}
+
+TEST_F(VgicV3, WakerSleepsAndWakes)
+{
+    EXPECT_EQ(rr(1, 0x14), 0u);
+    wr(1, 0x14, 2);
+    EXPECT_EQ(rr(1, 0x14), 6u) << "ProcessorSleep and ChildrenAsleep";
+    EXPECT_EQ(rr(0, 0x14), 0u);
+    wr(1, 0x14, 0);
+    EXPECT_EQ(rr(1, 0x14), 0u);
+}
+
+TEST_F(VgicV3, IrouterRoutesSpisToOneVcpu)
+{
+    EXPECT_EQ(d.targets(40), 1u) << "reset: vCPU 0";
+    wd(0x6000 + 8 * 40, 2, 8);
+    EXPECT_EQ(rd(0x6000 + 8 * 40, 8), 2u);
+    EXPECT_EQ(d.targets(40), 1u << 2);
+    wd(0x000, 2);       // EnableGrp1
+    wd(0x104, 1u << 8); // enable SPI 40
+    d.set_pending(0, 40, true);
+    EXPECT_TRUE(d.deliverable(2, 40));
+    EXPECT_FALSE(d.deliverable(0, 40));
+    wd(0x6000 + 8 * 40, 1u << 8, 8); // affinity 0.0.1.0: no such vCPU
+    EXPECT_EQ(d.targets(40), 0u);
+    EXPECT_FALSE(d.deliverable(2, 40));
+    wd(0x6000 + 8 * 40, 1ull << 32, 8); // affinity 1.0.0.0
+    wd(0x6000 + 8 * 40, 3, 4);          // low word alone
+    EXPECT_EQ(d.targets(40), 0u) << "Aff3 is still set";
+    wd(0x6000 + 8 * 40 + 4, 0, 4);
+    wd(0x6000 + 8 * 40, 3, 4);
+    EXPECT_EQ(d.targets(40), 1u << 3);
+    wd(0x6000 + 8 * 5, 1, 8); // a private interrupt has no route
+    EXPECT_EQ(rd(0x6000 + 8 * 5, 8), 0u);
+    wd(0x6000 + 8 * 200, 1, 8); // beyond the implemented SPIs
+    EXPECT_EQ(rd(0x6000 + 8 * 200, 8), 0u);
+    EXPECT_EQ(rd(0x800 + 40, 1), 0u) << "no GICD_ITARGETSR";
+}
+
+TEST_F(VgicV3, Sgi1rTargetsListRangeAndAllButSelf)
+{
+    d.write_sgi1r(0, 5ull << 24 | 0b1010); // SGI 5 to vCPUs 1 and 3
+    EXPECT_TRUE(d.irq_pending(1, 5));
+    EXPECT_TRUE(d.irq_pending(3, 5));
+    EXPECT_FALSE(d.irq_pending(2, 5));
+    d.write_sgi1r(0, 6ull << 24 | 1ull << 16 | 1); // Aff1 = 1: no vCPU there
+    d.write_sgi1r(0, 6ull << 24 | 1ull << 44 | 1); // RS = 1: vCPUs 16-31
+    for (uint32_t v = 0; v < 4; v++) {
+        EXPECT_FALSE(d.irq_pending(v, 6));
+    }
+    d.write_sgi1r(2, 7ull << 24 | 1ull << 40); // IRM: all but self
+    EXPECT_TRUE(d.irq_pending(0, 7));
+    EXPECT_TRUE(d.irq_pending(1, 7));
+    EXPECT_FALSE(d.irq_pending(2, 7));
+    EXPECT_TRUE(d.irq_pending(3, 7));
+    d.write_sgi1r(0, 8ull << 24 | 0xfff0); // targets beyond the VM only
+    EXPECT_FALSE(d.irq_pending(0, 8));
+    wr(1, kSgi + 0x280, 1u << 5); // GICR_ICPENDR0 clears an SGI
+    EXPECT_FALSE(d.irq_pending(1, 5));
+    wr(2, kSgi + 0x200, 1u << 9); // GICR_ISPENDR0 sets one
+    EXPECT_TRUE(d.irq_pending(2, 9));
+    EXPECT_EQ(rr(2, kSgi + 0x200) >> 9 & 1, 1u);
+}
+
+TEST_F(VgicV3, Gicv2OnlyRegistersAreAbsent)
+{
+    wd(0xf00, 0x00020001); // GICD_SGIR
+    EXPECT_FALSE(d.irq_pending(1, 1));
+    wd(0xf20, 0xff, 1); // SPENDSGIR
+    EXPECT_FALSE(d.irq_pending(0, 0));
+    EXPECT_EQ(rd(0xfe8), 0u) << "no GICv2 ICPIDR2";
+    VirtualDistributor v2;
+    v2.reset(64, 2);
+    v2.write_sgi1r(0, 1ull << 24 | 2);
+    EXPECT_FALSE(v2.irq_pending(1, 1)) << "a GICv2 model ignores ICC_SGI1R";
+    uint64_t v = 1;
+    EXPECT_TRUE(v2.redist_read(0, 0x8, 8, v));
+    EXPECT_EQ(v, 0u) << "nor has redistributors";
+}
+
+} // namespace
