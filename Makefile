@@ -161,7 +161,8 @@ HOST_CXX ?= g++
 UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/uart.cpp platform/psci.cpp \
 	vcpu/exit.cpp vcpu/inject.cpp \
 	kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp kernel/dev/psci_vm.cpp kernel/dev/mmio_bus.cpp \
-	kernel/dev/test_device.cpp kernel/dev/sanitize_id.cpp kernel/dev/vgic_dist.cpp kernel/dev/vpl011.cpp
+	kernel/dev/test_device.cpp kernel/dev/sanitize_id.cpp kernel/dev/vgic_dist.cpp kernel/dev/vpl011.cpp \
+	$(wildcard kernel/guest/*.cpp)
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/host/%.o)
 UNIT_DTS := $(wildcard tests/dts/*.dts)
 UNIT_DTBS := $(UNIT_DTS:tests/dts/%.dts=$(BUILD)/host/dtb/%.dtb)

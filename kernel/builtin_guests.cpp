@@ -20,6 +20,7 @@ GUEST_IMAGE(spinner)
 GUEST_IMAGE(vtimer)
 GUEST_IMAGE(idle)
 GUEST_IMAGE(ipi)
+GUEST_IMAGE(echo)
 #undef GUEST_IMAGE
 
 namespace builtin_guests {
@@ -81,6 +82,8 @@ constinit Entry entries[] = {
     {"vtimer", guest_vtimer_start, guest_vtimer_end, Spec(1, 4).spec},
     {"idle", guest_idle_start, guest_idle_end, Spec(4, 4).spec},
     {"ipi", guest_ipi_start, guest_ipi_end, Spec(4, 4).spec},
+    {"echo-a", guest_echo_start, guest_echo_end, Spec(1, 4).boot_x0(0).spec},
+    {"echo-b", guest_echo_start, guest_echo_end, Spec(1, 4).boot_x0(1).spec},
 };
 
 constinit bool initialised = false;

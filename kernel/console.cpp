@@ -59,6 +59,17 @@ LogLevel level() { return current_level; }
 
 void write_raw(const char* text, size_t length) { emit(text, length); }
 
+void write(const char* text, size_t length)
+{
+    if (locking) {
+        lock.lock();
+        emit(text, length);
+        lock.unlock();
+    } else {
+        emit(text, length);
+    }
+}
+
 void vprint(const char* format, va_list args) { vformat_and_emit("", format, args, false); }
 
 void print(const char* format, ...)

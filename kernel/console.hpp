@@ -24,6 +24,8 @@ LogLevel level();
 
 /// Writes raw bytes (no lock: for the early path and the fatal path).
 void write_raw(const char* text, size_t length);
+/// Writes raw bytes under the lock (a guest's console output).
+void write(const char* text, size_t length);
 
 /// Prints unconditionally, whatever the log level.
 void print(const char* format, ...) __attribute__((format(printf, 1, 2)));

@@ -57,6 +57,7 @@ void undefined(Vcpu& vcpu, const Exit& exit, const char* what)
 
 Outcome wait_for_interrupt(Vcpu& vcpu)
 {
+    vcpu.vm->console_flush(); // an idle guest may be showing a prompt
     // Without a virtual interrupt controller nothing could wake the vCPU:
     // WFI then only gives the CPU to another runnable vCPU.
     if (!vcpu.vm->vgic.active) {

@@ -1,6 +1,7 @@
 #include "kernel/irq.hpp"
 
 #include "kernel/console.hpp"
+#include "kernel/console_input.hpp"
 #include "kernel/dev/vgic.hpp"
 #include "kernel/percpu.hpp"
 #include "platform/cpu.hpp"
@@ -72,7 +73,9 @@ void handle_pending()
         if (intid >= gic::kSpurious) {
             return;
         }
-        if (intid == hyp_timer_intid) {
+        if (intid >= 32 && intid == console_input::intid()) {
+            console_input::on_interrupt();
+        } else if (intid == hyp_timer_intid) {
             timer_off();
             this_cpu()->slice_expired = true;
         } else if (intid == vtimer_intid) {

@@ -4,6 +4,7 @@
 
 #include "kernel/builtin_guests.hpp"
 #include "kernel/console.hpp"
+#include "kernel/console_input.hpp"
 #include "kernel/dev/calls.hpp"
 #include "kernel/dev/vgic.hpp"
 #include "kernel/early.hpp"
@@ -190,6 +191,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
         log_warn("vgic: no GIC virtualization support on this host; VMs get no interrupt controller");
     }
     irq::init_cpu();
+    console_input::init(platform);
     console::print("cpu 0 online (mpidr 0x%lx)\n", mpidr);
     __atomic_store_n(&vireo_cpus[0].online, 1u, __ATOMIC_RELEASE);
     const size_t online = smp::start_secondaries(platform, static_cast<size_t>(boot_index));
@@ -215,6 +217,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
         if (vms::create_all(specs, wanted, online) == 0) {
             log_error("no VM could be started");
         }
+        console_input::start(0);
         sched::run();
     }
     char value[4];

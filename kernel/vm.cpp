@@ -91,7 +91,8 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
                         vgic::set_spi_level(owner.vgic, kUartIntid, level);
                     },
                     &vm);
-    vm.bus.add(kUartBase, VirtualPl011::kSize, vm.uart);
+    vm.uart_port.vm = &vm;
+    vm.bus.add(kUartBase, VirtualPl011::kSize, vm.uart_port);
     if (vgic::setup(vm.vgic, stage2, vm, spec.vcpu_count)) {
         vm.bus.add(Vgic::kGicdBase, vm.vgic.dist.dist_size(), vm.vgic);
         if (vm.vgic.dist.version() == 3) {
@@ -133,21 +134,86 @@ bool Vm::should_log_fault()
     return n < kFaultLogLimit;
 }
 
+namespace {
+
+constinit SpinLock output_lock;
+constinit const Vm* open_line = nullptr; // whose unfinished line is on the console
+
+} // namespace
+
 void Vm::console_write(const char* text, size_t length)
 {
-    LockGuard guard(lock);
-    const bool prefix = vm_count > 1;
+    if (vm_count <= 1) {
+        console::write(text, length);
+        return;
+    }
+    LockGuard guard(output_lock);
     for (size_t i = 0; i < length; i++) {
         const char c = text[i];
-        if (c != '\n' && c != '\r' && line_used < sizeof line - 1) {
+        if (c == '\n') {
+            emit_line(true);
+        } else if (c != '\r') {
             line[line_used++] = c;
-        }
-        if (c == '\n' || line_used == sizeof line - 1) {
-            line[line_used] = '\0';
-            console::print(prefix ? "[%s] %s\n" : "%.0s%s\n", name, line);
-            line_used = 0;
+            if (line_used == sizeof line - 1) {
+                emit_line(false);
+            }
         }
     }
+}
+
+void Vm::console_flush()
+{
+    if (line_used == 0) {
+        return;
+    }
+    LockGuard guard(output_lock);
+    if (line_used != 0) {
+        emit_line(false);
+    }
+}
+
+void Vm::emit_line(bool complete)
+{
+    line[line_used] = '\0';
+    if (open_line == this) {
+        console::print("%s%s", line, complete ? "\n" : ""); // the rest of the line already begun
+    } else {
+        console::print("%s[%s] %s%s", open_line != nullptr ? "\n" : "", name, line, complete ? "\n" : "");
+    }
+    open_line = complete ? nullptr : this;
+    line_used = 0;
+}
+
+void Vm::feed_uart()
+{
+    while (input_count > 0 && uart.receive(input[input_head])) {
+        input_head = (input_head + 1) % kInputBuffer;
+        input_count--;
+    }
+}
+
+void Vm::type(uint8_t byte)
+{
+    LockGuard guard(uart_lock);
+    if (input_count < kInputBuffer) {
+        input[(input_head + input_count) % kInputBuffer] = byte;
+        input_count++;
+    }
+    feed_uart();
+}
+
+bool Vm::UartPort::read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value)
+{
+    LockGuard guard(vm->uart_lock);
+    const bool ok = vm->uart.read(vcpu, offset, size, value);
+    vm->feed_uart(); // the read may have made room in the FIFO
+    return ok;
+}
+
+bool Vm::UartPort::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value)
+{
+    LockGuard guard(vm->uart_lock);
+    return vm->uart.write(vcpu, offset, size, value);
 }
 
 bool Vm::smc_allowed(uint32_t fid) const
@@ -163,6 +229,8 @@ bool Vm::smc_allowed(uint32_t fid) const
 namespace vms {
 
 size_t count() { return vm_count; }
+
+Vm* at(size_t index) { return index < vm_count ? &vm_table[index] : nullptr; }
 
 void start_vcpu(Vm& vm, size_t index, uint64_t entry, uint64_t context)
 {
@@ -244,7 +312,11 @@ void reset(Vm& vm)
     }
     console::print("vm %s: resetting\n", vm.name);
     vm.test_device.reset();
-    vm.uart.reset();
+    {
+        LockGuard guard(vm.uart_lock);
+        vm.uart.reset();
+        vm.input_count = 0;
+    }
     load_image(vm);
     start_vcpu(vm, 0, vm.ram_ipa, vm.spec->boot_x0);
 }

@@ -43,6 +43,16 @@ constexpr uint64_t kUartBase = 0x09000000; // the guest's PL011, where QEMU virt
 class Vm {
 public:
     static constexpr size_t kMaxVcpus = VmSpec::kMaxVcpus;
+    static constexpr size_t kInputBuffer = 256;
+
+    /// The virtual PL011 on the bus: guest accesses and console input under
+    /// one lock. (Its VM is set when the VM is built: see Vgic::Redistributors.)
+    class UartPort final : public MmioDevice {
+    public:
+        Vm* vm = nullptr;
+        bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
+        bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
+    };
 
     char name[32] = {};
     uint32_t id = 0;
@@ -58,6 +68,11 @@ public:
     TestDevice test_device;
     Vgic vgic;
     VirtualPl011 uart;
+    UartPort uart_port;
+    SpinLock uart_lock;
+    uint8_t input[kInputBuffer] = {}; // typed, not yet in the PL011's FIFO
+    size_t input_head = 0;
+    size_t input_count = 0;
     vpsci::CpuView power[kMaxVcpus] = {};
     SpinLock lock;        // power states and vCPU starts/stops
     bool running = false; // false once stopped (SYSTEM_OFF, crash)
@@ -74,9 +89,19 @@ public:
 
     bool smc_allowed(uint32_t fid) const;
 
-    /// Guest console output (hypercall or PL011), printed a whole line at a
-    /// time, prefixed with the VM's name when several VMs run.
+    /// Guest console output (hypercall or PL011). With one VM it goes
+    /// straight through; with several, a line at a time prefixed with the
+    /// VM's name (console_flush shows an unfinished line, e.g. a prompt).
     void console_write(const char* text, size_t length);
+    /// Prints the unfinished line, if any (a vCPU went idle: it may be
+    /// waiting for input after a prompt).
+    void console_flush();
+    /// A byte typed on the console for this VM (see console_input).
+    void type(uint8_t byte);
+
+private:
+    void emit_line(bool complete);
+    void feed_uart(); // moves typed bytes into the PL011's FIFO; uart_lock held
 };
 
 namespace vms {
@@ -96,5 +121,8 @@ void reset(Vm& vm);
 void start_vcpu(Vm& vm, size_t index, uint64_t entry, uint64_t context);
 
 size_t count();
+
+/// The VM started `index`-th (0-based), or nullptr.
+Vm* at(size_t index);
 
 } // namespace vms

@@ -228,6 +228,31 @@ bool ppi_of(const void* fdt, int node, int index, int cells, uint32_t& ppi)
     return ppi < 16;
 }
 
+/// The first interrupt of `node` as a GIC INTID if it is an SPI (first
+/// cell 0 in the GIC binding), else 0.
+uint32_t spi_of(const void* fdt, int node)
+{
+    int len = 0;
+    const auto* irq = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "interrupts", &len));
+    if (irq == nullptr || len < 8 || fdt32_ld(&irq[0]) != 0 || fdt32_ld(&irq[1]) > 987) {
+        return 0;
+    }
+    return 32 + fdt32_ld(&irq[1]);
+}
+
+/// A /chosen property holding an address in one or two cells (U-Boot and
+/// QEMU use either for linux,initrd-start/end).
+bool chosen_address(const void* fdt, int chosen, const char* name, uint64_t& value)
+{
+    int len = 0;
+    const auto* cells = static_cast<const fdt32_t*>(fdt_getprop(fdt, chosen, name, &len));
+    if (cells == nullptr || (len != 4 && len != 8)) {
+        return false;
+    }
+    value = read_cells(cells, len / 4);
+    return true;
+}
+
 int interrupt_cells(const void* fdt, int gic)
 {
     int len = 0;
@@ -336,6 +361,12 @@ void parse_console(const void* fdt, Platform& out)
     }
     copy_string(out.bootargs, sizeof out.bootargs,
                 static_cast<const char*>(fdt_getprop(fdt, chosen, "bootargs", nullptr)));
+    uint64_t initrd_start = 0;
+    uint64_t initrd_end = 0;
+    if (chosen_address(fdt, chosen, "linux,initrd-start", initrd_start) &&
+        chosen_address(fdt, chosen, "linux,initrd-end", initrd_end) && initrd_end > initrd_start) {
+        out.initrd = {initrd_start, initrd_end - initrd_start};
+    }
     const char* path = static_cast<const char*>(fdt_getprop(fdt, chosen, "stdout-path", nullptr));
     if (path == nullptr) {
         path = static_cast<const char*>(fdt_getprop(fdt, chosen, "linux,stdout-path", nullptr));
@@ -364,7 +395,7 @@ void parse_console(const void* fdt, Platform& out)
             return;
         }
         out.uart = {uart.kind, reg.base, u8_prop(fdt, node, "reg-shift", uart.reg_shift),
-                    u8_prop(fdt, node, "reg-io-width", uart.io_width)};
+                    u8_prop(fdt, node, "reg-io-width", uart.io_width), spi_of(fdt, node)};
         return;
     }
 }

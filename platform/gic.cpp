@@ -19,6 +19,8 @@ constexpr uint64_t kGicdIsenabler = 0x100;
 constexpr uint64_t kGicdIpriorityr = 0x400;
 constexpr uint64_t kGicdItargetsr = 0x800;
 constexpr uint64_t kGicdSgir = 0xf00;
+constexpr uint64_t kGicdIcfgr = 0xc00;
+constexpr uint64_t kGicdIrouter = 0x6000;
 // GICv2 CPU interface (EOImode 1: EOIR drops priority, DIR deactivates).
 constexpr uint64_t kGiccCtlr = 0x00;
 constexpr uint32_t kGiccCtlrEoiMode = 1u << 9;
@@ -236,20 +238,27 @@ uint32_t active_priority_registers()
 }
 
 // ICH_LR<n>_EL2: op1 4, CRn 12, CRm 12 + n / 8, op2 n % 8; the register
-// number is part of the instruction, hence the tables.
-#define ICH_LR_CASES(X)                                                                                                \
-    X(0, "C12_0")                                                                                                      \
-    X(1, "C12_1") X(2, "C12_2") X(3, "C12_3") X(4, "C12_4") X(5, "C12_5") X(6, "C12_6") X(7, "C12_7") X(8, "C13_0")    \
-        X(9, "C13_1") X(10, "C13_2") X(11, "C13_3") X(12, "C13_4") X(13, "C13_5") X(14, "C13_6") X(15, "C13_7")
-
+// number is part of the instruction, hence the switches.
 uint64_t read_lr(uint32_t n)
 {
     uint64_t value = 0;
     switch (n) {
-#define READ_LR(i, reg)                                                                                                \
-    case i: asm volatile("mrs %0, S3_4_C12_" reg : "=r"(value)); break;
-        ICH_LR_CASES(READ_LR)
-#undef READ_LR
+    case 0: asm volatile("mrs %0, S3_4_C12_C12_0" : "=r"(value)); break;
+    case 1: asm volatile("mrs %0, S3_4_C12_C12_1" : "=r"(value)); break;
+    case 2: asm volatile("mrs %0, S3_4_C12_C12_2" : "=r"(value)); break;
+    case 3: asm volatile("mrs %0, S3_4_C12_C12_3" : "=r"(value)); break;
+    case 4: asm volatile("mrs %0, S3_4_C12_C12_4" : "=r"(value)); break;
+    case 5: asm volatile("mrs %0, S3_4_C12_C12_5" : "=r"(value)); break;
+    case 6: asm volatile("mrs %0, S3_4_C12_C12_6" : "=r"(value)); break;
+    case 7: asm volatile("mrs %0, S3_4_C12_C12_7" : "=r"(value)); break;
+    case 8: asm volatile("mrs %0, S3_4_C12_C13_0" : "=r"(value)); break;
+    case 9: asm volatile("mrs %0, S3_4_C12_C13_1" : "=r"(value)); break;
+    case 10: asm volatile("mrs %0, S3_4_C12_C13_2" : "=r"(value)); break;
+    case 11: asm volatile("mrs %0, S3_4_C12_C13_3" : "=r"(value)); break;
+    case 12: asm volatile("mrs %0, S3_4_C12_C13_4" : "=r"(value)); break;
+    case 13: asm volatile("mrs %0, S3_4_C12_C13_5" : "=r"(value)); break;
+    case 14: asm volatile("mrs %0, S3_4_C12_C13_6" : "=r"(value)); break;
+    case 15: asm volatile("mrs %0, S3_4_C12_C13_7" : "=r"(value)); break;
     default: break;
     }
     return value;
@@ -258,14 +267,25 @@ uint64_t read_lr(uint32_t n)
 void write_lr(uint32_t n, uint64_t value)
 {
     switch (n) {
-#define WRITE_LR(i, reg)                                                                                               \
-    case i: asm volatile("msr S3_4_C12_" reg ", %0" ::"r"(value)); break;
-        ICH_LR_CASES(WRITE_LR)
-#undef WRITE_LR
+    case 0: asm volatile("msr S3_4_C12_C12_0, %0" ::"r"(value)); break;
+    case 1: asm volatile("msr S3_4_C12_C12_1, %0" ::"r"(value)); break;
+    case 2: asm volatile("msr S3_4_C12_C12_2, %0" ::"r"(value)); break;
+    case 3: asm volatile("msr S3_4_C12_C12_3, %0" ::"r"(value)); break;
+    case 4: asm volatile("msr S3_4_C12_C12_4, %0" ::"r"(value)); break;
+    case 5: asm volatile("msr S3_4_C12_C12_5, %0" ::"r"(value)); break;
+    case 6: asm volatile("msr S3_4_C12_C12_6, %0" ::"r"(value)); break;
+    case 7: asm volatile("msr S3_4_C12_C12_7, %0" ::"r"(value)); break;
+    case 8: asm volatile("msr S3_4_C12_C13_0, %0" ::"r"(value)); break;
+    case 9: asm volatile("msr S3_4_C12_C13_1, %0" ::"r"(value)); break;
+    case 10: asm volatile("msr S3_4_C12_C13_2, %0" ::"r"(value)); break;
+    case 11: asm volatile("msr S3_4_C12_C13_3, %0" ::"r"(value)); break;
+    case 12: asm volatile("msr S3_4_C12_C13_4, %0" ::"r"(value)); break;
+    case 13: asm volatile("msr S3_4_C12_C13_5, %0" ::"r"(value)); break;
+    case 14: asm volatile("msr S3_4_C12_C13_6, %0" ::"r"(value)); break;
+    case 15: asm volatile("msr S3_4_C12_C13_7, %0" ::"r"(value)); break;
     default: break;
     }
 }
-#undef ICH_LR_CASES
 
 uint64_t empty_lrs()
 {
@@ -331,6 +351,31 @@ void enable_local(uint32_t intid)
         return;
     }
     wr32(state.dist + kGicdIsenabler, 1u << intid); // banked per CPU for INTIDs 0-31
+}
+
+void enable_spi(uint32_t intid, uint64_t mpidr)
+{
+    if (intid < 32 || intid >= 1020) {
+        return;
+    }
+    const uint32_t bit = 1u << (intid % 32);
+    const uint64_t word = 4 * (intid / 32);
+    mmio::write<uint8_t>(state.dist + kGicdIpriorityr + intid, kPriority);
+    // ICFGR: level-sensitive (field 0b00).
+    const uint64_t cfg = state.dist + kGicdIcfgr + 4 * (intid / 16);
+    wr32(cfg, rd32(cfg) & ~(3u << (2 * (intid % 16))));
+    if (state.version == 3) {
+        wr32(state.dist + kGicdIgroupr + word, rd32(state.dist + kGicdIgroupr + word) | bit); // Group 1
+        const uint64_t route = (mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 32;             // Aff3.Aff2.Aff1.Aff0
+        mmio::write<uint64_t>(state.dist + kGicdIrouter + 8 * intid, route);
+    } else {
+        for (unsigned i = 0; i < 8; i++) {
+            if (v2_target_mpidr[i] == mpidr) {
+                mmio::write<uint8_t>(state.dist + kGicdItargetsr + intid, static_cast<uint8_t>(1u << i));
+            }
+        }
+    }
+    wr32(state.dist + kGicdIsenabler + word, bit);
 }
 
 void send_sgi(uint64_t mpidr, uint32_t sgi)

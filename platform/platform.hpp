@@ -65,6 +65,7 @@ struct Platform {
     GicDesc gic;
     TimerDesc timer;
     UartDesc uart;
+    Range initrd; // /chosen linux,initrd-start/end: where the boot loader put Vireo's package; size 0 if none
     char bootargs[256] = {};
 
     uint64_t total_memory() const;

@@ -8,11 +8,17 @@ namespace {
 constexpr unsigned kPl011Dr = 0x00;
 constexpr unsigned kPl011Fr = 0x18;
 constexpr uint32_t kPl011FrTxFull = 1u << 5;
+constexpr uint32_t kPl011FrRxEmpty = 1u << 4;
+constexpr unsigned kPl011Imsc = 0x38;
+constexpr uint32_t kPl011RxInterrupts = (1u << 4) | (1u << 6); // RXIM, RTIM (receive timeout)
 
 // 8250/16550: transmit holding register 0, line status register 5.
 constexpr unsigned kNs16550Thr = 0;
 constexpr unsigned kNs16550Lsr = 5;
 constexpr uint32_t kNs16550LsrThrEmpty = 1u << 5;
+constexpr uint32_t kNs16550LsrDataReady = 1u << 0;
+constexpr unsigned kNs16550Ier = 1;
+constexpr uint32_t kNs16550IerRx = 1u << 0;
 
 // Bound on polling a stuck UART, so a dead console cannot hang a CPU.
 constexpr unsigned kMaxPolls = 1u << 20;
@@ -69,6 +75,41 @@ void Uart::put(char c)
         }
         write_(reg(kNs16550Thr), desc_.io_width, byte);
         break;
+    case UartKind::None: break;
+    }
+}
+
+int Uart::get()
+{
+    switch (desc_.kind) {
+    case UartKind::Pl011:
+        if (read_(desc_.base + kPl011Fr, 4) & kPl011FrRxEmpty) {
+            return -1;
+        }
+        return static_cast<int>(read_(desc_.base + kPl011Dr, 4) & 0xff);
+    case UartKind::Ns16550:
+        if (!(read_(reg(kNs16550Lsr), desc_.io_width) & kNs16550LsrDataReady)) {
+            return -1;
+        }
+        return static_cast<int>(read_(reg(kNs16550Thr), desc_.io_width) & 0xff); // RBR shares THR's offset
+    case UartKind::None: break;
+    }
+    return -1;
+}
+
+void Uart::enable_rx_interrupt(bool on)
+{
+    switch (desc_.kind) {
+    case UartKind::Pl011: {
+        const uint32_t imsc = read_(desc_.base + kPl011Imsc, 4);
+        write_(desc_.base + kPl011Imsc, 4, on ? imsc | kPl011RxInterrupts : imsc & ~kPl011RxInterrupts);
+        break;
+    }
+    case UartKind::Ns16550: {
+        const uint32_t ier = read_(reg(kNs16550Ier), desc_.io_width);
+        write_(reg(kNs16550Ier), desc_.io_width, on ? ier | kNs16550IerRx : ier & ~kNs16550IerRx);
+        break;
+    }
     case UartKind::None: break;
     }
 }

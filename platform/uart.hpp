@@ -16,6 +16,7 @@ struct UartDesc {
     uint64_t base = 0;
     uint8_t reg_shift = 0; // register n is at base + (n << reg_shift)
     uint8_t io_width = 1;  // bytes per register access: 1 or 4
+    uint32_t intid = 0;    // its GIC interrupt (an SPI, 32 and up); 0 if the DTB gives none
 };
 
 const char* uart_kind_name(UartKind kind);
@@ -34,6 +35,10 @@ public:
 
     /// Writes one byte, waiting while the transmit FIFO is full.
     void put(char c);
+    /// A received byte, or -1 when none is waiting.
+    int get();
+    /// Raises the UART's interrupt while received data waits (or not).
+    void enable_rx_interrupt(bool on);
 
 private:
     uintptr_t reg(unsigned index) const;

@@ -77,6 +77,9 @@ TEST(FdtPlatform, QemuVirtGicV3FindsRedistributorsMemreserveAndReservedMemory)
     EXPECT_EQ(p.reserved[0].size, 0x100000u);
     EXPECT_EQ(p.reserved[1].base, 0x7e000000u);
     EXPECT_EQ(p.uart.base, 0x9000000u);
+    EXPECT_EQ(p.uart.intid, 33u) << "SPI 1";
+    EXPECT_EQ(p.initrd.base, 0x48100000u) << "64-bit linux,initrd-start";
+    EXPECT_EQ(p.initrd.size, 0x1f00000u);
 }
 
 TEST(FdtPlatform, RaspberryPi4TranslatesSocAddressesAndUsesSpinTable)

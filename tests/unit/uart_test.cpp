@@ -45,6 +45,35 @@ protected:
     }
 };
 
+TEST_F(UartTest, Pl011ReceivesOnlyWhenTheFifoHoldsData)
+{
+    Uart uart;
+    uart.attach({UartKind::Pl011, 0x9000000, 2, 4}, fake_read, fake_write);
+    read_script[0x9000018] = {1u << 4, 0};  // RXFE, then data
+    read_script[0x9000000] = {0x100 | 'x'}; // an error flag above the byte
+    EXPECT_EQ(uart.get(), -1);
+    EXPECT_EQ(uart.get(), 'x');
+    read_script[0x9000038] = {0x20};
+    uart.enable_rx_interrupt(true);
+    ASSERT_EQ(writes.size(), 1u);
+    EXPECT_EQ(writes[0].addr, 0x9000038u) << "UARTIMSC";
+    EXPECT_EQ(writes[0].value, 0x20u | 0x10u | 0x40u) << "RXIM and RTIM added, others kept";
+}
+
+TEST_F(UartTest, Ns16550ReceivesThroughLineStatusAndEnablesRxInterrupt)
+{
+    Uart uart;
+    uart.attach({UartKind::Ns16550, 0xfe215040, 2, 4}, fake_read, fake_write);
+    read_script[0xfe215040 + (5 << 2)] = {0, 1}; // LSR: nothing, then data ready
+    read_script[0xfe215040] = {'q'};
+    EXPECT_EQ(uart.get(), -1);
+    EXPECT_EQ(uart.get(), 'q');
+    uart.enable_rx_interrupt(true);
+    ASSERT_EQ(writes.size(), 1u);
+    EXPECT_EQ(writes[0].addr, 0xfe215040u + (1 << 2)) << "IER";
+    EXPECT_EQ(writes[0].value, 1u);
+}
+
 TEST_F(UartTest, Pl011WaitsWhileTransmitFifoIsFullThenWritesData)
 {
     Uart uart;

@@ -1,0 +1,49 @@
+// Console input switching: what each typed byte does.
+#include <gtest/gtest.h>
+
+#include "kernel/console_switch.hpp"
+
+namespace {
+
+using Action = ConsoleSwitch::Action;
+
+TEST(ConsoleSwitch, PlainBytesPassThrough)
+{
+    ConsoleSwitch s;
+    const Action a = s.feed('x');
+    EXPECT_EQ(a.kind, Action::kDeliver);
+    EXPECT_EQ(a.value, 'x');
+    EXPECT_EQ(s.feed('2').kind, Action::kDeliver) << "a digit alone is just a digit";
+}
+
+TEST(ConsoleSwitch, EscapeThenDigitSwitchesToThatVm)
+{
+    ConsoleSwitch s;
+    EXPECT_EQ(s.feed(0x1d).kind, Action::kNone) << "the escape itself is swallowed";
+    const Action a = s.feed('3');
+    EXPECT_EQ(a.kind, Action::kSwitch);
+    EXPECT_EQ(a.value, 2) << "VM numbers count from 1";
+    EXPECT_EQ(s.feed('3').kind, Action::kDeliver) << "back to normal afterwards";
+}
+
+TEST(ConsoleSwitch, EscapeTwiceSendsOneEscape)
+{
+    ConsoleSwitch s;
+    s.feed(0x1d);
+    const Action a = s.feed(0x1d);
+    EXPECT_EQ(a.kind, Action::kDeliver);
+    EXPECT_EQ(a.value, 0x1d);
+    EXPECT_EQ(s.feed('1').kind, Action::kDeliver);
+}
+
+TEST(ConsoleSwitch, EscapeThenAnythingElseAsksForHelpAndSwallowsIt)
+{
+    ConsoleSwitch s;
+    s.feed(0x1d);
+    EXPECT_EQ(s.feed('0').kind, Action::kHelp) << "there is no VM 0";
+    s.feed(0x1d);
+    EXPECT_EQ(s.feed('q').kind, Action::kHelp);
+    EXPECT_EQ(s.feed('q').kind, Action::kDeliver);
+}
+
+} // namespace

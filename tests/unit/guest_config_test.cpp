@@ -1,0 +1,391 @@
+// VM configurations in DTS (guests/configs/, tests/dts/config_*.dts): what
+// each property becomes, and the message for each mistake.
+#include <cstring>
+#include <gtest/gtest.h>
+#include <libfdt.h>
+#include <string>
+#include <vector>
+
+#include "kernel/guest/config.hpp"
+#include "tests/unit/dtb_fixture.hpp"
+
+namespace {
+
+constexpr uint64_t kMiB = 1ull << 20;
+constexpr ConfigLimits kMachine{4, 2048 * kMiB}; // make run: 4 CPUs; RAM left for VMs
+
+struct Parsed {
+    std::vector<char> dtb;
+    VmConfig vms[40];
+    size_t count = 0;
+    bool ok = false;
+    LoadError error;
+
+    const VmConfig& vm(const char* name) const
+    {
+        for (size_t i = 0; i < count; i++) {
+            if (strcmp(vms[i].name, name) == 0) {
+                return vms[i];
+            }
+        }
+        ADD_FAILURE() << "no VM " << name;
+        return vms[0];
+    }
+    /// The error of VM `name`, or "ok".
+    std::string error_of(const char* name) const
+    {
+        const VmConfig& v = vm(name);
+        return v.ok ? "ok" : v.error;
+    }
+};
+
+Parsed parse_config(const std::string& fixture, ConfigLimits limits = kMachine, size_t max = 40)
+{
+    Parsed result;
+    result.dtb = load_dtb(fixture);
+    const std::string file = "tests/dts/" + fixture + ".dts";
+    result.ok = vm_config::parse(result.dtb.data(), result.dtb.size(), file.c_str(), limits, result.vms, max,
+                                 result.count, result.error);
+    return result;
+}
+
+TEST(VmConfig, ShippedLinuxConfigIsOneVmOnFourCpus)
+{
+    const Parsed r = parse_config("config_linux");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    ASSERT_EQ(r.count, 1u);
+    const VmConfig& vm = r.vms[0];
+    ASSERT_TRUE(vm.ok) << vm.error;
+    EXPECT_STREQ(vm.name, "linux");
+    EXPECT_EQ(vm.vcpus, 4u);
+    for (int8_t cpu : vm.pcpu) {
+        EXPECT_EQ(cpu, -1) << "no pinning: the scheduler's default";
+    }
+    EXPECT_EQ(vm.ram_base, 0x40000000u);
+    EXPECT_EQ(vm.ram_size, 512 * kMiB);
+    EXPECT_STREQ(vm.kernel, "linux");
+    EXPECT_STREQ(vm.initrd, "initramfs");
+    EXPECT_EQ(vm.dtb, nullptr) << "generated";
+    EXPECT_STREQ(vm.bootargs, "console=ttyAMA0 earlycon=pl011,0x09000000 panic=-1");
+    EXPECT_TRUE(vm.console_input) << "the only VM has the console";
+    EXPECT_EQ(vm.smc_forward_count, 0u);
+}
+
+TEST(VmConfig, ShippedTwoLinuxConfigSplitsTheCpus)
+{
+    const Parsed r = parse_config("config_two_linux");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    ASSERT_EQ(r.count, 2u);
+    const VmConfig& a = r.vm("linux1");
+    const VmConfig& b = r.vm("linux2");
+    ASSERT_TRUE(a.ok) << a.error;
+    ASSERT_TRUE(b.ok) << b.error;
+    EXPECT_EQ(a.vcpus, 2u);
+    EXPECT_EQ(a.pcpu[0], 0);
+    EXPECT_EQ(a.pcpu[1], 1);
+    EXPECT_EQ(a.pcpu[2], -1);
+    EXPECT_EQ(b.pcpu[0], 2);
+    EXPECT_EQ(b.pcpu[1], 3);
+    EXPECT_EQ(a.ram_size, 256 * kMiB);
+    EXPECT_EQ(b.ram_base, 0x40000000u) << "each VM has its own guest-physical space";
+    EXPECT_STREQ(b.kernel, "linux");
+    EXPECT_STREQ(b.initrd, "initramfs");
+    EXPECT_TRUE(a.console_input) << "the first VM, by default";
+    EXPECT_FALSE(b.console_input);
+}
+
+TEST(VmConfig, EveryPropertyLandsInItsField)
+{
+    const Parsed r = parse_config("config_full");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    ASSERT_EQ(r.count, 2u);
+    const VmConfig& vm = r.vm("full");
+    ASSERT_TRUE(vm.ok) << vm.error;
+    EXPECT_EQ(vm.vcpus, 3u);
+    EXPECT_EQ(vm.pcpu[0], 3);
+    EXPECT_EQ(vm.pcpu[1], 1);
+    EXPECT_EQ(vm.pcpu[2], 1) << "vCPUs may share a CPU";
+    EXPECT_EQ(vm.ram_base, 0x100000000u);
+    EXPECT_EQ(vm.ram_size, 1024 * kMiB);
+    EXPECT_STREQ(vm.kernel, "linux-6.1");
+    EXPECT_STREQ(vm.initrd, "initramfs");
+    EXPECT_STREQ(vm.dtb, "board.dtb");
+    EXPECT_STREQ(vm.bootargs, "console=ttyAMA0 quiet");
+    EXPECT_TRUE(vm.console_input);
+    ASSERT_EQ(vm.smc_forward_count, 2u);
+    EXPECT_EQ(vm.smc_forward[0].first, 0xc2000000u);
+    EXPECT_EQ(vm.smc_forward[0].last, 0xc200ffffu);
+    EXPECT_EQ(vm.smc_forward[1].first, 0x82000010u);
+    EXPECT_EQ(vm.smc_forward[1].last, 0x82000010u);
+    // Strings point into the blob: no copies, no heap.
+    EXPECT_GE(vm.kernel, r.dtb.data());
+    EXPECT_LT(vm.kernel, r.dtb.data() + r.dtb.size());
+
+    const VmConfig& minimal = r.vm("minimal");
+    ASSERT_TRUE(minimal.ok) << minimal.error;
+    EXPECT_EQ(minimal.ram_base, 0u);
+    EXPECT_EQ(minimal.ram_size, 128 * kMiB) << "memory may end where the device window starts";
+    EXPECT_EQ(minimal.initrd, nullptr);
+    EXPECT_EQ(minimal.dtb, nullptr);
+    EXPECT_EQ(minimal.bootargs, nullptr);
+    EXPECT_FALSE(minimal.console_input) << "'full' asked for it";
+}
+
+class BadVms : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() { parsed = new Parsed(parse_config("config_bad_vms")); }
+    static void TearDownTestSuite() { delete parsed; }
+    static std::string error(const char* vm) { return parsed->error_of(vm); }
+    static Parsed* parsed;
+};
+Parsed* BadVms::parsed = nullptr;
+
+#define FILE_AND_NODE(node) "tests/dts/config_bad_vms.dts: /" node ": "
+
+TEST_F(BadVms, EveryVmIsReportedAndTheGoodOneStaysGood)
+{
+    ASSERT_TRUE(parsed->ok) << parsed->error.message;
+    EXPECT_EQ(parsed->count, 27u);
+    EXPECT_EQ(error("good"), "ok");
+    EXPECT_TRUE(parsed->vm("good").console_input) << "the first good VM";
+    for (size_t i = 1; i < parsed->count; i++) {
+        EXPECT_FALSE(parsed->vms[i].ok) << parsed->vms[i].name;
+    }
+}
+
+TEST_F(BadVms, KernelMustBeOnePackageEntryName)
+{
+    EXPECT_EQ(error("no-kernel"), FILE_AND_NODE("no-kernel") "property 'kernel' missing: expected the name of a "
+                                                             "package entry holding an arm64 Image");
+    EXPECT_EQ(error("kernel-not-terminated"),
+              FILE_AND_NODE("kernel-not-terminated") "property 'kernel' is not a NUL-terminated string: expected the "
+                                                     "name of a package entry holding an arm64 Image");
+    EXPECT_EQ(error("kernel-two-strings"),
+              FILE_AND_NODE("kernel-two-strings") "property 'kernel' holds several strings: expected one, the name of "
+                                                  "a package entry holding an arm64 Image");
+    EXPECT_EQ(error("kernel-empty"),
+              FILE_AND_NODE("kernel-empty") "property 'kernel' is 0 characters long: expected the name of a package "
+                                            "entry holding an arm64 Image (1 to 47 characters)");
+    EXPECT_EQ(error("kernel-too-long")
+                  .find(FILE_AND_NODE("kernel-too-long") "property 'kernel' is 48 characters "
+                                                         "long"),
+              0u);
+}
+
+TEST_F(BadVms, OtherStringsMustBeTerminated)
+{
+    EXPECT_EQ(error("initrd-not-terminated"),
+              FILE_AND_NODE("initrd-not-terminated") "property 'initrd' is not a NUL-terminated string: expected the "
+                                                     "name of a package entry holding an initramfs");
+    EXPECT_EQ(error("bootargs-not-terminated"),
+              FILE_AND_NODE("bootargs-not-terminated") "property 'bootargs' is not a NUL-terminated string: expected "
+                                                       "the kernel command line");
+}
+
+TEST_F(BadVms, MemoryMustBeOneAlignedRangeOutsideTheDeviceWindowBelow1TiB)
+{
+    EXPECT_EQ(error("no-memory"),
+              FILE_AND_NODE("no-memory") "property 'memory' missing: expected the guest-physical base and size of "
+                                         "the VM's RAM, e.g. memory = <0x0 0x40000000 0x0 0x20000000>;");
+    EXPECT_EQ(error("memory-three-cells"),
+              FILE_AND_NODE("memory-three-cells") "property 'memory' has 12 bytes: expected 4 cells, <base-high "
+                                                  "base-low size-high size-low>");
+    EXPECT_EQ(error("memory-unaligned"),
+              FILE_AND_NODE("memory-unaligned") "property 'memory' is base 0x40100000 size 0x10000000: expected a "
+                                                "non-zero size, both multiples of 2 MiB");
+    EXPECT_EQ(error("memory-empty"),
+              FILE_AND_NODE("memory-empty") "property 'memory' is base 0x40000000 size 0x0: expected a non-zero size, "
+                                            "both multiples of 2 MiB");
+    EXPECT_EQ(error("memory-device-window"),
+              FILE_AND_NODE("memory-device-window") "property 'memory' [0xa800000, 0x1a800000) overlaps the device "
+                                                    "window [0x8000000, 0xb000000): expected memory outside it");
+    EXPECT_EQ(error("memory-beyond-1tib"),
+              FILE_AND_NODE("memory-beyond-1tib") "property 'memory' is base 0xffffe00000 size 0x400000: expected it "
+                                                  "to end by 0x10000000000 (40-bit guest-physical addresses)");
+}
+
+TEST_F(BadVms, VcpusMustBeOneCellFrom1To8)
+{
+    EXPECT_EQ(error("no-vcpus"), FILE_AND_NODE("no-vcpus") "property 'vcpus' missing: expected the number of vCPUs, "
+                                                           "1 to 8, e.g. vcpus = <2>;");
+    EXPECT_EQ(error("vcpus-zero"), FILE_AND_NODE("vcpus-zero") "property 'vcpus' is 0: expected 1 to 8");
+    EXPECT_EQ(error("vcpus-nine"), FILE_AND_NODE("vcpus-nine") "property 'vcpus' is 9: expected 1 to 8");
+    EXPECT_EQ(error("vcpus-two-cells"),
+              FILE_AND_NODE("vcpus-two-cells") "property 'vcpus' has 8 bytes: expected one cell, the number of vCPUs "
+                                               "(1 to 8)");
+}
+
+TEST_F(BadVms, CpusNamesOneExistingCpuPerVcpu)
+{
+    EXPECT_EQ(error("cpus-one-short"),
+              FILE_AND_NODE("cpus-one-short") "property 'cpus' has 4 bytes: expected one cell per vCPU (2), each a "
+                                              "physical CPU number");
+    EXPECT_EQ(error("cpus-no-such-cpu"),
+              FILE_AND_NODE("cpus-no-such-cpu") "property 'cpus' puts vCPU 1 on CPU 4: expected a CPU of this "
+                                                "machine, which has 4 numbered from 0");
+}
+
+TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
+{
+    EXPECT_EQ(error("misspelt-property"),
+              FILE_AND_NODE("misspelt-property") "property 'kernal' is not known: expected one of vcpus, cpus, "
+                                                 "memory, kernel, initrd, dtb, bootargs, console-input, smc-forward");
+    EXPECT_EQ(error("child-node"),
+              FILE_AND_NODE("child-node") "unexpected child node 'uart': a VM node has properties only");
+}
+
+TEST_F(BadVms, ConsoleInputTakesNoValue)
+{
+    EXPECT_EQ(error("console-input-value"),
+              FILE_AND_NODE("console-input-value") "property 'console-input' has 4 bytes: expected no value "
+                                                   "(console-input;)");
+}
+
+TEST_F(BadVms, SmcForwardIsOneToFourOrderedPairs)
+{
+    const std::string pairs = "expected 1 to 4 pairs of cells <first last>, inclusive ranges of SMCCC function IDs";
+    EXPECT_EQ(error("smc-odd-cells"), FILE_AND_NODE("smc-odd-cells") "property 'smc-forward' has 12 bytes: " + pairs);
+    EXPECT_EQ(error("smc-five-pairs"), FILE_AND_NODE("smc-five-pairs") "property 'smc-forward' has 40 bytes: " + pairs);
+    EXPECT_EQ(error("smc-reversed"), FILE_AND_NODE("smc-reversed") "property 'smc-forward' pair 0 is <0xc200ffff "
+                                                                   "0xc2000000>: expected first <= last");
+}
+
+TEST_F(BadVms, VmNamesHaveAtMost31Characters)
+{
+    const VmConfig& vm = parsed->vms[parsed->count - 1];
+    EXPECT_STREQ(vm.name, "a-vm-name-of-thirty-two-chars-x") << "cut to fit, for listing";
+    EXPECT_FALSE(vm.ok);
+    EXPECT_STREQ(vm.error, FILE_AND_NODE("a-vm-name-of-thirty-two-chars-xx") "the VM name has 32 characters: "
+                                                                             "expected 1 to 31");
+}
+
+TEST(VmConfig, MemoryOfAllVmsMustFitTheMachine)
+{
+    const Parsed r = parse_config("config_memory_total");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    EXPECT_EQ(r.error_of("first"), "ok");
+    EXPECT_NE(r.error_of("broken"), "ok");
+    EXPECT_EQ(r.error_of("second"), "ok") << "the broken VM's memory does not count";
+    EXPECT_EQ(r.error_of("third"), "tests/dts/config_memory_total.dts: /third: property 'memory' of 512 MiB brings the "
+                                   "VMs' memory to 2560 MiB: expected at most the 2 GiB Vireo can give them");
+    const Parsed roomy = parse_config("config_memory_total", {4, 4096 * kMiB});
+    EXPECT_EQ(roomy.error_of("third"), "ok");
+}
+
+TEST(VmConfig, OnlyOneVmMayAskForTheConsoleInput)
+{
+    const Parsed r = parse_config("config_console_twice");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    EXPECT_FALSE(r.vm("first").console_input) << "the default goes, as 'second' asks";
+    EXPECT_TRUE(r.vm("second").ok);
+    EXPECT_TRUE(r.vm("second").console_input);
+    EXPECT_EQ(r.error_of("third"), "tests/dts/config_console_twice.dts: /third: property 'console-input' is also set "
+                                   "for /second: expected it on one VM only");
+}
+
+TEST(VmConfig, PinningNeedsTheMachinesCpus)
+{
+    const Parsed r = parse_config("config_two_linux", {2, 2048 * kMiB});
+    ASSERT_TRUE(r.ok) << r.error.message;
+    EXPECT_EQ(r.error_of("linux1"), "ok");
+    EXPECT_EQ(r.error_of("linux2"), "tests/dts/config_two_linux.dts: /linux2: property 'cpus' puts vCPU 0 on CPU 2: "
+                                    "expected a CPU of this machine, which has 2 numbered from 0");
+}
+
+// --- whole-file failures ---------------------------------------------------------
+
+TEST(VmConfig, RejectsABlobThatIsNotADeviceTree)
+{
+    const std::string text = "/dts-v1/; / { compatible = \"vireo,config\"; };";
+    VmConfig vms[2];
+    size_t count = 7;
+    LoadError error;
+    EXPECT_FALSE(vm_config::parse(text.data(), text.size(), "linux.dts", kMachine, vms, 2, count, error));
+    EXPECT_EQ(count, 0u);
+    EXPECT_STREQ(error.message, "linux.dts: not a device tree (no FDT magic): expected a DTB compiled by dtc");
+    EXPECT_FALSE(vm_config::parse(nullptr, 0, "linux.dtb", kMachine, vms, 2, count, error));
+}
+
+TEST(VmConfig, RejectsATruncatedOrCorruptDeviceTree)
+{
+    std::vector<char> dtb = load_dtb("config_linux");
+    VmConfig vms[2];
+    size_t count = 0;
+    LoadError error;
+    EXPECT_FALSE(vm_config::parse(dtb.data(), dtb.size() - 1, "linux.dtb", kMachine, vms, 2, count, error));
+    EXPECT_EQ(std::string(error.message), "linux.dtb: device tree truncated: its header says " +
+                                              std::to_string(dtb.size()) + " bytes, only " +
+                                              std::to_string(dtb.size() - 1) + " are there");
+    // The structure block's first token, FDT_BEGIN_NODE, made invalid.
+    const uint32_t structure = fdt_off_dt_struct(dtb.data());
+    dtb[structure] = 0x7f;
+    EXPECT_FALSE(vm_config::parse(dtb.data(), dtb.size(), "linux.dtb", kMachine, vms, 2, count, error));
+    EXPECT_EQ(std::string(error.message).find("linux.dtb: not a valid device tree: "), 0u) << error.message;
+}
+
+TEST(VmConfig, RejectsADeviceTreeThatIsNotAVireoConfiguration)
+{
+    for (const char* fixture : {"config_no_compatible", "config_wrong_compatible", "qemu-virt-gicv3"}) {
+        const Parsed r = parse_config(fixture);
+        EXPECT_FALSE(r.ok);
+        EXPECT_EQ(r.count, 0u);
+        EXPECT_EQ(std::string(r.error.message),
+                  "tests/dts/" + std::string(fixture) +
+                      ".dts: not a Vireo VM configuration: expected compatible = \"vireo,config\" at /");
+    }
+}
+
+TEST(VmConfig, RejectsAConfigurationWithoutVms)
+{
+    const Parsed r = parse_config("config_no_vms");
+    EXPECT_FALSE(r.ok);
+    EXPECT_STREQ(r.error.message, "tests/dts/config_no_vms.dts: no VMs: expected one child node of / per VM");
+}
+
+TEST(VmConfig, RejectsMoreVmsThanTheCallerHasRoomFor)
+{
+    const Parsed r = parse_config("config_two_linux", kMachine, 1);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.count, 0u);
+    EXPECT_STREQ(r.error.message, "tests/dts/config_two_linux.dts: 2 VMs: expected at most 1");
+}
+
+TEST(VmConfig, RejectsAVmPropertyAtTheRoot)
+{
+    const Parsed r = parse_config("config_root_property");
+    EXPECT_FALSE(r.ok);
+    EXPECT_STREQ(r.error.message, "tests/dts/config_root_property.dts: /: property 'vcpus' is not known: expected "
+                                  "compatible or model; each VM is a child node of /");
+}
+
+TEST(VmConfig, RejectsTwoVmsOfTheSameName)
+{
+    // dtc merges nodes of one name, so build such a blob by hand.
+    std::vector<char> blob(4096);
+    const auto string = [&](const char* name, const char* value) {
+        return fdt_property(blob.data(), name, value, static_cast<int>(strlen(value) + 1));
+    };
+    ASSERT_EQ(fdt_create(blob.data(), static_cast<int>(blob.size())), 0);
+    ASSERT_EQ(fdt_finish_reservemap(blob.data()), 0);
+    ASSERT_EQ(fdt_begin_node(blob.data(), ""), 0);
+    ASSERT_EQ(string("compatible", "vireo,config"), 0);
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ(fdt_begin_node(blob.data(), "twin"), 0);
+        ASSERT_EQ(fdt_property_u32(blob.data(), "vcpus", 1), 0);
+        const fdt32_t memory[] = {cpu_to_fdt32(0), cpu_to_fdt32(0x40000000), cpu_to_fdt32(0), cpu_to_fdt32(0x200000)};
+        ASSERT_EQ(fdt_property(blob.data(), "memory", memory, sizeof memory), 0);
+        ASSERT_EQ(string("kernel", "linux"), 0);
+        ASSERT_EQ(fdt_end_node(blob.data()), 0);
+    }
+    ASSERT_EQ(fdt_end_node(blob.data()), 0);
+    ASSERT_EQ(fdt_finish(blob.data()), 0);
+    VmConfig vms[2];
+    size_t count = 0;
+    LoadError error;
+    ASSERT_TRUE(vm_config::parse(blob.data(), blob.size(), "twins.dtb", kMachine, vms, 2, count, error));
+    ASSERT_EQ(count, 2u);
+    EXPECT_TRUE(vms[0].ok);
+    EXPECT_STREQ(vms[1].error, "twins.dtb: /twin: a VM of this name comes earlier in the file: expected unique names");
+}
+
+} // namespace

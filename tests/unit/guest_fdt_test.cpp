@@ -1,0 +1,245 @@
+// The DTB a Linux guest boots with, read back with libfdt: every node and
+// property the kernel needs, for a GICv2 and a GICv3 VM.
+#include <cstring>
+#include <gtest/gtest.h>
+#include <libfdt.h>
+#include <string>
+#include <vector>
+
+#include "kernel/guest/guest_fdt.hpp"
+
+namespace {
+
+GuestFdtSpec spec(uint32_t gic_version)
+{
+    GuestFdtSpec s;
+    s.ram_base = 0x40000000;
+    s.ram_size = 0x20000000;
+    s.vcpus = 4;
+    s.gic_version = gic_version;
+    s.bootargs = "console=ttyAMA0 earlycon=pl011,0x09000000 panic=-1";
+    s.initrd_start = 0x5f000000;
+    s.initrd_end = 0x5f812345;
+    return s;
+}
+
+struct Built {
+    std::vector<char> dtb = std::vector<char>(16384);
+    int size = 0;
+    const char* error = nullptr;
+};
+
+Built build(const GuestFdtSpec& s)
+{
+    Built b;
+    b.size = guest_fdt::build(s, b.dtb.data(), b.dtb.size(), b.error);
+    return b;
+}
+
+int node(const Built& b, const char* path)
+{
+    const int offset = fdt_path_offset(b.dtb.data(), path);
+    EXPECT_GE(offset, 0) << "no node " << path;
+    return offset;
+}
+
+bool has(const Built& b, const char* path, const char* name)
+{
+    return fdt_getprop(b.dtb.data(), node(b, path), name, nullptr) != nullptr;
+}
+
+/// Property `name` of `path` as its bytes ("" and a failure if absent).
+std::string raw(const Built& b, const char* path, const char* name)
+{
+    int length = 0;
+    const void* value = fdt_getprop(b.dtb.data(), node(b, path), name, &length);
+    EXPECT_NE(value, nullptr) << path << " has no " << name;
+    return value != nullptr ? std::string(static_cast<const char*>(value), static_cast<size_t>(length)) : "";
+}
+
+/// A string property, without its NUL; string lists keep their inner NULs.
+std::string str(const Built& b, const char* path, const char* name)
+{
+    const std::string value = raw(b, path, name);
+    EXPECT_TRUE(!value.empty() && value.back() == '\0') << path << " " << name << " is not a string";
+    return value.empty() ? value : value.substr(0, value.size() - 1);
+}
+
+std::vector<uint32_t> cells(const Built& b, const char* path, const char* name)
+{
+    const std::string value = raw(b, path, name);
+    EXPECT_EQ(value.size() % 4, 0u) << path << " " << name;
+    std::vector<uint32_t> out;
+    for (size_t i = 0; i + 4 <= value.size(); i += 4) {
+        out.push_back(fdt32_ld(reinterpret_cast<const fdt32_t*>(value.data() + i)));
+    }
+    return out;
+}
+
+using Cells = std::vector<uint32_t>;
+
+void expect_common(const Built& b)
+{
+    ASSERT_GT(b.size, 0) << b.error;
+    EXPECT_EQ(fdt_check_full(b.dtb.data(), b.dtb.size()), 0);
+    EXPECT_EQ(static_cast<int>(fdt_totalsize(b.dtb.data())), b.size);
+
+    EXPECT_EQ(cells(b, "/", "#address-cells"), Cells{2});
+    EXPECT_EQ(cells(b, "/", "#size-cells"), Cells{2});
+    EXPECT_EQ(str(b, "/", "compatible"), "vireo,virt");
+    EXPECT_EQ(cells(b, "/", "interrupt-parent"), Cells{guest_fdt::kGicPhandle});
+
+    EXPECT_EQ(str(b, "/memory@40000000", "device_type"), "memory");
+    EXPECT_EQ(cells(b, "/memory@40000000", "reg"), (Cells{0, 0x40000000, 0, 0x20000000}));
+
+    EXPECT_EQ(cells(b, "/cpus", "#address-cells"), Cells{1});
+    EXPECT_EQ(cells(b, "/cpus", "#size-cells"), Cells{0});
+    int count = 0;
+    int cpu = 0;
+    fdt_for_each_subnode(cpu, b.dtb.data(), node(b, "/cpus"))
+    {
+        const std::string path = "/cpus/cpu@" + std::to_string(count);
+        EXPECT_STREQ(fdt_get_name(b.dtb.data(), cpu, nullptr), path.c_str() + 6);
+        EXPECT_EQ(str(b, path.c_str(), "device_type"), "cpu");
+        EXPECT_EQ(str(b, path.c_str(), "compatible"), "arm,armv8");
+        EXPECT_EQ(cells(b, path.c_str(), "reg"), Cells{static_cast<uint32_t>(count)}) << "MPIDR Aff0";
+        EXPECT_EQ(str(b, path.c_str(), "enable-method"), "psci");
+        count++;
+    }
+    EXPECT_EQ(count, 4);
+
+    EXPECT_EQ(str(b, "/psci", "compatible"), std::string("arm,psci-1.0\0arm,psci-0.2", 25));
+    EXPECT_EQ(str(b, "/psci", "method"), "hvc");
+
+    EXPECT_EQ(cells(b, "/interrupt-controller@8000000", "#interrupt-cells"), Cells{3});
+    EXPECT_EQ(raw(b, "/interrupt-controller@8000000", "interrupt-controller"), "");
+    EXPECT_EQ(cells(b, "/interrupt-controller@8000000", "phandle"), Cells{guest_fdt::kGicPhandle});
+
+    EXPECT_EQ(str(b, "/timer", "compatible"), "arm,armv8-timer");
+
+    EXPECT_EQ(str(b, "/apb-pclk", "compatible"), "fixed-clock");
+    EXPECT_EQ(cells(b, "/apb-pclk", "#clock-cells"), Cells{0});
+    EXPECT_EQ(cells(b, "/apb-pclk", "clock-frequency"), Cells{24000000});
+    EXPECT_EQ(cells(b, "/apb-pclk", "phandle"), Cells{guest_fdt::kClockPhandle});
+
+    EXPECT_EQ(str(b, "/pl011@9000000", "compatible"), std::string("arm,pl011\0arm,primecell", 23));
+    EXPECT_EQ(cells(b, "/pl011@9000000", "reg"), (Cells{0, 0x09000000, 0, 0x1000}));
+    EXPECT_EQ(cells(b, "/pl011@9000000", "interrupts"), (Cells{0, 1, 4})) << "SPI 1 (INTID 33), level-high";
+    EXPECT_EQ(cells(b, "/pl011@9000000", "clocks"), (Cells{guest_fdt::kClockPhandle, guest_fdt::kClockPhandle}));
+    EXPECT_EQ(str(b, "/pl011@9000000", "clock-names"), std::string("uartclk\0apb_pclk", 16));
+
+    EXPECT_EQ(str(b, "/chosen", "bootargs"), "console=ttyAMA0 earlycon=pl011,0x09000000 panic=-1");
+    EXPECT_EQ(str(b, "/chosen", "stdout-path"), "/pl011@9000000");
+    EXPECT_EQ(str(b, "/aliases", "serial0"), "/pl011@9000000");
+    EXPECT_EQ(cells(b, "/chosen", "linux,initrd-start"), (Cells{0, 0x5f000000}));
+    EXPECT_EQ(cells(b, "/chosen", "linux,initrd-end"), (Cells{0, 0x5f812345}));
+}
+
+TEST(GuestFdt, GicV2VmHasTheCortexA15GicAndCpuMasksInPpiFlags)
+{
+    const Built b = build(spec(2));
+    expect_common(b);
+    const char* gic = "/interrupt-controller@8000000";
+    EXPECT_EQ(str(b, gic, "compatible"), "arm,cortex-a15-gic");
+    EXPECT_EQ(cells(b, gic, "reg"), (Cells{0, 0x08000000, 0, 0x10000, 0, 0x08010000, 0, 0x2000})) << "GICD, GICC";
+    EXPECT_FALSE(has(b, gic, "#redistributor-regions"));
+    // Four vCPUs: CPU mask 0xf in bits 8-15 of each PPI's flags.
+    EXPECT_EQ(cells(b, gic, "interrupts"), (Cells{1, 9, 0xf04})) << "maintenance: PPI 9, level-high";
+    EXPECT_EQ(cells(b, "/timer", "interrupts"), (Cells{1, 13, 0xf08, 1, 14, 0xf08, 1, 11, 0xf08, 1, 10, 0xf08}))
+        << "secure, non-secure, virtual, hypervisor timers: level-low";
+}
+
+TEST(GuestFdt, GicV3VmHasOneRedistributorRegionForAllVcpus)
+{
+    const Built b = build(spec(3));
+    expect_common(b);
+    const char* gic = "/interrupt-controller@8000000";
+    EXPECT_EQ(str(b, gic, "compatible"), "arm,gic-v3");
+    EXPECT_EQ(cells(b, gic, "reg"), (Cells{0, 0x08000000, 0, 0x10000, 0, 0x080a0000, 0, 4 * 0x20000}))
+        << "GICD, GICR: 128 KiB per vCPU";
+    EXPECT_EQ(cells(b, gic, "#redistributor-regions"), Cells{1});
+    EXPECT_EQ(cells(b, gic, "interrupts"), (Cells{1, 9, 4})) << "no CPU mask on GICv3";
+    EXPECT_EQ(cells(b, "/timer", "interrupts"), (Cells{1, 13, 8, 1, 14, 8, 1, 11, 8, 1, 10, 8}));
+}
+
+TEST(GuestFdt, CpuMaskFollowsTheVcpuCount)
+{
+    GuestFdtSpec s = spec(2);
+    s.vcpus = 8;
+    EXPECT_EQ(cells(build(s), "/timer", "interrupts")[2], 0xff08u);
+    s.vcpus = 1;
+    const Built one = build(s);
+    EXPECT_EQ(cells(one, "/timer", "interrupts")[2], 0x108u);
+    EXPECT_LT(fdt_path_offset(one.dtb.data(), "/cpus/cpu@1"), 0);
+}
+
+TEST(GuestFdt, NoInitrdNoBootargsMeansNoSuchProperties)
+{
+    GuestFdtSpec s = spec(3);
+    s.bootargs = nullptr;
+    s.initrd_start = 0;
+    s.initrd_end = 0;
+    const Built b = build(s);
+    ASSERT_GT(b.size, 0) << b.error;
+    EXPECT_FALSE(has(b, "/chosen", "bootargs"));
+    EXPECT_FALSE(has(b, "/chosen", "linux,initrd-start"));
+    EXPECT_FALSE(has(b, "/chosen", "linux,initrd-end"));
+    EXPECT_EQ(str(b, "/chosen", "stdout-path"), "/pl011@9000000");
+}
+
+TEST(GuestFdt, NodeNamesFollowTheAddresses)
+{
+    GuestFdtSpec s = spec(3);
+    s.ram_base = 0x80000000;
+    s.uart_base = 0x1c090000;
+    s.uart_spi = 5;
+    s.gicd_base = 0x2f000000;
+    const Built b = build(s);
+    ASSERT_GT(b.size, 0) << b.error;
+    EXPECT_EQ(cells(b, "/memory@80000000", "reg")[1], 0x80000000u);
+    EXPECT_EQ(cells(b, "/pl011@1c090000", "interrupts"), (Cells{0, 5, 4}));
+    EXPECT_EQ(str(b, "/chosen", "stdout-path"), "/pl011@1c090000");
+    EXPECT_EQ(cells(b, "/interrupt-controller@2f000000", "reg")[1], 0x2f000000u);
+}
+
+TEST(GuestFdt, TooSmallABufferFailsCleanlyAtEverySize)
+{
+    const Built full = build(spec(2));
+    ASSERT_GT(full.size, 0) << full.error;
+    for (int size = 0; size < full.size; size++) {
+        std::vector<char> buf(static_cast<size_t>(size) + 64, 0x5a);
+        const char* error = nullptr;
+        ASSERT_EQ(guest_fdt::build(spec(2), buf.data(), static_cast<size_t>(size), error), -FDT_ERR_NOSPACE) << size;
+        ASSERT_STREQ(error, "guest DTB: the buffer is too small");
+        for (size_t i = static_cast<size_t>(size); i < buf.size(); i++) {
+            ASSERT_EQ(buf[i], 0x5a) << "wrote past the buffer of " << size << " bytes";
+        }
+    }
+    std::vector<char> exact(static_cast<size_t>(full.size));
+    const char* error = nullptr;
+    EXPECT_EQ(guest_fdt::build(spec(2), exact.data(), exact.size(), error), full.size);
+}
+
+TEST(GuestFdt, RejectsAnImpossibleSpec)
+{
+    GuestFdtSpec s = spec(3);
+    s.vcpus = 0;
+    Built b = build(s);
+    EXPECT_LT(b.size, 0);
+    EXPECT_STREQ(b.error, "guest DTB: vcpus must be 1 to 8");
+    s.vcpus = 9;
+    EXPECT_STREQ(build(s).error, "guest DTB: vcpus must be 1 to 8");
+    s = spec(4);
+    EXPECT_STREQ(build(s).error, "guest DTB: gic_version must be 2 or 3");
+    s = spec(3);
+    s.ram_size = 0;
+    EXPECT_STREQ(build(s).error, "guest DTB: the VM has no RAM");
+    s = spec(3);
+    s.initrd_end = s.initrd_start - 1;
+    EXPECT_STREQ(build(s).error, "guest DTB: the initrd is empty or ends before it starts");
+    const char* error = nullptr;
+    EXPECT_LT(guest_fdt::build(spec(3), nullptr, 4096, error), 0);
+    EXPECT_STREQ(error, "guest DTB: no buffer");
+}
+
+} // namespace

@@ -1,0 +1,239 @@
+// The arm64 Image header as Vireo reads it, and where a Linux guest's
+// kernel, initrd and DTB go in its RAM.
+#include <cstdint>
+#include <cstring>
+#include <gtest/gtest.h>
+#include <string>
+#include <vector>
+
+#include "kernel/guest/image.hpp"
+
+using namespace linux_image;
+
+namespace {
+
+constexpr uint64_t kMiB = 1ull << 20;
+
+void put_le(std::vector<uint8_t>& bytes, size_t at, uint64_t value, size_t width)
+{
+    for (size_t i = 0; i < width; i++) {
+        bytes[at + i] = static_cast<uint8_t>(value >> (8 * i));
+    }
+}
+
+/// A file of `file_size` bytes starting with an Image header.
+std::vector<uint8_t> image_file(size_t file_size, uint64_t text_offset, uint64_t image_size, uint64_t flags,
+                                uint32_t magic = kMagic)
+{
+    std::vector<uint8_t> file(file_size, 0xaa);
+    put_le(file, 0, 0x14000010, 4); // code0: b +0x40, as a real kernel's
+    put_le(file, 4, 0, 4);
+    put_le(file, 8, text_offset, 8);
+    put_le(file, 16, image_size, 8);
+    put_le(file, 24, flags, 8);
+    for (size_t reserved = 32; reserved < 56; reserved += 8) {
+        put_le(file, reserved, 0, 8);
+    }
+    put_le(file, 56, magic, 4);
+    return file;
+}
+
+struct Parsed {
+    bool ok;
+    ImageInfo info;
+    std::string error;
+};
+
+Parsed parse_file(const std::vector<uint8_t>& file)
+{
+    Parsed result{};
+    LoadError error;
+    result.ok = parse(file.data(), file.size(), result.info, error);
+    result.error = error.message;
+    return result;
+}
+
+TEST(LinuxImage, HeaderGivesTextOffsetImageSizeAndFlags)
+{
+    // Little-endian, 4 KiB pages (1 << 1), placeable anywhere (1 << 3).
+    const Parsed r = parse_file(image_file(0x1000, 0x0, 0x2000000, 0xa));
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.info.text_offset, 0u);
+    EXPECT_EQ(r.info.image_size, 0x2000000u);
+    EXPECT_EQ(r.info.flags, 0xau);
+    EXPECT_FALSE(r.info.legacy);
+    EXPECT_EQ(r.info.page_size(), 4096u);
+    EXPECT_TRUE(r.info.place_anywhere());
+}
+
+TEST(LinuxImage, PageSizeFieldDecodesToBytes)
+{
+    EXPECT_EQ(parse_file(image_file(64, 0, 4096, 0 << 1)).info.page_size(), 0u) << "unspecified";
+    EXPECT_EQ(parse_file(image_file(64, 0, 4096, 2 << 1)).info.page_size(), 16384u);
+    EXPECT_EQ(parse_file(image_file(64, 0, 4096, 3 << 1)).info.page_size(), 65536u);
+    EXPECT_FALSE(parse_file(image_file(64, 0, 4096, 0)).info.place_anywhere());
+}
+
+TEST(LinuxImage, ImageSizeIsNeverLessThanTheFile)
+{
+    // A file with bytes after the kernel proper (padding, a signature).
+    const Parsed r = parse_file(image_file(0x3000, 0x80000, 0x2000, 0));
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.info.image_size, 0x3000u);
+    EXPECT_EQ(r.info.text_offset, 0x80000u);
+}
+
+TEST(LinuxImage, ZeroImageSizeMeansAKernelBefore3_17WithTextOffset0x80000)
+{
+    // Such kernels had no flags; their text_offset field is not trusted.
+    const Parsed r = parse_file(image_file(0x5000, 0x1234, 0, 0x1));
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_TRUE(r.info.legacy);
+    EXPECT_EQ(r.info.text_offset, 0x80000u);
+    EXPECT_EQ(r.info.image_size, 0x5000u) << "the file size";
+    EXPECT_EQ(r.info.flags, 0u);
+}
+
+TEST(LinuxImage, RejectsAFileShorterThanTheHeader)
+{
+    std::vector<uint8_t> file = image_file(64, 0, 4096, 0);
+    file.pop_back();
+    const Parsed r = parse_file(file);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error, "not an arm64 Image: 63 bytes, shorter than the 64-byte header");
+    ImageInfo info;
+    LoadError error;
+    EXPECT_FALSE(parse(nullptr, 4096, info, error));
+    EXPECT_STREQ(error.message, "not an arm64 Image: 0 bytes, shorter than the 64-byte header");
+}
+
+TEST(LinuxImage, RejectsAFileWithoutTheMagic)
+{
+    const Parsed r = parse_file(image_file(4096, 0, 4096, 0, 0x464c457f)); // an ELF's first word
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error, "not an arm64 Image (no ARM\\x64 magic at offset 56)");
+}
+
+TEST(LinuxImage, RejectsABigEndianKernel)
+{
+    const Parsed r = parse_file(image_file(4096, 0, 4096, 0x3));
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error, "big-endian kernel; Vireo runs little-endian guests");
+}
+
+// --- layout ------------------------------------------------------------------
+
+ImageInfo info(uint64_t text_offset, uint64_t image_size) { return {text_offset, image_size, 0xa, false}; }
+
+struct Planned {
+    bool ok;
+    GuestLayout layout;
+    std::string error;
+};
+
+Planned plan(uint64_t ram_base, uint64_t ram_size, const ImageInfo& image, uint64_t file_size, uint64_t initrd_size,
+             uint64_t dtb_size)
+{
+    Planned result{};
+    LoadError error;
+    result.ok = plan_layout(ram_base, ram_size, image, file_size, initrd_size, dtb_size, result.layout, error);
+    result.error = error.message;
+    return result;
+}
+
+TEST(GuestLayout, KernelAtRamBaseDtbInTheTopBlockInitrdJustBelow)
+{
+    const uint64_t initrd = 10 * kMiB + 123;
+    const Planned r = plan(0x40000000, 512 * kMiB, info(0, 32 * kMiB), 20 * kMiB, initrd, 0x2345);
+    ASSERT_TRUE(r.ok) << r.error;
+    const GuestLayout& l = r.layout;
+    EXPECT_EQ(l.kernel_start, 0x40000000u);
+    EXPECT_EQ(l.kernel_end, 0x42000000u) << "image_size, bss included";
+    EXPECT_EQ(l.dtb_start, 0x5fe00000u) << "the last 2 MiB of RAM";
+    EXPECT_EQ(l.dtb_end, 0x5fe02345u);
+    EXPECT_EQ(l.initrd_start % 4096, 0u);
+    EXPECT_EQ(l.initrd_end - l.initrd_start, initrd);
+    EXPECT_LE(l.initrd_end, l.dtb_start);
+    EXPECT_GT(l.initrd_end + 4096, l.dtb_start) << "less than a page below the DTB";
+}
+
+TEST(GuestLayout, UnalignedRamKeepsTheKernelAndDtbOn2MiBBlocks)
+{
+    // RAM from 1 GiB + 1 MiB to 1.25 GiB + 1 MiB; an old kernel's text_offset.
+    const Planned r = plan(0x40100000, 256 * kMiB, info(0x80000, 16 * kMiB), 16 * kMiB, 0, 64 * 1024);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.layout.kernel_start, 0x40280000u) << "the next 2 MiB boundary + text_offset";
+    EXPECT_EQ(r.layout.kernel_end, 0x41280000u);
+    EXPECT_EQ(r.layout.dtb_start, 0x4fe00000u) << "the last whole 2 MiB block";
+    EXPECT_EQ(r.layout.initrd_start, 0u) << "no initrd";
+    EXPECT_EQ(r.layout.initrd_end, 0u);
+}
+
+TEST(GuestLayout, KernelFileLargerThanImageSizeCounts)
+{
+    const Planned r = plan(0x40000000, 64 * kMiB, info(0, 8 * kMiB), 9 * kMiB, 0, 4096);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.layout.kernel_end, 0x40900000u);
+}
+
+TEST(GuestLayout, InitrdMayFillAllRoomBetweenKernelAndDtb)
+{
+    // 16 MiB of RAM: kernel 0-4 MiB, DTB 14-16 MiB, so 10 MiB for the initrd.
+    EXPECT_TRUE(plan(0x40000000, 16 * kMiB, info(0, 4 * kMiB), 4 * kMiB, 10 * kMiB, 4096).ok);
+    const Planned r = plan(0x40000000, 16 * kMiB, info(0, 4 * kMiB), 4 * kMiB, 10 * kMiB + 1, 4096);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error, "initrd of 10485761 bytes does not fit between the kernel's end (0x40400000) and the DTB at "
+                       "0x40e00000: 10 MiB free");
+}
+
+TEST(GuestLayout, InitrdPageAlignmentMayNotReachBelowTheKernelsEnd)
+{
+    // The kernel ends 1 byte into a page: an initrd of all the free bytes
+    // would have to start in that page, on the kernel.
+    const uint64_t kernel = 4 * kMiB + 1;
+    EXPECT_TRUE(plan(0x40000000, 16 * kMiB, info(0, kernel), kernel, 10 * kMiB - 4096, 4096).ok);
+    const Planned r = plan(0x40000000, 16 * kMiB, info(0, kernel), kernel, 10 * kMiB - 1, 4096);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error, "initrd of 10485759 bytes does not fit between the kernel's end (0x40400001) and the DTB at "
+                       "0x40e00000: 10485759 bytes free");
+}
+
+TEST(GuestLayout, KernelLargerThanRamBelowTheDtbIsNamedWithSizes)
+{
+    const Planned r = plan(0x40000000, 64 * kMiB, info(0, 63 * kMiB), 30 * kMiB, 0, 4096);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error, "kernel does not fit: it needs 63 MiB from 0x40000000 (text_offset 0x0 + image size 63 MiB), "
+                       "but the DTB block starts at 0x43e00000 (guest RAM: 64 MiB at 0x40000000)");
+}
+
+TEST(GuestLayout, HugeTextOffsetDoesNotWrapAround)
+{
+    const Planned r = plan(0x40000000, 64 * kMiB, info(UINT64_MAX - 4096, 8192), 8192, 0, 4096);
+    EXPECT_FALSE(r.ok);
+    EXPECT_NE(r.error.find("kernel does not fit"), std::string::npos) << r.error;
+}
+
+TEST(GuestLayout, RamTooSmallForKernelAndDtbBlocks)
+{
+    const Planned r = plan(0x40000000, 3 * kMiB, info(0, 4096), 4096, 0, 4096);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error, "guest RAM of 3 MiB at 0x40000000 is too small: the kernel and the DTB need a 2 MiB-aligned "
+                       "2 MiB block each");
+}
+
+TEST(GuestLayout, RamThatWrapsOrIsEmptyIsRejected)
+{
+    EXPECT_EQ(plan(0xffffffffffe00000, 4 * kMiB, info(0, 4096), 4096, 0, 4096).error,
+              "guest RAM of 4 MiB at 0xffffffffffe00000 is empty or wraps around");
+    EXPECT_FALSE(plan(0x40000000, 0, info(0, 4096), 4096, 0, 4096).ok);
+}
+
+TEST(GuestLayout, DtbMustBeOneByteTo2MiB)
+{
+    EXPECT_TRUE(plan(0x40000000, 64 * kMiB, info(0, 4096), 4096, 0, 2 * kMiB).ok);
+    EXPECT_EQ(plan(0x40000000, 64 * kMiB, info(0, 4096), 4096, 0, 2 * kMiB + 1).error,
+              "DTB of 2097153 bytes: the arm64 boot protocol needs one of 1 byte to 2 MiB");
+    EXPECT_FALSE(plan(0x40000000, 64 * kMiB, info(0, 4096), 4096, 0, 0).ok);
+}
+
+} // namespace
