@@ -109,7 +109,9 @@ $(IMAGE).bin: $(IMAGE).elf
 # --- bare-metal test guests (guests/tests), embedded in the image ---------
 
 GUEST_DIR := $(BUILD)/guests
-GUEST_NAMES := $(basename $(notdir $(wildcard guests/tests/*.cpp)))
+# dtbinfo is not built in: it is an arm64 Image (lib/image_head.S) for the
+# Linux loader, packed into the boot packages.
+GUEST_NAMES := $(filter-out dtbinfo,$(basename $(notdir $(wildcard guests/tests/*.cpp))))
 GUEST_LIB_OBJS := $(GUEST_DIR)/obj/lib/crt0.o $(GUEST_DIR)/obj/lib/guest.o
 GUEST_BINS := $(GUEST_NAMES:%=$(GUEST_DIR)/%.bin)
 GUEST_CXXFLAGS := -std=c++20 -O2 -g $(ARCHFLAGS) -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics \
@@ -132,6 +134,14 @@ $(GUEST_DIR)/%.elf: $(GUEST_DIR)/obj/%.o $(GUEST_LIB_OBJS) guests/tests/lib/gues
 $(GUEST_DIR)/%.bin: $(GUEST_DIR)/%.elf
 	$(call quiet,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
 
+$(GUEST_DIR)/obj/dtbinfo.o: GUEST_CXXFLAGS += -isystem $(LIBFDT)/include
+$(GUEST_DIR)/dtbinfo.elf: $(GUEST_DIR)/obj/dtbinfo.o $(GUEST_DIR)/obj/lib/image_head.o $(GUEST_LIB_OBJS) guests/tests/lib/guest.ld
+	$(call quiet,LD,$@)$(LD) -static -nostdlib --gc-sections --no-warn-rwx-segments -T guests/tests/lib/guest.ld \
+		-e _image_head -o $@ $(GUEST_DIR)/obj/dtbinfo.o $(GUEST_DIR)/obj/lib/image_head.o $(GUEST_LIB_OBJS) \
+		--start-group $(LIBFDT)/lib/aarch64-linux-gnu/libfdt.a $(NEWLIB)/lib/libc.a $(LIBGCC) --end-group
+$(GUEST_DIR)/dtbinfo.img: $(GUEST_DIR)/dtbinfo.elf
+	$(call quiet,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
+
 # The EL3 test firmware for SMC forwarding tests (booted with -bios).
 FW_OBJS := $(GUEST_DIR)/obj/firmware/start.o $(GUEST_DIR)/obj/firmware/el3fw.o
 $(GUEST_DIR)/obj/firmware/el3fw.o: GUEST_CXXFLAGS += -I. -isystem $(LIBFDT)/include
@@ -151,6 +161,31 @@ $(GUEST_DIR)/images.S: $(GUEST_BINS) Makefile
 
 $(GUEST_DIR)/images.o: $(GUEST_DIR)/images.S
 	$(call quiet,AS,$<)$(CC) -c $< -o $@
+
+# --- Linux guests: initramfs, VM configurations, boot packages ------------
+
+# A package (docs/config.md) holds a VM configuration and the images it
+# names; `make run` and the system tests hand it to Vireo as QEMU's -initrd.
+LINUX_IMAGE = $(firstword $(wildcard $(DEPS)/linux/boot/vmlinuz-*))
+INITRAMFS := $(BUILD)/linux/initramfs.cpio
+VM ?= guests/configs/linux.dts
+CONFIG_DTS := $(wildcard guests/configs/*.dts tests/configs/*.dts)
+PACKAGES := $(CONFIG_DTS:%.dts=$(BUILD)/packages/%.pkg)
+PACKAGE_INPUTS = linux=$(LINUX_IMAGE) initramfs=$(INITRAMFS) dtbinfo=$(GUEST_DIR)/dtbinfo.img
+
+$(INITRAMFS): guests/linux/init scripts/mkinitramfs $(DEPS)/busybox.version
+	@mkdir -p $(dir $@)
+	$(call quiet,CPIO,$@)scripts/mkinitramfs $@
+
+$(BUILD)/packages/%.dtb: %.dts
+	@mkdir -p $(dir $@)
+	$(call quiet,DTC,$<)dtc -q -I dts -O dtb -o $@ $<
+
+$(BUILD)/packages/%.pkg: $(BUILD)/packages/%.dtb $(INITRAMFS) $(GUEST_DIR)/dtbinfo.img scripts/mkpackage
+	@printf '%s' $*.dts > $(BUILD)/packages/$*.name
+	$(call quiet,PACK,$@)scripts/mkpackage $@ config=$< config-name=$(BUILD)/packages/$*.name $(PACKAGE_INPUTS)
+
+all: $(PACKAGES)
 
 compile_commands.json: $(OBJS)
 	@scripts/compdb-merge $@ $(OBJS:%=%.json) $(UNIT_OBJS:%=%.json) $(GUEST_NAMES:%=$(GUEST_DIR)/obj/%.o.json)
@@ -183,12 +218,16 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_DTBS)
 
 # --- running -------------------------------------------------------------
 
-run: all
-	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) $(if $(APPEND),--append "$(APPEND)") $(IMAGE).bin
+RUN_PACKAGE = $(BUILD)/packages/$(VM:%.dts=%).pkg
+QEMU_RUN = scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) $(if $(APPEND),--append "$(APPEND)") \
+	--initrd $(RUN_PACKAGE)
 
-debug: all
+run: all $(RUN_PACKAGE)
+	$(QEMU_RUN) $(IMAGE).bin
+
+debug: all $(RUN_PACKAGE)
 	@echo "QEMU waits for gdb on :1234; in another terminal: gdb-multiarch -ex 'symbol-file $(IMAGE).elf -o 0x40200000' -ex 'target remote :1234'"
-	scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) --gdb $(IMAGE).bin
+	$(QEMU_RUN) --gdb $(IMAGE).bin
 
 test: format-check all boards $(BUILD)/unit-tests
 	@scripts/run-tests --unit $(BUILD)/unit-tests --image $(IMAGE).bin tests/system/*.tests

@@ -50,6 +50,8 @@ void init(const Platform& platform)
 
 uint32_t intid() { return uart_intid; }
 
+bool has_focus(const Vm& vm) { return started && vms::at(focus) == &vm; }
+
 void start(uint32_t index)
 {
     started = true;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 struct Platform;
+class Vm;
 
 namespace console_input {
 
@@ -19,5 +20,7 @@ uint32_t intid();
 void on_interrupt();
 /// The VMs are started: input goes to VM `index` first.
 void start(uint32_t index);
+/// Whether `vm` has the console input.
+bool has_focus(const Vm& vm);
 
 } // namespace console_input

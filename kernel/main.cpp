@@ -16,6 +16,7 @@
 #include "kernel/selftest.hpp"
 #include "kernel/smp.hpp"
 #include "kernel/vm.hpp"
+#include "kernel/vm_configs.hpp"
 #include "platform/board.hpp"
 #include "platform/cpu.hpp"
 #include "platform/platform.hpp"
@@ -212,12 +213,23 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     vcpu_cpu_init(vcpu_ipa_bits());
     calls::probe_firmware(platform.psci_conduit);
     const VmSpec* specs[4];
-    const size_t wanted = selected_guests(platform, specs, 4);
-    if (wanted > 0) {
+    // Built-in test guests when the bootargs ask for them, else the boot package's VMs.
+    size_t wanted = selected_guests(platform, specs, 4);
+    if (wanted == 0) {
+        wanted = vm_configs::load(platform, online, specs, 4);
+    }
+    if (wanted > 0 || platform.initrd.size != 0) {
         if (vms::create_all(specs, wanted, online) == 0) {
             log_error("no VM could be started");
         }
-        console_input::start(0);
+        uint32_t focus = 0;
+        for (uint32_t i = 0; vms::at(i) != nullptr; i++) {
+            if (vms::at(i)->spec->console_input) {
+                focus = i;
+                break;
+            }
+        }
+        console_input::start(focus);
         sched::run();
     }
     char value[4];

@@ -3,9 +3,13 @@
 #include <string.h>
 
 #include "kernel/console.hpp"
+#include "kernel/console_input.hpp"
 #include "kernel/dev/calls.hpp"
 #include "kernel/dev/vgic.hpp"
+#include "kernel/guest/guest_fdt.hpp"
+#include "kernel/guest/image.hpp"
 #include "kernel/irq.hpp"
+#include "kernel/mem/bulk.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/percpu.hpp"
 #include "kernel/sched.hpp"
@@ -25,15 +29,87 @@ constinit size_t vms_running = 0;
 constinit SpinLock vms_lock;
 constinit uint16_t next_vmid = 1;
 
-/// Copies the image to the start of guest RAM, clears the rest, and makes it
-/// visible to a guest running with its MMU (and so its caches) off.
+/// Clears guest RAM, copies the image (and for a Linux guest the initrd and
+/// DTB) into it, and makes it all visible to a guest running with its MMU
+/// (and so its caches) off.
 void load_image(Vm& vm)
 {
     auto* ram = reinterpret_cast<uint8_t*>(vm.ram_pa);
-    memcpy(ram, vm.spec->image, vm.spec->image_size);
-    memset(ram + vm.spec->image_size, 0, vm.ram_size - vm.spec->image_size);
+    const VmSpec& spec = *vm.spec;
+    bulk::zero(ram, vm.ram_size);
+    if (spec.linux_boot) {
+        bulk::copy(ram + (vm.kernel_ipa - vm.ram_ipa), spec.image, spec.image_size);
+        if (spec.initrd_size != 0) {
+            bulk::copy(ram + (vm.initrd_ipa - vm.ram_ipa), spec.initrd, spec.initrd_size);
+        }
+        bulk::copy(ram + (vm.dtb_ipa - vm.ram_ipa), vm.dtb, vm.dtb_size);
+    } else {
+        bulk::copy(ram, spec.image, spec.image_size);
+    }
     arch::clean_dcache_to_poc(ram, vm.ram_size);
     asm volatile("ic ialluis\n\tdsb ish\n\tisb" ::: "memory");
+}
+
+/// A Linux guest: reads the Image header, places kernel, initrd and DTB
+/// (generating the DTB unless the configuration gives one).
+bool plan_linux(Vm& vm, const VmSpec& spec)
+{
+    LoadError error;
+    ImageInfo image;
+    if (!linux_image::parse(spec.image, spec.image_size, image, error)) {
+        log_error("vm %s: kernel: %s", spec.name, error.message);
+        return false;
+    }
+    if (!vgic::available()) {
+        log_error("vm %s: a Linux guest needs a virtual GIC, and this host has no GIC virtualization", spec.name);
+        return false;
+    }
+    constexpr size_t kDtbRoom = 64 * 1024;
+    const size_t dtb_room = spec.dtb != nullptr ? spec.dtb_size : kDtbRoom;
+    GuestLayout layout;
+    if (!linux_image::plan_layout(spec.ram_base, spec.ram_size, image, spec.image_size, spec.initrd_size, dtb_room,
+                                  layout, error)) {
+        log_error("vm %s: %s", spec.name, error.message);
+        return false;
+    }
+    vm.kernel_ipa = layout.kernel_start;
+    vm.initrd_ipa = layout.initrd_start;
+    vm.dtb_ipa = layout.dtb_start;
+    vm.entry = layout.kernel_start;
+    vm.entry_x0 = layout.dtb_start;
+    if (spec.dtb != nullptr) {
+        vm.dtb = spec.dtb;
+        vm.dtb_size = spec.dtb_size;
+        return true;
+    }
+    const uint64_t buffer = memory::phys().alloc(kDtbRoom, PhysAllocator::kPage);
+    if (buffer == 0) {
+        log_error("vm %s: no memory left for its device tree", spec.name);
+        return false;
+    }
+    GuestFdtSpec fdt;
+    fdt.ram_base = spec.ram_base;
+    fdt.ram_size = spec.ram_size;
+    fdt.vcpus = spec.vcpu_count;
+    fdt.gic_version = vgic::version();
+    fdt.uart_base = kUartBase;
+    fdt.uart_spi = kUartIntid - 32;
+    fdt.bootargs = spec.bootargs;
+    if (spec.initrd_size != 0) {
+        fdt.initrd_start = layout.initrd_start;
+        fdt.initrd_end = layout.initrd_start + spec.initrd_size;
+    }
+    // libfdt uses FP/SIMD registers: fine here, VMs are built before any guest runs.
+    const char* why = nullptr;
+    const int size = guest_fdt::build(fdt, reinterpret_cast<void*>(buffer), kDtbRoom, why);
+    if (size < 0) {
+        log_error("vm %s: generating its device tree failed: %s", spec.name, why != nullptr ? why : "?");
+        memory::phys().free(buffer, kDtbRoom);
+        return false;
+    }
+    vm.dtb = reinterpret_cast<const uint8_t*>(buffer);
+    vm.dtb_size = static_cast<size_t>(size);
+    return true;
 }
 
 bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
@@ -43,7 +119,7 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
         log_error("vm %s: vcpus is %u, expected 1 to %lu", spec.name, spec.vcpu_count, Vm::kMaxVcpus);
         return false;
     }
-    if (spec.image_size == 0 || spec.image_size > spec.ram_size) {
+    if (spec.image_size == 0 || (!spec.linux_boot && spec.image_size > spec.ram_size)) {
         log_error("vm %s: image of %lu bytes does not fit its %lu bytes of RAM", spec.name, spec.image_size,
                   spec.ram_size);
         return false;
@@ -59,6 +135,11 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
                       online_cpus);
             return false;
         }
+    }
+    vm.entry = spec.ram_base;
+    vm.entry_x0 = spec.boot_x0;
+    if (spec.linux_boot && !plan_linux(vm, spec)) {
+        return false;
     }
     PhysAllocator& phys = memory::phys();
     vm.ram_pa = phys.alloc(spec.ram_size, kBlock);
@@ -163,7 +244,9 @@ void Vm::console_write(const char* text, size_t length)
 
 void Vm::console_flush()
 {
-    if (line_used == 0) {
+    // Only the VM with the input shows unfinished lines (its prompt): the
+    // others' lines stay whole, however their bytes interleave.
+    if (line_used == 0 || !console_input::has_focus(*this)) {
         return;
     }
     LockGuard guard(output_lock);
@@ -263,7 +346,7 @@ size_t create_all(const VmSpec* const* specs, size_t count, size_t online_cpus)
     }
     vms_running = started;
     for (size_t i = 0; i < vm_count; i++) {
-        start_vcpu(vm_table[i], 0, vm_table[i].ram_ipa, vm_table[i].spec->boot_x0);
+        start_vcpu(vm_table[i], 0, vm_table[i].entry, vm_table[i].entry_x0);
     }
     return started;
 }
@@ -318,7 +401,7 @@ void reset(Vm& vm)
         vm.input_count = 0;
     }
     load_image(vm);
-    start_vcpu(vm, 0, vm.ram_ipa, vm.spec->boot_x0);
+    start_vcpu(vm, 0, vm.entry, vm.entry_x0);
 }
 
 } // namespace vms

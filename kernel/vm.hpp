@@ -19,7 +19,8 @@ struct SmcRange {
     uint32_t last;
 };
 
-/// What a VM is made of (built-in test guests now; DTS configs later).
+/// What a VM is made of: a built-in test guest (kernel/builtin_guests.cpp)
+/// or a VM configuration from the boot package (kernel/vm_configs.cpp).
 struct VmSpec {
     static constexpr size_t kMaxVcpus = 8;
     static constexpr size_t kMaxSmcRanges = 4;
@@ -34,7 +35,18 @@ struct VmSpec {
     SmcRange smc_allow[kMaxSmcRanges] = {};
     size_t smc_allow_count = 0;
     bool test_device = false; // "vireo,test-device" at kTestDeviceBase
-    uint64_t boot_x0 = 0;     // x0 of the boot vCPU (the DTB address, once VMs get one)
+    uint64_t boot_x0 = 0;     // x0 of the boot vCPU (built-in guests; Linux guests get their DTB's address)
+
+    // The arm64 Linux boot protocol: `image` is an Image placed as its
+    // header says, with the initrd and a DTB (given, or generated) beside
+    // it; the boot vCPU starts at the Image with x0 = the DTB's address.
+    bool linux_boot = false;
+    const uint8_t* initrd = nullptr;
+    size_t initrd_size = 0;
+    const uint8_t* dtb = nullptr; // nullptr: generated
+    size_t dtb_size = 0;
+    const char* bootargs = nullptr;
+    bool console_input = false; // this VM gets the console input first
 };
 
 constexpr uint64_t kTestDeviceBase = 0x0a000000;
@@ -64,6 +76,15 @@ public:
     uint64_t ram_ipa = 0;
     uint64_t ram_pa = 0;
     uint64_t ram_size = 0;
+    uint64_t entry = 0;    // the boot vCPU's first instruction (IPA)
+    uint64_t entry_x0 = 0; // and its x0
+    // Linux boot protocol: where kernel, initrd and DTB go (IPAs), and the
+    // DTB Vireo built for it, kept to reload on reset.
+    uint64_t kernel_ipa = 0;
+    uint64_t initrd_ipa = 0;
+    uint64_t dtb_ipa = 0;
+    const uint8_t* dtb = nullptr;
+    size_t dtb_size = 0;
     MmioBus bus;
     TestDevice test_device;
     Vgic vgic;

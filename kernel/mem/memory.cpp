@@ -46,6 +46,7 @@ void init(const Platform& platform, uint64_t dtb, uint64_t dtb_size)
     const auto text = reinterpret_cast<uint64_t>(_text);
     allocator.reserve(text, reinterpret_cast<uint64_t>(_end) - text);
     allocator.reserve(dtb, dtb_size);
+    allocator.reserve(platform.initrd.base, platform.initrd.size); // the boot package
     for (size_t i = 0; i < platform.reserved_count; i++) {
         allocator.reserve(platform.reserved[i].base, platform.reserved[i].size);
     }

@@ -1,0 +1,66 @@
+// A guest booted as a Linux kernel would be (lib/image_head.S: an arm64
+// Image header; x0 = the DTB's address, MMU off): it reads its memory,
+// CPUs, bootargs and console from the device tree Vireo generated and
+// prints them, and checks each against what its configuration
+// (tests/configs/dtbinfo.dts) says.
+#include <libfdt.h>
+#include <string.h>
+
+#include "lib/guest.hpp"
+
+using namespace guest;
+
+extern "C" {
+uintptr_t __stack_chk_guard = 0x5d3e1c2b4a697887ull; // libfdt is built with the stack protector
+void __stack_chk_fail()
+{
+    print("dtbinfo: stack smashed\n");
+    for (;;) {
+    }
+}
+}
+
+namespace {
+
+uint64_t cells(const fdt32_t* p, int count)
+{
+    uint64_t value = 0;
+    for (int i = 0; i < count; i++) {
+        value = value << 32 | fdt32_to_cpu(p[i]);
+    }
+    return value;
+}
+
+} // namespace
+
+extern "C" void guest_main(uint64_t, uint64_t dtb_address)
+{
+    const void* fdt = reinterpret_cast<const void*>(dtb_address);
+    if (!test("dtbinfo-x0-is-a-dtb", dtb_address != 0 && fdt_check_header(fdt) == 0)) {
+        return;
+    }
+    const int memory = fdt_path_offset(fdt, "/memory@40000000");
+    int len = 0;
+    const auto* reg = static_cast<const fdt32_t*>(fdt_getprop(fdt, memory, "reg", &len));
+    const uint64_t base = reg != nullptr && len == 16 ? cells(reg, 2) : 0;
+    const uint64_t size = reg != nullptr && len == 16 ? cells(reg + 2, 2) : 0;
+    int cpus = 0;
+    const int cpus_node = fdt_path_offset(fdt, "/cpus");
+    int node = 0;
+    fdt_for_each_subnode(node, fdt, cpus_node)
+    {
+        const char* type = static_cast<const char*>(fdt_getprop(fdt, node, "device_type", nullptr));
+        if (type != nullptr && strcmp(type, "cpu") == 0) {
+            cpus++;
+        }
+    }
+    const int chosen = fdt_path_offset(fdt, "/chosen");
+    const char* bootargs = static_cast<const char*>(fdt_getprop(fdt, chosen, "bootargs", nullptr));
+    const char* stdout_path = static_cast<const char*>(fdt_getprop(fdt, chosen, "stdout-path", nullptr));
+    print("dtbinfo: DTB at 0x%lx, memory 0x%lx bytes at 0x%lx, %d CPUs, bootargs \"%s\", stdout %s\n", dtb_address,
+          size, base, cpus, bootargs != nullptr ? bootargs : "", stdout_path != nullptr ? stdout_path : "-");
+    test("dtbinfo-memory-from-config", base == 0x40000000 && size == 64ull << 20);
+    test("dtbinfo-three-cpus", cpus == 3);
+    test("dtbinfo-bootargs", bootargs != nullptr && strcmp(bootargs, "hello from dtbinfo.dts") == 0);
+    test("dtbinfo-dtb-inside-ram", dtb_address >= base && dtb_address < base + size);
+}

@@ -1,0 +1,16 @@
+// Bulk memory for loading guests: clearing and copying megabytes at a time
+// (newlib's -Os memset and memcpy go a byte at a time). General-purpose
+// registers only, as all hypervisor code.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace bulk {
+
+/// Zeroes [dst, dst + size): whole DC ZVA blocks where aligned, words elsewhere.
+void zero(void* dst, size_t size);
+/// Copies `size` bytes; the ranges must not overlap.
+void copy(void* dst, const void* src, size_t size);
+
+} // namespace bulk
