@@ -21,6 +21,7 @@ GUEST_IMAGE(vtimer)
 GUEST_IMAGE(idle)
 GUEST_IMAGE(ipi)
 GUEST_IMAGE(echo)
+GUEST_IMAGE(irqiso)
 #undef GUEST_IMAGE
 
 namespace builtin_guests {
@@ -76,7 +77,7 @@ constinit Entry entries[] = {
     {"memcheck-b", guest_memcheck_start, guest_memcheck_end, Spec(1, 4).boot_x0(0xb).spec},
     // el3fw::kSipTest only
     {"smc-forward", guest_smcforward_start, guest_smcforward_end, Spec(1, 4).allow_smc(0xc2000042, 0xc2000042).spec},
-    {"bench", guest_bench_start, guest_bench_end, Spec(1, 4).test_device().spec},
+    {"bench", guest_bench_start, guest_bench_end, Spec(2, 4).test_device().spec},
     {"hostile", guest_hostile_start, guest_hostile_end, Spec(2, 4).spec},
     {"spinner", guest_spinner_start, guest_spinner_end, Spec(2, 4).all_on_cpu0().spec},
     {"vtimer", guest_vtimer_start, guest_vtimer_end, Spec(1, 4).spec},
@@ -84,6 +85,8 @@ constinit Entry entries[] = {
     {"ipi", guest_ipi_start, guest_ipi_end, Spec(4, 4).spec},
     {"echo-a", guest_echo_start, guest_echo_end, Spec(1, 4).boot_x0(0).spec},
     {"echo-b", guest_echo_start, guest_echo_end, Spec(1, 4).boot_x0(1).spec},
+    {"irqiso-a", guest_irqiso_start, guest_irqiso_end, Spec(1, 4).boot_x0(0).spec},
+    {"irqiso-b", guest_irqiso_start, guest_irqiso_end, Spec(1, 4).boot_x0(1).spec},
 };
 
 constinit bool initialised = false;

@@ -184,10 +184,13 @@ void fill(Vgic& g, uint32_t vcpu)
     for (;;) {
         uint32_t best = 0;
         int best_priority = 0x100;
-        for (uint32_t irq = 0; irq < d.irqs(); irq++) {
-            if (d.deliverable(vcpu, irq) && d.priority(vcpu, irq) < best_priority && !in_lr(cs, irq)) {
-                best = irq;
-                best_priority = d.priority(vcpu, irq);
+        for (uint32_t word = 0; word * 32 < d.irqs(); word++) {
+            for (uint32_t m = d.deliverable_mask(vcpu, word); m != 0; m &= m - 1) {
+                const uint32_t irq = word * 32 + static_cast<uint32_t>(__builtin_ctz(m));
+                if (d.priority(vcpu, irq) < best_priority && !in_lr(cs, irq)) {
+                    best = irq;
+                    best_priority = d.priority(vcpu, irq);
+                }
             }
         }
         if (best_priority == 0x100) {
@@ -242,10 +245,46 @@ void restore(Vcpu& v)
 
 } // namespace
 
+/// Interrupts of register word `word` (32 per word) that sit in list
+/// registers as pending (or active): the distributor no longer holds that
+/// state, but a guest reading ISPENDR/ISACTIVER must still see it. Private
+/// words look at vCPU `vcpu` only, SPI words at every vCPU.
+uint32_t Vgic::listed(uint32_t vcpu, uint32_t word, bool want_active)
+{
+    const uint64_t state = want_active ? 2ull << 62 : 1ull << 62;
+    uint32_t bits = 0;
+    for (uint32_t v = 0; v < kMaxVcpus; v++) {
+        if (word == 0 && v != vcpu) {
+            continue;
+        }
+        const CpuState& cs = cpu[v];
+        const bool live = vm != nullptr && v < vm->vcpu_count && this_cpu()->lr_owner == &vm->vcpus[v];
+        for (uint32_t n = 0; n < lr_count; n++) {
+            if (!(cs.used & (1u << n))) {
+                continue;
+            }
+            const uint64_t lr = live ? hw::read_lr(n) : cs.lr[n];
+            const auto irq = static_cast<uint32_t>(lr & kLrVirtMask);
+            if ((lr & state) && irq / 32 == word) {
+                bits |= 1u << (irq % 32);
+            }
+        }
+    }
+    return bits;
+}
+
 bool Vgic::read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value)
 {
     LockGuard guard(lock);
-    return dist.read(vcpu, offset, size, value);
+    dist.read(vcpu, offset, size, value);
+    // ISPENDR/ICPENDR and ISACTIVER/ICACTIVER: add what the list registers hold.
+    if (size == 4 && offset >= 0x200 && offset < 0x400) {
+        const auto word = static_cast<uint32_t>((offset & 0x7f) / 4);
+        if (dist.version() == 2 || word != 0) {
+            value |= listed(vcpu, word, offset >= 0x300);
+        }
+    }
+    return true;
 }
 
 bool Vgic::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value)
@@ -265,7 +304,12 @@ bool Vgic::Redistributors::read(uint32_t, uint64_t offset, unsigned size, uint64
 {
     LockGuard guard(owner->lock);
     const auto target = static_cast<uint32_t>(offset / VirtualDistributor::kRedistSize);
-    return owner->dist.redist_read(target, offset % VirtualDistributor::kRedistSize, size, value);
+    const uint64_t at = offset % VirtualDistributor::kRedistSize;
+    owner->dist.redist_read(target, at, size, value);
+    if (size == 4 && (at == 0x10200 || at == 0x10280 || at == 0x10300 || at == 0x10380)) {
+        value |= owner->listed(target, 0, at >= 0x10300); // GICR_I[SC]PENDR0, GICR_I[SC]ACTIVER0
+    }
+    return true;
 }
 
 bool Vgic::Redistributors::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value)
@@ -459,8 +503,8 @@ bool has_pending(Vcpu& v)
     }
     LockGuard guard(g.lock);
     const VirtualDistributor& d = g.dist;
-    for (uint32_t irq = 0; irq < d.irqs(); irq++) {
-        if (d.deliverable(v.index, irq)) {
+    for (uint32_t word = 0; word * 32 < d.irqs(); word++) {
+        if (d.deliverable_mask(v.index, word) != 0) {
             return true;
         }
     }

@@ -58,6 +58,9 @@ public:
     /// change what is deliverable: every vCPU looks again, blocked ones
     /// wake, and running ones elsewhere are kicked if something was raised.
     void changed(uint32_t writer, bool raises);
+    /// Interrupts of register word `word` held in list registers as pending
+    /// (`want_active` false) or active, for the guest's ISPENDR/ISACTIVER reads.
+    uint32_t listed(uint32_t vcpu, uint32_t word, bool want_active);
 };
 
 namespace vgic {

@@ -148,6 +148,32 @@ bool VirtualDistributor::deliverable(uint32_t vcpu, uint32_t irq) const
     return enabled() && mine && irq_pending(vcpu, irq) && irq_enabled(vcpu, irq);
 }
 
+uint32_t VirtualDistributor::deliverable_mask(uint32_t vcpu, uint32_t word) const
+{
+    if (!enabled() || vcpu >= vcpus_ || word * 32 >= irqs_) {
+        return 0;
+    }
+    if (word == 0) {
+        const Bank& b = bank_[vcpu];
+        uint32_t pending = b.pending & 0xffff0000u;
+        for (uint32_t sgi = 0; sgi < 16; sgi++) {
+            pending |= sgi_pending_[vcpu][sgi] != 0 ? 1u << sgi : 0;
+        }
+        return pending & b.enable;
+    }
+    const uint32_t i = word - 1;
+    uint32_t candidates = spi_pending_[i] & spi_enable_[i];
+    uint32_t mine = 0;
+    while (candidates != 0) {
+        const auto bit = static_cast<uint32_t>(__builtin_ctz(candidates));
+        candidates &= candidates - 1;
+        if ((spi_target_[32 * i + bit] >> vcpu) & 1) {
+            mine |= 1u << bit;
+        }
+    }
+    return mine;
+}
+
 int VirtualDistributor::take_sgi(uint32_t vcpu, uint32_t sgi)
 {
     if (vcpu >= vcpus_ || sgi >= 16 || sgi_pending_[vcpu][sgi] == 0) {

@@ -56,6 +56,9 @@ public:
     /// Whether the distributor forwards `irq` to `vcpu`: forwarding on, the
     /// interrupt pending, enabled and (for an SPI) targeting that vCPU.
     bool deliverable(uint32_t vcpu, uint32_t irq) const;
+    /// Bit n set: interrupt 32 * `word` + n is deliverable to `vcpu` (the
+    /// list-register fill's fast path; same rule as deliverable()).
+    uint32_t deliverable_mask(uint32_t vcpu, uint32_t word) const;
     /// Raises an interrupt from a device or timer (level or edge alike: pending).
     void set_pending(uint32_t vcpu, uint32_t irq, bool pending);
     /// Takes one pending source of SGI `sgi` for `vcpu` (lowest vCPU

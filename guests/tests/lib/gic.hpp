@@ -47,7 +47,7 @@ inline void enable_distributor() { write32(kGicd + 0x000, v3() ? 0x12 : 1); }
 /// GICD_ISENABLER0 or GICR_ISENABLER0: one of this vCPU's SGIs or PPIs.
 inline void enable_private(uint32_t intid) { write32(private_base() + 0x100, 1u << intid); }
 inline void set_private_priority(uint32_t intid, uint8_t priority) { write8(private_base() + 0x400 + intid, priority); }
-/// An SPI, enabled, routed to vCPU `vcpu`, at `priority`.
+/// An SPI, enabled, routed to vCPU `vcpu`, at `priority` (GICv3: Group 1).
 inline void enable_spi(uint32_t intid, uint32_t vcpu, uint8_t priority)
 {
     if (v3()) {
@@ -56,6 +56,9 @@ inline void enable_spi(uint32_t intid, uint32_t vcpu, uint8_t priority)
         write8(kGicd + 0x800 + intid, static_cast<uint8_t>(1u << vcpu)); // GICD_ITARGETSR
     }
     write8(kGicd + 0x400 + intid, priority);
+    if (v3()) {
+        write32(kGicd + 0x080 + 4 * (intid / 32), read32(kGicd + 0x080 + 4 * (intid / 32)) | 1u << (intid % 32));
+    }
     write32(kGicd + 0x100 + 4 * (intid / 32), 1u << (intid % 32));
 }
 
@@ -65,6 +68,7 @@ inline void enable_cpu_interface()
     if (v3()) {
         const uint64_t rd = kGicr + self() * 0x20000;
         write32(rd + 0x14, read32(rd + 0x14) & ~2u); // GICR_WAKER: awake
+        write32(rd + kSgiFrame + 0x080, ~0u);        // GICR_IGROUPR0: Group 1 (a real GIC resets to 0)
         asm volatile("msr icc_pmr_el1, %0\n\tmsr icc_igrpen1_el1, %1\n\tisb" ::"r"(uint64_t{0xf0}), "r"(uint64_t{1}));
         return;
     }

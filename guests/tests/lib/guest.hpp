@@ -17,6 +17,7 @@ constexpr uint64_t kHcUid = 0x8600ff01;
 // ExitKind numbers for kHcExitCount (vcpu/exit.hpp).
 constexpr uint64_t kExitMmio = 0;
 constexpr uint64_t kExitMmioNeedsDecode = 1;
+constexpr uint64_t kExitSysReg = 5;
 
 // PSCI.
 constexpr uint64_t kPsciVersion = 0x84000000;
