@@ -81,6 +81,7 @@ constinit Entry entries[] = {
     {"hostile", guest_hostile_start, guest_hostile_end, Spec(2, 4).spec},
     {"spinner", guest_spinner_start, guest_spinner_end, Spec(2, 4).all_on_cpu0().spec},
     {"vtimer", guest_vtimer_start, guest_vtimer_end, Spec(1, 4).spec},
+    {"vtimer-b", guest_vtimer_start, guest_vtimer_end, Spec(1, 4).all_on_cpu0().spec},
     {"idle", guest_idle_start, guest_idle_end, Spec(4, 4).spec},
     {"ipi", guest_ipi_start, guest_ipi_end, Spec(4, 4).spec},
     {"echo-a", guest_echo_start, guest_echo_end, Spec(1, 4).boot_x0(0).spec},

@@ -26,6 +26,18 @@ void emit(const char* text, size_t length)
     }
 }
 
+/// emit() under the console lock, once there is one.
+void emit_locked(const char* text, size_t length)
+{
+    if (locking) {
+        lock.lock();
+        emit(text, length);
+        lock.unlock();
+    } else {
+        emit(text, length);
+    }
+}
+
 void vformat_and_emit(const char* prefix, const char* fmt, va_list args, bool newline)
 {
     char line[kLineMax];
@@ -40,13 +52,7 @@ void vformat_and_emit(const char* prefix, const char* fmt, va_list args, bool ne
         line[length++] = '\n';
         line[length] = '\0';
     }
-    if (locking) {
-        lock.lock();
-        emit(line, length);
-        lock.unlock();
-    } else {
-        emit(line, length);
-    }
+    emit_locked(line, length);
 }
 
 } // namespace
@@ -59,16 +65,7 @@ LogLevel level() { return current_level; }
 
 void write_raw(const char* text, size_t length) { emit(text, length); }
 
-void write(const char* text, size_t length)
-{
-    if (locking) {
-        lock.lock();
-        emit(text, length);
-        lock.unlock();
-    } else {
-        emit(text, length);
-    }
-}
+void write(const char* text, size_t length) { emit_locked(text, length); }
 
 void vprint(const char* format, va_list args) { vformat_and_emit("", format, args, false); }
 

@@ -169,9 +169,12 @@ Outcome handle(Vcpu& vcpu, bool smc)
         forward(vcpu);
         return Outcome::Continue;
     }
-    if (vm.should_log_fault()) {
-        log_info("vm %s vcpu %u: %s 0x%08x not allowed by its policy: NOT_SUPPORTED", vm.name, vcpu.index,
-                 smc ? "SMC" : "HVC", fid);
+    // An SMC the VM may not forward is worth a line; an HVC Vireo does not
+    // implement is a probe (Linux asks for the SMCCC TRNG at every boot).
+    if (smc && vm.should_log_fault()) {
+        log_info("vm %s vcpu %u: SMC 0x%08x not allowed by its policy: NOT_SUPPORTED", vm.name, vcpu.index, fid);
+    } else if (!smc) {
+        log_debug("vm %s vcpu %u: HVC 0x%08x not implemented: NOT_SUPPORTED", vm.name, vcpu.index, fid);
     }
     set_result(vcpu, kNotSupported);
     return Outcome::Continue;

@@ -219,6 +219,19 @@ void fill(Vgic& g, uint32_t vcpu)
     }
 }
 
+/// Whether `cs` holds the hardware-linked timer interrupt not yet ended
+/// by the guest: the physical PPI is then active on this CPU.
+bool holds_timer(const Vgic::CpuState& cs)
+{
+    for (uint32_t n = 0; n < lr_count; n++) {
+        const uint64_t lr = cs.lr[n];
+        if ((cs.used & (1u << n)) && (lr & kLrHw) && (lr & kLrVirtMask) == kVtimerIntid && (lr & kLrStateMask)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void save(Vcpu& v)
 {
     Vgic::CpuState& cs = v.vm->vgic.cpu[v.index];
@@ -231,6 +244,11 @@ void save(Vcpu& v)
         }
     }
     hw::save_cpu_if(cs);
+    // The physical timer PPI stays active until this guest's EOI: take that
+    // state with the vCPU, or the next vCPU's timer could not fire here.
+    if (holds_timer(cs)) {
+        gic::set_active_local(kVtimerIntid, false);
+    }
 }
 
 void restore(Vcpu& v)
@@ -240,6 +258,9 @@ void restore(Vcpu& v)
         hw::write_lr(n, (cs.used & (1u << n)) ? cs.lr[n] : 0);
     }
     hw::restore_cpu_if(cs);
+    if (holds_timer(cs)) {
+        gic::set_active_local(kVtimerIntid, true); // the guest's EOI will deactivate it
+    }
     hw::write_hcr(kHcrEn);
 }
 
