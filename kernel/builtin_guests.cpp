@@ -22,6 +22,7 @@ GUEST_IMAGE(idle)
 GUEST_IMAGE(ipi)
 GUEST_IMAGE(echo)
 GUEST_IMAGE(irqiso)
+GUEST_IMAGE(rtcpass)
 #undef GUEST_IMAGE
 
 namespace builtin_guests {
@@ -61,6 +62,14 @@ struct Spec {
         spec.boot_x0 = value;
         return *this;
     }
+    constexpr Spec& passthrough(uint64_t base, uint64_t size, uint32_t intid)
+    {
+        Passthrough& p = spec.passthrough[spec.passthrough_count++];
+        p.base = base;
+        p.size = size;
+        p.intids[p.intid_count++] = intid;
+        return *this;
+    }
     constexpr Spec& allow_smc(uint32_t first, uint32_t last)
     {
         spec.smc_allow[spec.smc_allow_count++] = {first, last};
@@ -88,6 +97,8 @@ constinit Entry entries[] = {
     {"echo-b", guest_echo_start, guest_echo_end, Spec(1, 4).boot_x0(1).spec},
     {"irqiso-a", guest_irqiso_start, guest_irqiso_end, Spec(1, 4).boot_x0(0).spec},
     {"irqiso-b", guest_irqiso_start, guest_irqiso_end, Spec(1, 4).boot_x0(1).spec},
+    // QEMU virt's PL031 RTC and its SPI 2 (INTID 34), passed through.
+    {"rtcpass", guest_rtcpass_start, guest_rtcpass_end, Spec(2, 4).passthrough(0x09010000, 0x1000, 34).spec},
 };
 
 constinit bool initialised = false;

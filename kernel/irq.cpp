@@ -4,6 +4,7 @@
 #include "kernel/console_input.hpp"
 #include "kernel/dev/vgic.hpp"
 #include "kernel/percpu.hpp"
+#include "kernel/vm.hpp"
 #include "platform/cpu.hpp"
 #include "platform/gic.hpp"
 #include "platform/platform.hpp"
@@ -16,6 +17,9 @@ constinit bool ready = false;
 constinit uint32_t hyp_timer_intid = gic::kPpiBase + 10; // CNTHP: PPI 10 unless the DTB says otherwise
 constinit uint32_t vtimer_intid = gic::kPpiBase + 11;    // CNTV: the guests' virtual timer
 constinit uint32_t maintenance_intid = gic::kSpurious;   // GICH maintenance, from the DTB
+
+constexpr uint32_t kMaxIntid = 1020;
+constinit Vm* spi_owner[kMaxIntid] = {}; // passthrough SPIs
 
 // CNTHP_CTL_EL2: ENABLE (bit 0), IMASK (bit 1).
 void timer_off() { asm volatile("msr cnthp_ctl_el2, %0\n\tisb" ::"r"(uint64_t{0})); }
@@ -73,6 +77,12 @@ void handle_pending()
         if (intid >= gic::kSpurious) {
             return;
         }
+        if (intid >= 32 && intid < kMaxIntid && spi_owner[intid] != nullptr) {
+            // Stays active until the guest's EOI deactivates it (hardware-linked LR).
+            gic::priority_drop(intid);
+            vgic::set_spi_level(spi_owner[intid]->vgic, intid, true);
+            continue;
+        }
         if (intid >= 32 && intid == console_input::intid()) {
             console_input::on_interrupt();
         } else if (intid == hyp_timer_intid) {
@@ -91,6 +101,30 @@ void handle_pending()
             vgic::maintenance(); // underflow seen: stop asking until the next refill needs it
         }
         gic::eoi(intid);
+    }
+}
+
+bool spi_free(uint32_t intid)
+{
+    return ready && intid >= 32 && intid < kMaxIntid && spi_owner[intid] == nullptr && intid != console_input::intid();
+}
+
+bool claim_spi(uint32_t intid, Vm& vm, uint32_t pcpu)
+{
+    if (!spi_free(intid)) {
+        return false;
+    }
+    spi_owner[intid] = &vm;
+    gic::enable_spi(intid, vireo_cpus[pcpu].mpidr);
+    return true;
+}
+
+void reset_spis(const Vm& vm)
+{
+    for (uint32_t intid = 32; intid < kMaxIntid; intid++) {
+        if (spi_owner[intid] == &vm) {
+            gic::set_active(intid, false);
+        }
     }
 }
 

@@ -219,7 +219,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
         wanted = vm_configs::load(platform, online, specs, 4);
     }
     if (wanted > 0 || platform.initrd.size != 0) {
-        if (vms::create_all(specs, wanted, online) == 0) {
+        if (vms::create_all(specs, wanted, online, platform) == 0) {
             log_error("no VM could be started");
         }
         uint32_t focus = 0;

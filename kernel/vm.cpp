@@ -14,6 +14,7 @@
 #include "kernel/percpu.hpp"
 #include "kernel/sched.hpp"
 #include "platform/cpu.hpp"
+#include "platform/platform.hpp"
 #include "platform/psci.hpp"
 
 namespace {
@@ -95,6 +96,19 @@ bool plan_linux(Vm& vm, const VmSpec& spec)
     fdt.uart_base = kUartBase;
     fdt.uart_spi = kUartIntid - 32;
     fdt.bootargs = spec.bootargs;
+    for (size_t i = 0; i < spec.passthrough_count && fdt.device_count < GuestFdtSpec::kMaxDevices; i++) {
+        const Passthrough& p = spec.passthrough[i];
+        GuestFdtDevice& d = fdt.devices[fdt.device_count++];
+        d.name = p.name;
+        d.compatible = p.compatible;
+        d.compatible_length = p.compatible_length;
+        d.base = p.base;
+        d.size = p.size;
+        d.intid_count = p.intid_count;
+        for (size_t n = 0; n < p.intid_count; n++) {
+            d.intids[n] = p.intids[n];
+        }
+    }
     if (spec.initrd_size != 0) {
         fdt.initrd_start = layout.initrd_start;
         fdt.initrd_end = layout.initrd_start + spec.initrd_size;
@@ -112,7 +126,76 @@ bool plan_linux(Vm& vm, const VmSpec& spec)
     return true;
 }
 
-bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
+bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) { return a < b + b_size && b < a + a_size; }
+
+/// Passthrough devices must be page-aligned device memory nobody else uses:
+/// not RAM, not Vireo's GIC or console, not where the VM's emulated devices
+/// sit, not another VM's; their SPIs free.
+bool check_passthrough(const VmSpec& spec, const Platform& host)
+{
+    struct Named {
+        const char* what;
+        uint64_t base;
+        uint64_t size;
+    };
+    const Named taken[] = {
+        {"the VM's virtual GIC", Vgic::kGicdBase,
+         Vgic::kGicrBase + VmSpec::kMaxVcpus * VirtualDistributor::kRedistSize - Vgic::kGicdBase},
+        {"the VM's virtual PL011", kUartBase, VirtualPl011::kSize},
+        {"the VM's test device", kTestDeviceBase, spec.test_device ? uint64_t{TestDevice::kSize} : 0},
+        {"the VM's RAM", spec.ram_base, spec.ram_size},
+        {"Vireo's GIC distributor", host.gic.dist.base, host.gic.dist.size},
+        {"Vireo's GIC CPU interface", host.gic.cpu_if.base, host.gic.cpu_if.size},
+        {"Vireo's GIC hypervisor interface", host.gic.hyp_if.base, host.gic.hyp_if.size},
+        {"the GIC's virtual CPU interface", host.gic.virt_cpu_if.base, host.gic.virt_cpu_if.size},
+        {"Vireo's GIC redistributors", host.gic.redist[0].base,
+         host.gic.redist_count > 0 ? host.gic.redist[0].size : 0},
+        {"Vireo's console UART", host.uart.base & ~0xfffull, host.uart.kind != UartKind::None ? 0x1000ull : 0ull},
+    };
+    for (size_t i = 0; i < spec.passthrough_count; i++) {
+        const Passthrough& p = spec.passthrough[i];
+        if (p.size == 0 || (p.base | p.size) % PhysAllocator::kPage != 0) {
+            log_error("vm %s: passthrough [0x%lx, +0x%lx): expected a page-aligned base and size", spec.name, p.base,
+                      p.size);
+            return false;
+        }
+        for (const Named& t : taken) {
+            if (t.size != 0 && overlaps(p.base, p.size, t.base, t.size)) {
+                log_error("vm %s: passthrough [0x%lx, +0x%lx) overlaps %s [0x%lx, +0x%lx)", spec.name, p.base, p.size,
+                          t.what, t.base, t.size);
+                return false;
+            }
+        }
+        for (size_t bank = 0; bank < host.memory_count; bank++) {
+            if (overlaps(p.base, p.size, host.memory[bank].base, host.memory[bank].size)) {
+                log_error("vm %s: passthrough [0x%lx, +0x%lx) is RAM: expected a device's registers", spec.name, p.base,
+                          p.size);
+                return false;
+            }
+        }
+        for (size_t other = 0; other < vm_count; other++) {
+            const VmSpec& o = *vm_table[other].spec;
+            for (size_t j = 0; j < o.passthrough_count; j++) {
+                if (overlaps(p.base, p.size, o.passthrough[j].base, o.passthrough[j].size)) {
+                    log_error("vm %s: passthrough [0x%lx, +0x%lx) is already vm %s's", spec.name, p.base, p.size,
+                              o.name);
+                    return false;
+                }
+            }
+        }
+        for (size_t n = 0; n < p.intid_count; n++) {
+            if (!irq::spi_free(p.intids[n]) || p.intids[n] >= VirtualDistributor::kMaxIrqs) {
+                log_error(
+                    "vm %s: passthrough interrupt %u: expected a free SPI (32-%u) not used by Vireo or another VM",
+                    spec.name, p.intids[n], VirtualDistributor::kMaxIrqs - 1);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index, const Platform& host)
 {
     const unsigned ipa_bits = vcpu_ipa_bits();
     if (spec.vcpu_count == 0 || spec.vcpu_count > Vm::kMaxVcpus) {
@@ -136,6 +219,9 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
             return false;
         }
     }
+    if (!check_passthrough(spec, host)) {
+        return false;
+    }
     vm.entry = spec.ram_base;
     vm.entry_x0 = spec.boot_x0;
     if (spec.linux_boot && !plan_linux(vm, spec)) {
@@ -149,7 +235,16 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
         return false;
     }
     PageTable stage2(memory::stage2_tables(), Regime::Stage2, ipa_bits);
-    if (!stage2.init() || !stage2.map(spec.ram_base, vm.ram_pa, spec.ram_size, MemType::Normal)) {
+    bool mapped = stage2.init() && stage2.map(spec.ram_base, vm.ram_pa, spec.ram_size, MemType::Normal);
+    uint32_t irqs = 64; // the virtual GIC's interrupts: SPIs up to 63, or the highest passthrough one
+    for (size_t i = 0; mapped && i < spec.passthrough_count; i++) {
+        const Passthrough& p = spec.passthrough[i];
+        mapped = stage2.map(p.base, p.base, p.size, MemType::Device);
+        for (size_t n = 0; n < p.intid_count; n++) {
+            irqs = p.intids[n] + 1 > irqs ? p.intids[n] + 1 : irqs;
+        }
+    }
+    if (!mapped) {
         log_error("vm %s: out of memory for its stage-2 tables", spec.name);
         phys.free(vm.ram_pa, spec.ram_size);
         return false;
@@ -174,7 +269,7 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
                     &vm);
     vm.uart_port.vm = &vm;
     vm.bus.add(kUartBase, VirtualPl011::kSize, vm.uart_port);
-    if (vgic::setup(vm.vgic, stage2, vm, spec.vcpu_count)) {
+    if (vgic::setup(vm.vgic, stage2, vm, spec.vcpu_count, irqs)) {
         vm.bus.add(Vgic::kGicdBase, vm.vgic.dist.dist_size(), vm.vgic);
         if (vm.vgic.dist.version() == 3) {
             vm.bus.add(Vgic::kGicrBase, VirtualDistributor::kRedistSize * spec.vcpu_count, vm.vgic.redists);
@@ -191,6 +286,22 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index)
         v.pcpu =
             static_cast<uint32_t>(spec.pcpu[i] >= 0 ? static_cast<size_t>(spec.pcpu[i]) : (vm_index + i) % online_cpus);
         vm.power[i] = {i, vpsci::Power::Off};
+    }
+    // Passthrough SPIs go to the physical CPU of vCPU 0, where Linux routes them first.
+    for (size_t i = 0; i < spec.passthrough_count; i++) {
+        const Passthrough& p = spec.passthrough[i];
+        for (size_t n = 0; n < p.intid_count; n++) {
+            if (vm.vgic.active) {
+                vm.vgic.hw_spi[p.intids[n] / 32] |= 1u << (p.intids[n] % 32);
+            }
+            irq::claim_spi(p.intids[n], vm, vm.vcpus[0].pcpu);
+        }
+        console::Line line;
+        line.add("vm %s: passthrough [0x%lx, +0x%lx)", spec.name, p.base, p.size);
+        for (size_t n = 0; n < p.intid_count; n++) {
+            line.add("%s %u", n == 0 ? ", interrupts" : "", p.intids[n]);
+        }
+        line.print();
     }
     load_image(vm);
     return true;
@@ -326,12 +437,12 @@ void start_vcpu(Vm& vm, size_t index, uint64_t entry, uint64_t context)
     sched::wake(v);
 }
 
-size_t create_all(const VmSpec* const* specs, size_t count, size_t online_cpus)
+size_t create_all(const VmSpec* const* specs, size_t count, size_t online_cpus, const Platform& host)
 {
     size_t started = 0;
     for (size_t i = 0; i < count && vm_count < kMaxVms; i++) {
         Vm& vm = vm_table[vm_count];
-        if (!build(vm, *specs[i], online_cpus, vm_count)) {
+        if (!build(vm, *specs[i], online_cpus, vm_count, host)) {
             log_error("vm %s not started", specs[i]->name);
             continue;
         }
@@ -394,6 +505,7 @@ void reset(Vm& vm)
         }
     }
     console::print("vm %s: resetting\n", vm.name);
+    irq::reset_spis(vm);
     vm.test_device.reset();
     {
         LockGuard guard(vm.uart_lock);

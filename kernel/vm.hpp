@@ -19,6 +19,20 @@ struct SmcRange {
     uint32_t last;
 };
 
+/// A physical device given to one VM: its registers mapped into the VM at
+/// the same address, its SPIs delivered to the VM (hardware-linked: the
+/// guest's EOI deactivates the physical interrupt).
+struct Passthrough {
+    static constexpr size_t kMaxIntids = 4;
+    uint64_t base = 0; // host physical = guest-physical, page aligned
+    uint64_t size = 0;
+    uint32_t intids[kMaxIntids] = {}; // SPIs (32-1019)
+    size_t intid_count = 0;
+    const char* name = nullptr;       // Linux guests: its node in the generated DTB
+    const char* compatible = nullptr; // (none without a compatible string)
+    size_t compatible_length = 0;
+};
+
 /// What a VM is made of: a built-in test guest (kernel/builtin_guests.cpp)
 /// or a VM configuration from the boot package (kernel/vm_configs.cpp).
 struct VmSpec {
@@ -47,6 +61,10 @@ struct VmSpec {
     size_t dtb_size = 0;
     const char* bootargs = nullptr;
     bool console_input = false; // this VM gets the console input first
+
+    static constexpr size_t kMaxPassthrough = 4;
+    Passthrough passthrough[kMaxPassthrough] = {};
+    size_t passthrough_count = 0;
 };
 
 constexpr uint64_t kTestDeviceBase = 0x0a000000;
@@ -129,7 +147,8 @@ namespace vms {
 
 /// Creates and starts every VM in `specs`, reporting any that cannot be
 /// built (the others still start). Returns how many started.
-size_t create_all(const VmSpec* const* specs, size_t count, size_t online_cpus);
+/// `host` says which devices are Vireo's (never passed through).
+size_t create_all(const VmSpec* const* specs, size_t count, size_t online_cpus, const struct Platform& host);
 
 /// Stops `vm` (its vCPUs leave at their next exit) and powers the machine
 /// off through the firmware when it was the last VM running.

@@ -54,6 +54,18 @@ bool to_spec(const VmConfig& config, VmSpec& spec)
         spec.smc_allow[i] = {config.smc_forward[i].first, config.smc_forward[i].last};
         spec.smc_allow_count++;
     }
+    for (size_t i = 0; i < config.passthrough_count && i < VmSpec::kMaxPassthrough; i++) {
+        const PassthroughConfig& from = config.passthrough[i];
+        Passthrough& to = spec.passthrough[spec.passthrough_count++];
+        to.base = from.base;
+        to.size = from.size;
+        to.name = from.name;
+        to.compatible = from.compatible;
+        to.compatible_length = from.compatible_length;
+        for (size_t n = 0; n < from.intid_count && n < Passthrough::kMaxIntids; n++) {
+            to.intids[to.intid_count++] = from.intids[n];
+        }
+    }
     spec.bootargs = config.bootargs;
     spec.console_input = config.console_input;
     if (!entry(config, "kernel", config.kernel, spec.image, spec.image_size)) {

@@ -353,15 +353,15 @@ void enable_local(uint32_t intid)
     wr32(state.dist + kGicdIsenabler, 1u << intid); // banked per CPU for INTIDs 0-31
 }
 
-void set_active_local(uint32_t intid, bool active)
+void set_active(uint32_t intid, bool active)
 {
     constexpr uint64_t kIsactiver = 0x300;
     constexpr uint64_t kIcactiver = 0x380;
-    const uint64_t reg = active ? kIsactiver : kIcactiver;
-    // GICv3: this CPU's redistributor; GICv2: GICD, banked per CPU for INTIDs 0-31.
-    const uint64_t base = state.version == 3 ? my_sgi_frame() : state.dist;
-    if (base != 0 && intid < 32) {
-        wr32(base + reg, 1u << intid);
+    const uint64_t reg = (active ? kIsactiver : kIcactiver) + 4 * (intid / 32);
+    // SGIs and PPIs: GICv3 in this CPU's redistributor, GICv2 in GICD (banked per CPU).
+    const uint64_t base = state.version == 3 && intid < 32 ? my_sgi_frame() : state.dist;
+    if (base != 0 && intid < 1020) {
+        wr32(base + reg, 1u << (intid % 32));
     }
 }
 

@@ -27,8 +27,8 @@ void eoi(uint32_t intid);
 void priority_drop(uint32_t intid);
 /// Enables an SGI or PPI on this CPU.
 void enable_local(uint32_t intid);
-/// Sets or clears the active state of an SGI or PPI on this CPU.
-void set_active_local(uint32_t intid, bool active);
+/// Sets or clears the active state of an interrupt (an SGI or PPI: on this CPU).
+void set_active(uint32_t intid, bool active);
 /// Enables SPI `intid` (level-sensitive), delivered to the CPU with affinity `mpidr`.
 void enable_spi(uint32_t intid, uint64_t mpidr);
 /// Sends SGI `sgi` (0-15) to the CPU with affinity `mpidr`.

@@ -214,7 +214,9 @@ void fill(Vgic& g, uint32_t vcpu)
             place(cs, n, make_lr(best, priority, static_cast<uint32_t>(source), false));
         } else {
             d.set_pending(vcpu, best, false);
-            place(cs, n, make_lr(best, priority, best, best == kVtimerIntid));
+            const bool hw = best == kVtimerIntid ||
+                            (best < VirtualDistributor::kMaxIrqs && (g.hw_spi[best / 32] >> (best % 32)) & 1);
+            place(cs, n, make_lr(best, priority, best, hw));
         }
     }
 }
@@ -247,7 +249,7 @@ void save(Vcpu& v)
     // The physical timer PPI stays active until this guest's EOI: take that
     // state with the vCPU, or the next vCPU's timer could not fire here.
     if (holds_timer(cs)) {
-        gic::set_active_local(kVtimerIntid, false);
+        gic::set_active(kVtimerIntid, false);
     }
 }
 
@@ -259,7 +261,7 @@ void restore(Vcpu& v)
     }
     hw::restore_cpu_if(cs);
     if (holds_timer(cs)) {
-        gic::set_active_local(kVtimerIntid, true); // the guest's EOI will deactivate it
+        gic::set_active(kVtimerIntid, true); // the guest's EOI will deactivate it
     }
     hw::write_hcr(kHcrEn);
 }
@@ -382,7 +384,7 @@ bool init(const Platform& platform)
     return lr_count != 0;
 }
 
-bool setup(Vgic& vgic, PageTable& stage2, Vm& vm, uint32_t vcpus)
+bool setup(Vgic& vgic, PageTable& stage2, Vm& vm, uint32_t vcpus, uint32_t irqs)
 {
     if (!available()) {
         return false;
@@ -392,7 +394,7 @@ bool setup(Vgic& vgic, PageTable& stage2, Vm& vm, uint32_t vcpus)
     }
     vgic.vm = &vm;
     vgic.redists.owner = &vgic;
-    vgic.dist.reset(64, vcpus, gic_version);
+    vgic.dist.reset(irqs, vcpus, gic_version);
     vgic.active = true;
     return true;
 }

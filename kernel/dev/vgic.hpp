@@ -49,6 +49,7 @@ public:
     VirtualDistributor dist;
     CpuState cpu[kMaxVcpus];
     Redistributors redists;
+    uint32_t hw_spi[VirtualDistributor::kMaxIrqs / 32] = {}; // passthrough SPIs: hardware-linked
     SpinLock lock;
 
     bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
@@ -71,9 +72,10 @@ bool init(const Platform& platform);
 /// Whether the host can give VMs a virtual GIC, and which version (0: none).
 bool available();
 unsigned version();
-/// Prepares `vgic` for `vcpus` vCPUs: GICv2 maps GICV into `stage2`; the
+/// Prepares `vgic` for `vcpus` vCPUs and `irqs` interrupts (at least 64;
+/// more for passthrough SPIs above 63): GICv2 maps GICV into `stage2`; the
 /// caller puts the distributor (and redistributors) on the VM's bus.
-bool setup(Vgic& vgic, PageTable& stage2, class Vm& vm, uint32_t vcpus);
+bool setup(Vgic& vgic, PageTable& stage2, class Vm& vm, uint32_t vcpus, uint32_t irqs);
 /// A trapped ICC_SGI1R_EL1 (or ICC_SGI0R/ASGI1R) write from `vcpu`.
 void send_sgi1r(Vcpu& vcpu, uint64_t value);
 /// The maintenance interrupt fired: no more underflow interrupts until a

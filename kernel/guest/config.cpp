@@ -79,7 +79,7 @@ public:
             return fail("the VM name has %d characters: expected 1 to %lu", name_length, VmConfig::kNameSize - 1);
         }
         // In this order: an unknown property is most likely a misspelt known one.
-        vm_.ok = known_properties_only() && no_child_nodes() && parse_vcpus() && parse_cpus() && parse_memory() &&
+        vm_.ok = known_properties_only() && parse_children() && parse_vcpus() && parse_cpus() && parse_memory() &&
                  parse_images() && parse_bootargs() && parse_console_input() && parse_smc_forward();
         return vm_.ok;
     }
@@ -109,13 +109,92 @@ private:
         return true;
     }
 
-    bool no_child_nodes()
+    /// The one child node a VM may have: passthrough { NAME { reg; interrupts; compatible; }; ... }.
+    bool parse_children()
     {
-        const int child = fdt_first_subnode(fdt_, node_);
-        if (child >= 0) {
-            return fail("unexpected child node '%s': a VM node has properties only",
-                        fdt_get_name(fdt_, child, nullptr));
+        int child = 0;
+        fdt_for_each_subnode(child, fdt_, node_)
+        {
+            const char* name = fdt_get_name(fdt_, child, nullptr);
+            if (name == nullptr || strcmp(name, "passthrough") != 0) {
+                return fail("unexpected child node '%s': expected only 'passthrough'", name != nullptr ? name : "?");
+            }
+            int device = 0;
+            fdt_for_each_subnode(device, fdt_, child)
+            {
+                if (!parse_passthrough(device)) {
+                    return false;
+                }
+            }
         }
+        return true;
+    }
+
+    bool parse_passthrough(int device)
+    {
+        const char* name = fdt_get_name(fdt_, device, nullptr);
+        if (vm_.passthrough_count == VmConfig::kMaxPassthrough) {
+            return fail("passthrough/%s: expected at most %lu passthrough devices", name, VmConfig::kMaxPassthrough);
+        }
+        PassthroughConfig& p = vm_.passthrough[vm_.passthrough_count];
+        p.name = name;
+        int offset = 0;
+        fdt_for_each_property_offset(offset, fdt_, device)
+        {
+            const char* property = nullptr;
+            int length = 0;
+            const void* value = fdt_getprop_by_offset(fdt_, offset, &property, &length);
+            if (value == nullptr || property == nullptr) {
+                return fail("passthrough/%s: unreadable property", name);
+            }
+            if (strcmp(property, "reg") == 0) {
+                if (length != 16) {
+                    return fail("passthrough/%s: property 'reg' has %d bytes: expected 4 cells <base-high base-low "
+                                "size-high size-low>",
+                                name, length);
+                }
+                p.base = cells64(value, 0);
+                p.size = cells64(value, 2);
+                if (p.size == 0 || p.base % 4096 != 0 || p.size % 4096 != 0 || p.base >= kIpaLimit ||
+                    p.size > kIpaLimit - p.base) {
+                    return fail("passthrough/%s: property 'reg' is base 0x%lx size 0x%lx: expected a non-zero, "
+                                "page-aligned range below 1 TiB",
+                                name, p.base, p.size);
+                }
+            } else if (strcmp(property, "interrupts") == 0) {
+                const size_t count = static_cast<size_t>(length) / 4;
+                if (length % 4 != 0 || count == 0 || count > PassthroughConfig::kMaxIntids) {
+                    return fail("passthrough/%s: property 'interrupts' has %d bytes: expected 1 to %lu cells, each "
+                                "a GIC INTID",
+                                name, length, PassthroughConfig::kMaxIntids);
+                }
+                for (size_t i = 0; i < count; i++) {
+                    p.intids[i] = cell(value, i);
+                    if (p.intids[i] < 32 || p.intids[i] > 1019) {
+                        return fail("passthrough/%s: property 'interrupts' names INTID %u: expected SPIs, 32 to 1019",
+                                    name, p.intids[i]);
+                    }
+                }
+                p.intid_count = count;
+            } else if (strcmp(property, "compatible") == 0) {
+                const auto* text = static_cast<const char*>(value);
+                if (length < 2 || text[length - 1] != '\0') {
+                    return fail("passthrough/%s: property 'compatible' is not a string: expected e.g. \"arm,pl031\"",
+                                name);
+                }
+                p.compatible = text;
+                p.compatible_length = static_cast<size_t>(length);
+            } else {
+                return fail("passthrough/%s: property '%s' is not known: expected reg, interrupts, compatible", name,
+                            property);
+            }
+        }
+        if (p.size == 0) {
+            return fail("passthrough/%s: property 'reg' missing: expected the device's registers, e.g. "
+                        "reg = <0x0 0x9010000 0x0 0x1000>;",
+                        name);
+        }
+        vm_.passthrough_count++;
         return true;
     }
 

@@ -20,8 +20,22 @@ struct SmcIdRange {
     uint32_t last = 0;
 };
 
+/// A device given to the VM (node passthrough/NAME): its registers mapped
+/// at the same guest-physical address, its SPIs delivered to the VM.
+struct PassthroughConfig {
+    static constexpr size_t kMaxIntids = 4;
+    const char* name = nullptr;       // the node name
+    const char* compatible = nullptr; // optional: describe it in the generated DTB
+    size_t compatible_length = 0;     // bytes: one string or a NUL-separated list
+    uint64_t base = 0;
+    uint64_t size = 0;
+    uint32_t intids[kMaxIntids] = {}; // GIC INTIDs, SPIs only (32-1019)
+    size_t intid_count = 0;
+};
+
 struct VmConfig {
     static constexpr size_t kNameSize = 32; // the node name, NUL included
+    static constexpr size_t kMaxPassthrough = 4;
     static constexpr uint32_t kMaxVcpus = 8;
     static constexpr size_t kMaxSmcRanges = 4;
 
@@ -37,6 +51,8 @@ struct VmConfig {
     bool console_input = false;     // takes the console input first
     SmcIdRange smc_forward[kMaxSmcRanges] = {};
     size_t smc_forward_count = 0;
+    PassthroughConfig passthrough[kMaxPassthrough] = {};
+    size_t passthrough_count = 0;
     bool ok = false;
     char error[200] = {}; // when !ok: file, node, property and what was expected
 };

@@ -76,6 +76,8 @@ public:
         step([&] { return fdt_property(fdt_, "reg", raw, static_cast<int>(sizeof raw)); });
     }
 
+    void* fdt() const { return fdt_; }
+
 private:
     void* fdt_;
     int status_ = 0;
@@ -171,6 +173,48 @@ void write_uart(Writer& w, const GuestFdtSpec& spec, const char* name)
     w.end();
 }
 
+/// Whether a NUL-separated compatible list names "arm,primecell".
+bool primecell(const GuestFdtDevice& d)
+{
+    for (size_t at = 0; at < d.compatible_length; at += strlen(d.compatible + at) + 1) {
+        if (strcmp(d.compatible + at, "arm,primecell") == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void write_devices(Writer& w, const GuestFdtSpec& spec)
+{
+    for (size_t i = 0; i < spec.device_count && i < GuestFdtSpec::kMaxDevices; i++) {
+        const GuestFdtDevice& d = spec.devices[i];
+        if (d.name == nullptr || d.compatible == nullptr || d.compatible_length == 0 ||
+            d.compatible[d.compatible_length - 1] != '\0') {
+            continue;
+        }
+        w.begin(d.name);
+        w.step(
+            [&] { return fdt_property(w.fdt(), "compatible", d.compatible, static_cast<int>(d.compatible_length)); });
+        const uint64_t reg[] = {d.base, d.size};
+        w.reg(reg);
+        if (d.intid_count != 0) {
+            fdt32_t cells[3 * 4];
+            const size_t count = d.intid_count < 4 ? d.intid_count : 4;
+            for (size_t n = 0; n < count; n++) {
+                cells[3 * n] = cpu_to_fdt32(kSpi);
+                cells[3 * n + 1] = cpu_to_fdt32(d.intids[n] - 32);
+                cells[3 * n + 2] = cpu_to_fdt32(kLevelHigh);
+            }
+            w.step([&] { return fdt_property(w.fdt(), "interrupts", cells, static_cast<int>(12 * count)); });
+        }
+        if (primecell(d)) {
+            w.cells("clocks", {kClockPhandle});
+            w.string("clock-names", "apb_pclk");
+        }
+        w.end();
+    }
+}
+
 } // namespace
 
 int guest_fdt::build(const GuestFdtSpec& spec, void* buf, size_t size, const char*& error)
@@ -229,6 +273,7 @@ int guest_fdt::build(const GuestFdtSpec& spec, void* buf, size_t size, const cha
     write_gic(w, spec, ppi_cpus);
     write_timer(w, ppi_cpus);
     write_uart(w, spec, uart_name);
+    write_devices(w, spec);
 
     w.end(); // root
     w.step([&] { return fdt_finish(buf); });

@@ -14,6 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/// A passthrough device the guest's DTB describes (only those with a
+/// compatible string: Vireo knows nothing else of them).
+struct GuestFdtDevice {
+    const char* name = nullptr;       // node name, e.g. "rtc@9010000"
+    const char* compatible = nullptr; // one string or a NUL-separated list
+    size_t compatible_length = 0;     // bytes, the final NUL included
+    uint64_t base = 0;
+    uint64_t size = 0;
+    uint32_t intids[4] = {}; // SPIs (32-1019), level-high
+    size_t intid_count = 0;
+};
+
 struct GuestFdtSpec {
     uint64_t ram_base = 0;
     uint64_t ram_size = 0;
@@ -30,6 +42,9 @@ struct GuestFdtSpec {
     const char* bootargs = nullptr; // nullptr: no bootargs property
     uint64_t initrd_start = 0;      // guest-physical; both 0: no initrd
     uint64_t initrd_end = 0;        // exclusive
+    static constexpr size_t kMaxDevices = 4;
+    GuestFdtDevice devices[kMaxDevices] = {}; // passthrough devices; a PrimeCell gets the apb-pclk clock
+    size_t device_count = 0;
 };
 
 namespace guest_fdt {

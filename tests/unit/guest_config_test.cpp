@@ -145,7 +145,7 @@ Parsed* BadVms::parsed = nullptr;
 TEST_F(BadVms, EveryVmIsReportedAndTheGoodOneStaysGood)
 {
     ASSERT_TRUE(parsed->ok) << parsed->error.message;
-    EXPECT_EQ(parsed->count, 27u);
+    EXPECT_EQ(parsed->count, 30u);
     EXPECT_EQ(error("good"), "ok");
     EXPECT_TRUE(parsed->vm("good").console_input) << "the first good VM";
     for (size_t i = 1; i < parsed->count; i++) {
@@ -231,7 +231,31 @@ TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
               FILE_AND_NODE("misspelt-property") "property 'kernal' is not known: expected one of vcpus, cpus, "
                                                  "memory, kernel, initrd, dtb, bootargs, console-input, smc-forward");
     EXPECT_EQ(error("child-node"),
-              FILE_AND_NODE("child-node") "unexpected child node 'uart': a VM node has properties only");
+              FILE_AND_NODE("child-node") "unexpected child node 'uart': expected only 'passthrough'");
+    EXPECT_EQ(error("passthrough-no-reg"),
+              FILE_AND_NODE("passthrough-no-reg") "passthrough/rtc: property 'reg' missing: expected the device's "
+                                                  "registers, e.g. reg = <0x0 0x9010000 0x0 0x1000>;");
+    EXPECT_EQ(error("passthrough-ppi"), FILE_AND_NODE("passthrough-ppi") "passthrough/timer: property 'interrupts' "
+                                                                         "names INTID 27: expected SPIs, 32 to 1019");
+    EXPECT_EQ(error("passthrough-unaligned"),
+              FILE_AND_NODE("passthrough-unaligned") "passthrough/rtc: property 'reg' is base 0x9010800 size 0x1000: "
+                                                     "expected a non-zero, page-aligned range below 1 TiB");
+}
+
+TEST(GoodVms, PassthroughDevicesAreRead)
+{
+    const Parsed r = parse_config("config_full");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    const VmConfig& vm = r.vm("full");
+    ASSERT_TRUE(vm.ok) << vm.error;
+    ASSERT_EQ(vm.passthrough_count, 1u);
+    const PassthroughConfig& p = vm.passthrough[0];
+    EXPECT_STREQ(p.name, "rtc@9010000");
+    EXPECT_STREQ(p.compatible, "arm,pl031");
+    EXPECT_EQ(p.base, 0x9010000u);
+    EXPECT_EQ(p.size, 0x1000u);
+    ASSERT_EQ(p.intid_count, 1u);
+    EXPECT_EQ(p.intids[0], 34u);
 }
 
 TEST_F(BadVms, ConsoleInputTakesNoValue)

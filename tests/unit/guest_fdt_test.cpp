@@ -243,3 +243,28 @@ TEST(GuestFdt, RejectsAnImpossibleSpec)
 }
 
 } // namespace
+
+namespace {
+
+TEST(GuestFdt, PassthroughDevicesWithACompatibleAreDescribed)
+{
+    GuestFdtSpec s = spec(3);
+    static const char kRtc[] = "arm,pl031\0arm,primecell";
+    s.devices[0] = {"rtc@9010000", kRtc, sizeof kRtc, 0x9010000, 0x1000, {34}, 1};
+    s.devices[1] = {"mystery@a000000", nullptr, 0, 0xa000000, 0x1000, {40}, 1}; // no compatible: not described
+    static const char kPlain[] = "acme,widget";
+    s.devices[2] = {"widget@a001000", kPlain, sizeof kPlain, 0xa001000, 0x2000, {41, 42}, 2};
+    s.device_count = 3;
+    const Built b = build(s);
+    ASSERT_GT(b.size, 0) << b.error;
+    EXPECT_EQ(raw(b, "/rtc@9010000", "compatible"), std::string(kRtc, sizeof kRtc));
+    EXPECT_EQ(cells(b, "/rtc@9010000", "reg"), (std::vector<uint32_t>{0, 0x9010000, 0, 0x1000}));
+    EXPECT_EQ(cells(b, "/rtc@9010000", "interrupts"), (std::vector<uint32_t>{0, 2, 4})) << "SPI 2, level-high";
+    EXPECT_EQ(cells(b, "/rtc@9010000", "clocks"), (std::vector<uint32_t>{guest_fdt::kClockPhandle}));
+    EXPECT_EQ(str(b, "/rtc@9010000", "clock-names"), "apb_pclk") << "a PrimeCell needs its bus clock";
+    EXPECT_LT(fdt_path_offset(b.dtb.data(), "/mystery@a000000"), 0) << "no compatible, no node";
+    EXPECT_EQ(cells(b, "/widget@a001000", "interrupts"), (std::vector<uint32_t>{0, 9, 4, 0, 10, 4}));
+    EXPECT_FALSE(has(b, "/widget@a001000", "clocks"));
+}
+
+} // namespace
