@@ -97,17 +97,7 @@ bool plan_linux(Vm& vm, const VmSpec& spec)
     fdt.uart_spi = kUartIntid - 32;
     fdt.bootargs = spec.bootargs;
     for (size_t i = 0; i < spec.passthrough_count && fdt.device_count < GuestFdtSpec::kMaxDevices; i++) {
-        const Passthrough& p = spec.passthrough[i];
-        GuestFdtDevice& d = fdt.devices[fdt.device_count++];
-        d.name = p.name;
-        d.compatible = p.compatible;
-        d.compatible_length = p.compatible_length;
-        d.base = p.base;
-        d.size = p.size;
-        d.intid_count = p.intid_count;
-        for (size_t n = 0; n < p.intid_count; n++) {
-            d.intids[n] = p.intids[n];
-        }
+        fdt.devices[fdt.device_count++] = spec.passthrough[i];
     }
     if (spec.initrd_size != 0) {
         fdt.initrd_start = layout.initrd_start;
@@ -506,6 +496,7 @@ void reset(Vm& vm)
     }
     console::print("vm %s: resetting\n", vm.name);
     irq::reset_spis(vm);
+    vgic::reset(vm.vgic);
     vm.test_device.reset();
     {
         LockGuard guard(vm.uart_lock);

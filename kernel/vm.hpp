@@ -10,6 +10,7 @@
 #include "kernel/dev/test_device.hpp"
 #include "kernel/dev/vgic.hpp"
 #include "kernel/dev/vpl011.hpp"
+#include "kernel/guest/passthrough.hpp"
 #include "kernel/spinlock.hpp"
 #include "vcpu/vcpu.hpp"
 
@@ -19,19 +20,7 @@ struct SmcRange {
     uint32_t last;
 };
 
-/// A physical device given to one VM: its registers mapped into the VM at
-/// the same address, its SPIs delivered to the VM (hardware-linked: the
-/// guest's EOI deactivates the physical interrupt).
-struct Passthrough {
-    static constexpr size_t kMaxIntids = 4;
-    uint64_t base = 0; // host physical = guest-physical, page aligned
-    uint64_t size = 0;
-    uint32_t intids[kMaxIntids] = {}; // SPIs (32-1019)
-    size_t intid_count = 0;
-    const char* name = nullptr;       // Linux guests: its node in the generated DTB
-    const char* compatible = nullptr; // (none without a compatible string)
-    size_t compatible_length = 0;
-};
+using Passthrough = PassthroughDevice;
 
 /// What a VM is made of: a built-in test guest (kernel/builtin_guests.cpp)
 /// or a VM configuration from the boot package (kernel/vm_configs.cpp).

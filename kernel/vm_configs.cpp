@@ -4,6 +4,7 @@
 
 #include "kernel/console.hpp"
 #include "kernel/guest/config.hpp"
+#include "kernel/guest/image.hpp"
 #include "kernel/guest/package.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/vm.hpp"
@@ -13,10 +14,11 @@
 namespace vm_configs {
 namespace {
 
-constexpr size_t kMaxVms = 4;
+constexpr size_t kMaxVms = 4;      // started at once (the VM table's size)
+constexpr size_t kMaxConfigs = 16; // VM nodes a configuration may hold, bad ones included
 
 constinit Package package;
-constinit VmConfig configs[kMaxVms];
+constinit VmConfig configs[kMaxConfigs];
 constinit VmSpec specs[kMaxVms];
 constinit char file_name[64] = "config";
 
@@ -55,20 +57,17 @@ bool to_spec(const VmConfig& config, VmSpec& spec)
         spec.smc_allow_count++;
     }
     for (size_t i = 0; i < config.passthrough_count && i < VmSpec::kMaxPassthrough; i++) {
-        const PassthroughConfig& from = config.passthrough[i];
-        Passthrough& to = spec.passthrough[spec.passthrough_count++];
-        to.base = from.base;
-        to.size = from.size;
-        to.name = from.name;
-        to.compatible = from.compatible;
-        to.compatible_length = from.compatible_length;
-        for (size_t n = 0; n < from.intid_count && n < Passthrough::kMaxIntids; n++) {
-            to.intids[to.intid_count++] = from.intids[n];
-        }
+        spec.passthrough[spec.passthrough_count++] = config.passthrough[i];
     }
     spec.bootargs = config.bootargs;
     spec.console_input = config.console_input;
     if (!entry(config, "kernel", config.kernel, spec.image, spec.image_size)) {
+        return false;
+    }
+    ImageInfo image;
+    LoadError why;
+    if (!linux_image::parse(spec.image, spec.image_size, image, why)) {
+        log_error("%s: /%s: property 'kernel' names \"%s\": %s", file_name, config.name, config.kernel, why.message);
         return false;
     }
     if (config.initrd != nullptr && !entry(config, "initrd", config.initrd, spec.initrd, spec.initrd_size)) {
@@ -104,7 +103,7 @@ size_t load(const Platform& platform, size_t online_cpus, const VmSpec** out, si
     }
     const ConfigLimits limits{online_cpus, memory::phys().free_bytes()};
     size_t count = 0;
-    if (!vm_config::parse(config.data, config.size, file_name, limits, configs, kMaxVms, count, error)) {
+    if (!vm_config::parse(config.data, config.size, file_name, limits, configs, kMaxConfigs, count, error)) {
         log_error("%s", error.message);
         return 0;
     }
@@ -115,7 +114,10 @@ size_t load(const Platform& platform, size_t online_cpus, const VmSpec** out, si
             log_error("vm %s not started", configs[i].name[0] != '\0' ? configs[i].name : "?");
             continue;
         }
-        if (good < max && to_spec(configs[i], specs[good])) {
+        if (good == max || good == kMaxVms) {
+            log_error("%s: /%s: expected at most %lu VMs; vm %s not started", file_name, configs[i].name, kMaxVms,
+                      configs[i].name);
+        } else if (to_spec(configs[i], specs[good])) {
             out[good] = &specs[good];
             good++;
         } else {

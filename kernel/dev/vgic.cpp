@@ -237,6 +237,9 @@ bool holds_timer(const Vgic::CpuState& cs)
 void save(Vcpu& v)
 {
     Vgic::CpuState& cs = v.vm->vgic.cpu[v.index];
+    if (cs.reset) {
+        return; // what the list registers hold belongs to the guest before the reset
+    }
     for (uint32_t n = 0; n < lr_count; n++) {
         if (cs.used & (1u << n)) {
             cs.lr[n] = hw::read_lr(n);
@@ -394,9 +397,23 @@ bool setup(Vgic& vgic, PageTable& stage2, Vm& vm, uint32_t vcpus, uint32_t irqs)
     }
     vgic.vm = &vm;
     vgic.redists.owner = &vgic;
+    vgic.irqs = irqs;
     vgic.dist.reset(irqs, vcpus, gic_version);
     vgic.active = true;
     return true;
+}
+
+void reset(Vgic& g)
+{
+    if (!g.active || g.vm == nullptr) {
+        return;
+    }
+    LockGuard guard(g.lock);
+    g.dist.reset(g.irqs, static_cast<uint32_t>(g.vm->vcpu_count), gic_version);
+    for (Vgic::CpuState& cs : g.cpu) {
+        cs = Vgic::CpuState{};
+        cs.reset = true;
+    }
 }
 
 void send_sgi1r(Vcpu& v, uint64_t value)
@@ -423,6 +440,17 @@ void enter(Vcpu& v)
         return;
     }
     Vcpu*& owner = this_cpu()->lr_owner;
+    Vgic::CpuState& cs = g.cpu[v.index];
+    if (cs.reset) {
+        // First entry since the VM restarted: empty list registers, and the
+        // timer PPI the old guest may have left active is released.
+        cs.reset = false;
+        cs.flush = true;
+        if (owner == &v) {
+            owner = nullptr;
+        }
+        gic::set_active(kVtimerIntid, false);
+    }
     if (owner != &v) {
         if (owner != nullptr) {
             save(*owner);
@@ -430,7 +458,7 @@ void enter(Vcpu& v)
         restore(v);
         owner = &v;
     }
-    if (g.cpu[v.index].flush) {
+    if (cs.flush) {
         LockGuard guard(g.lock);
         hw::write_hcr(kHcrEn);
         fill(g, v.index);

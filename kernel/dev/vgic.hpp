@@ -32,6 +32,7 @@ public:
         uint32_t vmcr = 0;
         uint32_t apr[8] = {}; // GICv2: GICH_APR; GICv3: ICH_AP0R0-3, ICH_AP1R0-3
         bool flush = false;   // something may have become pending
+        bool reset = false;   // the VM restarted: this vCPU's list registers hold nothing of value
     };
 
     /// The GICv3 redistributors: one MMIO region for all of the VM's vCPUs.
@@ -45,6 +46,7 @@ public:
     };
 
     bool active = false;
+    uint32_t irqs = 0;      // interrupts of the distributor
     class Vm* vm = nullptr; // whose vCPUs a write may wake
     VirtualDistributor dist;
     CpuState cpu[kMaxVcpus];
@@ -76,6 +78,9 @@ unsigned version();
 /// more for passthrough SPIs above 63): GICv2 maps GICV into `stage2`; the
 /// caller puts the distributor (and redistributors) on the VM's bus.
 bool setup(Vgic& vgic, PageTable& stage2, class Vm& vm, uint32_t vcpus, uint32_t irqs);
+/// The VM restarts (its vCPUs are off): the distributor back to reset, the
+/// list registers emptied when each vCPU next enters.
+void reset(Vgic& vgic);
 /// A trapped ICC_SGI1R_EL1 (or ICC_SGI0R/ASGI1R) write from `vcpu`.
 void send_sgi1r(Vcpu& vcpu, uint64_t value);
 /// The maintenance interrupt fired: no more underflow interrupts until a

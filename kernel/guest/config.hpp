@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/guest/passthrough.hpp"
+
 #include "kernel/guest/load_error.hpp"
 
 /// An inclusive range of SMCCC function IDs forwarded to the firmware.
@@ -20,18 +22,8 @@ struct SmcIdRange {
     uint32_t last = 0;
 };
 
-/// A device given to the VM (node passthrough/NAME): its registers mapped
-/// at the same guest-physical address, its SPIs delivered to the VM.
-struct PassthroughConfig {
-    static constexpr size_t kMaxIntids = 4;
-    const char* name = nullptr;       // the node name
-    const char* compatible = nullptr; // optional: describe it in the generated DTB
-    size_t compatible_length = 0;     // bytes: one string or a NUL-separated list
-    uint64_t base = 0;
-    uint64_t size = 0;
-    uint32_t intids[kMaxIntids] = {}; // GIC INTIDs, SPIs only (32-1019)
-    size_t intid_count = 0;
-};
+/// A device given to the VM (node passthrough/NAME).
+using PassthroughConfig = PassthroughDevice;
 
 struct VmConfig {
     static constexpr size_t kNameSize = 32; // the node name, NUL included

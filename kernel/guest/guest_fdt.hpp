@@ -14,17 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// A passthrough device the guest's DTB describes (only those with a
-/// compatible string: Vireo knows nothing else of them).
-struct GuestFdtDevice {
-    const char* name = nullptr;       // node name, e.g. "rtc@9010000"
-    const char* compatible = nullptr; // one string or a NUL-separated list
-    size_t compatible_length = 0;     // bytes, the final NUL included
-    uint64_t base = 0;
-    uint64_t size = 0;
-    uint32_t intids[4] = {}; // SPIs (32-1019), level-high
-    size_t intid_count = 0;
-};
+#include "kernel/guest/passthrough.hpp"
+
+/// Passthrough devices the guest's DTB describes: those with a compatible
+/// string (Vireo knows nothing else of them); interrupts level-high.
+using GuestFdtDevice = PassthroughDevice;
 
 struct GuestFdtSpec {
     uint64_t ram_base = 0;
