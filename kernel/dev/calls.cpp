@@ -174,7 +174,7 @@ Outcome handle(Vcpu& vcpu, bool smc)
     if (smc && vm.should_log_fault()) {
         log_info("vm %s vcpu %u: SMC 0x%08x not allowed by its policy: NOT_SUPPORTED", vm.name, vcpu.index, fid);
     } else if (!smc) {
-        log_debug("vm %s vcpu %u: HVC 0x%08x not implemented: NOT_SUPPORTED", vm.name, vcpu.index, fid);
+        log_debug("vm %s vcpu %u: HVC 0x%08x is no call Vireo knows: NOT_SUPPORTED", vm.name, vcpu.index, fid);
     }
     set_result(vcpu, kNotSupported);
     return Outcome::Continue;
