@@ -51,6 +51,17 @@ void load_image(Vm& vm)
     asm volatile("ic ialluis\n\tdsb ish\n\tisb" ::: "memory");
 }
 
+constexpr size_t kDtbRoom = 64 * 1024; // a generated guest DTB's buffer
+
+/// Gives back the generated DTB's buffer of a VM that could not be built.
+void release_dtb(Vm& vm, const VmSpec& spec)
+{
+    if (spec.linux_boot && spec.dtb == nullptr && vm.dtb != nullptr) {
+        memory::phys().free(reinterpret_cast<uint64_t>(vm.dtb), kDtbRoom);
+        vm.dtb = nullptr;
+    }
+}
+
 /// A Linux guest: reads the Image header, places kernel, initrd and DTB
 /// (generating the DTB unless the configuration gives one).
 bool plan_linux(Vm& vm, const VmSpec& spec)
@@ -65,7 +76,6 @@ bool plan_linux(Vm& vm, const VmSpec& spec)
         log_error("vm %s: a Linux guest needs a virtual GIC, and this host has no GIC virtualization", spec.name);
         return false;
     }
-    constexpr size_t kDtbRoom = 64 * 1024;
     const size_t dtb_room = spec.dtb != nullptr ? spec.dtb_size : kDtbRoom;
     GuestLayout layout;
     if (!linux_image::plan_layout(spec.ram_base, spec.ram_size, image, spec.image_size, spec.initrd_size, dtb_room,
@@ -222,6 +232,7 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index, cons
     if (vm.ram_pa == 0) {
         log_error("vm %s: no %lu MiB of contiguous free RAM (largest run %lu MiB)", spec.name, spec.ram_size >> 20,
                   phys.largest_free() >> 20);
+        release_dtb(vm, spec);
         return false;
     }
     PageTable stage2(memory::stage2_tables(), Regime::Stage2, ipa_bits);
@@ -237,6 +248,7 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index, cons
     if (!mapped) {
         log_error("vm %s: out of memory for its stage-2 tables", spec.name);
         phys.free(vm.ram_pa, spec.ram_size);
+        release_dtb(vm, spec);
         return false;
     }
     vm.spec = &spec;
