@@ -62,7 +62,7 @@ constexpr uint64_t kUartBase = 0x09000000; // the guest's PL011, where QEMU virt
 class Vm {
 public:
     static constexpr size_t kMaxVcpus = VmSpec::kMaxVcpus;
-    static constexpr size_t kInputBuffer = 256;
+    static constexpr size_t kInputBuffer = 4096; // typed bytes waiting for the guest (a pasted block fits)
 
     /// The virtual PL011 on the bus: guest accesses and console input under
     /// one lock. (Its VM is set when the VM is built: see Vgic::Redistributors.)
