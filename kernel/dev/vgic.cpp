@@ -319,11 +319,36 @@ bool Vgic::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value)
         LockGuard guard(lock);
         dist.write(vcpu, offset, size, value);
     }
+    follow_routes(offset, size);
     // GICv2's SGIR, ISPENDR and SPENDSGIR make interrupts pending.
     const bool raises = (dist.version() == 2 && (offset == 0xf00 || (offset >= 0xf20 && offset < 0xf30))) ||
                         (offset >= 0x200 && offset < 0x280);
     changed(vcpu, raises);
     return true;
+}
+
+void Vgic::follow_routes(uint64_t offset, unsigned size)
+{
+    // GICv2 ITARGETSR (a byte per interrupt) or GICv3 IROUTER (8 bytes).
+    const bool v3 = dist.version() == 3;
+    const uint64_t base = v3 ? 0x6000 : 0x800;
+    const uint64_t stride = v3 ? 8 : 1;
+    if (vm == nullptr || offset < base || offset >= base + stride * VirtualDistributor::kMaxIrqs) {
+        return;
+    }
+    const uint64_t first = (offset - base) / stride;
+    const uint64_t last = (offset + size - 1 - base) / stride;
+    for (uint64_t irq = first; irq <= last && irq < VirtualDistributor::kMaxIrqs; irq++) {
+        if (!((hw_spi[irq / 32] >> (irq % 32)) & 1)) {
+            continue;
+        }
+        // A passthrough SPI: the physical one follows to the target vCPU's CPU.
+        const uint8_t targets = dist.targets(static_cast<uint32_t>(irq));
+        if (targets != 0 && __builtin_ctz(targets) < static_cast<int>(vm->vcpu_count)) {
+            const Vcpu& target = vm->vcpus[__builtin_ctz(targets)];
+            gic::enable_spi(static_cast<uint32_t>(irq), vireo_cpus[target.pcpu].mpidr);
+        }
+    }
 }
 
 bool Vgic::Redistributors::read(uint32_t, uint64_t offset, unsigned size, uint64_t& value)

@@ -61,6 +61,9 @@ public:
     /// change what is deliverable: every vCPU looks again, blocked ones
     /// wake, and running ones elsewhere are kicked if something was raised.
     void changed(uint32_t writer, bool raises);
+    /// After a guest write to ITARGETSR/IROUTER: passthrough SPIs are
+    /// routed physically to the CPU of the vCPU the guest chose.
+    void follow_routes(uint64_t offset, unsigned size);
     /// Interrupts of register word `word` held in list registers as pending
     /// (`want_active` false) or active, for the guest's ISPENDR/ISACTIVER reads.
     uint32_t listed(uint32_t vcpu, uint32_t word, bool want_active);
