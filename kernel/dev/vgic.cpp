@@ -381,11 +381,19 @@ void Vgic::changed(uint32_t writer, bool raises)
     for (CpuState& cs : cpu) {
         __atomic_store_n(&cs.flush, true, __ATOMIC_RELEASE);
     }
+    const uint32_t all = (1u << kMaxVcpus) - 1;
+    notify(all, raises ? all & ~(1u << writer) : 0);
+}
+
+void Vgic::notify(uint32_t wake, uint32_t kick)
+{
     for (size_t i = 0; vm != nullptr && i < vm->vcpu_count; i++) {
-        Vcpu& other = vm->vcpus[i];
-        sched::wake_blocked(other); // it sleeps on if nothing is for it
-        if (raises && i != writer && __atomic_load_n(&other.state, __ATOMIC_ACQUIRE) == VcpuState::Running) {
-            irq::kick(other.pcpu);
+        Vcpu& v = vm->vcpus[i];
+        if (wake & (1u << i)) {
+            sched::wake_blocked(v); // it sleeps on if nothing is for it
+        }
+        if ((kick & (1u << i)) && __atomic_load_n(&v.state, __ATOMIC_ACQUIRE) == VcpuState::Running) {
+            irq::kick(v.pcpu); // out of its guest on another CPU (no-op for this one)
         }
     }
 }
@@ -556,17 +564,8 @@ void set_spi_level(Vgic& g, uint32_t intid, bool level)
             cs.flush = true;
         }
     }
-    if (!level) {
-        return;
-    }
-    for (size_t i = 0; i < g.vm->vcpu_count; i++) {
-        if (targets & (1u << i)) {
-            Vcpu& v = g.vm->vcpus[i];
-            sched::wake_blocked(v);
-            if (__atomic_load_n(&v.state, __ATOMIC_ACQUIRE) == VcpuState::Running && v.pcpu != this_cpu()->index) {
-                irq::kick(v.pcpu);
-            }
-        }
+    if (level) {
+        g.notify(targets, targets);
     }
 }
 

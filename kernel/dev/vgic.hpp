@@ -61,6 +61,9 @@ public:
     /// change what is deliverable: every vCPU looks again, blocked ones
     /// wake, and running ones elsewhere are kicked if something was raised.
     void changed(uint32_t writer, bool raises);
+    /// Wakes the blocked vCPUs in `wake` and kicks the running ones in
+    /// `kick` (bit n: vCPU n) so they look at their interrupts again.
+    void notify(uint32_t wake, uint32_t kick);
     /// After a guest write to ITARGETSR/IROUTER: passthrough SPIs are
     /// routed physically to the CPU of the vCPU the guest chose.
     void follow_routes(uint64_t offset, unsigned size);

@@ -144,8 +144,7 @@ uint8_t VirtualDistributor::targets(uint32_t irq) const
 
 bool VirtualDistributor::deliverable(uint32_t vcpu, uint32_t irq) const
 {
-    const bool mine = irq < kPrivate || (targets(irq) >> vcpu) & 1;
-    return enabled() && mine && irq_pending(vcpu, irq) && irq_enabled(vcpu, irq);
+    return irq < irqs_ && (deliverable_mask(vcpu, irq / 32) >> (irq % 32)) & 1;
 }
 
 uint32_t VirtualDistributor::deliverable_mask(uint32_t vcpu, uint32_t word) const
