@@ -466,14 +466,13 @@ void maintenance()
     }
 }
 
-void enter(Vcpu& v)
+namespace {
+
+/// enter() when there is something to do: another vCPU's list registers
+/// to swap out, a restart to clean up after, or interrupts to place.
+__attribute__((noinline)) void enter_slow(Vcpu& v, Vgic& g, Vgic::CpuState& cs)
 {
-    Vgic& g = v.vm->vgic;
-    if (!g.active) {
-        return;
-    }
     Vcpu*& owner = this_cpu()->lr_owner;
-    Vgic::CpuState& cs = g.cpu[v.index];
     if (cs.reset) {
         // First entry since the VM restarted: empty list registers, and the
         // timer PPI the old guest may have left active is released.
@@ -495,6 +494,21 @@ void enter(Vcpu& v)
         LockGuard guard(g.lock);
         hw::write_hcr(kHcrEn);
         fill(g, v.index);
+    }
+}
+
+} // namespace
+
+void enter(Vcpu& v)
+{
+    Vgic& g = v.vm->vgic;
+    if (!g.active) {
+        return;
+    }
+    Vgic::CpuState& cs = g.cpu[v.index];
+    // The common case, e.g. back from a hypercall: nothing to do.
+    if (this_cpu()->lr_owner != &v || cs.flush || cs.reset) {
+        enter_slow(v, g, cs);
     }
 }
 
