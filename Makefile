@@ -55,7 +55,7 @@ endif
 
 SRCS_S := $(wildcard boot/*.S vcpu/*.S platform/*.S)
 SRCS_CXX := $(wildcard kernel/*.cpp kernel/*/*.cpp platform/*.cpp vcpu/*.cpp)
-OBJS := $(SRCS_S:%.S=$(OBJ)/%.o) $(SRCS_CXX:%.cpp=$(OBJ)/%.o) $(BUILD)/guests/images.o
+OBJS := $(SRCS_S:%.S=$(OBJ)/%.o) $(SRCS_CXX:%.cpp=$(OBJ)/%.o)
 
 # Hypervisor code uses general-purpose registers only; newlib and libfdt
 # (linked, not built here) use FP/SIMD, which boot/start.S leaves untrapped.
@@ -106,17 +106,18 @@ $(IMAGE).elf: $(OBJS) $(BUILD)/vireo.ld
 $(IMAGE).bin: $(IMAGE).elf
 	$(call quiet,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
 
-# --- bare-metal test guests (guests/tests), embedded in the image ---------
+# --- bare-metal test guests (guests/tests) ----------------------------------
 
+# Each test guest is an arm64 Image (lib/image_head.S) that Vireo's loader
+# takes like a Linux kernel from a test package (tests/configs/bare/*.dts);
+# none of them is part of the hypervisor image.
 GUEST_DIR := $(BUILD)/guests
-# dtbinfo is not built in: it is an arm64 Image (lib/image_head.S) for the
-# Linux loader, packed into the boot packages.
-GUEST_NAMES := $(filter-out dtbinfo,$(basename $(notdir $(wildcard guests/tests/*.cpp))))
-GUEST_LIB_OBJS := $(GUEST_DIR)/obj/lib/crt0.o $(GUEST_DIR)/obj/lib/guest.o
-GUEST_BINS := $(GUEST_NAMES:%=$(GUEST_DIR)/%.bin)
+GUEST_NAMES := $(basename $(notdir $(wildcard guests/tests/*.cpp)))
+GUEST_LIB_OBJS := $(GUEST_DIR)/obj/lib/image_head.o $(GUEST_DIR)/obj/lib/crt0.o $(GUEST_DIR)/obj/lib/guest.o
+GUEST_IMAGES := $(GUEST_NAMES:%=$(GUEST_DIR)/%.img)
 GUEST_CXXFLAGS := -std=c++20 -O2 -g $(ARCHFLAGS) -ffreestanding -fno-exceptions -fno-rtti -fno-threadsafe-statics \
 	-fno-stack-protector -fno-pie -Wall -Wextra -Werror -Iguests/tests -nostdinc \
-	-isystem $(shell $(CC) -print-file-name=include) -isystem $(NEWLIB)/include -MMD -MP
+	-isystem $(shell $(CC) -print-file-name=include) -isystem $(NEWLIB)/include -isystem $(LIBFDT)/include -MMD -MP
 
 $(GUEST_DIR)/obj/%.o: guests/tests/%.cpp
 	@mkdir -p $(dir $@)
@@ -128,18 +129,11 @@ $(GUEST_DIR)/obj/%.o: guests/tests/%.S
 	$(call quiet,AS,$<)$(CC) $(ARCHFLAGS) -c $< -o $@
 
 $(GUEST_DIR)/%.elf: $(GUEST_DIR)/obj/%.o $(GUEST_LIB_OBJS) guests/tests/lib/guest.ld
-	$(call quiet,LD,$@)$(LD) -static -nostdlib --gc-sections --no-warn-rwx-segments -T guests/tests/lib/guest.ld -o $@ $< $(GUEST_LIB_OBJS) \
-		--start-group $(NEWLIB)/lib/libc.a $(LIBGCC) --end-group
-
-$(GUEST_DIR)/%.bin: $(GUEST_DIR)/%.elf
-	$(call quiet,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
-
-$(GUEST_DIR)/obj/dtbinfo.o: GUEST_CXXFLAGS += -isystem $(LIBFDT)/include
-$(GUEST_DIR)/dtbinfo.elf: $(GUEST_DIR)/obj/dtbinfo.o $(GUEST_DIR)/obj/lib/image_head.o $(GUEST_LIB_OBJS) guests/tests/lib/guest.ld
 	$(call quiet,LD,$@)$(LD) -static -nostdlib --gc-sections --no-warn-rwx-segments -T guests/tests/lib/guest.ld \
-		-e _image_head -o $@ $(GUEST_DIR)/obj/dtbinfo.o $(GUEST_DIR)/obj/lib/image_head.o $(GUEST_LIB_OBJS) \
+		-e _image_head -o $@ $< $(GUEST_LIB_OBJS) \
 		--start-group $(LIBFDT)/lib/aarch64-linux-gnu/libfdt.a $(NEWLIB)/lib/libc.a $(LIBGCC) --end-group
-$(GUEST_DIR)/dtbinfo.img: $(GUEST_DIR)/dtbinfo.elf
+
+$(GUEST_DIR)/%.img: $(GUEST_DIR)/%.elf
 	$(call quiet,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
 
 # The EL3 test firmware for SMC forwarding tests (booted with -bios).
@@ -152,16 +146,6 @@ $(GUEST_DIR)/el3fw.bin: $(GUEST_DIR)/el3fw.elf
 	$(call quiet,OBJCOPY,$@)$(OBJCOPY) -O binary $< $@
 all: $(GUEST_DIR)/el3fw.bin
 
-$(GUEST_DIR)/images.S: $(GUEST_BINS) Makefile
-	@mkdir -p $(dir $@)
-	$(Q)for g in $(GUEST_NAMES); do \
-		printf '\t.section .rodata.guest_%s, "a"\n\t.balign 16\n\t.globl guest_%s_start\nguest_%s_start:\n\t.incbin "%s/%s.bin"\n\t.globl guest_%s_end\nguest_%s_end:\n' \
-			$$g $$g $$g $(GUEST_DIR) $$g $$g $$g; \
-	done > $@
-
-$(GUEST_DIR)/images.o: $(GUEST_DIR)/images.S
-	$(call quiet,AS,$<)$(CC) -c $< -o $@
-
 # --- Linux guests: initramfs, VM configurations, boot packages ------------
 
 # A package (docs/config.md) holds a VM configuration and the images it
@@ -170,7 +154,9 @@ LINUX_IMAGE = $(firstword $(wildcard $(DEPS)/linux/boot/vmlinuz-*))
 INITRAMFS := $(BUILD)/linux/initramfs.cpio
 VM ?= guests/configs/linux.dts
 CONFIG_DTS := $(wildcard guests/configs/*.dts tests/configs/*.dts)
-PACKAGES := $(CONFIG_DTS:%.dts=$(BUILD)/packages/%.pkg)
+# Test packages: bare-metal test guests and the configurations that run them.
+BARE_DTS := $(wildcard tests/configs/bare/*.dts)
+PACKAGES := $(CONFIG_DTS:%.dts=$(BUILD)/packages/%.pkg) $(BARE_DTS:%.dts=$(BUILD)/packages/%.pkg)
 PACKAGE_INPUTS = linux=$(LINUX_IMAGE) initramfs=$(INITRAMFS) dtbinfo=$(GUEST_DIR)/dtbinfo.img
 
 $(INITRAMFS): guests/linux/init scripts/mkinitramfs $(DEPS)/busybox.version
@@ -184,6 +170,12 @@ $(BUILD)/packages/%.dtb: %.dts
 $(BUILD)/packages/%.pkg: $(BUILD)/packages/%.dtb $(INITRAMFS) $(GUEST_DIR)/dtbinfo.img scripts/mkpackage
 	@printf '%s' $*.dts > $(BUILD)/packages/$*.name
 	$(call quiet,PACK,$@)scripts/mkpackage $@ config=$< config-name=$(BUILD)/packages/$*.name $(PACKAGE_INPUTS)
+
+# A test package holds every test guest, entry NAME for guests/tests/NAME.cpp.
+$(BUILD)/packages/tests/configs/bare/%.pkg: $(BUILD)/packages/tests/configs/bare/%.dtb $(GUEST_IMAGES) scripts/mkpackage
+	@printf '%s' tests/configs/bare/$*.dts > $(BUILD)/packages/tests/configs/bare/$*.name
+	$(call quiet,PACK,$@)scripts/mkpackage $@ config=$< config-name=$(BUILD)/packages/tests/configs/bare/$*.name \
+		$(foreach g,$(GUEST_NAMES),$(g)=$(GUEST_DIR)/$(g).img)
 
 all: $(PACKAGES)
 

@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/builtin_guests.hpp"
 #include "kernel/console.hpp"
 #include "kernel/console_input.hpp"
 #include "kernel/dev/calls.hpp"
@@ -114,32 +113,6 @@ void apply_bootargs(const Platform& p)
     }
 }
 
-/// The VMs named in `vireo.vms=NAME[,NAME...]`; returns how many.
-size_t selected_guests(const Platform& p, const VmSpec** specs, size_t max)
-{
-    char names[128];
-    if (find_bootarg(p.bootargs, "vireo.vms", names, sizeof names) == nullptr) {
-        return 0;
-    }
-    size_t count = 0;
-    for (char* name = names; name != nullptr && *name != '\0';) {
-        char* comma = strchr(name, ',');
-        if (comma != nullptr) {
-            *comma = '\0';
-        }
-        const VmSpec* spec = builtin_guests::find(name);
-        if (spec == nullptr) {
-            char known[160];
-            builtin_guests::list(known, sizeof known);
-            log_error("bootargs: vireo.vms names \"%s\", which is not a built-in guest (known: %s)", name, known);
-        } else if (count < max) {
-            specs[count++] = spec;
-        }
-        name = comma != nullptr ? comma + 1 : nullptr;
-    }
-    return count;
-}
-
 } // namespace
 
 extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, uint64_t entry_el)
@@ -213,11 +186,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     vcpu_cpu_init(vcpu_ipa_bits());
     calls::probe_firmware(platform.psci_conduit);
     const VmSpec* specs[4];
-    // Built-in test guests when the bootargs ask for them, else the boot package's VMs.
-    size_t wanted = selected_guests(platform, specs, 4);
-    if (wanted == 0) {
-        wanted = vm_configs::load(platform, online, specs, 4);
-    }
+    const size_t wanted = vm_configs::load(platform, online, specs, 4);
     if (wanted > 0 || platform.initrd.size != 0) {
         if (vms::create_all(specs, wanted, online, platform) == 0) {
             log_error("no VM could be started");

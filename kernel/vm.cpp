@@ -30,23 +30,18 @@ constinit size_t vms_running = 0;
 constinit SpinLock vms_lock;
 constinit uint16_t next_vmid = 1;
 
-/// Clears guest RAM, copies the image (and for a Linux guest the initrd and
-/// DTB) into it, and makes it all visible to a guest running with its MMU
-/// (and so its caches) off.
+/// Clears guest RAM, copies the kernel, initrd and DTB into it, and makes
+/// it all visible to a guest running with its MMU (and so its caches) off.
 void load_image(Vm& vm)
 {
     auto* ram = reinterpret_cast<uint8_t*>(vm.ram_pa);
     const VmSpec& spec = *vm.spec;
     bulk::zero(ram, vm.ram_size);
-    if (spec.linux_boot) {
-        bulk::copy(ram + (vm.kernel_ipa - vm.ram_ipa), spec.image, spec.image_size);
-        if (spec.initrd_size != 0) {
-            bulk::copy(ram + (vm.initrd_ipa - vm.ram_ipa), spec.initrd, spec.initrd_size);
-        }
-        bulk::copy(ram + (vm.dtb_ipa - vm.ram_ipa), vm.dtb, vm.dtb_size);
-    } else {
-        bulk::copy(ram, spec.image, spec.image_size);
+    bulk::copy(ram + (vm.kernel_ipa - vm.ram_ipa), spec.image, spec.image_size);
+    if (spec.initrd_size != 0) {
+        bulk::copy(ram + (vm.initrd_ipa - vm.ram_ipa), spec.initrd, spec.initrd_size);
     }
+    bulk::copy(ram + (vm.dtb_ipa - vm.ram_ipa), vm.dtb, vm.dtb_size);
     arch::clean_dcache_to_poc(ram, vm.ram_size);
     asm volatile("ic ialluis\n\tdsb ish\n\tisb" ::: "memory");
 }
@@ -56,14 +51,14 @@ constexpr size_t kDtbRoom = 64 * 1024; // a generated guest DTB's buffer
 /// Gives back the generated DTB's buffer of a VM that could not be built.
 void release_dtb(Vm& vm, const VmSpec& spec)
 {
-    if (spec.linux_boot && spec.dtb == nullptr && vm.dtb != nullptr) {
+    if (spec.dtb == nullptr && vm.dtb != nullptr) {
         memory::phys().free(reinterpret_cast<uint64_t>(vm.dtb), kDtbRoom);
         vm.dtb = nullptr;
     }
 }
 
-/// A Linux guest: reads the Image header, places kernel, initrd and DTB
-/// (generating the DTB unless the configuration gives one).
+/// Reads the Image header, places kernel, initrd and DTB (generating the
+/// DTB unless the configuration gives one).
 bool plan_linux(Vm& vm, const VmSpec& spec)
 {
     LoadError error;
@@ -202,11 +197,6 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index, cons
         log_error("vm %s: vcpus is %u, expected 1 to %lu", spec.name, spec.vcpu_count, Vm::kMaxVcpus);
         return false;
     }
-    if (spec.image_size == 0 || (!spec.linux_boot && spec.image_size > spec.ram_size)) {
-        log_error("vm %s: image of %lu bytes does not fit its %lu bytes of RAM", spec.name, spec.image_size,
-                  spec.ram_size);
-        return false;
-    }
     if ((spec.ram_base | spec.ram_size) % kBlock != 0 || spec.ram_base + spec.ram_size > (1ull << ipa_bits)) {
         log_error("vm %s: RAM [0x%lx, +0x%lx) must be 2 MiB aligned and below the %u-bit IPA limit", spec.name,
                   spec.ram_base, spec.ram_size, ipa_bits);
@@ -222,9 +212,7 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index, cons
     if (!check_passthrough(spec, host)) {
         return false;
     }
-    vm.entry = spec.ram_base;
-    vm.entry_x0 = spec.boot_x0;
-    if (spec.linux_boot && !plan_linux(vm, spec)) {
+    if (!plan_linux(vm, spec)) {
         return false;
     }
     PhysAllocator& phys = memory::phys();
@@ -260,7 +248,7 @@ bool build(Vm& vm, const VmSpec& spec, size_t online_cpus, size_t vm_index, cons
     vm.stage2.cntvoff = arch::counter(); // the guest's virtual counter starts near zero
     vm.stage2.ram_pa = vm.ram_pa;
     vm.stage2.ram_size = spec.ram_size;
-    if (spec.test_device) {
+    if (spec.test_device) { // a test aid: only when the configuration asks for it
         vm.bus.add(kTestDeviceBase, TestDevice::kSize, vm.test_device);
     }
     vm.uart.connect([](void* context, char c) { static_cast<Vm*>(context)->console_write(&c, 1); },

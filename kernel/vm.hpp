@@ -22,8 +22,8 @@ struct SmcRange {
 
 using Passthrough = PassthroughDevice;
 
-/// What a VM is made of: a built-in test guest (kernel/builtin_guests.cpp)
-/// or a VM configuration from the boot package (kernel/vm_configs.cpp).
+/// What a VM is made of: a VM configuration from the boot package
+/// (kernel/vm_configs.cpp) with the package entries it names.
 struct VmSpec {
     static constexpr size_t kMaxVcpus = 8;
     static constexpr size_t kMaxSmcRanges = 4;
@@ -37,13 +37,11 @@ struct VmSpec {
     int8_t pcpu[kMaxVcpus] = {-1, -1, -1, -1, -1, -1, -1, -1}; // -1: vCPU i on pCPU i % online
     SmcRange smc_allow[kMaxSmcRanges] = {};
     size_t smc_allow_count = 0;
-    bool test_device = false; // "vireo,test-device" at kTestDeviceBase
-    uint64_t boot_x0 = 0;     // x0 of the boot vCPU (built-in guests; Linux guests get their DTB's address)
+    bool test_device = false; // "vireo,test-device" at kTestDeviceBase (a test aid)
 
     // The arm64 Linux boot protocol: `image` is an Image placed as its
     // header says, with the initrd and a DTB (given, or generated) beside
     // it; the boot vCPU starts at the Image with x0 = the DTB's address.
-    bool linux_boot = false;
     const uint8_t* initrd = nullptr;
     size_t initrd_size = 0;
     const uint8_t* dtb = nullptr; // nullptr: generated

@@ -45,7 +45,6 @@ bool to_spec(const VmConfig& config, VmSpec& spec)
 {
     spec = VmSpec{};
     spec.name = config.name;
-    spec.linux_boot = true;
     spec.vcpu_count = config.vcpus;
     spec.ram_base = config.ram_base;
     spec.ram_size = config.ram_size;
@@ -61,6 +60,7 @@ bool to_spec(const VmConfig& config, VmSpec& spec)
     }
     spec.bootargs = config.bootargs;
     spec.console_input = config.console_input;
+    spec.test_device = config.test_device;
     if (!entry(config, "kernel", config.kernel, spec.image, spec.image_size)) {
         return false;
     }

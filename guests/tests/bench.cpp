@@ -2,7 +2,7 @@
 // trapped system-register read and a (virtual) GICD read; the latency of a
 // virtual timer interrupt (vCPU running, and blocked in WFI) and of an IPI
 // to a second vCPU; the traps an interrupt's acknowledge and EOI cost.
-// Timed with CNTVCT. Runs as a VM under Vireo (vireo.vms=bench) or natively
+// Timed with CNTVCT. Runs as a VM under Vireo (tests/configs/bare/bench.dts) or natively
 // at EL1 (QEMU -kernel bench.elf without virtualization=on) for the
 // baseline; scripts/bench runs both under -icount shift=0, where the
 // counter follows executed instructions.

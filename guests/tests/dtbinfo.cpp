@@ -10,16 +10,6 @@
 
 using namespace guest;
 
-extern "C" {
-uintptr_t __stack_chk_guard = 0x5d3e1c2b4a697887ull; // libfdt is built with the stack protector
-void __stack_chk_fail()
-{
-    print("dtbinfo: stack smashed\n");
-    for (;;) {
-    }
-}
-}
-
 namespace {
 
 uint64_t cells(const fdt32_t* p, int count)

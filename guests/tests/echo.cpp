@@ -50,9 +50,9 @@ extern "C" void guest_irq()
     end(iar);
 }
 
-extern "C" void guest_main(uint64_t, uint64_t vm_tag)
+extern "C" void guest_main(uint64_t, uint64_t dtb)
 {
-    tag = static_cast<char>('a' + (vm_tag & 0xf));
+    tag = static_cast<char>('a' + (bootarg(dtb, "tag", 0) & 0xf)); // bootargs "tag=N" in the VM configuration
     for (int n = 1; n <= 20; n++) {
         put_text("echo-");
         put(tag);

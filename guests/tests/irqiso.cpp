@@ -1,5 +1,5 @@
 // Interrupt isolation between VMs without passthrough: two VMs run this
-// guest at once (x0 = 0 or 1). Each makes "its" SPI (40 + tag) pending and
+// guest at once (bootargs "tag=0" or "tag=1"). Each makes "its" SPI (40 + tag) pending and
 // enabled in its own virtual distributor and waits while the other does the
 // same; neither may then see the other's SPI, nor anything of the host's
 // own interrupts (its UART's SPI 33, its EL2 timer's PPI 26) beyond what it
@@ -26,8 +26,9 @@ void settle()
 
 } // namespace
 
-extern "C" void guest_main(uint64_t, uint64_t tag)
+extern "C" void guest_main(uint64_t, uint64_t dtb)
 {
+    const uint64_t tag = bootarg(dtb, "tag", 0) & 1;
     const uint32_t mine = 1u << (8 + tag);         // SPI 40 or 41
     const uint32_t theirs = 1u << (8 + (tag ^ 1)); // the other VM's
     enable_distributor();

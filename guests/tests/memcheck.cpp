@@ -6,9 +6,11 @@ using namespace guest;
 
 extern "C" char _end[];
 
-extern "C" void guest_main(uint64_t, uint64_t vm_tag)
+extern "C" void guest_main(uint64_t, uint64_t dtb)
 {
-    // Different in each VM: its configuration passes a tag in x0.
+    // Different in each VM: its configuration passes a tag in its bootargs
+    // (read before the pattern below overwrites the DTB).
+    const uint64_t vm_tag = bootarg(dtb, "tag", 0);
     const uint64_t seed = (vm_tag + 1) * 0x9e3779b97f4a7c15ull;
     test("vm-has-its-tag", vm_tag == 0xa || vm_tag == 0xb);
     auto* start = reinterpret_cast<volatile uint64_t*>(_end);

@@ -343,7 +343,7 @@ void Vgic::follow_routes(uint64_t offset, unsigned size)
             continue;
         }
         // A passthrough SPI: the physical one follows to the target vCPU's CPU.
-        const uint8_t targets = dist.targets(static_cast<uint32_t>(irq));
+        const uint16_t targets = dist.targets(static_cast<uint32_t>(irq));
         if (targets != 0 && __builtin_ctz(targets) < static_cast<int>(vm->vcpu_count)) {
             const Vcpu& target = vm->vcpus[__builtin_ctz(targets)];
             gic::enable_spi(static_cast<uint32_t>(irq), vireo_cpus[target.pcpu].mpidr);
@@ -569,7 +569,7 @@ void set_spi_level(Vgic& g, uint32_t intid, bool level)
     if (!g.active || intid < VirtualDistributor::kPrivate || g.vm == nullptr) {
         return;
     }
-    uint8_t targets;
+    uint16_t targets;
     {
         LockGuard guard(g.lock);
         g.dist.set_pending(0, intid, level); // SPIs are shared: any vCPU index

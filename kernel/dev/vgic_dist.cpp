@@ -45,7 +45,8 @@ void VirtualDistributor::reset(uint32_t irqs, uint32_t vcpus, uint32_t version)
     *this = VirtualDistributor{};
     version_ = version == 3 ? 3 : 2;
     irqs_ = irqs < kPrivate ? kPrivate : irqs > kMaxIrqs ? kMaxIrqs : (irqs + 31) / 32 * 32;
-    vcpus_ = vcpus == 0 ? 1 : vcpus > kMaxVcpus ? kMaxVcpus : vcpus;
+    const uint32_t most = version_ == 3 ? kMaxVcpus : kMaxVcpusV2;
+    vcpus_ = vcpus == 0 ? 1 : vcpus > most ? most : vcpus;
     for (uint32_t v = 0; v < kMaxVcpus; v++) {
         bank_[v].enable = 0xffff;        // SGIs are always enabled
         bank_[v].config[0] = 0xaaaaaaaa; // SGIs: edge-triggered, read-only
@@ -76,7 +77,7 @@ void VirtualDistributor::set_route(uint32_t irq, uint64_t route)
     spi_route_[irq - kPrivate] = route;
     // vCPU n has affinity 0.0.0.n: anything else names no vCPU of this VM.
     const bool exists = (route & ~0xffull) == 0 && (route & 0xff) < vcpus_;
-    spi_target_[irq - kPrivate] = static_cast<uint8_t>(exists ? 1u << (route & 0xff) : 0u);
+    spi_target_[irq - kPrivate] = static_cast<uint16_t>(exists ? 1u << (route & 0xff) : 0u);
 }
 
 uint32_t* VirtualDistributor::bits(uint32_t vcpu, uint32_t word, int which)
@@ -97,15 +98,12 @@ const uint32_t* VirtualDistributor::bits(uint32_t vcpu, uint32_t word, int which
     return which == kEnable ? &spi_enable_[i] : which == kPending ? &spi_pending_[i] : &spi_active_[i];
 }
 
-uint8_t* VirtualDistributor::byte_field(uint32_t vcpu, uint32_t irq, bool target)
+uint8_t* VirtualDistributor::priority_field(uint32_t vcpu, uint32_t irq)
 {
     if (irq >= irqs_) {
         return nullptr;
     }
-    if (irq < kPrivate) {
-        return target ? nullptr : &bank_[vcpu].priority[irq];
-    }
-    return target ? &spi_target_[irq - kPrivate] : &spi_priority_[irq - kPrivate];
+    return irq < kPrivate ? &bank_[vcpu].priority[irq] : &spi_priority_[irq - kPrivate];
 }
 
 bool VirtualDistributor::irq_enabled(uint32_t vcpu, uint32_t irq) const
@@ -137,7 +135,7 @@ uint8_t VirtualDistributor::priority(uint32_t vcpu, uint32_t irq) const
     return irq < kPrivate ? bank_[vcpu].priority[irq] : spi_priority_[irq - kPrivate];
 }
 
-uint8_t VirtualDistributor::targets(uint32_t irq) const
+uint16_t VirtualDistributor::targets(uint32_t irq) const
 {
     return irq >= kPrivate && irq < irqs_ ? spi_target_[irq - kPrivate] : 0;
 }
@@ -178,16 +176,16 @@ int VirtualDistributor::take_sgi(uint32_t vcpu, uint32_t sgi)
     if (vcpu >= vcpus_ || sgi >= 16 || sgi_pending_[vcpu][sgi] == 0) {
         return -1;
     }
-    const uint8_t sources = sgi_pending_[vcpu][sgi];
+    const uint16_t sources = sgi_pending_[vcpu][sgi];
     const int source = __builtin_ctz(sources);
-    sgi_pending_[vcpu][sgi] = static_cast<uint8_t>(sources & (sources - 1));
+    sgi_pending_[vcpu][sgi] = static_cast<uint16_t>(sources & (sources - 1));
     return source;
 }
 
 void VirtualDistributor::return_sgi(uint32_t vcpu, uint32_t sgi, uint32_t source)
 {
     if (vcpu < vcpus_ && sgi < 16 && source < vcpus_) {
-        sgi_pending_[vcpu][sgi] = static_cast<uint8_t>(sgi_pending_[vcpu][sgi] | 1u << source);
+        sgi_pending_[vcpu][sgi] = static_cast<uint16_t>(sgi_pending_[vcpu][sgi] | 1u << source);
     }
 }
 
@@ -206,7 +204,10 @@ uint32_t VirtualDistributor::read_word(uint32_t vcpu, uint64_t offset, View view
             return view == View::kGicdV3 ? ctlr_ | kCtlrAre | kCtlrDs : ctlr_;
         }
         if (offset == kTyper) {
-            const uint32_t common = (irqs_ / 32 - 1) | (vcpus_ - 1) << 5;
+            // CPUNumber is 3 bits; with affinity routing (GICv3) it only
+            // counts PEs usable without it, and 8 stands for "8 or more".
+            const uint32_t cpus = vcpus_ < kMaxVcpusV2 ? vcpus_ : kMaxVcpusV2;
+            const uint32_t common = (irqs_ / 32 - 1) | (cpus - 1) << 5;
             return view == View::kGicdV3 ? common | kTyperIdBits | kTyperNo1N : common;
         }
         if (offset == kIidr) {
@@ -227,7 +228,7 @@ uint32_t VirtualDistributor::read_word(uint32_t vcpu, uint64_t offset, View view
         const uint32_t* w = bits(vcpu, word, which);
         uint32_t value = w != nullptr ? *w : 0;
         if (which == kPending && word == 0) {
-            const uint8_t* sources = sgi_pending_[vcpu];
+            const uint16_t* sources = sgi_pending_[vcpu];
             for (uint32_t sgi = 0; sgi < 16; sgi++) {
                 if (sources[sgi] != 0) {
                     value |= 1u << sgi;
@@ -300,7 +301,7 @@ void VirtualDistributor::raise_sgi(uint32_t source, uint32_t targets, uint32_t s
 {
     for (uint32_t t = 0; t < vcpus_; t++) {
         if (targets & (1u << t)) {
-            sgi_pending_[t][sgi] = static_cast<uint8_t>(sgi_pending_[t][sgi] | 1u << source);
+            sgi_pending_[t][sgi] = static_cast<uint16_t>(sgi_pending_[t][sgi] | 1u << source);
         }
     }
 }
@@ -359,10 +360,11 @@ bool VirtualDistributor::interrupt_read(uint32_t vcpu, uint64_t offset, unsigned
             byte = shows(view, irq) ? priority(vcpu, irq) : 0;
         } else if (in(at, kItargetsr, 0x400)) {
             const auto irq = static_cast<uint32_t>(at - kItargetsr);
-            byte = irq < kPrivate ? static_cast<uint8_t>(1u << vcpu) : targets(irq);
+            // GICv2 only, whose VMs have at most 8 vCPUs: the mask fits the byte.
+            byte = static_cast<uint8_t>(irq < kPrivate ? 1u << vcpu : targets(irq));
         } else {
             const uint32_t sgi = static_cast<uint32_t>((at - kCpendsgir) % 16);
-            byte = sgi_pending_[vcpu][sgi];
+            byte = static_cast<uint8_t>(sgi_pending_[vcpu][sgi]);
         }
         value |= uint64_t{byte} << (8 * i);
     }
@@ -389,20 +391,20 @@ bool VirtualDistributor::interrupt_write(uint32_t vcpu, uint64_t offset, unsigne
         const auto byte = static_cast<uint8_t>(value >> (8 * i));
         if (in(at, kIpriorityr, 0x400)) {
             const auto irq = static_cast<uint32_t>(at - kIpriorityr);
-            uint8_t* p = shows(view, irq) ? byte_field(vcpu, irq, false) : nullptr;
+            uint8_t* p = shows(view, irq) ? priority_field(vcpu, irq) : nullptr;
             if (p != nullptr) {
                 *p = byte & kPriorityMask;
             }
         } else if (in(at, kItargetsr, 0x400)) {
-            uint8_t* t = byte_field(vcpu, static_cast<uint32_t>(at - kItargetsr), true);
-            if (t != nullptr) {
-                *t = byte & all_vcpus; // targets that exist
+            const auto irq = static_cast<uint32_t>(at - kItargetsr);
+            if (irq >= kPrivate && irq < irqs_) {
+                spi_target_[irq - kPrivate] = byte & all_vcpus; // targets that exist
             }
         } else {
             const uint32_t sgi = static_cast<uint32_t>((at - kCpendsgir) % 16);
-            uint8_t& sources = sgi_pending_[vcpu][sgi];
-            sources = at < kSpendsgir ? static_cast<uint8_t>(sources & ~byte)
-                                      : static_cast<uint8_t>(sources | (byte & all_vcpus));
+            uint16_t& sources = sgi_pending_[vcpu][sgi];
+            sources = at < kSpendsgir ? static_cast<uint16_t>(sources & ~byte)
+                                      : static_cast<uint16_t>(sources | (byte & all_vcpus));
         }
     }
     return true;

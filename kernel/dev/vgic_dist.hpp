@@ -21,7 +21,12 @@
 class VirtualDistributor {
 public:
     static constexpr uint32_t kMaxIrqs = 256; // 32 private + 224 SPIs
-    static constexpr uint32_t kMaxVcpus = 8;
+    /// vCPUs of one VM: Vireo gives a VM one affinity-0 cluster (vCPU n
+    /// has MPIDR 0.0.0.n), and GICv3's ICC_SGI1R_EL1 TargetList addresses
+    /// 16 CPUs of a cluster. GICv2 addresses 8 CPUs (GICD_ITARGETSR and
+    /// GICD_SGIR have one bit per CPU; the SGI source is a 3-bit CPU ID).
+    static constexpr uint32_t kMaxVcpus = 16;
+    static constexpr uint32_t kMaxVcpusV2 = 8;
     static constexpr uint32_t kPrivate = 32;
     static constexpr uint64_t kSize = 0x1000;        // GICv2 GICD
     static constexpr uint64_t kSizeV3 = 0x10000;     // GICv3 GICD
@@ -29,7 +34,8 @@ public:
     static constexpr uint8_t kPriorityMask = 0xf8;
 
     /// `irqs` is rounded up to a multiple of 32 and capped at kMaxIrqs;
-    /// `version` is 2 or 3 (the architecture the guest sees).
+    /// `version` is 2 or 3 (the architecture the guest sees); `vcpus` is
+    /// capped at kMaxVcpus (GICv3) or kMaxVcpusV2 (GICv2).
     void reset(uint32_t irqs, uint32_t vcpus, uint32_t version = 2);
 
     /// A guest access from vCPU `vcpu`. Always true: GICD accesses never
@@ -52,7 +58,7 @@ public:
     bool irq_pending(uint32_t vcpu, uint32_t irq) const;
     bool irq_active(uint32_t vcpu, uint32_t irq) const;
     uint8_t priority(uint32_t vcpu, uint32_t irq) const;
-    uint8_t targets(uint32_t irq) const; // SPIs: vCPU bit mask
+    uint16_t targets(uint32_t irq) const; // SPIs: vCPU bit mask
     /// Whether the distributor forwards `irq` to `vcpu`: forwarding on, the
     /// interrupt pending, enabled and (for an SPI) targeting that vCPU.
     bool deliverable(uint32_t vcpu, uint32_t irq) const;
@@ -67,7 +73,7 @@ public:
     /// Puts a source back (an SGI taken out of a list register undelivered).
     void return_sgi(uint32_t vcpu, uint32_t sgi, uint32_t source);
     /// SGI sources pending for `vcpu`: bit n = pending from vCPU n.
-    uint8_t sgi_sources(uint32_t vcpu, uint32_t sgi) const { return sgi < 16 ? sgi_pending_[vcpu][sgi] : 0; }
+    uint16_t sgi_sources(uint32_t vcpu, uint32_t sgi) const { return sgi < 16 ? sgi_pending_[vcpu][sgi] : 0; }
     uint32_t irqs() const { return irqs_; }
 
 private:
@@ -85,7 +91,7 @@ private:
 
     uint32_t* bits(uint32_t vcpu, uint32_t word, int which);
     const uint32_t* bits(uint32_t vcpu, uint32_t word, int which) const;
-    uint8_t* byte_field(uint32_t vcpu, uint32_t irq, bool target);
+    uint8_t* priority_field(uint32_t vcpu, uint32_t irq);
     bool shows(View view, uint32_t irq) const;
     bool interrupt_read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value, View view) const;
     bool interrupt_write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value, View view);
@@ -105,8 +111,8 @@ private:
     uint32_t spi_pending_[(kMaxIrqs - kPrivate) / 32] = {};
     uint32_t spi_active_[(kMaxIrqs - kPrivate) / 32] = {};
     uint8_t spi_priority_[kMaxIrqs - kPrivate] = {};
-    uint8_t spi_target_[kMaxIrqs - kPrivate] = {}; // vCPU bit mask (GICv3: from the route)
-    uint64_t spi_route_[kMaxIrqs - kPrivate] = {}; // GICv3 GICD_IROUTER
+    uint16_t spi_target_[kMaxIrqs - kPrivate] = {}; // vCPU bit mask (GICv3: from the route)
+    uint64_t spi_route_[kMaxIrqs - kPrivate] = {};  // GICv3 GICD_IROUTER
     uint32_t spi_config_[(kMaxIrqs - kPrivate) / 16] = {};
-    uint8_t sgi_pending_[kMaxVcpus][16] = {}; // per target vCPU and SGI: source vCPU bits
+    uint16_t sgi_pending_[kMaxVcpus][16] = {}; // per target vCPU and SGI: source vCPU bits
 };

@@ -9,8 +9,8 @@ using namespace vm_config;
 
 namespace {
 
-constexpr const char* const kVmProperties[] = {"vcpus", "cpus",     "memory",        "kernel",     "initrd",
-                                               "dtb",   "bootargs", "console-input", "smc-forward"};
+constexpr const char* const kVmProperties[] = {"vcpus", "cpus",     "memory",        "kernel",      "initrd",
+                                               "dtb",   "bootargs", "console-input", "smc-forward", "test-device"};
 constexpr const char* const kRootProperties[] = {"compatible", "model", "#address-cells", "#size-cells"};
 
 template <size_t N> bool is_one_of(const char* name, const char* const (&names)[N])
@@ -80,7 +80,8 @@ public:
         }
         // In this order: an unknown property is most likely a misspelt known one.
         vm_.ok = known_properties_only() && parse_children() && parse_vcpus() && parse_cpus() && parse_memory() &&
-                 parse_images() && parse_bootargs() && parse_console_input() && parse_smc_forward();
+                 parse_images() && parse_bootargs() && flag("console-input", vm_.console_input) &&
+                 parse_smc_forward() && flag("test-device", vm_.test_device);
         return vm_.ok;
     }
 
@@ -334,16 +335,14 @@ private:
         return ok;
     }
 
-    bool parse_console_input()
+    /// A property without a value (`name;`): `out` says whether it is there.
+    bool flag(const char* name, bool& out)
     {
         int length = 0;
-        if (property("console-input", length) == nullptr) {
-            return true;
+        out = property(name, length) != nullptr;
+        if (out && length != 0) {
+            return fail("property '%s' has %d bytes: expected no value (%s;)", name, length, name);
         }
-        if (length != 0) {
-            return fail("property 'console-input' has %d bytes: expected no value (console-input;)", length);
-        }
-        vm_.console_input = true;
         return true;
     }
 

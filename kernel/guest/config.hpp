@@ -41,6 +41,7 @@ struct VmConfig {
     const char* dtb = nullptr;      // (optional: nullptr means "generate one")
     const char* bootargs = nullptr; // (optional)
     bool console_input = false;     // takes the console input first
+    bool test_device = false;       // "vireo,test-device" at 0x0a000000 (a test aid, docs/config.md)
     SmcIdRange smc_forward[kMaxSmcRanges] = {};
     size_t smc_forward_count = 0;
     PassthroughConfig passthrough[kMaxPassthrough] = {};

@@ -112,6 +112,7 @@ TEST(VmConfig, EveryPropertyLandsInItsField)
     EXPECT_STREQ(vm.dtb, "board.dtb");
     EXPECT_STREQ(vm.bootargs, "console=ttyAMA0 quiet");
     EXPECT_TRUE(vm.console_input);
+    EXPECT_TRUE(vm.test_device);
     ASSERT_EQ(vm.smc_forward_count, 2u);
     EXPECT_EQ(vm.smc_forward[0].first, 0xc2000000u);
     EXPECT_EQ(vm.smc_forward[0].last, 0xc200ffffu);
@@ -129,6 +130,7 @@ TEST(VmConfig, EveryPropertyLandsInItsField)
     EXPECT_EQ(minimal.dtb, nullptr);
     EXPECT_EQ(minimal.bootargs, nullptr);
     EXPECT_FALSE(minimal.console_input) << "'full' asked for it";
+    EXPECT_FALSE(minimal.test_device) << "a test aid, never there by default";
 }
 
 class BadVms : public ::testing::Test {
@@ -145,7 +147,7 @@ Parsed* BadVms::parsed = nullptr;
 TEST_F(BadVms, EveryVmIsReportedAndTheGoodOneStaysGood)
 {
     ASSERT_TRUE(parsed->ok) << parsed->error.message;
-    EXPECT_EQ(parsed->count, 30u);
+    EXPECT_EQ(parsed->count, 31u);
     EXPECT_EQ(error("good"), "ok");
     EXPECT_TRUE(parsed->vm("good").console_input) << "the first good VM";
     for (size_t i = 1; i < parsed->count; i++) {
@@ -229,7 +231,8 @@ TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
 {
     EXPECT_EQ(error("misspelt-property"),
               FILE_AND_NODE("misspelt-property") "property 'kernal' is not known: expected one of vcpus, cpus, "
-                                                 "memory, kernel, initrd, dtb, bootargs, console-input, smc-forward");
+                                                 "memory, kernel, initrd, dtb, bootargs, console-input, smc-forward, "
+                                                 "test-device");
     EXPECT_EQ(error("child-node"),
               FILE_AND_NODE("child-node") "unexpected child node 'uart': expected only 'passthrough'");
     EXPECT_EQ(error("passthrough-no-reg"),
@@ -258,11 +261,14 @@ TEST(GoodVms, PassthroughDevicesAreRead)
     EXPECT_EQ(p.intids[0], 34u);
 }
 
-TEST_F(BadVms, ConsoleInputTakesNoValue)
+TEST_F(BadVms, FlagsTakeNoValue)
 {
     EXPECT_EQ(error("console-input-value"),
               FILE_AND_NODE("console-input-value") "property 'console-input' has 4 bytes: expected no value "
                                                    "(console-input;)");
+    EXPECT_EQ(error("test-device-value"),
+              FILE_AND_NODE("test-device-value") "property 'test-device' has 4 bytes: expected no value "
+                                                 "(test-device;)");
 }
 
 TEST_F(BadVms, SmcForwardIsOneToFourOrderedPairs)

@@ -330,6 +330,45 @@ TEST_F(VgicV3, Sgi1rTargetsListRangeAndAllButSelf)
     EXPECT_EQ(rr(2, kSgi + 0x200) >> 9 & 1, 1u);
 }
 
+TEST(VgicV3Sixteen, SixteenVcpusAreRoutedAndSignalledOneByOne)
+{
+    VirtualDistributor d;
+    d.reset(96, 16, 3);
+    uint64_t v = 0;
+    EXPECT_TRUE(d.redist_read(15, 0x008, 8, v)); // GICR_TYPER of the last vCPU
+    EXPECT_EQ(v >> 32, 15u) << "affinity 0.0.0.15";
+    EXPECT_TRUE(v & (1u << 4)) << "Last";
+    EXPECT_TRUE(d.read(0, 0x004, 4, v));
+    EXPECT_EQ((v >> 5) & 7, 7u) << "CPUNumber saturates at 8 PEs";
+    d.write_sgi1r(3, 1ull << 24 | 1u << 15 | 1u << 12); // SGI 1 to vCPUs 12 and 15
+    for (uint32_t t = 0; t < 16; t++) {
+        EXPECT_EQ(d.irq_pending(t, 1), t == 12 || t == 15) << "vCPU " << t;
+    }
+    EXPECT_EQ(d.take_sgi(15, 1), 3) << "from vCPU 3";
+    d.write_sgi1r(15, 2ull << 24 | 1ull << 40); // IRM from vCPU 15: everyone else
+    for (uint32_t t = 0; t < 16; t++) {
+        EXPECT_EQ(d.irq_pending(t, 2), t != 15) << "vCPU " << t;
+    }
+    EXPECT_TRUE(d.write(0, 0x6000 + 8 * 40, 8, 13)); // route SPI 40 to vCPU 13
+    EXPECT_EQ(d.targets(40), 1u << 13);
+    EXPECT_TRUE(d.write(0, 0x000, 4, 2));       // EnableGrp1
+    EXPECT_TRUE(d.write(0, 0x104, 4, 1u << 8)); // enable SPI 40
+    d.set_pending(0, 40, true);
+    EXPECT_TRUE(d.deliverable(13, 40));
+    EXPECT_FALSE(d.deliverable(0, 40));
+}
+
+TEST(VgicV2Cap, AGicv2DistributorServesAtMostEightVcpus)
+{
+    VirtualDistributor d;
+    d.reset(64, 16, 2);
+    uint64_t v = 0;
+    EXPECT_TRUE(d.read(0, 0x004, 4, v));
+    EXPECT_EQ((v >> 5) & 7, 7u) << "8 CPU interfaces";
+    EXPECT_TRUE(d.write(0, 0x800 + 40, 1, 0xff)); // ITARGETSR: every CPU
+    EXPECT_EQ(d.targets(40), 0xffu) << "CPUs 0-7 only";
+}
+
 TEST_F(VgicV3, Gicv2OnlyRegistersAreAbsent)
 {
     wd(0xf00, 0x00020001); // GICD_SGIR

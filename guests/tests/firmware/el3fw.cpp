@@ -20,6 +20,10 @@ namespace {
 
 constexpr uint64_t kDtb = 0x40000000; // QEMU virt puts the DTB at the base of RAM for firmware
 constexpr uint64_t kUart = 0x09000000;
+// The boot package the test loads beside Vireo (-device loader): handed to
+// Vireo as its initrd, as a boot loader would. Its size is in its header.
+constexpr uint64_t kPackage = 0x48000000;
+constexpr uint64_t kPackageSizeOffset = 0x10;
 
 void puts(const char* s)
 {
@@ -44,13 +48,16 @@ extern "C" uint64_t firmware_main()
             fdt_setprop_string(fdt, node, "compatible", "arm,psci-1.0");
             fdt_setprop_string(fdt, node, "method", "smc");
         }
-        // QEMU takes -append only with -kernel: this fixture names the VM itself.
         int chosen = fdt_path_offset(fdt, "/chosen");
         if (chosen < 0) {
             chosen = fdt_add_subnode(fdt, 0, "chosen");
         }
-        if (chosen >= 0) {
-            fdt_setprop_string(fdt, chosen, "bootargs", "vireo.vms=smc-forward");
+        if (chosen >= 0 && memcmp(reinterpret_cast<const void*>(kPackage), "VIREOPKG", 8) == 0) {
+            const uint64_t size = *reinterpret_cast<const uint64_t*>(kPackage + kPackageSizeOffset);
+            fdt_setprop_u64(fdt, chosen, "linux,initrd-start", kPackage);
+            fdt_setprop_u64(fdt, chosen, "linux,initrd-end", kPackage + size);
+        } else {
+            puts("el3fw: no boot package at 0x48000000\n");
         }
         fdt_pack(fdt);
     }

@@ -1,7 +1,9 @@
 #include "guest.hpp"
 
+#include <libfdt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 namespace guest {
@@ -93,6 +95,24 @@ uint64_t counter()
     return value;
 }
 
+uint64_t bootarg(uint64_t dtb, const char* key, uint64_t fallback)
+{
+    const void* fdt = reinterpret_cast<const void*>(dtb);
+    if (dtb == 0 || fdt_check_header(fdt) != 0) {
+        return fallback;
+    }
+    const int chosen = fdt_path_offset(fdt, "/chosen");
+    const auto* args = chosen < 0 ? nullptr : static_cast<const char*>(fdt_getprop(fdt, chosen, "bootargs", nullptr));
+    const size_t key_length = strlen(key);
+    for (const char* p = args; p != nullptr && *p != '\0'; p = strchr(p, ' ')) {
+        p += strspn(p, " ");
+        if (strncmp(p, key, key_length) == 0 && p[key_length] == '=') {
+            return strtoull(p + key_length + 1, nullptr, 0);
+        }
+    }
+    return fallback;
+}
+
 Fault expect_fault(void (*fn)())
 {
     fault_esr = 0;
@@ -106,6 +126,13 @@ Fault expect_fault(void (*fn)())
 } // namespace guest
 
 extern "C" {
+
+uintptr_t __stack_chk_guard = 0x5d3e1c2b4a697887ull; // libfdt is built with the stack protector
+void __stack_chk_fail()
+{
+    guest::print("guest: stack smashed\n");
+    guest_system_off();
+}
 
 struct ExceptionFrame {
     uint64_t x[31];

@@ -56,6 +56,11 @@ int failures();
 uint64_t cpu_id();
 uint64_t counter();
 
+/// The number after `key=` in the /chosen/bootargs of the DTB at `dtb`
+/// (the VM configuration's `bootargs`; decimal or 0x-hex), or `fallback`
+/// when there is no DTB, no bootargs or no such key.
+uint64_t bootarg(uint64_t dtb, const char* key, uint64_t fallback);
+
 /// Runs `fn` expecting it to take a synchronous exception at EL1; the
 /// faulting instruction is skipped. Returns ESR_EL1 of it, or 0 if none came.
 struct Fault {
@@ -67,7 +72,7 @@ Fault expect_fault(void (*fn)());
 } // namespace guest
 
 extern "C" {
-/// The boot vCPU's test; x0 of the entry in `arg`.
+/// The boot vCPU's test; x0 of the entry (the DTB's address) in `arg`.
 void guest_main(uint64_t cpu, uint64_t arg);
 /// Secondary vCPUs started with PSCI CPU_ON (weak default: CPU_OFF).
 void guest_secondary(uint64_t cpu, uint64_t context);
