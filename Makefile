@@ -54,7 +54,7 @@ endif
 # --- the hypervisor image ----------------------------------------------------
 
 SRCS_S := $(wildcard boot/*.S vcpu/*.S platform/*.S)
-SRCS_CXX := $(wildcard kernel/*.cpp kernel/*/*.cpp platform/*.cpp vcpu/*.cpp)
+SRCS_CXX := $(wildcard kernel/*.cpp kernel/*/*.cpp kernel/*/*/*.cpp platform/*.cpp vcpu/*.cpp)
 OBJS := $(SRCS_S:%.S=$(OBJ)/%.o) $(SRCS_CXX:%.cpp=$(OBJ)/%.o)
 
 # Hypervisor code uses general-purpose registers only; newlib and libfdt
@@ -186,10 +186,10 @@ compile_commands.json: $(OBJS)
 
 HOST_CXX ?= g++
 UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/uart.cpp platform/psci.cpp \
-	vcpu/exit.cpp vcpu/inject.cpp \
-	kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp kernel/dev/psci_vm.cpp kernel/dev/mmio_bus.cpp \
-	kernel/dev/test_device.cpp kernel/dev/sanitize_id.cpp kernel/dev/vgic_dist.cpp kernel/dev/vpl011.cpp \
-	$(wildcard kernel/guest/*.cpp)
+	vcpu/exit.cpp vcpu/inject.cpp kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp \
+	kernel/devices/calls/psci_vm.cpp kernel/devices/mmio/mmio_bus.cpp kernel/devices/mmio/test_device.cpp \
+	kernel/devices/sysreg/sanitize_id.cpp kernel/devices/gic/vgic_dist.cpp kernel/devices/uart/vpl011.cpp \
+	$(wildcard kernel/loader/*.cpp)
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/host/%.o)
 UNIT_DTS := $(wildcard tests/dts/*.dts)
 UNIT_DTBS := $(UNIT_DTS:tests/dts/%.dts=$(BUILD)/host/dtb/%.dtb)

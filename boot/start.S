@@ -7,7 +7,7 @@
  */
 #include "boot/asm.h"
 #include "boot/layout.h"
-#include "kernel/asm_offsets.h"
+#include "kernel/cpu/asm_offsets.h"
 
 	.section .text.head, "ax"
 	.globl	_start

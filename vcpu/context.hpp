@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/asm_offsets.h"
+#include "kernel/cpu/asm_offsets.h"
 
 /// Saved on every exit, restored on every entry.
 struct GuestRegs {

@@ -7,7 +7,7 @@
  * touched by the guest, so it still points at the saved host registers.
  */
 #include "boot/asm.h"
-#include "kernel/asm_offsets.h"
+#include "kernel/cpu/asm_offsets.h"
 
 #define HOST_FRAME (12 * 8)
 

@@ -1,5 +1,5 @@
 /* FP/SIMD register save and restore (struct FpState, vcpu/context.hpp). */
-#include "kernel/asm_offsets.h"
+#include "kernel/cpu/asm_offsets.h"
 
 	.arch	armv8-a+fp+simd
 	.section .text, "ax"

@@ -1,6 +1,6 @@
 #include "vcpu/vcpu.hpp"
 
-#include "kernel/percpu.hpp"
+#include "kernel/cpu/percpu.hpp"
 #include "vcpu/inject.hpp"
 
 using namespace vcpu;

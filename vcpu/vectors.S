@@ -9,7 +9,7 @@
  * normal stack into its guard page can still be reported.
  */
 #include "boot/asm.h"
-#include "kernel/asm_offsets.h"
+#include "kernel/cpu/asm_offsets.h"
 
 .macro unexpected kind
 	.balign	0x80

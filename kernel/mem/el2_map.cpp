@@ -3,10 +3,10 @@
 #include <string.h>
 
 #include "boot/el2_bits.h"
-#include "kernel/console.hpp"
+#include "kernel/base/panic.hpp"
+#include "kernel/console/console.hpp"
+#include "kernel/cpu/percpu.hpp"
 #include "kernel/mem/page_table.hpp"
-#include "kernel/panic.hpp"
-#include "kernel/percpu.hpp"
 #include "platform/cpu.hpp"
 #include "platform/platform.hpp"
 

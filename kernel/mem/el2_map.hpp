@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/asm_offsets.h"
+#include "kernel/cpu/asm_offsets.h"
 
 struct Platform;
 struct UartDesc;

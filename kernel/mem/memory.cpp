@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "kernel/console.hpp"
+#include "kernel/console/console.hpp"
 #include "platform/platform.hpp"
 
 extern "C" char _text[], _end[];

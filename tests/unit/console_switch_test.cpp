@@ -1,7 +1,7 @@
 // Console input switching: what each typed byte does.
 #include <gtest/gtest.h>
 
-#include "kernel/console_switch.hpp"
+#include "kernel/console/switch.hpp"
 
 namespace {
 

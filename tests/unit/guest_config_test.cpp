@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "kernel/guest/config.hpp"
+#include "kernel/loader/config.hpp"
 #include "tests/unit/dtb_fixture.hpp"
 
 namespace {
@@ -58,9 +58,7 @@ TEST(VmConfig, ShippedLinuxConfigIsOneVmOnFourCpus)
     ASSERT_TRUE(vm.ok) << vm.error;
     EXPECT_STREQ(vm.name, "linux");
     EXPECT_EQ(vm.vcpus, 4u);
-    for (int8_t cpu : vm.pcpu) {
-        EXPECT_EQ(cpu, -1) << "no pinning: the scheduler's default";
-    }
+    EXPECT_FALSE(vm.pinned) << "no pinning: the scheduler's default";
     EXPECT_EQ(vm.ram_base, 0x40000000u);
     EXPECT_EQ(vm.ram_size, 512 * kMiB);
     EXPECT_STREQ(vm.kernel, "linux");
@@ -83,7 +81,8 @@ TEST(VmConfig, ShippedTwoLinuxConfigSplitsTheCpus)
     EXPECT_EQ(a.vcpus, 2u);
     EXPECT_EQ(a.pcpu[0], 0);
     EXPECT_EQ(a.pcpu[1], 1);
-    EXPECT_EQ(a.pcpu[2], -1);
+    EXPECT_TRUE(a.pinned);
+    EXPECT_TRUE(b.pinned);
     EXPECT_EQ(b.pcpu[0], 2);
     EXPECT_EQ(b.pcpu[1], 3);
     EXPECT_EQ(a.ram_size, 256 * kMiB);
@@ -209,12 +208,12 @@ TEST_F(BadVms, MemoryMustBeOneAlignedRangeOutsideTheDeviceWindowBelow1TiB)
 TEST_F(BadVms, VcpusMustBeOneCellFrom1To8)
 {
     EXPECT_EQ(error("no-vcpus"), FILE_AND_NODE("no-vcpus") "property 'vcpus' missing: expected the number of vCPUs, "
-                                                           "1 to 8, e.g. vcpus = <2>;");
-    EXPECT_EQ(error("vcpus-zero"), FILE_AND_NODE("vcpus-zero") "property 'vcpus' is 0: expected 1 to 8");
-    EXPECT_EQ(error("vcpus-nine"), FILE_AND_NODE("vcpus-nine") "property 'vcpus' is 9: expected 1 to 8");
+                                                           "1 to 16, e.g. vcpus = <2>;");
+    EXPECT_EQ(error("vcpus-zero"), FILE_AND_NODE("vcpus-zero") "property 'vcpus' is 0: expected 1 to 16");
+    EXPECT_EQ(error("vcpus-seventeen"), FILE_AND_NODE("vcpus-seventeen") "property 'vcpus' is 17: expected 1 to 16");
     EXPECT_EQ(error("vcpus-two-cells"),
               FILE_AND_NODE("vcpus-two-cells") "property 'vcpus' has 8 bytes: expected one cell, the number of vCPUs "
-                                               "(1 to 8)");
+                                               "(1 to 16)");
 }
 
 TEST_F(BadVms, CpusNamesOneExistingCpuPerVcpu)

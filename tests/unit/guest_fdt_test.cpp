@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "kernel/guest/guest_fdt.hpp"
+#include "kernel/loader/guest_fdt.hpp"
 
 namespace {
 
@@ -162,6 +162,18 @@ TEST(GuestFdt, GicV3VmHasOneRedistributorRegionForAllVcpus)
     EXPECT_EQ(cells(b, "/timer", "interrupts"), (Cells{1, 13, 8, 1, 14, 8, 1, 11, 8, 1, 10, 8}));
 }
 
+TEST(GuestFdt, SixteenVcpusOnGicv3EachWithItsCpuNodeAndRedistributor)
+{
+    GuestFdtSpec s = spec(3);
+    s.vcpus = 16;
+    const Built b = build(s);
+    ASSERT_GT(b.size, 0) << b.error;
+    EXPECT_EQ(cells(b, "/cpus/cpu@f", "reg"), Cells{15}) << "MPIDR Aff0; unit addresses are hex";
+    EXPECT_LT(fdt_path_offset(b.dtb.data(), "/cpus/cpu@10"), 0);
+    EXPECT_EQ(cells(b, "/interrupt-controller@8000000", "reg"),
+              (Cells{0, 0x08000000, 0, 0x10000, 0, 0x080a0000, 0, 16 * 0x20000}));
+}
+
 TEST(GuestFdt, CpuMaskFollowsTheVcpuCount)
 {
     GuestFdtSpec s = spec(2);
@@ -226,9 +238,12 @@ TEST(GuestFdt, RejectsAnImpossibleSpec)
     s.vcpus = 0;
     Built b = build(s);
     EXPECT_LT(b.size, 0);
-    EXPECT_STREQ(b.error, "guest DTB: vcpus must be 1 to 8");
+    EXPECT_STREQ(b.error, "guest DTB: vcpus must be 1 to 16");
+    s.vcpus = 17;
+    EXPECT_STREQ(build(s).error, "guest DTB: vcpus must be 1 to 16");
+    s = spec(2);
     s.vcpus = 9;
-    EXPECT_STREQ(build(s).error, "guest DTB: vcpus must be 1 to 8");
+    EXPECT_STREQ(build(s).error, "guest DTB: a VM with a GICv2 has 1 to 8 vCPUs");
     s = spec(4);
     EXPECT_STREQ(build(s).error, "guest DTB: gic_version must be 2 or 3");
     s = spec(3);

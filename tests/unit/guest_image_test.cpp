@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "kernel/guest/image.hpp"
+#include "kernel/loader/image.hpp"
 
 using namespace linux_image;
 

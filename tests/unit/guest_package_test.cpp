@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "kernel/guest/package.hpp"
+#include "kernel/loader/package.hpp"
 
 namespace {
 

@@ -1,8 +1,8 @@
 // The MMIO bus and the test device model.
 #include <gtest/gtest.h>
 
-#include "kernel/dev/mmio_bus.hpp"
-#include "kernel/dev/test_device.hpp"
+#include "kernel/devices/mmio/mmio_bus.hpp"
+#include "kernel/devices/mmio/test_device.hpp"
 
 namespace {
 

@@ -1,7 +1,7 @@
 // PSCI as guests see it: return codes and power-state bookkeeping.
 #include <gtest/gtest.h>
 
-#include "kernel/dev/psci_vm.hpp"
+#include "kernel/devices/calls/psci_vm.hpp"
 
 using namespace vpsci;
 

@@ -2,7 +2,7 @@
 // vCPU are hidden, everything else passes through.
 #include <gtest/gtest.h>
 
-#include "kernel/dev/sysreg_emul.hpp"
+#include "kernel/devices/sysreg/sysreg_emul.hpp"
 
 using sysreg_emul::sanitize_id;
 using vcpu::sysreg_encoding;

@@ -1,7 +1,7 @@
 // The virtual GICv2 distributor's register model, as a guest sees it.
 #include <gtest/gtest.h>
 
-#include "kernel/dev/vgic_dist.hpp"
+#include "kernel/devices/gic/vgic_dist.hpp"
 
 namespace {
 

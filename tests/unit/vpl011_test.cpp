@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "kernel/dev/vpl011.hpp"
+#include "kernel/devices/uart/vpl011.hpp"
 
 namespace {
 

@@ -1,0 +1,59 @@
+// The earliest C++: runs with the MMU off (everything is Device memory, so
+// only aligned accesses) and without newlib.
+#include "kernel/base/early.hpp"
+
+#include "platform/board.hpp"
+
+namespace {
+
+void early_puts(Uart& uart, const char* text)
+{
+    for (; *text != '\0'; text++) {
+        if (*text == '\n') {
+            uart.put('\r');
+        }
+        uart.put(*text);
+    }
+}
+
+uint32_t be32(const volatile uint32_t* p)
+{
+    const uint32_t v = *p;
+    return (v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24);
+}
+
+} // namespace
+
+extern "C" [[noreturn]] void early_wrong_el(uint64_t el)
+{
+    Uart uart;
+    uart.attach(board().early_uart);
+    char level[] = "ELx";
+    level[2] = static_cast<char>('0' + (el & 3));
+    early_puts(uart, "\nVireo must be entered at EL2; found ");
+    early_puts(uart, level);
+    early_puts(uart, " \xe2\x80\x94 start QEMU with virtualization=on\n");
+    halt();
+}
+
+DtbCheck early_check_dtb(uint64_t dtb)
+{
+    constexpr uint32_t kFdtMagic = 0xd00dfeed;
+    constexpr uint32_t kMaxSize = 2u << 20;
+    if (dtb == 0) {
+        return {DtbStatus::Missing, 0, 0};
+    }
+    if (dtb % 8 != 0) {
+        return {DtbStatus::Misaligned, 0, 0};
+    }
+    const auto* header = reinterpret_cast<const volatile uint32_t*>(dtb);
+    const uint32_t magic = be32(&header[0]);
+    if (magic != kFdtMagic) {
+        return {DtbStatus::BadMagic, magic, 0};
+    }
+    const uint32_t size = be32(&header[1]);
+    if (size < 40 || size > kMaxSize) {
+        return {DtbStatus::BadSize, magic, size};
+    }
+    return {DtbStatus::Ok, magic, size};
+}

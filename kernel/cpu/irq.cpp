@@ -1,0 +1,152 @@
+#include "kernel/cpu/irq.hpp"
+
+#include "kernel/console/console.hpp"
+#include "kernel/console/input.hpp"
+#include "kernel/cpu/percpu.hpp"
+#include "kernel/devices/gic/vgic.hpp"
+#include "kernel/vm/vm.hpp"
+#include "platform/cpu.hpp"
+#include "platform/gic.hpp"
+#include "platform/platform.hpp"
+
+namespace irq {
+namespace {
+
+constexpr uint32_t kSgiKick = 0;
+constinit bool ready = false;
+constinit uint32_t hyp_timer_intid = gic::kPpiBase + 10; // CNTHP: PPI 10 unless the DTB says otherwise
+constinit uint32_t vtimer_intid = gic::kPpiBase + 11;    // CNTV: the guests' virtual timer
+constinit uint32_t maintenance_intid = gic::kSpurious;   // GICH maintenance, from the DTB
+
+constexpr uint32_t kMaxIntid = 1020;
+constinit Vm* spi_owner[kMaxIntid] = {}; // passthrough SPIs
+
+// CNTHP_CTL_EL2: ENABLE (bit 0), IMASK (bit 1).
+void timer_off() { asm volatile("msr cnthp_ctl_el2, %0\n\tisb" ::"r"(uint64_t{0})); }
+
+} // namespace
+
+bool available() { return ready; }
+
+bool init(const Platform& platform)
+{
+    if (platform.timer.found && platform.timer.ppi[3] != 0) {
+        hyp_timer_intid = gic::kPpiBase + platform.timer.ppi[3];
+    }
+    if (platform.gic.has_maintenance_irq) {
+        maintenance_intid = gic::kPpiBase + platform.gic.maintenance_ppi;
+    }
+    if (platform.timer.found && platform.timer.ppi[2] != 0) {
+        vtimer_intid = gic::kPpiBase + platform.timer.ppi[2];
+    }
+    if (!gic::init(platform.gic)) {
+        log_error("GICv%u at 0x%lx cannot be driven; no time slices or CPU kicks", platform.gic.version,
+                  platform.gic.dist.base);
+        return false;
+    }
+    ready = true;
+    return true;
+}
+
+void init_cpu()
+{
+    if (!ready) {
+        return;
+    }
+    const uint64_t mpidr = arch::read_mpidr() & kMpidrAffinityMask;
+    if (!gic::init_cpu(mpidr)) {
+        log_error("cpu %u: no GIC redistributor or CPU interface for mpidr 0x%lx", this_cpu()->index, mpidr);
+        return;
+    }
+    timer_off();
+    gic::enable_local(kSgiKick);
+    gic::enable_local(hyp_timer_intid);
+    gic::enable_local(vtimer_intid);
+    if (maintenance_intid != gic::kSpurious) {
+        gic::enable_local(maintenance_intid);
+    }
+}
+
+void handle_pending()
+{
+    if (!ready) {
+        return;
+    }
+    for (;;) {
+        const uint32_t intid = gic::ack();
+        if (intid >= gic::kSpurious) {
+            return;
+        }
+        if (intid >= 32 && intid < kMaxIntid && spi_owner[intid] != nullptr) {
+            // Stays active until the guest's EOI deactivates it (hardware-linked LR).
+            gic::priority_drop(intid);
+            vgic::set_spi_level(spi_owner[intid]->vgic, intid, true);
+            continue;
+        }
+        if (intid >= 32 && intid == console_input::intid()) {
+            console_input::on_interrupt();
+        } else if (intid == hyp_timer_intid) {
+            timer_off();
+            this_cpu()->slice_expired = true;
+        } else if (intid == vtimer_intid) {
+            Vcpu* loaded = this_cpu()->loaded;
+            if (loaded != nullptr) {
+                vgic::timer_fired(*loaded, intid); // ends (or hands on) the interrupt itself
+                continue;
+            }
+        }
+        // SGI 0 (kick) and the vGIC maintenance interrupt need nothing
+        // more: their job was to make this CPU leave the guest and look.
+        if (intid == maintenance_intid) {
+            vgic::maintenance(); // underflow seen: stop asking until the next refill needs it
+        }
+        gic::eoi(intid);
+    }
+}
+
+bool spi_free(uint32_t intid)
+{
+    return ready && intid >= 32 && intid < kMaxIntid && spi_owner[intid] == nullptr && intid != console_input::intid();
+}
+
+bool claim_spi(uint32_t intid, Vm& vm, uint32_t pcpu)
+{
+    if (!spi_free(intid)) {
+        return false;
+    }
+    spi_owner[intid] = &vm;
+    gic::enable_spi(intid, vireo_cpus[pcpu].mpidr);
+    return true;
+}
+
+void reset_spis(const Vm& vm)
+{
+    for (uint32_t intid = 32; intid < kMaxIntid; intid++) {
+        if (spi_owner[intid] == &vm) {
+            gic::set_active(intid, false);
+        }
+    }
+}
+
+void kick(uint32_t pcpu)
+{
+    arch::dsb_ish();
+    arch::sev();
+    if (ready && pcpu != this_cpu()->index) {
+        gic::send_sgi(vireo_cpus[pcpu].mpidr, kSgiKick);
+    }
+}
+
+void arm_deadline(uint64_t deadline)
+{
+    this_cpu()->slice_expired = false;
+    if (!ready || deadline == ~0ull) {
+        timer_off();
+        return;
+    }
+    asm volatile("msr cnthp_cval_el2, %0\n\tmsr cnthp_ctl_el2, %1\n\tisb" ::"r"(deadline), "r"(uint64_t{1}));
+}
+
+bool slice_expired() { return this_cpu()->slice_expired; }
+
+} // namespace irq

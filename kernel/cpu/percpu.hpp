@@ -1,0 +1,48 @@
+// Per-CPU state: one PerCpu per physical CPU, reached through TPIDR_EL2.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "boot/layout.h"
+#include "kernel/cpu/asm_offsets.h"
+
+struct GuestRegs;
+class Vcpu;
+
+struct PerCpu {
+    uint64_t stack_top = 0;          // read by boot/start.S
+    uint64_t exc_stack_top = 0;      // read by vcpu/vectors.S
+    GuestRegs* guest_regs = nullptr; // the running vCPU's registers, for vcpu/entry.S
+    Vcpu* loaded = nullptr;          // whose EL1 state is in the registers
+    Vcpu* fp_owner = nullptr;        // whose FP/SIMD state is in the registers
+    Vcpu* lr_owner = nullptr;        // whose virtual GIC list registers are in GICH
+    uint64_t mpidr = 0;
+    uint32_t index = 0;
+    uint32_t online = 0;        // set by the CPU itself once it runs C++ with the MMU on
+    bool slice_expired = false; // the EL2 timer ended the running vCPU's time slice
+};
+
+static_assert(offsetof(PerCpu, stack_top) == PERCPU_STACK_TOP);
+static_assert(offsetof(PerCpu, exc_stack_top) == PERCPU_EXC_STACK_TOP);
+static_assert(offsetof(PerCpu, guest_regs) == PERCPU_GUEST_REGS);
+
+extern "C" PerCpu vireo_cpus[VIREO_MAX_CPUS];
+
+/// The calling CPU's PerCpu; nullptr before boot/start.S has set it.
+inline PerCpu* this_cpu()
+{
+    uint64_t value;
+    asm volatile("mrs %0, tpidr_el2" : "=r"(value));
+    return reinterpret_cast<PerCpu*>(value);
+}
+
+/// Sets up CPU `index`'s area: stack, exception stack, MPIDR.
+void percpu_init(uint32_t index, uint64_t mpidr);
+
+/// The usable stack of CPU `index` (above its guard page).
+struct StackRange {
+    uint64_t base;
+    uint64_t top;
+};
+StackRange percpu_stack(uint32_t index);

@@ -1,0 +1,183 @@
+#include "kernel/devices/calls/calls.hpp"
+
+#include "kernel/console/console.hpp"
+#include "kernel/devices/calls/psci_vm.hpp"
+#include "kernel/vm/vm.hpp"
+#include "platform/firmware.hpp"
+#include "platform/psci.hpp"
+
+namespace calls {
+namespace {
+
+// What the firmware answered at boot, passed on to guests.
+struct FirmwareInfo {
+    bool present = false;
+    bool smccc_1_1 = false;
+    int64_t workaround[3] = {kNotSupported, kNotSupported, kNotSupported}; // ARCH_FEATURES answers
+};
+constinit FirmwareInfo firmware;
+
+constexpr uint32_t kWorkarounds[3] = {kArchWorkaround1, kArchWorkaround2, kArchWorkaround3};
+
+void set_result(Vcpu& vcpu, int64_t x0) { vcpu.regs.x[0] = static_cast<uint64_t>(x0); }
+
+/// Guest console: bytes from guest RAM, printed a whole line at a time.
+int64_t console_write(Vcpu& vcpu, uint64_t ipa, uint64_t length)
+{
+    Vm& vm = *vcpu.vm;
+    constexpr uint64_t kMaxWrite = 4096;
+    if (length > kMaxWrite) {
+        return kInvalidParameters;
+    }
+    const uint64_t pa = vm.ram_pa_of(ipa, length);
+    if (pa == 0 && length != 0) {
+        return kInvalidParameters;
+    }
+    vm.console_write(reinterpret_cast<const char*>(pa), length);
+    return static_cast<int64_t>(length);
+}
+
+Outcome psci(Vcpu& vcpu, uint32_t fid)
+{
+    Vm& vm = *vcpu.vm;
+    vpsci::Result r;
+    {
+        LockGuard guard(vm.lock);
+        r = vpsci::handle(fid, vcpu.reg(1), vcpu.reg(2), vcpu.reg(3), vm.power, vm.vcpu_count, vcpu.index,
+                          {vm.ram_ipa, vm.ram_size});
+    }
+    set_result(vcpu, r.x0);
+    switch (r.action) {
+    case vpsci::Action::None: return Outcome::Continue;
+    case vpsci::Action::StartCpu: vms::start_vcpu(vm, r.target, r.entry, r.context); return Outcome::Continue;
+    case vpsci::Action::StopCaller:
+        __atomic_store_n(&vcpu.state, VcpuState::Off, __ATOMIC_RELEASE);
+        return Outcome::Yield;
+    case vpsci::Action::Suspend: return wait_for_interrupt(vcpu);
+    case vpsci::Action::SystemOff: vms::stop(vm, "PSCI SYSTEM_OFF"); return Outcome::Yield;
+    case vpsci::Action::SystemReset: vms::reset(vm); return Outcome::Yield;
+    }
+    return Outcome::Continue;
+}
+
+int64_t arch_features(uint32_t fid)
+{
+    switch (fid) {
+    case kSmcccVersion:
+    case kSmcccArchFeatures: return 0;
+    default: break;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (fid == kWorkarounds[i]) {
+            return firmware.workaround[i];
+        }
+    }
+    return kNotSupported;
+}
+
+/// Forwards the call to the firmware: x0-x17 in, x0-x3 out.
+void forward(Vcpu& vcpu)
+{
+    uint64_t results[4];
+    firmware_smc_forward(vcpu.regs.x, results);
+    for (int i = 0; i < 4; i++) {
+        vcpu.regs.x[i] = results[i];
+    }
+}
+
+Outcome hypercall(Vcpu& vcpu, uint32_t fid)
+{
+    switch (fid) {
+    case kHcNull: set_result(vcpu, 0); return Outcome::Continue;
+    case kHcConsoleWrite: set_result(vcpu, console_write(vcpu, vcpu.reg(1), vcpu.reg(2))); return Outcome::Continue;
+    case kHcYield: set_result(vcpu, 0); return Outcome::Yield;
+    case kHcExitCount: {
+        const uint64_t kind = vcpu.reg(1);
+        const ExitCounters& c = vcpu.counters;
+        set_result(vcpu, kind == ~0ull                 ? static_cast<int64_t>(c.total)
+                         : kind < ExitCounters::kKinds ? static_cast<int64_t>(c.by_kind[kind])
+                                                       : kInvalidParameters);
+        return Outcome::Continue;
+    }
+    case kHcCallCount: set_result(vcpu, 4); return Outcome::Continue;
+    case kHcUid:
+        // A random UUID naming Vireo's hypercall ABI, in the SMCCC UID layout.
+        vcpu.regs.x[0] = 0x7669726full;
+        vcpu.regs.x[1] = 0x8c5a4e21ull;
+        vcpu.regs.x[2] = 0x9b3f1d07ull;
+        vcpu.regs.x[3] = 0x5e62a4c9ull;
+        return Outcome::Continue;
+    case kHcRevision:
+        vcpu.regs.x[0] = 1;
+        vcpu.regs.x[1] = 0;
+        return Outcome::Continue;
+    default: set_result(vcpu, kNotSupported); return Outcome::Continue;
+    }
+}
+
+} // namespace
+
+bool firmware_present() { return firmware.present; }
+
+void probe_firmware(Conduit conduit)
+{
+    if (conduit != Conduit::Smc) {
+        log_info("firmware: none reachable (no PSCI over SMC in the DTB); guest SMCs are not forwarded");
+        return;
+    }
+    firmware.present = true;
+    const int64_t version = psci::call(Conduit::Smc, kSmcccVersion);
+    firmware.smccc_1_1 = version >= 0x10001;
+    if (!firmware.smccc_1_1) {
+        log_info("firmware: SMCCC %s; no workaround discovery", version < 0 ? "1.0" : "below 1.1");
+        return;
+    }
+    for (int i = 0; i < 3; i++) {
+        firmware.workaround[i] = psci::call(Conduit::Smc, kSmcccArchFeatures, kWorkarounds[i]);
+    }
+    log_info("firmware: SMCCC %ld.%ld, ARCH_WORKAROUND_1/2/3: %ld %ld %ld", version >> 16, version & 0xffff,
+             firmware.workaround[0], firmware.workaround[1], firmware.workaround[2]);
+}
+
+Outcome handle(Vcpu& vcpu, bool smc)
+{
+    const auto fid = static_cast<uint32_t>(vcpu.reg(0));
+    if (vpsci::is_psci(fid)) {
+        return psci(vcpu, fid);
+    }
+    switch (fid) {
+    case kSmcccVersion: set_result(vcpu, 0x10001); return Outcome::Continue;
+    case kSmcccArchFeatures:
+        set_result(vcpu, arch_features(static_cast<uint32_t>(vcpu.reg(1))));
+        return Outcome::Continue;
+    case kArchWorkaround1:
+    case kArchWorkaround2:
+    case kArchWorkaround3:
+        if (firmware.present && arch_features(fid) >= 0) {
+            forward(vcpu); // the mitigation is the firmware's to apply
+        } else {
+            set_result(vcpu, kNotSupported);
+        }
+        return Outcome::Continue;
+    default: break;
+    }
+    if ((fid & 0xbfff0000u) == 0x86000000u) {
+        return hypercall(vcpu, fid & ~0x40000000u);
+    }
+    Vm& vm = *vcpu.vm;
+    if (smc && firmware.present && vm.smc_allowed(fid)) {
+        forward(vcpu);
+        return Outcome::Continue;
+    }
+    // An SMC the VM may not forward is worth a line; an HVC Vireo does not
+    // implement is a probe (Linux asks for the SMCCC TRNG at every boot).
+    if (smc && vm.should_log_fault()) {
+        log_info("vm %s vcpu %u: SMC 0x%08x not allowed by its policy: NOT_SUPPORTED", vm.name, vcpu.index, fid);
+    } else if (!smc) {
+        log_debug("vm %s vcpu %u: HVC 0x%08x is no call Vireo knows: NOT_SUPPORTED", vm.name, vcpu.index, fid);
+    }
+    set_result(vcpu, kNotSupported);
+    return Outcome::Continue;
+}
+
+} // namespace calls

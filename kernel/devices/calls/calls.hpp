@@ -1,0 +1,45 @@
+// SMCCC calls from guests, over HVC or SMC: PSCI, SMCCC discovery, Vireo's
+// hypercalls, and forwarding to the firmware where the VM's policy allows.
+#pragma once
+
+#include <stdint.h>
+
+#include "kernel/exit/dispatch.hpp"
+#include "platform/psci.hpp"
+
+class Vcpu;
+
+namespace calls {
+
+// SMCCC architecture calls (DEN 0028).
+constexpr uint32_t kSmcccVersion = 0x80000000;
+constexpr uint32_t kSmcccArchFeatures = 0x80000001;
+constexpr uint32_t kArchWorkaround1 = 0x80008000;
+constexpr uint32_t kArchWorkaround2 = 0x80007fff;
+constexpr uint32_t kArchWorkaround3 = 0x80003fff;
+
+// Vireo's hypercalls: Vendor Specific Hypervisor Service (owner 6), fast
+// calls, SMC32 convention (docs/hypercalls.md).
+constexpr uint32_t kHcNull = 0x86000000;
+constexpr uint32_t kHcConsoleWrite = 0x86000001;
+constexpr uint32_t kHcYield = 0x86000002;
+constexpr uint32_t kHcExitCount = 0x86000003;
+constexpr uint32_t kHcCallCount = 0x8600ff00;
+constexpr uint32_t kHcUid = 0x8600ff01;
+constexpr uint32_t kHcRevision = 0x8600ff03;
+
+constexpr int64_t kNotSupported = -1;
+constexpr int64_t kInvalidParameters = -2;
+
+/// Learns what the firmware offers (SMCCC version, workarounds) once at
+/// boot, over `conduit` (only SMC reaches firmware from EL2; without it
+/// nothing is forwarded).
+void probe_firmware(Conduit conduit);
+
+/// Whether there is firmware to call (PSCI over SMC in the DTB).
+bool firmware_present();
+
+/// Handles the call in the vCPU's x0..x17; `smc` says which conduit.
+Outcome handle(Vcpu& vcpu, bool smc);
+
+} // namespace calls

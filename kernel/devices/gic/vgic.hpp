@@ -1,0 +1,110 @@
+// A VM's virtual GIC, of the host's version. The distributor (and on
+// GICv3 the redistributors) emulated by trapping MMIO (VirtualDistributor);
+// the CPU interface is the hardware's own: GICv2's GICV frame mapped at the
+// guest's GICC address, or GICv3's ICV_* system registers. List registers
+// are filled from the distributor's pending interrupts before each guest
+// entry. The guest's virtual timer interrupt (PPI 27) is hardware-linked:
+// the guest's EOI deactivates the physical interrupt. GICv3 SGIs are
+// trapped ICC_SGI1R_EL1 writes (send_sgi1r).
+#pragma once
+
+#include <stdint.h>
+
+#include "kernel/base/spinlock.hpp"
+#include "kernel/devices/gic/vgic_dist.hpp"
+#include "kernel/devices/mmio/mmio_bus.hpp"
+
+class Vcpu;
+class PageTable;
+struct Platform;
+
+class Vgic final : public MmioDevice {
+public:
+    static constexpr uint64_t kGicdBase = 0x08000000; // the guest's GICD, as on QEMU virt
+    static constexpr uint64_t kGiccBase = 0x08010000; // GICv2: the guest's GICC, the host's GICV
+    static constexpr uint64_t kGicrBase = 0x080a0000; // GICv3: the guest's redistributors, as on QEMU virt
+    static constexpr uint32_t kMaxLrs = 16;
+    static constexpr uint32_t kMaxVcpus = VirtualDistributor::kMaxVcpus;
+
+    struct CpuState {
+        uint64_t lr[kMaxLrs] = {}; // in ICH_LR_EL2 layout on either version
+        uint32_t used = 0;         // LRs holding an interrupt
+        uint32_t vmcr = 0;
+        uint32_t apr[8] = {}; // GICv2: GICH_APR; GICv3: ICH_AP0R0-3, ICH_AP1R0-3
+        bool flush = false;   // something may have become pending
+        bool reset = false;   // the VM restarted: this vCPU's list registers hold nothing of value
+    };
+
+    /// The GICv3 redistributors: one MMIO region for all of the VM's vCPUs.
+    /// (Its owner is set by vgic::setup: GCC 12 leaves a constinit array
+    /// of objects initialised with `*this` zero, vtables included.)
+    class Redistributors final : public MmioDevice {
+    public:
+        Vgic* owner = nullptr;
+        bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
+        bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
+    };
+
+    bool active = false;
+    uint32_t irqs = 0;      // interrupts of the distributor
+    class Vm* vm = nullptr; // whose vCPUs a write may wake
+    VirtualDistributor dist;
+    CpuState cpu[kMaxVcpus];
+    Redistributors redists;
+    uint32_t hw_spi[VirtualDistributor::kMaxIrqs / 32] = {}; // passthrough SPIs: hardware-linked
+    SpinLock lock;
+
+    bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
+    bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
+
+    /// After a guest write that may make interrupts pending (`raises`) or
+    /// change what is deliverable: every vCPU looks again, blocked ones
+    /// wake, and running ones elsewhere are kicked if something was raised.
+    void changed(uint32_t writer, bool raises);
+    /// Wakes the blocked vCPUs in `wake` and kicks the running ones in
+    /// `kick` (bit n: vCPU n) so they look at their interrupts again.
+    void notify(uint32_t wake, uint32_t kick);
+    /// After a guest write to ITARGETSR/IROUTER: passthrough SPIs are
+    /// routed physically to the CPU of the vCPU the guest chose.
+    void follow_routes(uint64_t offset, unsigned size);
+    /// Interrupts of register word `word` held in list registers as pending
+    /// (`want_active` false) or active, for the guest's ISPENDR/ISACTIVER reads.
+    uint32_t listed(uint32_t vcpu, uint32_t word, bool want_active);
+};
+
+namespace vgic {
+
+/// Learns the host's GIC virtualization support (boot CPU, after the GIC):
+/// GICv2 with GICH and GICV in the DTB, or GICv3's ICH_* registers.
+bool init(const Platform& platform);
+/// Whether the host can give VMs a virtual GIC, and which version (0: none).
+bool available();
+unsigned version();
+/// Prepares `vgic` for `vcpus` vCPUs and `irqs` interrupts (at least 64;
+/// more for passthrough SPIs above 63): GICv2 maps GICV into `stage2`; the
+/// caller puts the distributor (and redistributors) on the VM's bus.
+bool setup(Vgic& vgic, PageTable& stage2, class Vm& vm, uint32_t vcpus, uint32_t irqs);
+/// The VM restarts (its vCPUs are off): the distributor back to reset, the
+/// list registers emptied when each vCPU next enters.
+void reset(Vgic& vgic);
+/// A trapped ICC_SGI1R_EL1 (or ICC_SGI0R/ASGI1R) write from `vcpu`.
+void send_sgi1r(Vcpu& vcpu, uint64_t value);
+/// The maintenance interrupt fired: no more underflow interrupts until a
+/// refill asks again.
+void maintenance();
+
+/// Before entering `vcpu`: its list registers in place, new interrupts in them.
+void enter(Vcpu& vcpu);
+/// Before entering a vCPU without a virtual GIC: takes any other vCPU's
+/// list registers off this CPU, so none of its interrupts reach this guest.
+void release_cpu();
+/// After an exit: frees list registers the guest has completed.
+void exit(Vcpu& vcpu);
+/// The physical virtual-timer PPI fired while `vcpu` was loaded.
+void timer_fired(Vcpu& vcpu, uint32_t intid);
+/// A device's level-sensitive SPI changed: pending while the line is high.
+void set_spi_level(Vgic& vgic, uint32_t intid, bool level);
+/// Whether `vcpu` has an interrupt pending or in a list register (WFI wakes).
+bool has_pending(Vcpu& vcpu);
+
+} // namespace vgic

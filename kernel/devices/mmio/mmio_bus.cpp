@@ -1,0 +1,38 @@
+#include "kernel/devices/mmio/mmio_bus.hpp"
+
+bool MmioBus::add(uint64_t base, uint64_t size, MmioDevice& device)
+{
+    if (count_ == kMaxRegions || size == 0 || base + size < base) {
+        return false;
+    }
+    for (size_t i = 0; i < count_; i++) {
+        if (base < regions_[i].base + regions_[i].size && regions_[i].base < base + size) {
+            return false;
+        }
+    }
+    regions_[count_++] = {base, size, &device};
+    return true;
+}
+
+const MmioBus::Region* MmioBus::find(uint64_t ipa, unsigned size) const
+{
+    for (size_t i = 0; i < count_; i++) {
+        const Region& r = regions_[i];
+        if (ipa >= r.base && ipa - r.base < r.size && size <= r.size - (ipa - r.base)) {
+            return &r;
+        }
+    }
+    return nullptr;
+}
+
+bool MmioBus::read(uint32_t vcpu, uint64_t ipa, unsigned size, uint64_t& value) const
+{
+    const Region* r = find(ipa, size);
+    return r != nullptr && r->device->read(vcpu, ipa - r->base, size, value);
+}
+
+bool MmioBus::write(uint32_t vcpu, uint64_t ipa, unsigned size, uint64_t value) const
+{
+    const Region* r = find(ipa, size);
+    return r != nullptr && r->device->write(vcpu, ipa - r->base, size, value);
+}

@@ -1,0 +1,106 @@
+#include "kernel/exit/dispatch.hpp"
+
+#include "kernel/console/console.hpp"
+#include "kernel/cpu/irq.hpp"
+#include "kernel/devices/calls/calls.hpp"
+#include "kernel/devices/gic/vgic.hpp"
+#include "kernel/devices/sysreg/sysreg_emul.hpp"
+#include "kernel/vm/vm.hpp"
+
+using vcpu::Exit;
+using vcpu::ExitKind;
+using vcpu::MmioAccess;
+
+namespace {
+
+/// Emulates a decoded load or store through the VM's MMIO bus.
+bool emulate_mmio(Vcpu& vcpu, const MmioAccess& access)
+{
+    const MmioBus& bus = vcpu.vm->bus;
+    const unsigned count = access.pair ? 2 : 1;
+    uint64_t values[2] = {};
+    for (unsigned i = 0; i < count; i++) {
+        const uint64_t ipa = access.ipa + i * access.size;
+        const bool ok = access.write ? bus.write(vcpu.index, ipa, access.size,
+                                                 vcpu::store_value(access, vcpu.reg(i ? access.rt2 : access.rt)))
+                                     : bus.read(vcpu.index, ipa, access.size, values[i]);
+        if (!ok) {
+            return false;
+        }
+    }
+    vcpu.complete_mmio(access, values);
+    return true;
+}
+
+void guest_fault(Vcpu& vcpu, const Exit& exit, const char* what)
+{
+    Vm& vm = *vcpu.vm;
+    if (vm.should_log_fault()) {
+        log_info("vm %s vcpu %u: %s at IPA 0x%lx (VA 0x%lx, pc 0x%lx, ESR 0x%lx): abort injected", vm.name, vcpu.index,
+                 what, exit.ipa, exit.far, vcpu.regs.elr, exit.esr);
+    }
+    const bool write = (exit.esr >> 6) & 1;
+    vcpu.inject_abort(exit.far, exit.instruction_fault, write && !exit.instruction_fault);
+}
+
+void undefined(Vcpu& vcpu, const Exit& exit, const char* what)
+{
+    Vm& vm = *vcpu.vm;
+    if (vm.should_log_fault()) {
+        log_info("vm %s vcpu %u: %s (pc 0x%lx, ESR 0x%lx): UNDEFINED injected", vm.name, vcpu.index, what,
+                 vcpu.regs.elr, exit.esr);
+    }
+    vcpu.inject_undefined();
+}
+
+} // namespace
+
+Outcome wait_for_interrupt(Vcpu& vcpu)
+{
+    vcpu.vm->console_flush(); // an idle guest may be showing a prompt
+    // Without a virtual interrupt controller nothing could wake the vCPU:
+    // WFI then only gives the CPU to another runnable vCPU.
+    if (!vcpu.vm->vgic.active) {
+        return Outcome::YieldIfOthers;
+    }
+    return vgic::has_pending(vcpu) ? Outcome::Continue : Outcome::Block;
+}
+
+Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
+{
+    switch (exit.kind) {
+    case ExitKind::Mmio:
+        if (!emulate_mmio(vcpu, exit.mmio)) {
+            guest_fault(vcpu, exit, exit.mmio.write ? "MMIO write with no device" : "MMIO read with no device");
+        }
+        return Outcome::Continue;
+    case ExitKind::MmioNeedsDecode: // run() decodes or turns these into GuestFault
+    case ExitKind::GuestFault:
+        guest_fault(vcpu, exit,
+                    exit.instruction_fault ? "instruction fetch from unmapped memory"
+                                           : "data access Vireo cannot emulate");
+        return Outcome::Continue;
+    case ExitKind::CacheMaintenance: vcpu.skip_instruction(); return Outcome::Continue;
+    case ExitKind::Hvc: return calls::handle(vcpu, false);
+    case ExitKind::Smc:
+        vcpu.skip_instruction(); // a trapped SMC returns to itself (HCR_EL2.TSC)
+        return calls::handle(vcpu, true);
+    case ExitKind::SysReg:
+        if (sysreg_emul::handle(vcpu, exit.sysreg)) {
+            vcpu.skip_instruction();
+        } else {
+            undefined(vcpu, exit,
+                      exit.sysreg.read ? "MRS of a register Vireo does not emulate"
+                                       : "MSR to a register Vireo does not emulate");
+        }
+        return Outcome::Continue;
+    case ExitKind::Wfi: vcpu.skip_instruction(); return wait_for_interrupt(vcpu);
+    case ExitKind::Wfe: vcpu.skip_instruction(); return Outcome::Yield;
+    case ExitKind::FpSimdTrap: return Outcome::Continue; // handled in Vcpu::run()
+    case ExitKind::Undefined: undefined(vcpu, exit, "trapped instruction"); return Outcome::Continue;
+    case ExitKind::Irq:
+    case ExitKind::Fiq: irq::handle_pending(); return Outcome::Interrupted;
+    case ExitKind::SError: vms::stop(*vcpu.vm, "SError from the guest"); return Outcome::Yield;
+    }
+    return Outcome::Continue;
+}

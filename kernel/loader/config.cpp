@@ -1,0 +1,483 @@
+#include "kernel/loader/config.hpp"
+
+#include <libfdt.h>
+#include <string.h>
+
+#include "kernel/loader/package.hpp"
+
+using namespace vm_config;
+
+namespace {
+
+constexpr const char* const kVmProperties[] = {"vcpus", "cpus",     "memory",        "kernel",      "initrd",
+                                               "dtb",   "bootargs", "console-input", "smc-forward", "test-device"};
+constexpr const char* const kRootProperties[] = {"compatible", "model", "#address-cells", "#size-cells"};
+
+template <size_t N> bool is_one_of(const char* name, const char* const (&names)[N])
+{
+    for (const char* known : names) {
+        if (strcmp(name, known) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/// The known VM properties as "a, b, c", for the message about an unknown one.
+struct PropertyList {
+    char text[128] = {};
+    PropertyList()
+    {
+        size_t used = 0;
+        for (const char* name : kVmProperties) {
+            const int n = format(text + used, sizeof text - used, "%s%s", used == 0 ? "" : ", ", name);
+            used += n > 0 ? static_cast<size_t>(n) : 0;
+            if (used >= sizeof text) {
+                break;
+            }
+        }
+    }
+};
+
+/// Marks `vm` bad with "FILE: /NODE: " and the rest of the message.
+template <typename... Args>
+void set_error(VmConfig& vm, const char* file, const char* node, const char* fmt, Args... args)
+{
+    const int prefix = format(vm.error, sizeof vm.error, "%s: /%s: ", file, node);
+    const size_t used = prefix < 0 ? 0 : static_cast<size_t>(prefix);
+    if (used < sizeof vm.error) {
+        format(vm.error + used, sizeof vm.error - used, fmt, args...);
+    }
+    vm.ok = false;
+}
+
+uint32_t cell(const void* value, size_t index) { return fdt32_ld(static_cast<const fdt32_t*>(value) + index); }
+
+uint64_t cells64(const void* value, size_t index)
+{
+    return uint64_t{cell(value, index)} << 32 | cell(value, index + 1);
+}
+
+/// Checks one VM node and fills its record; every check that fails sets
+/// the record's error and returns false.
+class VmNode {
+public:
+    VmNode(const void* fdt, int node, const char* file, const ConfigLimits& limits, VmConfig& vm)
+        : fdt_(fdt), node_(node), file_(file), limits_(limits), vm_(vm)
+    {
+    }
+
+    bool parse()
+    {
+        int name_length = 0;
+        node_name_ = fdt_get_name(fdt_, node_, &name_length);
+        if (node_name_ == nullptr) {
+            node_name_ = "?";
+        }
+        strncpy(vm_.name, node_name_, sizeof vm_.name - 1);
+        if (name_length < 1 || static_cast<size_t>(name_length) >= VmConfig::kNameSize) {
+            return fail("the VM name has %d characters: expected 1 to %lu", name_length, VmConfig::kNameSize - 1);
+        }
+        // In this order: an unknown property is most likely a misspelt known one.
+        vm_.ok = known_properties_only() && parse_children() && parse_vcpus() && parse_cpus() && parse_memory() &&
+                 parse_images() && parse_bootargs() && flag("console-input", vm_.console_input) &&
+                 parse_smc_forward() && flag("test-device", vm_.test_device);
+        return vm_.ok;
+    }
+
+private:
+    template <typename... Args> bool fail(const char* fmt, Args... args)
+    {
+        set_error(vm_, file_, node_name_, fmt, args...);
+        return false;
+    }
+
+    const void* property(const char* name, int& length) const { return fdt_getprop(fdt_, node_, name, &length); }
+
+    bool known_properties_only()
+    {
+        int offset = 0;
+        fdt_for_each_property_offset(offset, fdt_, node_)
+        {
+            const char* name = nullptr;
+            if (fdt_getprop_by_offset(fdt_, offset, &name, nullptr) == nullptr || name == nullptr) {
+                return fail("unreadable property");
+            }
+            if (!is_one_of(name, kVmProperties)) {
+                return fail("property '%s' is not known: expected one of %s", name, PropertyList().text);
+            }
+        }
+        return true;
+    }
+
+    /// The one child node a VM may have: passthrough { NAME { reg; interrupts; compatible; }; ... }.
+    bool parse_children()
+    {
+        int child = 0;
+        fdt_for_each_subnode(child, fdt_, node_)
+        {
+            const char* name = fdt_get_name(fdt_, child, nullptr);
+            if (name == nullptr || strcmp(name, "passthrough") != 0) {
+                return fail("unexpected child node '%s': expected only 'passthrough'", name != nullptr ? name : "?");
+            }
+            int device = 0;
+            fdt_for_each_subnode(device, fdt_, child)
+            {
+                if (!parse_passthrough(device)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    bool parse_passthrough(int device)
+    {
+        const char* name = fdt_get_name(fdt_, device, nullptr);
+        if (vm_.passthrough_count == VmConfig::kMaxPassthrough) {
+            return fail("passthrough/%s: expected at most %lu passthrough devices", name, VmConfig::kMaxPassthrough);
+        }
+        PassthroughConfig& p = vm_.passthrough[vm_.passthrough_count];
+        p.name = name;
+        int offset = 0;
+        fdt_for_each_property_offset(offset, fdt_, device)
+        {
+            const char* property = nullptr;
+            int length = 0;
+            const void* value = fdt_getprop_by_offset(fdt_, offset, &property, &length);
+            if (value == nullptr || property == nullptr) {
+                return fail("passthrough/%s: unreadable property", name);
+            }
+            if (strcmp(property, "reg") == 0) {
+                if (length != 16) {
+                    return fail("passthrough/%s: property 'reg' has %d bytes: expected 4 cells <base-high base-low "
+                                "size-high size-low>",
+                                name, length);
+                }
+                p.base = cells64(value, 0);
+                p.size = cells64(value, 2);
+                if (p.size == 0 || p.base % 4096 != 0 || p.size % 4096 != 0 || p.base >= kIpaLimit ||
+                    p.size > kIpaLimit - p.base) {
+                    return fail("passthrough/%s: property 'reg' is base 0x%lx size 0x%lx: expected a non-zero, "
+                                "page-aligned range below 1 TiB",
+                                name, p.base, p.size);
+                }
+            } else if (strcmp(property, "interrupts") == 0) {
+                const size_t count = static_cast<size_t>(length) / 4;
+                if (length % 4 != 0 || count == 0 || count > PassthroughConfig::kMaxIntids) {
+                    return fail("passthrough/%s: property 'interrupts' has %d bytes: expected 1 to %lu cells, each "
+                                "a GIC INTID",
+                                name, length, PassthroughConfig::kMaxIntids);
+                }
+                for (size_t i = 0; i < count; i++) {
+                    p.intids[i] = cell(value, i);
+                    if (p.intids[i] < 32 || p.intids[i] > 1019) {
+                        return fail("passthrough/%s: property 'interrupts' names INTID %u: expected SPIs, 32 to 1019",
+                                    name, p.intids[i]);
+                    }
+                }
+                p.intid_count = count;
+            } else if (strcmp(property, "compatible") == 0) {
+                const auto* text = static_cast<const char*>(value);
+                if (length < 2 || text[length - 1] != '\0') {
+                    return fail("passthrough/%s: property 'compatible' is not a string: expected e.g. \"arm,pl031\"",
+                                name);
+                }
+                p.compatible = text;
+                p.compatible_length = static_cast<size_t>(length);
+            } else {
+                return fail("passthrough/%s: property '%s' is not known: expected reg, interrupts, compatible", name,
+                            property);
+            }
+        }
+        if (p.size == 0) {
+            return fail("passthrough/%s: property 'reg' missing: expected the device's registers, e.g. "
+                        "reg = <0x0 0x9010000 0x0 0x1000>;",
+                        name);
+        }
+        vm_.passthrough_count++;
+        return true;
+    }
+
+    bool parse_vcpus()
+    {
+        int length = 0;
+        const void* value = property("vcpus", length);
+        if (value == nullptr) {
+            return fail("property 'vcpus' missing: expected the number of vCPUs, 1 to %u, e.g. vcpus = <2>;",
+                        VmConfig::kMaxVcpus);
+        }
+        if (length != 4) {
+            return fail("property 'vcpus' has %d bytes: expected one cell, the number of vCPUs (1 to %u)", length,
+                        VmConfig::kMaxVcpus);
+        }
+        vm_.vcpus = cell(value, 0);
+        if (vm_.vcpus < 1 || vm_.vcpus > VmConfig::kMaxVcpus) {
+            return fail("property 'vcpus' is %u: expected 1 to %u", vm_.vcpus, VmConfig::kMaxVcpus);
+        }
+        return true;
+    }
+
+    bool parse_cpus()
+    {
+        int length = 0;
+        const void* value = property("cpus", length);
+        if (value == nullptr) {
+            return true; // the scheduler's default placement
+        }
+        if (length % 4 != 0 || static_cast<uint32_t>(length / 4) != vm_.vcpus) {
+            return fail("property 'cpus' has %d bytes: expected one cell per vCPU (%u), each a physical CPU number",
+                        length, vm_.vcpus);
+        }
+        for (uint32_t i = 0; i < vm_.vcpus; i++) {
+            const uint32_t cpu = cell(value, i);
+            if (cpu >= limits_.cpu_count || cpu > INT16_MAX) {
+                return fail("property 'cpus' puts vCPU %u on CPU %u: expected a CPU of this machine, which has %lu "
+                            "numbered from 0",
+                            i, cpu, limits_.cpu_count);
+            }
+            vm_.pcpu[i] = static_cast<int16_t>(cpu);
+        }
+        vm_.pinned = true;
+        return true;
+    }
+
+    bool parse_memory()
+    {
+        int length = 0;
+        const void* value = property("memory", length);
+        if (value == nullptr) {
+            return fail("property 'memory' missing: expected the guest-physical base and size of the VM's RAM, "
+                        "e.g. memory = <0x0 0x40000000 0x0 0x20000000>;");
+        }
+        if (length != 16) {
+            return fail("property 'memory' has %d bytes: expected 4 cells, <base-high base-low size-high size-low>",
+                        length);
+        }
+        const uint64_t base = cells64(value, 0);
+        const uint64_t size = cells64(value, 2);
+        if (size == 0 || base % kMemoryAlign != 0 || size % kMemoryAlign != 0) {
+            return fail("property 'memory' is base 0x%lx size 0x%lx: expected a non-zero size, both multiples of "
+                        "2 MiB",
+                        base, size);
+        }
+        if (base >= kIpaLimit || size > kIpaLimit - base) {
+            return fail("property 'memory' is base 0x%lx size 0x%lx: expected it to end by 0x%lx (40-bit "
+                        "guest-physical addresses)",
+                        base, size, kIpaLimit);
+        }
+        if (base < kDeviceWindowEnd && kDeviceWindowBase < base + size) {
+            return fail("property 'memory' [0x%lx, 0x%lx) overlaps the device window [0x%lx, 0x%lx): expected "
+                        "memory outside it",
+                        base, base + size, kDeviceWindowBase, kDeviceWindowEnd);
+        }
+        vm_.ram_base = base;
+        vm_.ram_size = size;
+        return true;
+    }
+
+    /// A property holding exactly one NUL-terminated string: nullptr (and
+    /// an error) otherwise; nullptr and no error when absent and optional.
+    const char* string(const char* name, bool required, const char* expected, bool& ok)
+    {
+        ok = false;
+        int length = 0;
+        const auto* value = static_cast<const char*>(property(name, length));
+        if (value == nullptr) {
+            ok = !required;
+            if (required) {
+                fail("property '%s' missing: expected %s", name, expected);
+            }
+            return nullptr;
+        }
+        if (length < 1 || value[length - 1] != '\0') {
+            fail("property '%s' is not a NUL-terminated string: expected %s", name, expected);
+            return nullptr;
+        }
+        if (strlen(value) + 1 != static_cast<size_t>(length)) {
+            fail("property '%s' holds several strings: expected one, %s", name, expected);
+            return nullptr;
+        }
+        ok = true;
+        return value;
+    }
+
+    /// A string property naming a package entry.
+    bool entry_name(const char* name, bool required, const char* what, const char*& out)
+    {
+        bool ok = false;
+        out = string(name, required, what, ok);
+        if (!ok || out == nullptr) {
+            return ok;
+        }
+        const size_t length = strlen(out);
+        if (length == 0 || length > Package::kMaxName) {
+            return fail("property '%s' is %lu characters long: expected %s (1 to %lu characters)", name, length, what,
+                        Package::kMaxName);
+        }
+        return true;
+    }
+
+    bool parse_images()
+    {
+        return entry_name("kernel", true, "the name of a package entry holding an arm64 Image", vm_.kernel) &&
+               entry_name("initrd", false, "the name of a package entry holding an initramfs", vm_.initrd) &&
+               entry_name("dtb", false, "the name of a package entry holding the VM's DTB", vm_.dtb);
+    }
+
+    bool parse_bootargs()
+    {
+        bool ok = false;
+        vm_.bootargs = string("bootargs", false, "the kernel command line", ok);
+        if (ok && vm_.bootargs != nullptr && strlen(vm_.bootargs) > kMaxBootargs) {
+            return fail("property 'bootargs' is %lu characters long: expected at most %lu", strlen(vm_.bootargs),
+                        kMaxBootargs);
+        }
+        return ok;
+    }
+
+    /// A property without a value (`name;`): `out` says whether it is there.
+    bool flag(const char* name, bool& out)
+    {
+        int length = 0;
+        out = property(name, length) != nullptr;
+        if (out && length != 0) {
+            return fail("property '%s' has %d bytes: expected no value (%s;)", name, length, name);
+        }
+        return true;
+    }
+
+    bool parse_smc_forward()
+    {
+        int length = 0;
+        const void* value = property("smc-forward", length);
+        if (value == nullptr) {
+            return true; // nothing forwarded
+        }
+        const size_t pairs = static_cast<size_t>(length) / 8;
+        if (length % 8 != 0 || pairs == 0 || pairs > VmConfig::kMaxSmcRanges) {
+            return fail("property 'smc-forward' has %d bytes: expected 1 to %lu pairs of cells <first last>, "
+                        "inclusive ranges of SMCCC function IDs",
+                        length, VmConfig::kMaxSmcRanges);
+        }
+        for (size_t i = 0; i < pairs; i++) {
+            const SmcIdRange range{cell(value, 2 * i), cell(value, 2 * i + 1)};
+            if (range.first > range.last) {
+                return fail("property 'smc-forward' pair %lu is <0x%x 0x%x>: expected first <= last", i, range.first,
+                            range.last);
+            }
+            vm_.smc_forward[i] = range;
+        }
+        vm_.smc_forward_count = pairs;
+        return true;
+    }
+
+    const void* fdt_;
+    int node_;
+    const char* file_;
+    const ConfigLimits& limits_;
+    VmConfig& vm_;
+    const char* node_name_ = "?";
+};
+
+/// The checks across VMs, in file order: unique names, total memory, one
+/// console-input.
+void check_together(VmConfig* vms, size_t count, const char* file, const ConfigLimits& limits)
+{
+    uint64_t total = 0;
+    const VmConfig* console = nullptr;
+    for (size_t i = 0; i < count; i++) {
+        VmConfig& vm = vms[i];
+        for (size_t j = 0; vm.ok && j < i; j++) {
+            if (vms[j].ok && strcmp(vms[j].name, vm.name) == 0) {
+                set_error(vm, file, vm.name, "a VM of this name comes earlier in the file: expected unique names");
+            }
+        }
+        if (vm.ok && (vm.ram_size > limits.ram_bytes || total > limits.ram_bytes - vm.ram_size)) {
+            set_error(vm, file, vm.name,
+                      "property 'memory' of %s brings the VMs' memory to %s: expected at most the %s Vireo "
+                      "can give them",
+                      size_text(vm.ram_size).text, size_text(total + vm.ram_size).text,
+                      size_text(limits.ram_bytes).text);
+        }
+        if (vm.ok && vm.console_input && console != nullptr) {
+            set_error(vm, file, vm.name, "property 'console-input' is also set for /%s: expected it on one VM only",
+                      console->name);
+        }
+        if (!vm.ok) {
+            continue;
+        }
+        total += vm.ram_size;
+        if (vm.console_input) {
+            console = &vm;
+        }
+    }
+    for (size_t i = 0; console == nullptr && i < count; i++) {
+        if (vms[i].ok) {
+            vms[i].console_input = true;
+            console = &vms[i];
+        }
+    }
+}
+
+bool check_blob(const void* blob, size_t blob_size, const char* file, LoadError& error)
+{
+    if (blob == nullptr || blob_size < sizeof(fdt_header) || fdt_magic(blob) != FDT_MAGIC) {
+        return fail(error, "%s: not a device tree (no FDT magic): expected a DTB compiled by dtc", file);
+    }
+    if (fdt_totalsize(blob) > blob_size) {
+        return fail(error, "%s: device tree truncated: its header says %u bytes, only %lu are there", file,
+                    fdt_totalsize(blob), blob_size);
+    }
+    const int check = fdt_check_full(blob, blob_size);
+    if (check != 0) {
+        return fail(error, "%s: not a valid device tree: %s", file, fdt_strerror(check));
+    }
+    const int compatible = fdt_node_check_compatible(blob, 0, kCompatible);
+    if (compatible != 0) {
+        return fail(error, "%s: not a Vireo VM configuration: expected compatible = \"%s\" at /", file, kCompatible);
+    }
+    int offset = 0;
+    fdt_for_each_property_offset(offset, blob, 0)
+    {
+        const char* name = nullptr;
+        if (fdt_getprop_by_offset(blob, offset, &name, nullptr) == nullptr || name == nullptr) {
+            return fail(error, "%s: /: unreadable property", file);
+        }
+        if (!is_one_of(name, kRootProperties)) {
+            return fail(error,
+                        "%s: /: property '%s' is not known: expected compatible or model; each VM is a child "
+                        "node of /",
+                        file, name);
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+bool vm_config::parse(const void* blob, size_t blob_size, const char* file_name, const ConfigLimits& limits,
+                      VmConfig* out, size_t max, size_t& count, LoadError& error)
+{
+    count = 0;
+    if (!check_blob(blob, blob_size, file_name, error)) {
+        return false;
+    }
+    size_t vms = 0;
+    int node = 0;
+    fdt_for_each_subnode(node, blob, 0) { vms++; }
+    if (vms == 0) {
+        return fail(error, "%s: no VMs: expected one child node of / per VM", file_name);
+    }
+    if (vms > max) {
+        return fail(error, "%s: %lu VMs: expected at most %lu", file_name, vms, max);
+    }
+    fdt_for_each_subnode(node, blob, 0)
+    {
+        VmConfig& vm = out[count++];
+        vm = VmConfig{};
+        VmNode(blob, node, file_name, limits, vm).parse();
+    }
+    check_together(out, count, file_name, limits);
+    return true;
+}

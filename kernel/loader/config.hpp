@@ -1,0 +1,83 @@
+// VM configurations: a device tree, compiled by dtc from guests/configs/*.dts,
+// with one child node of / per VM. parse() checks every property against
+// the schema in docs/config.md and fills fixed-size VmConfig records (no
+// heap; strings point into the blob, which must outlive them).
+//
+// Each VM is checked on its own: a VM with a bad property gets ok == false
+// and an error naming the file, the node and the property, the others stay
+// usable. A blob that is not a device tree or not a Vireo configuration
+// fails as a whole.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/loader/passthrough.hpp"
+#include "vcpu/limits.hpp"
+
+#include "kernel/loader/load_error.hpp"
+
+/// An inclusive range of SMCCC function IDs forwarded to the firmware.
+struct SmcIdRange {
+    uint32_t first = 0;
+    uint32_t last = 0;
+};
+
+/// A device given to the VM (node passthrough/NAME).
+using PassthroughConfig = PassthroughDevice;
+
+struct VmConfig {
+    static constexpr size_t kNameSize = 32; // the node name, NUL included
+    static constexpr size_t kMaxPassthrough = 4;
+    static constexpr uint32_t kMaxVcpus = limits::kVcpusPerVm;
+    static constexpr size_t kMaxSmcRanges = 4;
+
+    char name[kNameSize] = {};
+    uint32_t vcpus = 0;
+    int16_t pcpu[kMaxVcpus] = {}; // physical CPU of each vCPU, from property 'cpus'
+    bool pinned = false;          // 'cpus' given; otherwise vCPU i runs on CPU i modulo the CPUs online
+    uint64_t ram_base = 0;        // guest-physical
+    uint64_t ram_size = 0;
+    const char* kernel = nullptr;   // package entry names; nullptr when not given
+    const char* initrd = nullptr;   // (optional)
+    const char* dtb = nullptr;      // (optional: nullptr means "generate one")
+    const char* bootargs = nullptr; // (optional)
+    bool console_input = false;     // takes the console input first
+    bool test_device = false;       // "vireo,test-device" at 0x0a000000 (a test aid, docs/config.md)
+    SmcIdRange smc_forward[kMaxSmcRanges] = {};
+    size_t smc_forward_count = 0;
+    PassthroughConfig passthrough[kMaxPassthrough] = {};
+    size_t passthrough_count = 0;
+    bool ok = false;
+    char error[200] = {}; // when !ok: file, node, property and what was expected
+};
+
+/// What the machine can give the VMs, for the checks that depend on it.
+struct ConfigLimits {
+    size_t cpu_count = 0;   // physical CPUs: a pinned vCPU must name one of 0..cpu_count-1
+    uint64_t ram_bytes = 0; // RAM for all the VMs' memory together
+};
+
+namespace vm_config {
+
+constexpr const char* kCompatible = "vireo,config";
+/// The guest-physical window every VM's devices live in (virtual GIC at
+/// 0x08000000, PL011 at 0x09000000, test device at 0x0a000000): memory must stay out of it.
+constexpr uint64_t kDeviceWindowBase = 0x08000000;
+constexpr uint64_t kDeviceWindowEnd = 0x0b000000;
+/// Guest-physical addresses are 40 bits (VTCR_EL2.T0SZ for a 1 TiB IPA space).
+constexpr uint64_t kIpaLimit = 1ull << 40;
+constexpr uint64_t kMemoryAlign = 2ull << 20;
+constexpr size_t kMaxBootargs = 2047; // Linux's arm64 COMMAND_LINE_SIZE, less its NUL
+
+/// Parses the configuration DTB of `blob_size` bytes at `blob`, read from
+/// `file_name` (used in messages). Fills out[0..count) with one record per
+/// VM node, in the order of the file, bad ones included (ok == false).
+/// Returns false, with `error` set and count == 0, when the blob as a whole
+/// is unusable: not a device tree, not compatible with "vireo,config", a
+/// property at / that is not known, no VM at all, or more VMs than `max`.
+/// When no VM has console-input, the first good VM gets it.
+bool parse(const void* blob, size_t blob_size, const char* file_name, const ConfigLimits& limits, VmConfig* out,
+           size_t max, size_t& count, LoadError& error);
+
+} // namespace vm_config

@@ -1,0 +1,292 @@
+#include "kernel/loader/guest_fdt.hpp"
+
+#include <libfdt.h>
+#include <limits.h>
+#include <string.h>
+
+#include "platform/format.hpp"
+
+using namespace guest_fdt;
+
+namespace {
+
+/// libfdt's sequential-write calls, stopping at the first failure so the
+/// building code reads as a list of nodes and properties.
+class Writer {
+public:
+    explicit Writer(void* fdt) : fdt_(fdt) {}
+
+    int status() const { return status_; }
+
+    /// Runs one libfdt call (returning 0 or a negative error) unless an earlier one failed.
+    template <typename Call> void step(Call call)
+    {
+        if (status_ == 0) {
+            const int result = call();
+            status_ = result < 0 ? result : 0;
+        }
+    }
+
+    void begin(const char* name)
+    {
+        step([&] { return fdt_begin_node(fdt_, name); });
+    }
+    void end()
+    {
+        step([&] { return fdt_end_node(fdt_); });
+    }
+    void empty(const char* name)
+    {
+        step([&] { return fdt_property(fdt_, name, nullptr, 0); });
+    }
+    void u32(const char* name, uint32_t value)
+    {
+        step([&] { return fdt_property_u32(fdt_, name, value); });
+    }
+    void u64(const char* name, uint64_t value)
+    {
+        step([&] { return fdt_property_u64(fdt_, name, value); });
+    }
+    void string(const char* name, const char* value)
+    {
+        step([&] { return fdt_property(fdt_, name, value, static_cast<int>(strlen(value) + 1)); });
+    }
+    /// A string list, as one literal with embedded NULs: "a\0b".
+    template <size_t N> void strings(const char* name, const char (&list)[N])
+    {
+        step([&] { return fdt_property(fdt_, name, list, static_cast<int>(N)); });
+    }
+    /// Cells, each value as one big-endian 32-bit cell.
+    template <size_t N> void cells(const char* name, const uint32_t (&values)[N])
+    {
+        fdt32_t raw[N];
+        for (size_t i = 0; i < N; i++) {
+            raw[i] = cpu_to_fdt32(values[i]);
+        }
+        step([&] { return fdt_property(fdt_, name, raw, static_cast<int>(sizeof raw)); });
+    }
+    /// A reg property of (address, size) pairs, two cells each (#address-cells = #size-cells = 2).
+    template <size_t N> void reg(const uint64_t (&values)[N])
+    {
+        fdt32_t raw[2 * N];
+        for (size_t i = 0; i < N; i++) {
+            raw[2 * i] = cpu_to_fdt32(static_cast<uint32_t>(values[i] >> 32));
+            raw[2 * i + 1] = cpu_to_fdt32(static_cast<uint32_t>(values[i]));
+        }
+        step([&] { return fdt_property(fdt_, "reg", raw, static_cast<int>(sizeof raw)); });
+    }
+
+    void* fdt() const { return fdt_; }
+
+private:
+    void* fdt_;
+    int status_ = 0;
+};
+
+constexpr int kBadSpec = -FDT_ERR_BADVALUE;
+
+const char* check_spec(const GuestFdtSpec& spec)
+{
+    if (spec.vcpus < 1 || spec.vcpus > limits::kVcpusPerVm) {
+        return "guest DTB: vcpus must be 1 to 16";
+    }
+    if (spec.gic_version == 2 && spec.vcpus > limits::kVcpusPerGicv2Vm) {
+        return "guest DTB: a VM with a GICv2 has 1 to 8 vCPUs";
+    }
+    if (spec.gic_version != 2 && spec.gic_version != 3) {
+        return "guest DTB: gic_version must be 2 or 3";
+    }
+    if (spec.ram_size == 0) {
+        return "guest DTB: the VM has no RAM";
+    }
+    if (spec.initrd_end < spec.initrd_start || (spec.initrd_start != 0 && spec.initrd_end == spec.initrd_start)) {
+        return "guest DTB: the initrd is empty or ends before it starts";
+    }
+    return nullptr;
+}
+
+void write_cpus(Writer& w, const GuestFdtSpec& spec)
+{
+    w.begin("cpus");
+    w.u32("#address-cells", 1);
+    w.u32("#size-cells", 0);
+    for (uint32_t n = 0; n < spec.vcpus; n++) {
+        char name[16];
+        format(name, sizeof name, "cpu@%x", n);
+        w.begin(name);
+        w.string("device_type", "cpu");
+        w.string("compatible", "arm,armv8");
+        w.u32("reg", n); // MPIDR Aff0
+        w.string("enable-method", "psci");
+        w.end();
+    }
+    w.end();
+}
+
+void write_gic(Writer& w, const GuestFdtSpec& spec, uint32_t ppi_cpus)
+{
+    char name[48];
+    format(name, sizeof name, "interrupt-controller@%lx", spec.gicd_base);
+    w.begin(name);
+    if (spec.gic_version == 2) {
+        w.string("compatible", "arm,cortex-a15-gic");
+        const uint64_t reg[] = {spec.gicd_base, spec.gicd_size, spec.gicc_base, spec.gicc_size};
+        w.reg(reg);
+    } else {
+        w.string("compatible", "arm,gic-v3");
+        const uint64_t reg[] = {spec.gicd_base, spec.gicd_size, spec.gicr_base, spec.gicr_size * spec.vcpus};
+        w.reg(reg);
+        w.u32("#redistributor-regions", 1);
+    }
+    w.u32("#interrupt-cells", 3);
+    w.empty("interrupt-controller");
+    w.cells("interrupts", {kPpi, kMaintenancePpi, kLevelHigh | ppi_cpus});
+    w.u32("phandle", kGicPhandle);
+    w.end();
+}
+
+void write_timer(Writer& w, uint32_t ppi_cpus)
+{
+    const uint32_t flags = kLevelLow | ppi_cpus;
+    w.begin("timer");
+    w.string("compatible", "arm,armv8-timer");
+    // In the binding's order: secure physical, non-secure physical, virtual, hypervisor.
+    w.cells("interrupts", {kPpi, kSecurePhysTimerPpi, flags, kPpi, kPhysTimerPpi, flags, kPpi, kVirtTimerPpi, flags,
+                           kPpi, kHypTimerPpi, flags});
+    w.end();
+}
+
+void write_uart(Writer& w, const GuestFdtSpec& spec, const char* name)
+{
+    w.begin("apb-pclk");
+    w.string("compatible", "fixed-clock");
+    w.u32("#clock-cells", 0);
+    w.u32("clock-frequency", kUartClockHz);
+    w.string("clock-output-names", "clk24mhz");
+    w.u32("phandle", kClockPhandle);
+    w.end();
+
+    w.begin(name);
+    w.strings("compatible", "arm,pl011\0arm,primecell");
+    const uint64_t reg[] = {spec.uart_base, kUartSize};
+    w.reg(reg);
+    w.cells("interrupts", {kSpi, spec.uart_spi, kLevelHigh});
+    w.cells("clocks", {kClockPhandle, kClockPhandle});
+    w.strings("clock-names", "uartclk\0apb_pclk");
+    w.end();
+}
+
+/// Whether a NUL-separated compatible list names "arm,primecell".
+bool primecell(const GuestFdtDevice& d)
+{
+    for (size_t at = 0; at < d.compatible_length; at += strlen(d.compatible + at) + 1) {
+        if (strcmp(d.compatible + at, "arm,primecell") == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void write_devices(Writer& w, const GuestFdtSpec& spec)
+{
+    for (size_t i = 0; i < spec.device_count && i < GuestFdtSpec::kMaxDevices; i++) {
+        const GuestFdtDevice& d = spec.devices[i];
+        if (d.name == nullptr || d.compatible == nullptr || d.compatible_length == 0 ||
+            d.compatible[d.compatible_length - 1] != '\0') {
+            continue;
+        }
+        w.begin(d.name);
+        w.step(
+            [&] { return fdt_property(w.fdt(), "compatible", d.compatible, static_cast<int>(d.compatible_length)); });
+        const uint64_t reg[] = {d.base, d.size};
+        w.reg(reg);
+        if (d.intid_count != 0) {
+            fdt32_t cells[3 * 4];
+            const size_t count = d.intid_count < 4 ? d.intid_count : 4;
+            for (size_t n = 0; n < count; n++) {
+                cells[3 * n] = cpu_to_fdt32(kSpi);
+                cells[3 * n + 1] = cpu_to_fdt32(d.intids[n] - 32);
+                cells[3 * n + 2] = cpu_to_fdt32(kLevelHigh);
+            }
+            w.step([&] { return fdt_property(w.fdt(), "interrupts", cells, static_cast<int>(12 * count)); });
+        }
+        if (primecell(d)) {
+            w.cells("clocks", {kClockPhandle});
+            w.string("clock-names", "apb_pclk");
+        }
+        w.end();
+    }
+}
+
+} // namespace
+
+int guest_fdt::build(const GuestFdtSpec& spec, void* buf, size_t size, const char*& error)
+{
+    error = buf == nullptr ? "guest DTB: no buffer" : check_spec(spec);
+    if (error != nullptr) {
+        return kBadSpec;
+    }
+    // GICv2 PPIs name the CPUs they reach (the GIC binding); GICv3 has no such field.
+    const uint32_t ppi_cpus = spec.gic_version == 2 ? ((1u << spec.vcpus) - 1) << kGicv2CpuMaskShift : 0;
+    char uart_name[32];
+    char uart_path[40];
+    format(uart_name, sizeof uart_name, "pl011@%lx", spec.uart_base);
+    format(uart_path, sizeof uart_path, "/%s", uart_name);
+
+    Writer w(buf);
+    w.step([&] { return fdt_create(buf, size > INT_MAX ? INT_MAX : static_cast<int>(size)); });
+    w.step([&] { return fdt_finish_reservemap(buf); });
+    w.begin("");
+    w.string("compatible", "vireo,virt");
+    w.string("model", "Vireo virtual machine");
+    w.u32("#address-cells", 2);
+    w.u32("#size-cells", 2);
+    w.u32("interrupt-parent", kGicPhandle);
+
+    w.begin("chosen");
+    if (spec.bootargs != nullptr) {
+        w.string("bootargs", spec.bootargs);
+    }
+    w.string("stdout-path", uart_path);
+    if (spec.initrd_end != 0) {
+        w.u64("linux,initrd-start", spec.initrd_start);
+        w.u64("linux,initrd-end", spec.initrd_end);
+    }
+    w.end();
+
+    w.begin("aliases");
+    w.string("serial0", uart_path);
+    w.end();
+
+    char memory_name[32];
+    format(memory_name, sizeof memory_name, "memory@%lx", spec.ram_base);
+    w.begin(memory_name);
+    w.string("device_type", "memory");
+    const uint64_t memory_reg[] = {spec.ram_base, spec.ram_size};
+    w.reg(memory_reg);
+    w.end();
+
+    write_cpus(w, spec);
+
+    w.begin("psci");
+    w.strings("compatible", "arm,psci-1.0\0arm,psci-0.2");
+    w.string("method", "hvc");
+    w.end();
+
+    write_gic(w, spec, ppi_cpus);
+    write_timer(w, ppi_cpus);
+    write_uart(w, spec, uart_name);
+    write_devices(w, spec);
+
+    w.end(); // root
+    w.step([&] { return fdt_finish(buf); });
+    if (w.status() == -FDT_ERR_NOSPACE) {
+        error = "guest DTB: the buffer is too small";
+        return w.status();
+    }
+    if (w.status() != 0) {
+        error = fdt_strerror(w.status());
+        return w.status();
+    }
+    return static_cast<int>(fdt_totalsize(buf));
+}

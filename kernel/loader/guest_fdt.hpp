@@ -1,0 +1,71 @@
+// The device tree a Linux guest boots with, generated from what Vireo gives
+// the VM: its RAM, vCPUs (started through PSCI over HVC), the virtual GIC
+// (v2 or v3, as the host's), the architected timer, the virtual PL011 and
+// /chosen (bootargs, console, initrd). Addresses default to QEMU virt's, so
+// the guest sees a machine shaped like the one Vireo itself runs on there.
+//
+// Built with libfdt's sequential-write API into the caller's buffer. libfdt
+// is compiled with FP/SIMD instructions (scripts/check-fpsimd allows fdt_*
+// functions only): the caller must run build() where no guest's FP/SIMD
+// state is live in the registers, e.g. while creating the VM, before its
+// vCPUs first run on this CPU.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/loader/passthrough.hpp"
+#include "vcpu/limits.hpp"
+
+/// Passthrough devices the guest's DTB describes: those with a compatible
+/// string (Vireo knows nothing else of them); interrupts level-high.
+using GuestFdtDevice = PassthroughDevice;
+
+struct GuestFdtSpec {
+    uint64_t ram_base = 0;
+    uint64_t ram_size = 0;
+    uint32_t vcpus = 1;       // 1-16 (GICv2: 1-8); vCPU n has MPIDR Aff0 = n
+    uint32_t gic_version = 0; // 2 or 3
+    uint64_t gicd_base = 0x08000000;
+    uint64_t gicd_size = 0x10000;
+    uint64_t gicc_base = 0x08010000; // GICv2 CPU interface
+    uint64_t gicc_size = 0x2000;
+    uint64_t gicr_base = 0x080a0000; // GICv3 redistributors, one frame pair per vCPU
+    uint64_t gicr_size = 0x20000;    // per vCPU
+    uint64_t uart_base = 0x09000000;
+    uint32_t uart_spi = 1;          // SPI number: INTID 32 + uart_spi
+    const char* bootargs = nullptr; // nullptr: no bootargs property
+    uint64_t initrd_start = 0;      // guest-physical; both 0: no initrd
+    uint64_t initrd_end = 0;        // exclusive
+    static constexpr size_t kMaxDevices = 4;
+    GuestFdtDevice devices[kMaxDevices] = {}; // passthrough devices; a PrimeCell gets the apb-pclk clock
+    size_t device_count = 0;
+};
+
+namespace guest_fdt {
+
+constexpr uint32_t kGicPhandle = 1;
+constexpr uint32_t kClockPhandle = 2;
+constexpr uint32_t kUartClockHz = 24000000;
+constexpr uint64_t kUartSize = 0x1000;
+
+// GIC binding interrupt specifiers (<type number flags>).
+constexpr uint32_t kSpi = 0;
+constexpr uint32_t kPpi = 1;
+constexpr uint32_t kLevelHigh = 4;
+constexpr uint32_t kLevelLow = 8;
+constexpr unsigned kGicv2CpuMaskShift = 8; // GICv2 PPIs: which CPUs have the interrupt, in flags bits 8-15
+// PPI numbers (INTID - 16).
+constexpr uint32_t kMaintenancePpi = 9;
+constexpr uint32_t kSecurePhysTimerPpi = 13;
+constexpr uint32_t kPhysTimerPpi = 14;
+constexpr uint32_t kVirtTimerPpi = 11;
+constexpr uint32_t kHypTimerPpi = 10;
+
+/// Writes the guest's DTB for `spec` into `buf` (`size` bytes). Returns the
+/// DTB's size in bytes, or a negative libfdt error with `error` saying why:
+/// -FDT_ERR_BADVALUE for an invalid spec, -FDT_ERR_NOSPACE when the buffer
+/// is too small (nothing is written past `size` bytes).
+int build(const GuestFdtSpec& spec, void* buf, size_t size, const char*& error);
+
+} // namespace guest_fdt

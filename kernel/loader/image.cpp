@@ -1,0 +1,100 @@
+#include "kernel/loader/image.hpp"
+
+#include "kernel/loader/bytes.hpp"
+
+using namespace linux_image;
+
+namespace {
+
+// Header field offsets (booting.rst).
+constexpr size_t kTextOffsetAt = 8;
+constexpr size_t kImageSizeAt = 16;
+constexpr size_t kFlagsAt = 24;
+
+uint64_t saturating_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+} // namespace
+
+uint32_t ImageInfo::page_size() const
+{
+    static constexpr uint32_t kPageSizes[] = {0, 4096, 16384, 65536};
+    return kPageSizes[(flags & kFlagPageSizeMask) >> kFlagPageSizeShift];
+}
+
+bool linux_image::parse(const void* data, size_t size, ImageInfo& out, LoadError& error)
+{
+    out = ImageInfo{};
+    if (data == nullptr || size < kHeaderSize) {
+        return fail(error, "not an arm64 Image: %lu bytes, shorter than the %lu-byte header",
+                    data != nullptr ? size : 0, kHeaderSize);
+    }
+    const auto* header = static_cast<const uint8_t*>(data);
+    if (bytes::load_le32(header + kMagicOffset) != kMagic) {
+        return fail(error, "not an arm64 Image (no ARM\\x64 magic at offset 56)");
+    }
+    const uint64_t image_size = bytes::load_le64(header + kImageSizeAt);
+    if (image_size == 0) {
+        // Before Linux 3.17 the header had no image_size and no flags (see image.hpp).
+        out.legacy = true;
+        out.text_offset = kLegacyTextOffset;
+        out.image_size = size;
+        return true;
+    }
+    out.flags = bytes::load_le64(header + kFlagsAt);
+    if ((out.flags & kFlagBigEndian) != 0) {
+        return fail(error, "big-endian kernel; Vireo runs little-endian guests");
+    }
+    out.text_offset = bytes::load_le64(header + kTextOffsetAt);
+    // A file may carry more than the kernel needs (a signature, padding):
+    // whichever is larger is what loading it takes.
+    out.image_size = image_size > size ? image_size : size;
+    return true;
+}
+
+bool linux_image::plan_layout(uint64_t ram_base, uint64_t ram_size, const ImageInfo& image, uint64_t kernel_file_size,
+                              uint64_t initrd_size, uint64_t dtb_size, GuestLayout& out, LoadError& error)
+{
+    out = GuestLayout{};
+    if (ram_size == 0 || ram_base > UINT64_MAX - ram_size) {
+        return fail(error, "guest RAM of %s at 0x%lx is empty or wraps around", size_text(ram_size).text, ram_base);
+    }
+    if (dtb_size == 0 || dtb_size > kMaxDtbSize) {
+        return fail(error, "DTB of %s: the arm64 boot protocol needs one of 1 byte to 2 MiB", size_text(dtb_size).text);
+    }
+    const uint64_t ram_end = ram_base + ram_size;
+    const uint64_t base = bytes::align_up(ram_base, kBaseAlign);
+    const uint64_t top = bytes::align_down(ram_end, kBaseAlign);
+    if (base >= top || top - base < 2 * kBaseAlign) {
+        return fail(error,
+                    "guest RAM of %s at 0x%lx is too small: the kernel and the DTB need a 2 MiB-aligned "
+                    "2 MiB block each",
+                    size_text(ram_size).text, ram_base);
+    }
+    // The DTB's block is the highest one, so everything below it is the kernel's.
+    const uint64_t dtb_start = top - kBaseAlign;
+    const uint64_t footprint = image.image_size > kernel_file_size ? image.image_size : kernel_file_size;
+    const uint64_t room = dtb_start - base;
+    if (image.text_offset > room || footprint > room - image.text_offset) {
+        return fail(error,
+                    "kernel does not fit: it needs %s from 0x%lx (text_offset 0x%lx + image size %s), but the "
+                    "DTB block starts at 0x%lx (guest RAM: %s at 0x%lx)",
+                    size_text(saturating_add(image.text_offset, footprint)).text, base, image.text_offset,
+                    size_text(footprint).text, dtb_start, size_text(ram_size).text, ram_base);
+    }
+    out.kernel_start = base + image.text_offset;
+    out.kernel_end = out.kernel_start + footprint;
+    if (initrd_size != 0) {
+        const uint64_t free = dtb_start - out.kernel_end;
+        const uint64_t start = initrd_size <= free ? bytes::align_down(dtb_start - initrd_size, kInitrdAlign) : 0;
+        if (initrd_size > free || start < out.kernel_end) {
+            return fail(error,
+                        "initrd of %s does not fit between the kernel's end (0x%lx) and the DTB at 0x%lx: %s free",
+                        size_text(initrd_size).text, out.kernel_end, dtb_start, size_text(free).text);
+        }
+        out.initrd_start = start;
+        out.initrd_end = start + initrd_size;
+    }
+    out.dtb_start = dtb_start;
+    out.dtb_end = dtb_start + dtb_size;
+    return true;
+}
