@@ -194,7 +194,8 @@ UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/host/%.o)
 UNIT_DTS := $(wildcard tests/dts/*.dts)
 UNIT_DTBS := $(UNIT_DTS:tests/dts/%.dts=$(BUILD)/host/dtb/%.dtb)
 HOST_CXXFLAGS := -std=c++20 -O1 -g -I. -Wall -Wextra -Werror -Wconversion -Wshadow -MMD -MP \
-	-DTEST_DTB_DIR='"$(CURDIR)/$(BUILD)/host/dtb"' -fsanitize=address,undefined
+	-DTEST_DTB_DIR='"$(CURDIR)/$(BUILD)/host/dtb"' -DVIREO_IMAGE_PATH='"$(CURDIR)/$(BUILD)/vireo.bin"' \
+	-fsanitize=address,undefined
 
 $(BUILD)/host/%.o: %.cpp
 	@mkdir -p $(dir $@)
@@ -205,7 +206,8 @@ $(BUILD)/host/dtb/%.dtb: tests/dts/%.dts
 	@mkdir -p $(dir $@)
 	$(call quiet,DTC,$<)dtc -q -I dts -O dtb -o $@ $<
 
-$(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_DTBS)
+# The image is an input too: tests/unit/image_test.cpp checks QEMU virt's.
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_DTBS) $(BUILD)/vireo.bin
 	$(call quiet,HOSTLD,$@)$(HOST_CXX) -fsanitize=address,undefined -o $@ $(UNIT_OBJS) -lgtest -lgtest_main -lfdt -pthread
 
 # --- running -------------------------------------------------------------

@@ -185,15 +185,14 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     memory::init(platform, dtb, check.size);
     vcpu_cpu_init(vcpu_ipa_bits());
     calls::probe_firmware(platform.psci_conduit);
-    const VmSpec* specs[4];
-    const size_t wanted = vm_configs::load(platform, online, specs, 4);
-    if (wanted > 0 || platform.initrd.size != 0) {
-        if (vms::create_all(specs, wanted, online, platform) == 0) {
+    const vm_configs::Specs wanted = vm_configs::load(platform, online);
+    if (wanted.count > 0 || platform.initrd.size != 0) {
+        if (vms::create_all(wanted.specs, wanted.count, online, platform) == 0) {
             log_error("no VM could be started");
         }
         uint32_t focus = 0;
         for (uint32_t i = 0; vms::at(i) != nullptr; i++) {
-            if (vms::at(i)->spec->console_input) {
+            if (vms::at(i)->spec->config->console_input) {
                 focus = i;
                 break;
             }

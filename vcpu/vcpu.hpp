@@ -9,6 +9,7 @@
 #include "vcpu/exit.hpp"
 
 class Vm;
+class Vgic;
 
 enum class VcpuState : uint8_t {
     Off,      // not started (PSCI CPU_OFF, or never powered on)
@@ -40,13 +41,15 @@ public:
     FpState fp = {};
     ExitCounters counters;
 
-    Vm* vm = nullptr;
+    Vm* vm = nullptr;     // the VM layer's view of its VM (kernel/vm)
+    Vgic* vgic = nullptr; // its VM's virtual GIC; nullptr when the VM has none
     const Stage2Context* stage2 = nullptr;
     uint32_t index = 0; // within its VM
     uint32_t pcpu = 0;  // the physical CPU it is pinned to
     uint64_t mpidr = 0; // what the guest reads from MPIDR_EL1 (affinity)
     VcpuState state = VcpuState::Off;
-    uint64_t wake_at = ~0ull; // Blocked: physical counter value its virtual timer fires at
+    uint64_t wake_at = ~0ull;    // Blocked: physical counter value its virtual timer fires at
+    Vcpu* next_queued = nullptr; // the next vCPU on its physical CPU's run queue (kernel/sched)
 
     /// Architectural reset, then entry at `pc` in EL1h with the MMU off and
     /// `x0` in x0 (PSCI CPU_ON's context id; the DTB address for a boot CPU).

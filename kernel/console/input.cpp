@@ -16,6 +16,9 @@ constinit ConsoleSwitch escape;
 constinit uint32_t focus = 0;
 constinit bool started = false;
 
+/// VMs the switch reaches: Ctrl-] takes one digit, 1-9.
+size_t switchable() { return vms::count() < 9 ? vms::count() : 9; }
+
 void switch_to(uint32_t index)
 {
     Vm* vm = vms::at(index);
@@ -50,7 +53,11 @@ void init(const Platform& platform)
 
 uint32_t intid() { return uart_intid; }
 
-bool has_focus(const Vm& vm) { return started && vms::at(focus) == &vm; }
+bool has_focus(const VmConsole& console)
+{
+    const Vm* vm = started ? vms::at(focus) : nullptr;
+    return vm != nullptr && &vm->console == &console;
+}
 
 void start(uint32_t index)
 {
@@ -59,7 +66,7 @@ void start(uint32_t index)
     if (vms::count() > 1 && uart_intid != 0) {
         Vm* vm = vms::at(index);
         console::print("console: input to VM %u (%s); Ctrl-] then 1-%lu switches\n", index + 1,
-                       vm != nullptr ? vm->name : "?", vms::count());
+                       vm != nullptr ? vm->name : "?", switchable());
     }
 }
 
@@ -70,13 +77,13 @@ void on_interrupt()
         switch (action.kind) {
         case ConsoleSwitch::Action::kDeliver:
             if (Vm* vm = started ? vms::at(focus) : nullptr; vm != nullptr) {
-                vm->type(action.value);
+                vm->console.type(action.value);
             }
             break;
         case ConsoleSwitch::Action::kSwitch: switch_to(action.value); break;
         case ConsoleSwitch::Action::kHelp:
             console::print("console: Ctrl-] then 1-%lu gives that VM the input; Ctrl-] twice sends Ctrl-]\n",
-                           vms::count());
+                           switchable());
             break;
         case ConsoleSwitch::Action::kNone: break;
         }

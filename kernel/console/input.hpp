@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 struct Platform;
-class Vm;
+class VmConsole;
 
 namespace console_input {
 
@@ -20,7 +20,7 @@ uint32_t intid();
 void on_interrupt();
 /// The VMs are started: input goes to VM `index` first.
 void start(uint32_t index);
-/// Whether `vm` has the console input.
-bool has_focus(const Vm& vm);
+/// Whether `console` (a VM's) has the console input.
+bool has_focus(const VmConsole& console);
 
 } // namespace console_input

@@ -4,7 +4,6 @@
 #include "kernel/console/input.hpp"
 #include "kernel/cpu/percpu.hpp"
 #include "kernel/devices/gic/vgic.hpp"
-#include "kernel/vm/vm.hpp"
 #include "platform/cpu.hpp"
 #include "platform/gic.hpp"
 #include "platform/platform.hpp"
@@ -19,7 +18,7 @@ constinit uint32_t vtimer_intid = gic::kPpiBase + 11;    // CNTV: the guests' vi
 constinit uint32_t maintenance_intid = gic::kSpurious;   // GICH maintenance, from the DTB
 
 constexpr uint32_t kMaxIntid = 1020;
-constinit Vm* spi_owner[kMaxIntid] = {}; // passthrough SPIs
+constinit Vgic* spi_owner[kMaxIntid] = {}; // passthrough SPIs: the virtual GIC of the VM that has each
 
 // CNTHP_CTL_EL2: ENABLE (bit 0), IMASK (bit 1).
 void timer_off() { asm volatile("msr cnthp_ctl_el2, %0\n\tisb" ::"r"(uint64_t{0})); }
@@ -80,7 +79,7 @@ void handle_pending()
         if (intid >= 32 && intid < kMaxIntid && spi_owner[intid] != nullptr) {
             // Stays active until the guest's EOI deactivates it (hardware-linked LR).
             gic::priority_drop(intid);
-            vgic::set_spi_level(spi_owner[intid]->vgic, intid, true);
+            vgic::set_spi_level(*spi_owner[intid], intid, true);
             continue;
         }
         if (intid >= 32 && intid == console_input::intid()) {
@@ -109,20 +108,20 @@ bool spi_free(uint32_t intid)
     return ready && intid >= 32 && intid < kMaxIntid && spi_owner[intid] == nullptr && intid != console_input::intid();
 }
 
-bool claim_spi(uint32_t intid, Vm& vm, uint32_t pcpu)
+bool claim_spi(uint32_t intid, Vgic& vgic, uint32_t pcpu)
 {
     if (!spi_free(intid)) {
         return false;
     }
-    spi_owner[intid] = &vm;
+    spi_owner[intid] = &vgic;
     gic::enable_spi(intid, vireo_cpus[pcpu].mpidr);
     return true;
 }
 
-void reset_spis(const Vm& vm)
+void reset_spis(const Vgic& vgic)
 {
     for (uint32_t intid = 32; intid < kMaxIntid; intid++) {
-        if (spi_owner[intid] == &vm) {
+        if (spi_owner[intid] == &vgic) {
             gic::set_active(intid, false);
         }
     }

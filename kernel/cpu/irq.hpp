@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 struct Platform;
-class Vm;
+class Vgic;
 
 namespace irq {
 
@@ -20,15 +20,15 @@ void init_cpu();
 /// Acknowledges and handles everything pending on this CPU.
 void handle_pending();
 
-/// Gives SPI `intid` to `vm` (a passthrough device's interrupt): routed to
-/// physical CPU `pcpu`, each one handed to the VM's virtual GIC. False if
-/// it is not an SPI or already taken (by Vireo or another VM).
-bool claim_spi(uint32_t intid, Vm& vm, uint32_t pcpu);
+/// Gives SPI `intid` to a VM (a passthrough device's interrupt): routed to
+/// physical CPU `pcpu`, each one handed to the VM's virtual GIC `vgic`.
+/// False if it is not an SPI or already taken (by Vireo or another VM).
+bool claim_spi(uint32_t intid, Vgic& vgic, uint32_t pcpu);
 /// Whether claim_spi would take `intid`.
 bool spi_free(uint32_t intid);
 /// A VM stops or restarts: its SPIs' physical active state is cleared, so
 /// an interrupt its guest never ended cannot silence the device for good.
-void reset_spis(const Vm& vm);
+void reset_spis(const Vgic& vgic);
 
 /// Interrupts physical CPU `pcpu` out of its guest or its idle WFI.
 void kick(uint32_t pcpu);

@@ -55,12 +55,25 @@ void undefined(Vcpu& vcpu, const Exit& exit, const char* what)
 
 } // namespace
 
+Outcome wait_for_interrupt(Vcpu& vcpu);
+
+namespace {
+
+/// An SMCCC call (HVC or SMC) to the VM's calls device model.
+Outcome call(Vcpu& vcpu, bool smc)
+{
+    const Outcome outcome = calls::handle(vcpu, *vcpu.vm, smc);
+    return outcome == Outcome::WaitForInterrupt ? wait_for_interrupt(vcpu) : outcome;
+}
+
+} // namespace
+
 Outcome wait_for_interrupt(Vcpu& vcpu)
 {
-    vcpu.vm->console_flush(); // an idle guest may be showing a prompt
+    vcpu.vm->console.flush(); // an idle guest may be showing a prompt
     // Without a virtual interrupt controller nothing could wake the vCPU:
     // WFI then only gives the CPU to another runnable vCPU.
-    if (!vcpu.vm->vgic.active) {
+    if (vcpu.vgic == nullptr) {
         return Outcome::YieldIfOthers;
     }
     return vgic::has_pending(vcpu) ? Outcome::Continue : Outcome::Block;
@@ -81,10 +94,10 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
                                            : "data access Vireo cannot emulate");
         return Outcome::Continue;
     case ExitKind::CacheMaintenance: vcpu.skip_instruction(); return Outcome::Continue;
-    case ExitKind::Hvc: return calls::handle(vcpu, false);
+    case ExitKind::Hvc: return call(vcpu, false);
     case ExitKind::Smc:
         vcpu.skip_instruction(); // a trapped SMC returns to itself (HCR_EL2.TSC)
-        return calls::handle(vcpu, true);
+        return call(vcpu, true);
     case ExitKind::SysReg:
         if (sysreg_emul::handle(vcpu, exit.sysreg)) {
             vcpu.skip_instruction();
@@ -100,7 +113,7 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
     case ExitKind::Undefined: undefined(vcpu, exit, "trapped instruction"); return Outcome::Continue;
     case ExitKind::Irq:
     case ExitKind::Fiq: irq::handle_pending(); return Outcome::Interrupted;
-    case ExitKind::SError: vms::stop(*vcpu.vm, "SError from the guest"); return Outcome::Yield;
+    case ExitKind::SError: vcpu.vm->stop("SError from the guest"); return Outcome::Yield;
     }
     return Outcome::Continue;
 }

@@ -1,18 +1,11 @@
-// Dispatching a vCPU's exit to the device layer.
+// Dispatching a vCPU's exit to the device models (kernel/devices) and
+// returning what the scheduler should do next.
 #pragma once
 
 #include "vcpu/exit.hpp"
+#include "vcpu/outcome.hpp"
 
 class Vcpu;
-
-/// What the scheduler does after an exit was handled.
-enum class Outcome {
-    Continue,      // re-enter the same vCPU
-    YieldIfOthers, // give the CPU to another runnable vCPU if there is one (WFI)
-    Yield,         // give the CPU up (WFE, the yield hypercall)
-    Interrupted,   // a physical interrupt was handled: the scheduler decides
-    Block,         // WFI with nothing pending: sleep until an interrupt is
-};
 
 Outcome handle_exit(Vcpu& vcpu, const vcpu::Exit& exit);
 

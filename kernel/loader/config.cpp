@@ -456,6 +456,18 @@ bool check_blob(const void* blob, size_t blob_size, const char* file, LoadError&
 
 } // namespace
 
+size_t vm_config::vm_nodes(const void* blob, size_t blob_size)
+{
+    if (blob == nullptr || blob_size < sizeof(fdt_header) || fdt_check_header(blob) != 0 ||
+        fdt_totalsize(blob) > blob_size) {
+        return 0;
+    }
+    size_t count = 0;
+    int node = 0;
+    fdt_for_each_subnode(node, blob, 0) { count++; }
+    return count;
+}
+
 bool vm_config::parse(const void* blob, size_t blob_size, const char* file_name, const ConfigLimits& limits,
                       VmConfig* out, size_t max, size_t& count, LoadError& error)
 {

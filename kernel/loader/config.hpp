@@ -70,6 +70,11 @@ constexpr uint64_t kIpaLimit = 1ull << 40;
 constexpr uint64_t kMemoryAlign = 2ull << 20;
 constexpr size_t kMaxBootargs = 2047; // Linux's arm64 COMMAND_LINE_SIZE, less its NUL
 
+/// How many VM nodes (children of /) the configuration DTB of `blob_size`
+/// bytes at `blob` holds, for sizing parse()'s `out`; 0 when it is not a
+/// device tree (parse() then says why).
+size_t vm_nodes(const void* blob, size_t blob_size);
+
 /// Parses the configuration DTB of `blob_size` bytes at `blob`, read from
 /// `file_name` (used in messages). Fills out[0..count) with one record per
 /// VM node, in the order of the file, bad ones included (ok == false).

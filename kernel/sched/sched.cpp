@@ -1,11 +1,10 @@
 #include "kernel/sched/sched.hpp"
 
-#include "kernel/console/console.hpp"
+#include "kernel/base/spinlock.hpp"
 #include "kernel/cpu/irq.hpp"
 #include "kernel/cpu/percpu.hpp"
 #include "kernel/devices/gic/vgic.hpp"
 #include "kernel/exit/dispatch.hpp"
-#include "kernel/vm/vm.hpp"
 #include "platform/cpu.hpp"
 #include "vcpu/vcpu.hpp"
 
@@ -14,28 +13,47 @@ namespace {
 
 constexpr uint64_t kSliceMs = 10;
 
+/// The vCPUs pinned to one physical CPU, linked through Vcpu::next_queued:
+/// as many as there are (they live in the VMs' pages). Appended to while
+/// VMs are built (on the boot CPU, under add_lock), never shortened; the
+/// CPU itself walks it meanwhile, so links are published with release
+/// stores and read with acquire loads.
 struct RunQueue {
-    static constexpr size_t kMax = 16;
-    Vcpu* vcpus[kMax] = {};
-    size_t count = 0;
-    size_t next = 0; // round-robin position
+    Vcpu* head = nullptr;
+    Vcpu* tail = nullptr; // add() only
+    Vcpu* last = nullptr; // round-robin position: the vCPU picked last (this CPU only)
 };
 
 constinit RunQueue queues[VIREO_MAX_CPUS];
+constinit SpinLock add_lock;
 
 VcpuState state_of(const Vcpu& v) { return __atomic_load_n(&v.state, __ATOMIC_ACQUIRE); }
+
+Vcpu* first(const RunQueue& q) { return __atomic_load_n(&q.head, __ATOMIC_ACQUIRE); }
+Vcpu* next(const Vcpu& v) { return __atomic_load_n(&v.next_queued, __ATOMIC_ACQUIRE); }
+
+/// The vCPU after `v` on the queue, round the end to the first.
+Vcpu* after(const RunQueue& q, const Vcpu* v)
+{
+    Vcpu* n = v != nullptr ? next(*v) : nullptr;
+    return n != nullptr ? n : first(q);
+}
 
 /// The next runnable vCPU after the last one picked, claimed for this CPU.
 Vcpu* pick(RunQueue& q)
 {
-    const size_t count = __atomic_load_n(&q.count, __ATOMIC_ACQUIRE);
-    for (size_t i = 0; i < count; i++) {
-        Vcpu* v = q.vcpus[(q.next + i) % count];
+    Vcpu* const start = after(q, q.last);
+    Vcpu* v = start;
+    while (v != nullptr) {
         VcpuState expected = VcpuState::Runnable;
         if (__atomic_compare_exchange_n(&v->state, &expected, VcpuState::Running, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
-            q.next = (q.next + i + 1) % count;
+            q.last = v;
             return v;
+        }
+        v = after(q, v);
+        if (v == start) {
+            break;
         }
     }
     return nullptr;
@@ -43,8 +61,8 @@ Vcpu* pick(RunQueue& q)
 
 bool others_runnable(const RunQueue& q, const Vcpu& self)
 {
-    for (size_t i = 0; i < q.count; i++) {
-        if (q.vcpus[i] != &self && state_of(*q.vcpus[i]) == VcpuState::Runnable) {
+    for (const Vcpu* v = first(q); v != nullptr; v = next(*v)) {
+        if (v != &self && state_of(*v) == VcpuState::Runnable) {
             return true;
         }
     }
@@ -56,13 +74,17 @@ bool others_runnable(const RunQueue& q, const Vcpu& self)
 void add(Vcpu& vcpu)
 {
     RunQueue& q = queues[vcpu.pcpu];
-    if (q.count == RunQueue::kMax) {
-        log_error("cpu %u: more than %lu vCPUs pinned; vcpu %u of its VM is not scheduled", vcpu.pcpu, RunQueue::kMax,
-                  vcpu.index);
-        return;
+    {
+        LockGuard guard(add_lock);
+        vcpu.next_queued = nullptr;
+        // The vCPU is complete before another CPU can reach it.
+        if (q.tail == nullptr) {
+            __atomic_store_n(&q.head, &vcpu, __ATOMIC_RELEASE);
+        } else {
+            __atomic_store_n(&q.tail->next_queued, &vcpu, __ATOMIC_RELEASE);
+        }
+        q.tail = &vcpu;
     }
-    q.vcpus[q.count] = &vcpu;
-    __atomic_store_n(&q.count, q.count + 1, __ATOMIC_RELEASE);
     irq::kick(vcpu.pcpu);
 }
 
@@ -90,8 +112,8 @@ uint64_t slice_ticks() { return arch::read_cntfrq() / 1000 * kSliceMs; }
 uint64_t wake_due(RunQueue& q, uint64_t now)
 {
     uint64_t earliest = ~0ull;
-    for (size_t i = 0; i < q.count; i++) {
-        Vcpu& v = *q.vcpus[i];
+    for (Vcpu* p = first(q); p != nullptr; p = next(*p)) {
+        Vcpu& v = *p;
         if (state_of(v) != VcpuState::Blocked) {
             continue;
         }
@@ -158,7 +180,7 @@ void run()
         const uint64_t slice_end = sliced ? now + slice_ticks() : ~0ull;
         irq::arm_deadline(slice_end < earliest ? slice_end : earliest);
         for (;;) {
-            const bool vgic = v->vm->vgic.active;
+            const bool vgic = v->vgic != nullptr;
             if (vgic) {
                 vgic::enter(*v);
             } else if (this_cpu()->lr_owner != nullptr) {

@@ -1,7 +1,7 @@
-// The scheduler: every physical CPU loops over the vCPUs pinned to it,
-// round-robin, switching on exits that give the CPU up (WFI/WFE, yield,
-// PSCI CPU_OFF/SUSPEND). Until the timer drives time slices, a vCPU that
-// never exits keeps its CPU.
+// The scheduler: every physical CPU loops over the vCPUs pinned to it (as
+// many as the VMs have), round-robin, switching on exits that give the CPU
+// up (WFI/WFE, yield, PSCI CPU_OFF/SUSPEND) and, while others wait, when
+// the EL2 timer ends a 10 ms time slice.
 #pragma once
 
 #include <stddef.h>

@@ -7,6 +7,7 @@
 #include "kernel/loader/image.hpp"
 #include "kernel/loader/package.hpp"
 #include "kernel/mem/memory.hpp"
+#include "kernel/mem/objects.hpp"
 #include "kernel/vm/vm.hpp"
 #include "platform/format.hpp"
 #include "platform/platform.hpp"
@@ -14,12 +15,7 @@
 namespace vm_configs {
 namespace {
 
-constexpr size_t kMaxVms = 4;      // started at once (the VM table's size)
-constexpr size_t kMaxConfigs = 16; // VM nodes a configuration may hold, bad ones included
-
 constinit Package package;
-constinit VmConfig configs[kMaxConfigs];
-constinit VmSpec specs[kMaxVms];
 constinit char file_name[64] = "config";
 
 /// The package entry a configuration names, or an error naming what the package holds.
@@ -44,23 +40,7 @@ bool entry(const VmConfig& config, const char* property, const char* name, const
 bool to_spec(const VmConfig& config, VmSpec& spec)
 {
     spec = VmSpec{};
-    spec.name = config.name;
-    spec.vcpu_count = config.vcpus;
-    spec.ram_base = config.ram_base;
-    spec.ram_size = config.ram_size;
-    for (uint32_t i = 0; i < config.vcpus && i < VmSpec::kMaxVcpus; i++) {
-        spec.pcpu[i] = config.pinned ? static_cast<int8_t>(config.pcpu[i]) : int8_t{-1};
-    }
-    for (size_t i = 0; i < config.smc_forward_count && i < VmSpec::kMaxSmcRanges; i++) {
-        spec.smc_allow[i] = {config.smc_forward[i].first, config.smc_forward[i].last};
-        spec.smc_allow_count++;
-    }
-    for (size_t i = 0; i < config.passthrough_count && i < VmSpec::kMaxPassthrough; i++) {
-        spec.passthrough[spec.passthrough_count++] = config.passthrough[i];
-    }
-    spec.bootargs = config.bootargs;
-    spec.console_input = config.console_input;
-    spec.test_device = config.test_device;
+    spec.config = &config;
     if (!entry(config, "kernel", config.kernel, spec.image, spec.image_size)) {
         return false;
     }
@@ -78,16 +58,16 @@ bool to_spec(const VmConfig& config, VmSpec& spec)
 
 } // namespace
 
-size_t load(const Platform& platform, size_t online_cpus, const VmSpec** out, size_t max)
+Specs load(const Platform& platform, size_t online_cpus)
 {
     if (platform.initrd.size == 0) {
-        return 0;
+        return {};
     }
     LoadError error;
     if (!package.open(reinterpret_cast<const void*>(platform.initrd.base), platform.initrd.size, error)) {
         log_error("boot package at 0x%lx (%lu bytes, from /chosen linux,initrd-start/end): %s", platform.initrd.base,
                   platform.initrd.size, error.message);
-        return 0;
+        return {};
     }
     const PackageBlob name = package.find("config-name");
     if (name.found()) {
@@ -99,13 +79,21 @@ size_t load(const Platform& platform, size_t online_cpus, const VmSpec** out, si
     const PackageBlob config = package.find("config");
     if (!config.found()) {
         log_error("boot package: no entry \"config\" (the VM configuration, a compiled guests/configs/*.dts)");
-        return 0;
+        return {};
+    }
+    // A record per VM node and a spec per good one, as many as the file has.
+    const size_t nodes = vm_config::vm_nodes(config.data, config.size);
+    auto* configs = memory::make<VmConfig>(nodes);
+    auto* specs = memory::make<VmSpec>(nodes);
+    if (nodes != 0 && (configs == nullptr || specs == nullptr)) {
+        log_error("%s: no memory left for its %lu VMs", file_name, nodes);
+        return {};
     }
     const ConfigLimits limits{online_cpus, memory::phys().free_bytes()};
     size_t count = 0;
-    if (!vm_config::parse(config.data, config.size, file_name, limits, configs, kMaxConfigs, count, error)) {
+    if (!vm_config::parse(config.data, config.size, file_name, limits, configs, nodes, count, error)) {
         log_error("%s", error.message);
-        return 0;
+        return {};
     }
     size_t good = 0;
     for (size_t i = 0; i < count; i++) {
@@ -114,17 +102,13 @@ size_t load(const Platform& platform, size_t online_cpus, const VmSpec** out, si
             log_error("vm %s not started", configs[i].name[0] != '\0' ? configs[i].name : "?");
             continue;
         }
-        if (good == max || good == kMaxVms) {
-            log_error("%s: /%s: expected at most %lu VMs; vm %s not started", file_name, configs[i].name, kMaxVms,
-                      configs[i].name);
-        } else if (to_spec(configs[i], specs[good])) {
-            out[good] = &specs[good];
+        if (to_spec(configs[i], specs[good])) {
             good++;
         } else {
             log_error("vm %s not started", configs[i].name);
         }
     }
-    return good;
+    return {specs, good};
 }
 
 } // namespace vm_configs

@@ -11,9 +11,16 @@ struct VmSpec;
 
 namespace vm_configs {
 
-/// Fills `out` with a spec per good VM of the package's configuration and
-/// returns how many. Reports each bad VM (left out; the others still
-/// start), and a missing or broken package or configuration.
-size_t load(const Platform& platform, size_t online_cpus, const VmSpec** out, size_t max);
+/// The good VMs of a configuration, in file order.
+struct Specs {
+    const VmSpec* specs = nullptr;
+    size_t count = 0;
+};
+
+/// A spec per good VM of the package's configuration (records in pages of
+/// the physical allocator, as many as the file has VMs). Reports each bad
+/// VM (left out; the others still start), and a missing or broken package
+/// or configuration.
+Specs load(const Platform& platform, size_t online_cpus);
 
 } // namespace vm_configs

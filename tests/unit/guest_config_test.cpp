@@ -418,3 +418,19 @@ TEST(VmConfig, RejectsTwoVmsOfTheSameName)
 }
 
 } // namespace
+
+namespace {
+
+TEST(VmConfigNodes, CountsEveryVmNodeSoTheCallerCanMakeRoom)
+{
+    const std::vector<char> bad = load_dtb("config_bad_vms");
+    EXPECT_EQ(vm_config::vm_nodes(bad.data(), bad.size()), 31u) << "bad VMs included";
+    const std::vector<char> two = load_dtb("config_two_linux");
+    EXPECT_EQ(vm_config::vm_nodes(two.data(), two.size()), 2u);
+    EXPECT_EQ(vm_config::vm_nodes(two.data(), 16), 0u) << "truncated";
+    const char garbage[64] = "not a device tree";
+    EXPECT_EQ(vm_config::vm_nodes(garbage, sizeof garbage), 0u);
+    EXPECT_EQ(vm_config::vm_nodes(nullptr, 0), 0u);
+}
+
+} // namespace

@@ -2,9 +2,10 @@
 
 #include "kernel/console/console.hpp"
 #include "kernel/devices/calls/psci_vm.hpp"
-#include "kernel/vm/vm.hpp"
+#include "kernel/devices/vm_host.hpp"
 #include "platform/firmware.hpp"
 #include "platform/psci.hpp"
+#include "vcpu/vcpu.hpp"
 
 namespace calls {
 namespace {
@@ -22,9 +23,8 @@ constexpr uint32_t kWorkarounds[3] = {kArchWorkaround1, kArchWorkaround2, kArchW
 void set_result(Vcpu& vcpu, int64_t x0) { vcpu.regs.x[0] = static_cast<uint64_t>(x0); }
 
 /// Guest console: bytes from guest RAM, printed a whole line at a time.
-int64_t console_write(Vcpu& vcpu, uint64_t ipa, uint64_t length)
+int64_t console_write(VmHost& vm, uint64_t ipa, uint64_t length)
 {
-    Vm& vm = *vcpu.vm;
     constexpr uint64_t kMaxWrite = 4096;
     if (length > kMaxWrite) {
         return kInvalidParameters;
@@ -33,29 +33,25 @@ int64_t console_write(Vcpu& vcpu, uint64_t ipa, uint64_t length)
     if (pa == 0 && length != 0) {
         return kInvalidParameters;
     }
-    vm.console_write(reinterpret_cast<const char*>(pa), length);
+    vm.console_output(reinterpret_cast<const char*>(pa), length);
     return static_cast<int64_t>(length);
 }
 
-Outcome psci(Vcpu& vcpu, uint32_t fid)
+Outcome psci(Vcpu& vcpu, VmHost& vm, uint32_t fid)
 {
-    Vm& vm = *vcpu.vm;
-    vpsci::Result r;
-    {
-        LockGuard guard(vm.lock);
-        r = vpsci::handle(fid, vcpu.reg(1), vcpu.reg(2), vcpu.reg(3), vm.power, vm.vcpu_count, vcpu.index,
-                          {vm.ram_ipa, vm.ram_size});
-    }
+    const vpsci::Result r = vm.psci(fid, vcpu);
     set_result(vcpu, r.x0);
     switch (r.action) {
     case vpsci::Action::None: return Outcome::Continue;
-    case vpsci::Action::StartCpu: vms::start_vcpu(vm, r.target, r.entry, r.context); return Outcome::Continue;
+    case vpsci::Action::StartCpu:
+        vm.start_vcpu(static_cast<uint32_t>(r.target), r.entry, r.context);
+        return Outcome::Continue;
     case vpsci::Action::StopCaller:
         __atomic_store_n(&vcpu.state, VcpuState::Off, __ATOMIC_RELEASE);
         return Outcome::Yield;
-    case vpsci::Action::Suspend: return wait_for_interrupt(vcpu);
-    case vpsci::Action::SystemOff: vms::stop(vm, "PSCI SYSTEM_OFF"); return Outcome::Yield;
-    case vpsci::Action::SystemReset: vms::reset(vm); return Outcome::Yield;
+    case vpsci::Action::Suspend: return Outcome::WaitForInterrupt;
+    case vpsci::Action::SystemOff: vm.stop("PSCI SYSTEM_OFF"); return Outcome::Yield;
+    case vpsci::Action::SystemReset: vm.reset(); return Outcome::Yield;
     }
     return Outcome::Continue;
 }
@@ -85,11 +81,11 @@ void forward(Vcpu& vcpu)
     }
 }
 
-Outcome hypercall(Vcpu& vcpu, uint32_t fid)
+Outcome hypercall(Vcpu& vcpu, VmHost& vm, uint32_t fid)
 {
     switch (fid) {
     case kHcNull: set_result(vcpu, 0); return Outcome::Continue;
-    case kHcConsoleWrite: set_result(vcpu, console_write(vcpu, vcpu.reg(1), vcpu.reg(2))); return Outcome::Continue;
+    case kHcConsoleWrite: set_result(vcpu, console_write(vm, vcpu.reg(1), vcpu.reg(2))); return Outcome::Continue;
     case kHcYield: set_result(vcpu, 0); return Outcome::Yield;
     case kHcExitCount: {
         const uint64_t kind = vcpu.reg(1);
@@ -139,11 +135,11 @@ void probe_firmware(Conduit conduit)
              firmware.workaround[0], firmware.workaround[1], firmware.workaround[2]);
 }
 
-Outcome handle(Vcpu& vcpu, bool smc)
+Outcome handle(Vcpu& vcpu, VmHost& vm, bool smc)
 {
     const auto fid = static_cast<uint32_t>(vcpu.reg(0));
     if (vpsci::is_psci(fid)) {
-        return psci(vcpu, fid);
+        return psci(vcpu, vm, fid);
     }
     switch (fid) {
     case kSmcccVersion: set_result(vcpu, 0x10001); return Outcome::Continue;
@@ -162,9 +158,8 @@ Outcome handle(Vcpu& vcpu, bool smc)
     default: break;
     }
     if ((fid & 0xbfff0000u) == 0x86000000u) {
-        return hypercall(vcpu, fid & ~0x40000000u);
+        return hypercall(vcpu, vm, fid & ~0x40000000u);
     }
-    Vm& vm = *vcpu.vm;
     if (smc && firmware.present && vm.smc_allowed(fid)) {
         forward(vcpu);
         return Outcome::Continue;
@@ -172,9 +167,9 @@ Outcome handle(Vcpu& vcpu, bool smc)
     // An SMC the VM may not forward is worth a line; an HVC Vireo does not
     // implement is a probe (Linux asks for the SMCCC TRNG at every boot).
     if (smc && vm.should_log_fault()) {
-        log_info("vm %s vcpu %u: SMC 0x%08x not allowed by its policy: NOT_SUPPORTED", vm.name, vcpu.index, fid);
+        log_info("vm %s vcpu %u: SMC 0x%08x not allowed by its policy: NOT_SUPPORTED", vm.vm_name(), vcpu.index, fid);
     } else if (!smc) {
-        log_debug("vm %s vcpu %u: HVC 0x%08x is no call Vireo knows: NOT_SUPPORTED", vm.name, vcpu.index, fid);
+        log_debug("vm %s vcpu %u: HVC 0x%08x is no call Vireo knows: NOT_SUPPORTED", vm.vm_name(), vcpu.index, fid);
     }
     set_result(vcpu, kNotSupported);
     return Outcome::Continue;

@@ -4,10 +4,11 @@
 
 #include <stdint.h>
 
-#include "kernel/exit/dispatch.hpp"
 #include "platform/psci.hpp"
+#include "vcpu/outcome.hpp"
 
 class Vcpu;
+class VmHost;
 
 namespace calls {
 
@@ -39,7 +40,7 @@ void probe_firmware(Conduit conduit);
 /// Whether there is firmware to call (PSCI over SMC in the DTB).
 bool firmware_present();
 
-/// Handles the call in the vCPU's x0..x17; `smc` says which conduit.
-Outcome handle(Vcpu& vcpu, bool smc);
+/// Handles the call in the vCPU's x0..x17 for the VM `vm`; `smc` says which conduit.
+Outcome handle(Vcpu& vcpu, VmHost& vm, bool smc);
 
 } // namespace calls

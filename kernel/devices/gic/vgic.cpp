@@ -1,12 +1,11 @@
 #include "kernel/devices/gic/vgic.hpp"
 
-#include "kernel/cpu/irq.hpp"
 #include "kernel/cpu/percpu.hpp"
+#include "kernel/devices/vm_host.hpp"
 #include "kernel/mem/page_table.hpp"
-#include "kernel/sched/sched.hpp"
-#include "kernel/vm/vm.hpp"
 #include "platform/gic.hpp"
 #include "platform/platform.hpp"
+#include "vcpu/vcpu.hpp"
 
 namespace {
 
@@ -236,7 +235,7 @@ bool holds_timer(const Vgic::CpuState& cs)
 
 void save(Vcpu& v)
 {
-    Vgic::CpuState& cs = v.vm->vgic.cpu[v.index];
+    Vgic::CpuState& cs = v.vgic->cpu[v.index];
     if (cs.reset) {
         return; // what the list registers hold belongs to the guest before the reset
     }
@@ -258,7 +257,7 @@ void save(Vcpu& v)
 
 void restore(Vcpu& v)
 {
-    const Vgic::CpuState& cs = v.vm->vgic.cpu[v.index];
+    const Vgic::CpuState& cs = v.vgic->cpu[v.index];
     for (uint32_t n = 0; n < lr_count; n++) {
         hw::write_lr(n, (cs.used & (1u << n)) ? cs.lr[n] : 0);
     }
@@ -284,7 +283,7 @@ uint32_t Vgic::listed(uint32_t vcpu, uint32_t word, bool want_active)
             continue;
         }
         const CpuState& cs = cpu[v];
-        const bool live = vm != nullptr && v < vm->vcpu_count && this_cpu()->lr_owner == &vm->vcpus[v];
+        const bool live = v < vcpu_count && this_cpu()->lr_owner == &vcpus[v];
         for (uint32_t n = 0; n < lr_count; n++) {
             if (!(cs.used & (1u << n))) {
                 continue;
@@ -333,7 +332,7 @@ void Vgic::follow_routes(uint64_t offset, unsigned size)
     const bool v3 = dist.version() == 3;
     const uint64_t base = v3 ? 0x6000 : 0x800;
     const uint64_t stride = v3 ? 8 : 1;
-    if (vm == nullptr || offset < base || offset >= base + stride * VirtualDistributor::kMaxIrqs) {
+    if (vcpus == nullptr || offset < base || offset >= base + stride * VirtualDistributor::kMaxIrqs) {
         return;
     }
     const uint64_t first = (offset - base) / stride;
@@ -344,8 +343,8 @@ void Vgic::follow_routes(uint64_t offset, unsigned size)
         }
         // A passthrough SPI: the physical one follows to the target vCPU's CPU.
         const uint16_t targets = dist.targets(static_cast<uint32_t>(irq));
-        if (targets != 0 && __builtin_ctz(targets) < static_cast<int>(vm->vcpu_count)) {
-            const Vcpu& target = vm->vcpus[__builtin_ctz(targets)];
+        if (targets != 0 && __builtin_ctz(targets) < static_cast<int>(vcpu_count)) {
+            const Vcpu& target = vcpus[__builtin_ctz(targets)];
             gic::enable_spi(static_cast<uint32_t>(irq), vireo_cpus[target.pcpu].mpidr);
         }
     }
@@ -387,13 +386,12 @@ void Vgic::changed(uint32_t writer, bool raises)
 
 void Vgic::notify(uint32_t wake, uint32_t kick)
 {
-    for (size_t i = 0; vm != nullptr && i < vm->vcpu_count; i++) {
-        Vcpu& v = vm->vcpus[i];
+    for (uint32_t i = 0; host != nullptr && i < vcpu_count; i++) {
         if (wake & (1u << i)) {
-            sched::wake_blocked(v); // it sleeps on if nothing is for it
+            host->wake(i); // it sleeps on if nothing is for it
         }
-        if ((kick & (1u << i)) && __atomic_load_n(&v.state, __ATOMIC_ACQUIRE) == VcpuState::Running) {
-            irq::kick(v.pcpu); // out of its guest on another CPU (no-op for this one)
+        if ((kick & (1u << i)) && __atomic_load_n(&vcpus[i].state, __ATOMIC_ACQUIRE) == VcpuState::Running) {
+            host->kick(i); // out of its guest on another CPU (no-op for this one)
         }
     }
 }
@@ -420,7 +418,7 @@ bool init(const Platform& platform)
     return lr_count != 0;
 }
 
-bool setup(Vgic& vgic, PageTable& stage2, Vm& vm, uint32_t vcpus, uint32_t irqs)
+bool setup(Vgic& vgic, PageTable& stage2, VmHost& host, Vcpu* vcpus, uint32_t vcpu_count, uint32_t irqs)
 {
     if (!available()) {
         return false;
@@ -428,21 +426,26 @@ bool setup(Vgic& vgic, PageTable& stage2, Vm& vm, uint32_t vcpus, uint32_t irqs)
     if (gic_version == 2 && !stage2.map(Vgic::kGiccBase, gicv_base, 0x2000, MemType::Device)) {
         return false;
     }
-    vgic.vm = &vm;
+    vgic.host = &host;
+    vgic.vcpus = vcpus;
+    vgic.vcpu_count = vcpu_count;
     vgic.redists.owner = &vgic;
     vgic.irqs = irqs;
-    vgic.dist.reset(irqs, vcpus, gic_version);
+    vgic.dist.reset(irqs, vcpu_count, gic_version);
+    for (uint32_t i = 0; i < vcpu_count; i++) {
+        vcpus[i].vgic = &vgic;
+    }
     vgic.active = true;
     return true;
 }
 
 void reset(Vgic& g)
 {
-    if (!g.active || g.vm == nullptr) {
+    if (!g.active) {
         return;
     }
     LockGuard guard(g.lock);
-    g.dist.reset(g.irqs, static_cast<uint32_t>(g.vm->vcpu_count), gic_version);
+    g.dist.reset(g.irqs, g.vcpu_count, gic_version);
     for (Vgic::CpuState& cs : g.cpu) {
         cs = Vgic::CpuState{};
         cs.reset = true;
@@ -451,7 +454,7 @@ void reset(Vgic& g)
 
 void send_sgi1r(Vcpu& v, uint64_t value)
 {
-    Vgic& g = v.vm->vgic;
+    Vgic& g = *v.vgic;
     {
         LockGuard guard(g.lock);
         g.dist.write_sgi1r(v.index, value);
@@ -501,10 +504,7 @@ __attribute__((noinline)) void enter_slow(Vcpu& v, Vgic& g, Vgic::CpuState& cs)
 
 void enter(Vcpu& v)
 {
-    Vgic& g = v.vm->vgic;
-    if (!g.active) {
-        return;
-    }
+    Vgic& g = *v.vgic;
     Vgic::CpuState& cs = g.cpu[v.index];
     // The common case, e.g. back from a hypercall: nothing to do.
     if (this_cpu()->lr_owner != &v || cs.flush || cs.reset) {
@@ -530,8 +530,8 @@ void release_cpu()
 
 void exit(Vcpu& v)
 {
-    Vgic::CpuState& cs = v.vm->vgic.cpu[v.index];
-    if (!v.vm->vgic.active || cs.used == 0) {
+    Vgic::CpuState& cs = v.vgic->cpu[v.index];
+    if (cs.used == 0) {
         return;
     }
     const uint64_t empty = hw::empty_lrs();
@@ -545,8 +545,7 @@ void exit(Vcpu& v)
 
 void timer_fired(Vcpu& v, uint32_t intid)
 {
-    Vgic& g = v.vm->vgic;
-    if (!g.active) {
+    if (v.vgic == nullptr) {
         // No interrupt controller for this guest: keep the line quiet.
         uint64_t ctl;
         asm volatile("mrs %0, cntv_ctl_el0" : "=r"(ctl));
@@ -556,17 +555,18 @@ void timer_fired(Vcpu& v, uint32_t intid)
     }
     // Stays active until the guest's EOI deactivates it (hardware-linked LR).
     gic::priority_drop(intid);
+    Vgic& g = *v.vgic;
     {
         LockGuard guard(g.lock);
         g.dist.set_pending(v.index, kVtimerIntid, true);
         g.cpu[v.index].flush = true;
     }
-    sched::wake_blocked(v);
+    g.host->wake(v.index);
 }
 
 void set_spi_level(Vgic& g, uint32_t intid, bool level)
 {
-    if (!g.active || intid < VirtualDistributor::kPrivate || g.vm == nullptr) {
+    if (!g.active || intid < VirtualDistributor::kPrivate) {
         return;
     }
     uint16_t targets;
@@ -585,7 +585,7 @@ void set_spi_level(Vgic& g, uint32_t intid, bool level)
 
 bool has_pending(Vcpu& v)
 {
-    Vgic& g = v.vm->vgic;
+    Vgic& g = *v.vgic;
     const Vgic::CpuState& cs = g.cpu[v.index];
     if (cs.used != 0) {
         return true;

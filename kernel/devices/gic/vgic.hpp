@@ -15,6 +15,7 @@
 #include "kernel/devices/mmio/mmio_bus.hpp"
 
 class Vcpu;
+class VmHost;
 class PageTable;
 struct Platform;
 
@@ -47,7 +48,9 @@ public:
 
     bool active = false;
     uint32_t irqs = 0;      // interrupts of the distributor
-    class Vm* vm = nullptr; // whose vCPUs a write may wake
+    VmHost* host = nullptr; // wakes and kicks the VM's vCPUs
+    Vcpu* vcpus = nullptr;  // the VM's vCPUs, vcpu_count of them
+    uint32_t vcpu_count = 0;
     VirtualDistributor dist;
     CpuState cpu[kMaxVcpus];
     Redistributors redists;
@@ -80,10 +83,12 @@ bool init(const Platform& platform);
 /// Whether the host can give VMs a virtual GIC, and which version (0: none).
 bool available();
 unsigned version();
-/// Prepares `vgic` for `vcpus` vCPUs and `irqs` interrupts (at least 64;
-/// more for passthrough SPIs above 63): GICv2 maps GICV into `stage2`; the
-/// caller puts the distributor (and redistributors) on the VM's bus.
-bool setup(Vgic& vgic, PageTable& stage2, class Vm& vm, uint32_t vcpus, uint32_t irqs);
+/// Prepares `vgic` for the `vcpu_count` vCPUs at `vcpus` (each gets its
+/// Vcpu::vgic) and `irqs` interrupts (at least 64; more for passthrough
+/// SPIs above 63); `host` wakes and kicks them. GICv2 maps GICV into
+/// `stage2`; the caller puts the distributor (and redistributors) on the
+/// VM's bus.
+bool setup(Vgic& vgic, PageTable& stage2, VmHost& host, Vcpu* vcpus, uint32_t vcpu_count, uint32_t irqs);
 /// The VM restarts (its vCPUs are off): the distributor back to reset, the
 /// list registers emptied when each vCPU next enters.
 void reset(Vgic& vgic);
@@ -92,6 +97,9 @@ void send_sgi1r(Vcpu& vcpu, uint64_t value);
 /// The maintenance interrupt fired: no more underflow interrupts until a
 /// refill asks again.
 void maintenance();
+
+// The calls below that take a Vcpu are for vCPUs with a virtual GIC
+// (Vcpu::vgic set), but for timer_fired.
 
 /// Before entering `vcpu`: its list registers in place, new interrupts in them.
 void enter(Vcpu& vcpu);

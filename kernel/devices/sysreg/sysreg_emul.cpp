@@ -1,7 +1,6 @@
 #include "kernel/devices/sysreg/sysreg_emul.hpp"
 
 #include "kernel/devices/gic/vgic.hpp"
-#include "kernel/vm/vm.hpp"
 #include "vcpu/vcpu.hpp"
 
 namespace sysreg_emul {
@@ -54,14 +53,14 @@ bool handle(Vcpu& vcpu, const vcpu::SysRegAccess& access)
         uint64_t value = sanitize_id(encoding, read_id(encoding));
         if (encoding == kIdAa64pfr0El1) {
             // GIC: the system-register interface exactly when the VM has a virtual GICv3.
-            const bool v3 = vcpu.vm->vgic.active && vcpu.vm->vgic.dist.version() == 3;
+            const bool v3 = vcpu.vgic != nullptr && vcpu.vgic->dist.version() == 3;
             value = (value & ~(0xfull << 24)) | (v3 ? 1ull << 24 : 0);
         }
         vcpu.set_reg(access.rt, value);
         return true;
     }
     if (encoding == kIccSgi1rEl1 || encoding == kIccAsgi1rEl1 || encoding == kIccSgi0rEl1) {
-        if (access.read || !vcpu.vm->vgic.active || vcpu.vm->vgic.dist.version() != 3) {
+        if (access.read || vcpu.vgic == nullptr || vcpu.vgic->dist.version() != 3) {
             return false; // write-only; no virtual GICv3 here
         }
         vgic::send_sgi1r(vcpu, vcpu.reg(access.rt));

@@ -1,0 +1,47 @@
+// The narrow interface device models have to the VM they belong to, and
+// through it to the scheduler. The VM layer implements it (Vm, in
+// kernel/vm/vm.hpp) and hands it to each device model when it builds the
+// VM; no device model includes anything of kernel/vm, kernel/sched or
+// kernel/cpu/irq.hpp (docs/architecture.md, "Who calls whom").
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/devices/calls/psci_vm.hpp"
+
+class Vcpu;
+
+class VmHost {
+public:
+    /// The VM's name, for log lines.
+    virtual const char* vm_name() const = 0;
+
+    /// Vcpu `index` may have a new interrupt to look at: woken if it sleeps
+    /// in WFI (`wake`), interrupted out of its guest on another CPU (`kick`).
+    virtual void wake(uint32_t index) = 0;
+    virtual void kick(uint32_t index) = 0;
+
+    /// A PSCI call from `caller` against the VM's power states (under the
+    /// VM's lock); the device model applies the result's action.
+    virtual vpsci::Result psci(uint32_t fid, const Vcpu& caller) = 0;
+    /// PSCI CPU_ON's action: vCPU `index` starts at `entry` with `context` in x0.
+    virtual void start_vcpu(uint32_t index, uint64_t entry, uint64_t context) = 0;
+    /// PSCI SYSTEM_OFF, or a guest error Vireo cannot contain: the VM stops.
+    virtual void stop(const char* why) = 0;
+    /// PSCI SYSTEM_RESET: the VM restarts from its images.
+    virtual void reset() = 0;
+
+    /// The host-physical address of guest-physical [ipa, ipa + size) when it
+    /// is all in the VM's RAM; 0 otherwise.
+    virtual uint64_t ram_pa_of(uint64_t ipa, uint64_t size) const = 0;
+    /// The guest's console output (console hypercall).
+    virtual void console_output(const char* text, size_t length) = 0;
+    /// Whether the VM's policy lets SMC `fid` reach the firmware.
+    virtual bool smc_allowed(uint32_t fid) const = 0;
+    /// True for the first guest-caused log lines, false once too many came.
+    virtual bool should_log_fault() = 0;
+
+protected:
+    ~VmHost() = default;
+};

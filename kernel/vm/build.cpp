@@ -1,0 +1,322 @@
+#include "kernel/vm/build.hpp"
+
+#include <string.h>
+
+#include "kernel/console/console.hpp"
+#include "kernel/cpu/irq.hpp"
+#include "kernel/loader/guest_fdt.hpp"
+#include "kernel/loader/image.hpp"
+#include "kernel/mem/bulk.hpp"
+#include "kernel/mem/memory.hpp"
+#include "kernel/mem/objects.hpp"
+#include "kernel/vm/vm.hpp"
+#include "platform/cpu.hpp"
+#include "platform/platform.hpp"
+
+namespace vm_build {
+namespace {
+
+constexpr uint32_t kUartIntid = 33; // SPI 1, as QEMU virt wires its PL011
+constexpr uint64_t kBlock = 2ull << 20;
+constexpr size_t kDtbRoom = 64 * 1024; // a generated guest DTB's buffer
+
+/// What a VM under construction holds, given back when it cannot be finished.
+void release(Vm* vm)
+{
+    const VmConfig& config = *vm->spec->config;
+    if (vm->spec->dtb == nullptr && vm->dtb != nullptr) {
+        memory::phys().free(reinterpret_cast<uint64_t>(vm->dtb), kDtbRoom);
+    }
+    if (vm->ram_pa != 0) {
+        memory::phys().free(vm->ram_pa, config.ram_size);
+    }
+    memory::unmake(vm->vcpus, config.vcpus);
+    memory::unmake(vm);
+}
+
+/// Reads the Image header, places kernel, initrd and DTB (generating the
+/// DTB unless the configuration gives one).
+bool plan_layout(Vm& vm, const VmSpec& spec)
+{
+    const VmConfig& config = *spec.config;
+    LoadError error;
+    ImageInfo image;
+    if (!linux_image::parse(spec.image, spec.image_size, image, error)) {
+        log_error("vm %s: kernel: %s", config.name, error.message);
+        return false;
+    }
+    if (!vgic::available()) {
+        log_error("vm %s: a guest needs a virtual GIC, and this host has no GIC virtualization", config.name);
+        return false;
+    }
+    const size_t dtb_room = spec.dtb != nullptr ? spec.dtb_size : kDtbRoom;
+    GuestLayout layout;
+    if (!linux_image::plan_layout(config.ram_base, config.ram_size, image, spec.image_size, spec.initrd_size, dtb_room,
+                                  layout, error)) {
+        log_error("vm %s: %s", config.name, error.message);
+        return false;
+    }
+    vm.kernel_ipa = layout.kernel_start;
+    vm.initrd_ipa = layout.initrd_start;
+    vm.dtb_ipa = layout.dtb_start;
+    vm.entry = layout.kernel_start;
+    vm.entry_x0 = layout.dtb_start;
+    if (spec.dtb != nullptr) {
+        vm.dtb = spec.dtb;
+        vm.dtb_size = spec.dtb_size;
+        return true;
+    }
+    const uint64_t buffer = memory::phys().alloc(kDtbRoom, PhysAllocator::kPage);
+    if (buffer == 0) {
+        log_error("vm %s: no memory left for its device tree", config.name);
+        return false;
+    }
+    vm.dtb = reinterpret_cast<const uint8_t*>(buffer); // given back by release() if the VM fails
+    GuestFdtSpec fdt;
+    fdt.ram_base = config.ram_base;
+    fdt.ram_size = config.ram_size;
+    fdt.vcpus = config.vcpus;
+    fdt.gic_version = vgic::version();
+    fdt.uart_base = kUartBase;
+    fdt.uart_spi = kUartIntid - 32;
+    fdt.bootargs = config.bootargs;
+    for (size_t i = 0; i < config.passthrough_count && fdt.device_count < GuestFdtSpec::kMaxDevices; i++) {
+        fdt.devices[fdt.device_count++] = config.passthrough[i];
+    }
+    if (spec.initrd_size != 0) {
+        fdt.initrd_start = layout.initrd_start;
+        fdt.initrd_end = layout.initrd_start + spec.initrd_size;
+    }
+    // libfdt uses FP/SIMD registers: fine here, VMs are built before any guest runs.
+    const char* why = nullptr;
+    const int size = guest_fdt::build(fdt, reinterpret_cast<void*>(buffer), kDtbRoom, why);
+    if (size < 0) {
+        log_error("vm %s: generating its device tree failed: %s", config.name, why != nullptr ? why : "?");
+        return false;
+    }
+    vm.dtb_size = static_cast<size_t>(size);
+    return true;
+}
+
+bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) { return a < b + b_size && b < a + a_size; }
+
+/// Passthrough devices must be page-aligned device memory nobody else uses:
+/// not RAM, not Vireo's GIC or console, not where the VM's emulated devices
+/// sit, not another VM's; their SPIs free.
+bool check_passthrough(const VmConfig& config, const Platform& host)
+{
+    struct Named {
+        const char* what;
+        uint64_t base;
+        uint64_t size;
+    };
+    const Named taken[] = {
+        {"the VM's virtual GIC", Vgic::kGicdBase,
+         Vgic::kGicrBase + limits::kVcpusPerVm * VirtualDistributor::kRedistSize - Vgic::kGicdBase},
+        {"the VM's virtual PL011", kUartBase, VirtualPl011::kSize},
+        {"the VM's test device", kTestDeviceBase, config.test_device ? uint64_t{TestDevice::kSize} : 0},
+        {"the VM's RAM", config.ram_base, config.ram_size},
+        {"Vireo's GIC distributor", host.gic.dist.base, host.gic.dist.size},
+        {"Vireo's GIC CPU interface", host.gic.cpu_if.base, host.gic.cpu_if.size},
+        {"Vireo's GIC hypervisor interface", host.gic.hyp_if.base, host.gic.hyp_if.size},
+        {"the GIC's virtual CPU interface", host.gic.virt_cpu_if.base, host.gic.virt_cpu_if.size},
+        {"Vireo's GIC redistributors", host.gic.redist[0].base,
+         host.gic.redist_count > 0 ? host.gic.redist[0].size : 0},
+        {"Vireo's console UART", host.uart.base & ~0xfffull, host.uart.kind != UartKind::None ? 0x1000ull : 0ull},
+    };
+    for (size_t i = 0; i < config.passthrough_count; i++) {
+        const PassthroughDevice& p = config.passthrough[i];
+        if (p.size == 0 || (p.base | p.size) % PhysAllocator::kPage != 0) {
+            log_error("vm %s: passthrough [0x%lx, +0x%lx): expected a page-aligned base and size", config.name, p.base,
+                      p.size);
+            return false;
+        }
+        for (const Named& t : taken) {
+            if (t.size != 0 && overlaps(p.base, p.size, t.base, t.size)) {
+                log_error("vm %s: passthrough [0x%lx, +0x%lx) overlaps %s [0x%lx, +0x%lx)", config.name, p.base, p.size,
+                          t.what, t.base, t.size);
+                return false;
+            }
+        }
+        for (size_t bank = 0; bank < host.memory_count; bank++) {
+            if (overlaps(p.base, p.size, host.memory[bank].base, host.memory[bank].size)) {
+                log_error("vm %s: passthrough [0x%lx, +0x%lx) is RAM: expected a device's registers", config.name,
+                          p.base, p.size);
+                return false;
+            }
+        }
+        for (size_t other = 0; vms::at(other) != nullptr; other++) {
+            const VmConfig& o = *vms::at(other)->spec->config;
+            for (size_t j = 0; j < o.passthrough_count; j++) {
+                if (overlaps(p.base, p.size, o.passthrough[j].base, o.passthrough[j].size)) {
+                    log_error("vm %s: passthrough [0x%lx, +0x%lx) is already vm %s's", config.name, p.base, p.size,
+                              o.name);
+                    return false;
+                }
+            }
+        }
+        for (size_t n = 0; n < p.intid_count; n++) {
+            if (!irq::spi_free(p.intids[n])) {
+                log_error("vm %s: passthrough interrupt %u: expected a free SPI (32-1019) not used by Vireo or "
+                          "another VM",
+                          config.name, p.intids[n]);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/// The checks that need this machine: vCPUs its virtual GIC can serve,
+/// CPUs that are online, RAM inside the guest-physical address space.
+bool check_machine(const VmConfig& config, size_t online_cpus, unsigned ipa_bits)
+{
+    const uint32_t most = vgic::version() == 2 ? limits::kVcpusPerGicv2Vm : limits::kVcpusPerVm;
+    if (config.vcpus == 0 || config.vcpus > most) {
+        log_error("vm %s: %u vCPUs, expected 1 to %u (a virtual GICv%u addresses at most %u)", config.name,
+                  config.vcpus, most, vgic::version(), most);
+        return false;
+    }
+    if ((config.ram_base | config.ram_size) % kBlock != 0 || config.ram_base + config.ram_size > (1ull << ipa_bits)) {
+        log_error("vm %s: RAM [0x%lx, +0x%lx) must be 2 MiB aligned and below the %u-bit IPA limit", config.name,
+                  config.ram_base, config.ram_size, ipa_bits);
+        return false;
+    }
+    for (uint32_t i = 0; config.pinned && i < config.vcpus; i++) {
+        if (static_cast<size_t>(config.pcpu[i]) >= online_cpus) {
+            log_error("vm %s: vcpu %u is pinned to cpu %d, but only %lu CPUs are online", config.name, i,
+                      config.pcpu[i], online_cpus);
+            return false;
+        }
+    }
+    return true;
+}
+
+/// The VM's devices on its bus: test device (if asked for), PL011, virtual GIC.
+void add_devices(Vm& vm, PageTable& stage2, uint32_t irqs)
+{
+    const VmConfig& config = *vm.spec->config;
+    if (config.test_device) { // a test aid: only when the configuration asks for it
+        vm.bus.add(kTestDeviceBase, TestDevice::kSize, vm.test_device);
+    }
+    vm.console.init(
+        vm.name,
+        [](void* context, bool level) { vgic::set_spi_level(static_cast<Vm*>(context)->vgic, kUartIntid, level); },
+        &vm);
+    vm.bus.add(kUartBase, VirtualPl011::kSize, vm.console);
+    if (vgic::setup(vm.vgic, stage2, vm, vm.vcpus, vm.vcpu_count, irqs)) {
+        vm.bus.add(Vgic::kGicdBase, vm.vgic.dist.dist_size(), vm.vgic);
+        if (vm.vgic.dist.version() == 3) {
+            vm.bus.add(Vgic::kGicrBase, VirtualDistributor::kRedistSize * vm.vcpu_count, vm.vgic.redists);
+        }
+    }
+}
+
+/// Passthrough SPIs go to the physical CPU of vCPU 0, where Linux routes them first.
+void claim_passthrough(Vm& vm)
+{
+    const VmConfig& config = *vm.spec->config;
+    for (size_t i = 0; i < config.passthrough_count; i++) {
+        const PassthroughDevice& p = config.passthrough[i];
+        for (size_t n = 0; n < p.intid_count; n++) {
+            if (vm.vgic.active) {
+                vm.vgic.hw_spi[p.intids[n] / 32] |= 1u << (p.intids[n] % 32);
+            }
+            irq::claim_spi(p.intids[n], vm.vgic, vm.vcpus[0].pcpu);
+        }
+        console::Line line;
+        line.add("vm %s: passthrough [0x%lx, +0x%lx)", config.name, p.base, p.size);
+        for (size_t n = 0; n < p.intid_count; n++) {
+            line.add("%s %u", n == 0 ? ", interrupts" : "", p.intids[n]);
+        }
+        line.print();
+    }
+}
+
+} // namespace
+
+void load_images(Vm& vm)
+{
+    auto* ram = reinterpret_cast<uint8_t*>(vm.ram_pa);
+    const VmSpec& spec = *vm.spec;
+    bulk::zero(ram, vm.ram_size);
+    bulk::copy(ram + (vm.kernel_ipa - vm.ram_ipa), spec.image, spec.image_size);
+    if (spec.initrd_size != 0) {
+        bulk::copy(ram + (vm.initrd_ipa - vm.ram_ipa), spec.initrd, spec.initrd_size);
+    }
+    bulk::copy(ram + (vm.dtb_ipa - vm.ram_ipa), vm.dtb, vm.dtb_size);
+    // The guest starts with its MMU, and so its caches, off: it must find
+    // the images in memory, not in Vireo's cache lines (Arm ARM D7.5.8).
+    arch::clean_dcache_to_poc(ram, vm.ram_size);
+    asm volatile("ic ialluis\n\tdsb ish\n\tisb" ::: "memory");
+}
+
+Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, const Platform& host)
+{
+    const VmConfig& config = *spec.config;
+    const unsigned ipa_bits = vcpu_ipa_bits();
+    if (!check_machine(config, online_cpus, ipa_bits) || !check_passthrough(config, host)) {
+        return nullptr;
+    }
+    Vm* vm = memory::make<Vm>();
+    Vcpu* vcpus = vm != nullptr ? memory::make<Vcpu>(config.vcpus) : nullptr;
+    if (vcpus == nullptr) {
+        log_error("vm %s: no memory left for its state (%u vCPUs)", config.name, config.vcpus);
+        memory::unmake(vm);
+        return nullptr;
+    }
+    vm->spec = &spec;
+    vm->vcpus = vcpus;
+    vm->vcpu_count = config.vcpus;
+    strncpy(vm->name, config.name, sizeof vm->name - 1);
+    if (!plan_layout(*vm, spec)) {
+        release(vm);
+        return nullptr;
+    }
+    PhysAllocator& phys = memory::phys();
+    vm->ram_pa = phys.alloc(config.ram_size, kBlock);
+    if (vm->ram_pa == 0) {
+        log_error("vm %s: no %lu MiB of contiguous free RAM (largest run %lu MiB)", config.name, config.ram_size >> 20,
+                  phys.largest_free() >> 20);
+        release(vm);
+        return nullptr;
+    }
+    PageTable stage2(memory::stage2_tables(), Regime::Stage2, ipa_bits);
+    bool mapped = stage2.init() && stage2.map(config.ram_base, vm->ram_pa, config.ram_size, MemType::Normal);
+    uint32_t irqs = 64; // the virtual GIC's interrupts: SPIs up to 63, or the highest passthrough one
+    for (size_t i = 0; mapped && i < config.passthrough_count; i++) {
+        const PassthroughDevice& p = config.passthrough[i];
+        mapped = stage2.map(p.base, p.base, p.size, MemType::Device);
+        for (size_t n = 0; n < p.intid_count; n++) {
+            irqs = p.intids[n] + 1 > irqs ? p.intids[n] + 1 : irqs;
+        }
+    }
+    if (!mapped) {
+        log_error("vm %s: out of memory for its stage-2 tables", config.name);
+        release(vm);
+        return nullptr;
+    }
+    vm->ram_ipa = config.ram_base;
+    vm->ram_size = config.ram_size;
+    vm->vmid = vmid;
+    vm->stage2.vttbr = uint64_t{vmid} << 48 | stage2.root_phys();
+    vm->stage2.cntvoff = arch::counter(); // the guest's virtual counter starts near zero
+    vm->stage2.ram_pa = vm->ram_pa;
+    vm->stage2.ram_size = config.ram_size;
+    for (uint32_t i = 0; i < vm->vcpu_count; i++) {
+        Vcpu& v = vm->vcpus[i];
+        v.vm = vm;
+        v.stage2 = &vm->stage2;
+        v.index = i;
+        v.mpidr = i; // one affinity-0 cluster (limits::kVcpusPerVm)
+        // Unpinned vCPUs spread over the CPUs, each VM starting one further on.
+        v.pcpu = static_cast<uint32_t>(config.pinned ? static_cast<size_t>(config.pcpu[i]) : (index + i) % online_cpus);
+        vm->power[i] = {i, vpsci::Power::Off};
+    }
+    add_devices(*vm, stage2, irqs);
+    claim_passthrough(*vm);
+    load_images(*vm);
+    return vm;
+}
+
+} // namespace vm_build

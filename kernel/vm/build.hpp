@@ -1,0 +1,25 @@
+// Making a VM from its spec: checks, memory, stage 2, devices, vCPUs and
+// the images in its RAM. Used by kernel/vm/vm.cpp, which starts, stops and
+// resets what this builds.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+class Vm;
+struct VmSpec;
+struct Platform;
+
+namespace vm_build {
+
+/// A VM for `spec`, the `index`-th to be built (unpinned vCPUs spread from
+/// there over the `online_cpus`), with VMID `vmid`; its vCPUs are off and
+/// not yet scheduled. nullptr, with a message naming the VM and the reason,
+/// when it cannot be built (everything it took is given back).
+Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, const Platform& host);
+
+/// Clears the VM's RAM and copies its kernel, initrd and DTB into it (at
+/// build and at every reset).
+void load_images(Vm& vm);
+
+} // namespace vm_build
