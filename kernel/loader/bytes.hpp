@@ -18,6 +18,12 @@ inline uint64_t load_le(const uint8_t* p, size_t width)
 }
 
 inline uint32_t load_le32(const uint8_t* p) { return static_cast<uint32_t>(load_le(p, 4)); }
+
+/// A big-endian 32-bit value (a device-tree cell).
+inline uint32_t load_be32(const uint8_t* p)
+{
+    return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | p[3];
+}
 inline uint64_t load_le64(const uint8_t* p) { return load_le(p, 8); }
 
 /// `value` rounded up / down to a multiple of `align` (a power of two).

@@ -62,8 +62,16 @@ uint64_t cells64(const void* value, size_t index)
 /// the record's error and returns false.
 class VmNode {
 public:
-    VmNode(const void* fdt, int node, const char* file, const ConfigLimits& limits, VmConfig& vm)
-        : fdt_(fdt), node_(node), file_(file), limits_(limits), vm_(vm)
+    /// Passthrough records come from [devices, devices + room), which the
+    /// VM takes from at `used` and moves `used` on.
+    struct DeviceRoom {
+        PassthroughDevice* devices;
+        size_t room;
+        size_t used;
+    };
+
+    VmNode(const void* fdt, int node, const char* file, const ConfigLimits& limits, VmConfig& vm, DeviceRoom& room)
+        : fdt_(fdt), node_(node), file_(file), limits_(limits), vm_(vm), room_(room)
     {
     }
 
@@ -134,10 +142,15 @@ private:
     bool parse_passthrough(int device)
     {
         const char* name = fdt_get_name(fdt_, device, nullptr);
-        if (vm_.passthrough_count == VmConfig::kMaxPassthrough) {
-            return fail("passthrough/%s: expected at most %lu passthrough devices", name, VmConfig::kMaxPassthrough);
+        if (room_.used == room_.room) {
+            return fail("passthrough/%s: no room for another passthrough device record (the caller gave %lu)", name,
+                        room_.room);
+        }
+        if (vm_.passthrough == nullptr) {
+            vm_.passthrough = room_.devices + room_.used;
         }
         PassthroughConfig& p = vm_.passthrough[vm_.passthrough_count];
+        p = PassthroughConfig{};
         p.name = name;
         int offset = 0;
         fdt_for_each_property_offset(offset, fdt_, device)
@@ -164,19 +177,17 @@ private:
                 }
             } else if (strcmp(property, "interrupts") == 0) {
                 const size_t count = static_cast<size_t>(length) / 4;
-                if (length % 4 != 0 || count == 0 || count > PassthroughConfig::kMaxIntids) {
-                    return fail("passthrough/%s: property 'interrupts' has %d bytes: expected 1 to %lu cells, each "
-                                "a GIC INTID",
-                                name, length, PassthroughConfig::kMaxIntids);
+                if (length % 4 != 0 || count == 0) {
+                    return fail("passthrough/%s: property 'interrupts' has %d bytes: expected cells, each a GIC INTID",
+                                name, length);
                 }
+                p.intids = {static_cast<const uint8_t*>(value), count};
                 for (size_t i = 0; i < count; i++) {
-                    p.intids[i] = cell(value, i);
                     if (p.intids[i] < 32 || p.intids[i] > 1019) {
                         return fail("passthrough/%s: property 'interrupts' names INTID %u: expected SPIs, 32 to 1019",
                                     name, p.intids[i]);
                     }
                 }
-                p.intid_count = count;
             } else if (strcmp(property, "compatible") == 0) {
                 const auto* text = static_cast<const char*>(value);
                 if (length < 2 || text[length - 1] != '\0') {
@@ -196,6 +207,7 @@ private:
                         name);
         }
         vm_.passthrough_count++;
+        room_.used++;
         return true;
     }
 
@@ -355,20 +367,20 @@ private:
             return true; // nothing forwarded
         }
         const size_t pairs = static_cast<size_t>(length) / 8;
-        if (length % 8 != 0 || pairs == 0 || pairs > VmConfig::kMaxSmcRanges) {
-            return fail("property 'smc-forward' has %d bytes: expected 1 to %lu pairs of cells <first last>, "
-                        "inclusive ranges of SMCCC function IDs",
-                        length, VmConfig::kMaxSmcRanges);
+        if (length % 8 != 0 || pairs == 0) {
+            return fail("property 'smc-forward' has %d bytes: expected pairs of cells <first last>, inclusive ranges "
+                        "of SMCCC function IDs",
+                        length);
         }
+        vm_.smc_forward = {static_cast<const uint8_t*>(value), 2 * pairs};
+        vm_.smc_forward_count = pairs;
         for (size_t i = 0; i < pairs; i++) {
-            const SmcIdRange range{cell(value, 2 * i), cell(value, 2 * i + 1)};
+            const SmcIdRange range = vm_.smc_range(i);
             if (range.first > range.last) {
                 return fail("property 'smc-forward' pair %lu is <0x%x 0x%x>: expected first <= last", i, range.first,
                             range.last);
             }
-            vm_.smc_forward[i] = range;
         }
-        vm_.smc_forward_count = pairs;
         return true;
     }
 
@@ -377,6 +389,7 @@ private:
     const char* file_;
     const ConfigLimits& limits_;
     VmConfig& vm_;
+    DeviceRoom& room_;
     const char* node_name_ = "?";
 };
 
@@ -456,20 +469,30 @@ bool check_blob(const void* blob, size_t blob_size, const char* file, LoadError&
 
 } // namespace
 
-size_t vm_config::vm_nodes(const void* blob, size_t blob_size)
+vm_config::Room vm_config::room(const void* blob, size_t blob_size)
 {
+    Room room;
     if (blob == nullptr || blob_size < sizeof(fdt_header) || fdt_check_header(blob) != 0 ||
         fdt_totalsize(blob) > blob_size) {
-        return 0;
+        return room;
     }
-    size_t count = 0;
-    int node = 0;
-    fdt_for_each_subnode(node, blob, 0) { count++; }
-    return count;
+    int vm = 0;
+    fdt_for_each_subnode(vm, blob, 0)
+    {
+        room.vms++;
+        int child = 0;
+        fdt_for_each_subnode(child, blob, vm)
+        {
+            int device = 0;
+            fdt_for_each_subnode(device, blob, child) { room.devices++; }
+        }
+    }
+    return room;
 }
 
 bool vm_config::parse(const void* blob, size_t blob_size, const char* file_name, const ConfigLimits& limits,
-                      VmConfig* out, size_t max, size_t& count, LoadError& error)
+                      VmConfig* out, size_t max, PassthroughDevice* devices, size_t device_room, size_t& count,
+                      LoadError& error)
 {
     count = 0;
     if (!check_blob(blob, blob_size, file_name, error)) {
@@ -484,11 +507,12 @@ bool vm_config::parse(const void* blob, size_t blob_size, const char* file_name,
     if (vms > max) {
         return fail(error, "%s: %lu VMs: expected at most %lu", file_name, vms, max);
     }
+    VmNode::DeviceRoom room{devices, devices != nullptr ? device_room : 0, 0};
     fdt_for_each_subnode(node, blob, 0)
     {
         VmConfig& vm = out[count++];
         vm = VmConfig{};
-        VmNode(blob, node, file_name, limits, vm).parse();
+        VmNode(blob, node, file_name, limits, vm, room).parse();
     }
     check_together(out, count, file_name, limits);
     return true;

@@ -1,7 +1,8 @@
 // VM configurations: a device tree, compiled by dtc from guests/configs/*.dts,
 // with one child node of / per VM. parse() checks every property against
-// the schema in docs/config.md and fills fixed-size VmConfig records (no
-// heap; strings point into the blob, which must outlive them).
+// the schema in docs/config.md and fills VmConfig records and passthrough
+// device records in room the caller gives (room() says how much); strings
+// and lists of cells point into the blob, which must outlive them.
 //
 // Each VM is checked on its own: a VM with a bad property gets ok == false
 // and an error naming the file, the node and the property, the others stay
@@ -28,9 +29,7 @@ using PassthroughConfig = PassthroughDevice;
 
 struct VmConfig {
     static constexpr size_t kNameSize = 32; // the node name, NUL included
-    static constexpr size_t kMaxPassthrough = 4;
     static constexpr uint32_t kMaxVcpus = limits::kVcpusPerVm;
-    static constexpr size_t kMaxSmcRanges = 4;
 
     char name[kNameSize] = {};
     uint32_t vcpus = 0;
@@ -38,16 +37,19 @@ struct VmConfig {
     bool pinned = false;          // 'cpus' given; otherwise vCPU i runs on CPU i modulo the CPUs online
     uint64_t ram_base = 0;        // guest-physical
     uint64_t ram_size = 0;
-    const char* kernel = nullptr;   // package entry names; nullptr when not given
-    const char* initrd = nullptr;   // (optional)
-    const char* dtb = nullptr;      // (optional: nullptr means "generate one")
-    const char* bootargs = nullptr; // (optional)
-    bool console_input = false;     // takes the console input first
-    bool test_device = false;       // "vireo,test-device" at 0x0a000000 (a test aid, docs/config.md)
-    SmcIdRange smc_forward[kMaxSmcRanges] = {};
-    size_t smc_forward_count = 0;
-    PassthroughConfig passthrough[kMaxPassthrough] = {};
+    const char* kernel = nullptr;             // package entry names; nullptr when not given
+    const char* initrd = nullptr;             // (optional)
+    const char* dtb = nullptr;                // (optional: nullptr means "generate one")
+    const char* bootargs = nullptr;           // (optional)
+    bool console_input = false;               // takes the console input first
+    bool test_device = false;                 // "vireo,test-device" at 0x0a000000 (a test aid, docs/config.md)
+    Cells smc_forward;                        // pairs <first last>, checked first <= last
+    size_t smc_forward_count = 0;             // pairs
+    PassthroughConfig* passthrough = nullptr; // in the room parse() was given
     size_t passthrough_count = 0;
+
+    /// Inclusive range `i` of SMCCC function IDs forwarded to the firmware.
+    SmcIdRange smc_range(size_t i) const { return {smc_forward[2 * i], smc_forward[2 * i + 1]}; }
     bool ok = false;
     char error[200] = {}; // when !ok: file, node, property and what was expected
 };
@@ -70,10 +72,14 @@ constexpr uint64_t kIpaLimit = 1ull << 40;
 constexpr uint64_t kMemoryAlign = 2ull << 20;
 constexpr size_t kMaxBootargs = 2047; // Linux's arm64 COMMAND_LINE_SIZE, less its NUL
 
-/// How many VM nodes (children of /) the configuration DTB of `blob_size`
-/// bytes at `blob` holds, for sizing parse()'s `out`; 0 when it is not a
-/// device tree (parse() then says why).
-size_t vm_nodes(const void* blob, size_t blob_size);
+/// The room parse() needs for the configuration DTB of `blob_size` bytes at
+/// `blob`: a record per VM node (child of /) and per device node under a
+/// VM's child nodes. Zeros when it is not a device tree (parse() says why).
+struct Room {
+    size_t vms = 0;
+    size_t devices = 0;
+};
+Room room(const void* blob, size_t blob_size);
 
 /// Parses the configuration DTB of `blob_size` bytes at `blob`, read from
 /// `file_name` (used in messages). Fills out[0..count) with one record per
@@ -81,8 +87,10 @@ size_t vm_nodes(const void* blob, size_t blob_size);
 /// Returns false, with `error` set and count == 0, when the blob as a whole
 /// is unusable: not a device tree, not compatible with "vireo,config", a
 /// property at / that is not known, no VM at all, or more VMs than `max`.
+/// The VMs' passthrough devices go to devices[0..device_room), each VM's
+/// together (a VM that finds no room left is marked bad).
 /// When no VM has console-input, the first good VM gets it.
 bool parse(const void* blob, size_t blob_size, const char* file_name, const ConfigLimits& limits, VmConfig* out,
-           size_t max, size_t& count, LoadError& error);
+           size_t max, PassthroughDevice* devices, size_t device_room, size_t& count, LoadError& error);
 
 } // namespace vm_config

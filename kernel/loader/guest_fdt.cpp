@@ -189,7 +189,7 @@ bool primecell(const GuestFdtDevice& d)
 
 void write_devices(Writer& w, const GuestFdtSpec& spec)
 {
-    for (size_t i = 0; i < spec.device_count && i < GuestFdtSpec::kMaxDevices; i++) {
+    for (size_t i = 0; spec.devices != nullptr && i < spec.device_count; i++) {
         const GuestFdtDevice& d = spec.devices[i];
         if (d.name == nullptr || d.compatible == nullptr || d.compatible_length == 0 ||
             d.compatible[d.compatible_length - 1] != '\0') {
@@ -200,15 +200,16 @@ void write_devices(Writer& w, const GuestFdtSpec& spec)
             [&] { return fdt_property(w.fdt(), "compatible", d.compatible, static_cast<int>(d.compatible_length)); });
         const uint64_t reg[] = {d.base, d.size};
         w.reg(reg);
-        if (d.intid_count != 0) {
-            fdt32_t cells[3 * 4];
-            const size_t count = d.intid_count < 4 ? d.intid_count : 4;
-            for (size_t n = 0; n < count; n++) {
+        if (d.intids.count != 0) {
+            void* room = nullptr;
+            const auto bytes = static_cast<int>(12 * d.intids.count);
+            w.step([&] { return fdt_property_placeholder(w.fdt(), "interrupts", bytes, &room); });
+            auto* cells = static_cast<fdt32_t*>(room);
+            for (size_t n = 0; cells != nullptr && n < d.intids.count; n++) {
                 cells[3 * n] = cpu_to_fdt32(kSpi);
                 cells[3 * n + 1] = cpu_to_fdt32(d.intids[n] - 32);
                 cells[3 * n + 2] = cpu_to_fdt32(kLevelHigh);
             }
-            w.step([&] { return fdt_property(w.fdt(), "interrupts", cells, static_cast<int>(12 * count)); });
         }
         if (primecell(d)) {
             w.cells("clocks", {kClockPhandle});

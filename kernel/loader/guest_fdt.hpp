@@ -33,12 +33,11 @@ struct GuestFdtSpec {
     uint64_t gicr_base = 0x080a0000; // GICv3 redistributors, one frame pair per vCPU
     uint64_t gicr_size = 0x20000;    // per vCPU
     uint64_t uart_base = 0x09000000;
-    uint32_t uart_spi = 1;          // SPI number: INTID 32 + uart_spi
-    const char* bootargs = nullptr; // nullptr: no bootargs property
-    uint64_t initrd_start = 0;      // guest-physical; both 0: no initrd
-    uint64_t initrd_end = 0;        // exclusive
-    static constexpr size_t kMaxDevices = 4;
-    GuestFdtDevice devices[kMaxDevices] = {}; // passthrough devices; a PrimeCell gets the apb-pclk clock
+    uint32_t uart_spi = 1;                   // SPI number: INTID 32 + uart_spi
+    const char* bootargs = nullptr;          // nullptr: no bootargs property
+    uint64_t initrd_start = 0;               // guest-physical; both 0: no initrd
+    uint64_t initrd_end = 0;                 // exclusive
+    const GuestFdtDevice* devices = nullptr; // passthrough devices; a PrimeCell gets the apb-pclk clock
     size_t device_count = 0;
 };
 

@@ -7,13 +7,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/loader/bytes.hpp"
+
+/// Device-tree cells where they are (big-endian, any alignment): a
+/// property's value in the configuration blob, read in place.
+struct Cells {
+    const uint8_t* data = nullptr;
+    size_t count = 0;
+    uint32_t operator[](size_t i) const { return bytes::load_be32(data + 4 * i); }
+};
+
 struct PassthroughDevice {
-    static constexpr size_t kMaxIntids = 4;
     const char* name = nullptr;       // its node name (configuration, guest DTB)
     const char* compatible = nullptr; // optional: with it, the generated DTB describes the device
     size_t compatible_length = 0;     // bytes: one string or a NUL-separated list, final NUL included
     uint64_t base = 0;                // host physical = guest-physical, page aligned
     uint64_t size = 0;
-    uint32_t intids[kMaxIntids] = {}; // GIC INTIDs, SPIs only (32-1019)
-    size_t intid_count = 0;
+    Cells intids; // GIC INTIDs, SPIs only (32-1019), as many as the property lists
 };

@@ -80,9 +80,8 @@ bool plan_layout(Vm& vm, const VmSpec& spec)
     fdt.uart_base = kUartBase;
     fdt.uart_spi = kUartIntid - 32;
     fdt.bootargs = config.bootargs;
-    for (size_t i = 0; i < config.passthrough_count && fdt.device_count < GuestFdtSpec::kMaxDevices; i++) {
-        fdt.devices[fdt.device_count++] = config.passthrough[i];
-    }
+    fdt.devices = config.passthrough;
+    fdt.device_count = config.passthrough_count;
     if (spec.initrd_size != 0) {
         fdt.initrd_start = layout.initrd_start;
         fdt.initrd_end = layout.initrd_start + spec.initrd_size;
@@ -155,7 +154,7 @@ bool check_passthrough(const VmConfig& config, const Platform& host)
                 }
             }
         }
-        for (size_t n = 0; n < p.intid_count; n++) {
+        for (size_t n = 0; n < p.intids.count; n++) {
             if (!irq::spi_free(p.intids[n])) {
                 log_error("vm %s: passthrough interrupt %u: expected a free SPI (32-1019) not used by Vireo or "
                           "another VM",
@@ -218,7 +217,7 @@ void claim_passthrough(Vm& vm)
     const VmConfig& config = *vm.spec->config;
     for (size_t i = 0; i < config.passthrough_count; i++) {
         const PassthroughDevice& p = config.passthrough[i];
-        for (size_t n = 0; n < p.intid_count; n++) {
+        for (size_t n = 0; n < p.intids.count; n++) {
             if (vm.vgic.active) {
                 vm.vgic.hw_spi[p.intids[n] / 32] |= 1u << (p.intids[n] % 32);
             }
@@ -226,7 +225,7 @@ void claim_passthrough(Vm& vm)
         }
         console::Line line;
         line.add("vm %s: passthrough [0x%lx, +0x%lx)", config.name, p.base, p.size);
-        for (size_t n = 0; n < p.intid_count; n++) {
+        for (size_t n = 0; n < p.intids.count; n++) {
             line.add("%s %u", n == 0 ? ", interrupts" : "", p.intids[n]);
         }
         line.print();
@@ -287,7 +286,7 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
     for (size_t i = 0; mapped && i < config.passthrough_count; i++) {
         const PassthroughDevice& p = config.passthrough[i];
         mapped = stage2.map(p.base, p.base, p.size, MemType::Device);
-        for (size_t n = 0; n < p.intid_count; n++) {
+        for (size_t n = 0; n < p.intids.count; n++) {
             irqs = p.intids[n] + 1 > irqs ? p.intids[n] + 1 : irqs;
         }
     }

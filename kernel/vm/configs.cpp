@@ -81,17 +81,20 @@ Specs load(const Platform& platform, size_t online_cpus)
         log_error("boot package: no entry \"config\" (the VM configuration, a compiled guests/configs/*.dts)");
         return {};
     }
-    // A record per VM node and a spec per good one, as many as the file has.
-    const size_t nodes = vm_config::vm_nodes(config.data, config.size);
-    auto* configs = memory::make<VmConfig>(nodes);
-    auto* specs = memory::make<VmSpec>(nodes);
-    if (nodes != 0 && (configs == nullptr || specs == nullptr)) {
-        log_error("%s: no memory left for its %lu VMs", file_name, nodes);
+    // A record per VM node, per passthrough device and a spec per good VM,
+    // as many as the file has.
+    const vm_config::Room room = vm_config::room(config.data, config.size);
+    auto* configs = memory::make<VmConfig>(room.vms);
+    auto* specs = memory::make<VmSpec>(room.vms);
+    auto* devices = memory::make<PassthroughDevice>(room.devices);
+    if (room.vms != 0 && (configs == nullptr || specs == nullptr || (room.devices != 0 && devices == nullptr))) {
+        log_error("%s: no memory left for its %lu VMs", file_name, room.vms);
         return {};
     }
     const ConfigLimits limits{online_cpus, memory::phys().free_bytes()};
     size_t count = 0;
-    if (!vm_config::parse(config.data, config.size, file_name, limits, configs, nodes, count, error)) {
+    if (!vm_config::parse(config.data, config.size, file_name, limits, configs, room.vms, devices, room.devices, count,
+                          error)) {
         log_error("%s", error.message);
         return {};
     }

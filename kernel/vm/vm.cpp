@@ -40,7 +40,8 @@ bool Vm::smc_allowed(uint32_t fid) const
 {
     const VmConfig& config = *spec->config;
     for (size_t i = 0; i < config.smc_forward_count; i++) {
-        if (fid >= config.smc_forward[i].first && fid <= config.smc_forward[i].last) {
+        const SmcIdRange range = config.smc_range(i);
+        if (fid >= range.first && fid <= range.last) {
             return true;
         }
     }

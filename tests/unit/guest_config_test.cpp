@@ -17,6 +17,7 @@ constexpr ConfigLimits kMachine{4, 2048 * kMiB}; // make run: 4 CPUs; RAM left f
 struct Parsed {
     std::vector<char> dtb;
     VmConfig vms[40];
+    PassthroughDevice devices[40];
     size_t count = 0;
     bool ok = false;
     LoadError error;
@@ -45,7 +46,7 @@ Parsed parse_config(const std::string& fixture, ConfigLimits limits = kMachine, 
     result.dtb = load_dtb(fixture);
     const std::string file = "tests/dts/" + fixture + ".dts";
     result.ok = vm_config::parse(result.dtb.data(), result.dtb.size(), file.c_str(), limits, result.vms, max,
-                                 result.count, result.error);
+                                 result.devices, 40, result.count, result.error);
     return result;
 }
 
@@ -113,10 +114,10 @@ TEST(VmConfig, EveryPropertyLandsInItsField)
     EXPECT_TRUE(vm.console_input);
     EXPECT_TRUE(vm.test_device);
     ASSERT_EQ(vm.smc_forward_count, 2u);
-    EXPECT_EQ(vm.smc_forward[0].first, 0xc2000000u);
-    EXPECT_EQ(vm.smc_forward[0].last, 0xc200ffffu);
-    EXPECT_EQ(vm.smc_forward[1].first, 0x82000010u);
-    EXPECT_EQ(vm.smc_forward[1].last, 0x82000010u);
+    EXPECT_EQ(vm.smc_range(0).first, 0xc2000000u);
+    EXPECT_EQ(vm.smc_range(0).last, 0xc200ffffu);
+    EXPECT_EQ(vm.smc_range(1).first, 0x82000010u);
+    EXPECT_EQ(vm.smc_range(1).last, 0x82000010u);
     // Strings point into the blob: no copies, no heap.
     EXPECT_GE(vm.kernel, r.dtb.data());
     EXPECT_LT(vm.kernel, r.dtb.data() + r.dtb.size());
@@ -256,7 +257,7 @@ TEST(GoodVms, PassthroughDevicesAreRead)
     EXPECT_STREQ(p.compatible, "arm,pl031");
     EXPECT_EQ(p.base, 0x9010000u);
     EXPECT_EQ(p.size, 0x1000u);
-    ASSERT_EQ(p.intid_count, 1u);
+    ASSERT_EQ(p.intids.count, 1u);
     EXPECT_EQ(p.intids[0], 34u);
 }
 
@@ -270,11 +271,11 @@ TEST_F(BadVms, FlagsTakeNoValue)
                                                  "(test-device;)");
 }
 
-TEST_F(BadVms, SmcForwardIsOneToFourOrderedPairs)
+TEST_F(BadVms, SmcForwardIsOrderedPairs)
 {
-    const std::string pairs = "expected 1 to 4 pairs of cells <first last>, inclusive ranges of SMCCC function IDs";
+    const std::string pairs = "expected pairs of cells <first last>, inclusive ranges of SMCCC function IDs";
     EXPECT_EQ(error("smc-odd-cells"), FILE_AND_NODE("smc-odd-cells") "property 'smc-forward' has 12 bytes: " + pairs);
-    EXPECT_EQ(error("smc-five-pairs"), FILE_AND_NODE("smc-five-pairs") "property 'smc-forward' has 40 bytes: " + pairs);
+    EXPECT_EQ(error("smc-empty"), FILE_AND_NODE("smc-empty") "property 'smc-forward' has 0 bytes: " + pairs);
     EXPECT_EQ(error("smc-reversed"), FILE_AND_NODE("smc-reversed") "property 'smc-forward' pair 0 is <0xc200ffff "
                                                                    "0xc2000000>: expected first <= last");
 }
@@ -329,10 +330,10 @@ TEST(VmConfig, RejectsABlobThatIsNotADeviceTree)
     VmConfig vms[2];
     size_t count = 7;
     LoadError error;
-    EXPECT_FALSE(vm_config::parse(text.data(), text.size(), "linux.dts", kMachine, vms, 2, count, error));
+    EXPECT_FALSE(vm_config::parse(text.data(), text.size(), "linux.dts", kMachine, vms, 2, nullptr, 0, count, error));
     EXPECT_EQ(count, 0u);
     EXPECT_STREQ(error.message, "linux.dts: not a device tree (no FDT magic): expected a DTB compiled by dtc");
-    EXPECT_FALSE(vm_config::parse(nullptr, 0, "linux.dtb", kMachine, vms, 2, count, error));
+    EXPECT_FALSE(vm_config::parse(nullptr, 0, "linux.dtb", kMachine, vms, 2, nullptr, 0, count, error));
 }
 
 TEST(VmConfig, RejectsATruncatedOrCorruptDeviceTree)
@@ -341,14 +342,14 @@ TEST(VmConfig, RejectsATruncatedOrCorruptDeviceTree)
     VmConfig vms[2];
     size_t count = 0;
     LoadError error;
-    EXPECT_FALSE(vm_config::parse(dtb.data(), dtb.size() - 1, "linux.dtb", kMachine, vms, 2, count, error));
+    EXPECT_FALSE(vm_config::parse(dtb.data(), dtb.size() - 1, "linux.dtb", kMachine, vms, 2, nullptr, 0, count, error));
     EXPECT_EQ(std::string(error.message), "linux.dtb: device tree truncated: its header says " +
                                               std::to_string(dtb.size()) + " bytes, only " +
                                               std::to_string(dtb.size() - 1) + " are there");
     // The structure block's first token, FDT_BEGIN_NODE, made invalid.
     const uint32_t structure = fdt_off_dt_struct(dtb.data());
     dtb[structure] = 0x7f;
-    EXPECT_FALSE(vm_config::parse(dtb.data(), dtb.size(), "linux.dtb", kMachine, vms, 2, count, error));
+    EXPECT_FALSE(vm_config::parse(dtb.data(), dtb.size(), "linux.dtb", kMachine, vms, 2, nullptr, 0, count, error));
     EXPECT_EQ(std::string(error.message).find("linux.dtb: not a valid device tree: "), 0u) << error.message;
 }
 
@@ -411,7 +412,7 @@ TEST(VmConfig, RejectsTwoVmsOfTheSameName)
     VmConfig vms[2];
     size_t count = 0;
     LoadError error;
-    ASSERT_TRUE(vm_config::parse(blob.data(), blob.size(), "twins.dtb", kMachine, vms, 2, count, error));
+    ASSERT_TRUE(vm_config::parse(blob.data(), blob.size(), "twins.dtb", kMachine, vms, 2, nullptr, 0, count, error));
     ASSERT_EQ(count, 2u);
     EXPECT_TRUE(vms[0].ok);
     EXPECT_STREQ(vms[1].error, "twins.dtb: /twin: a VM of this name comes earlier in the file: expected unique names");
@@ -424,13 +425,50 @@ namespace {
 TEST(VmConfigNodes, CountsEveryVmNodeSoTheCallerCanMakeRoom)
 {
     const std::vector<char> bad = load_dtb("config_bad_vms");
-    EXPECT_EQ(vm_config::vm_nodes(bad.data(), bad.size()), 31u) << "bad VMs included";
+    EXPECT_EQ(vm_config::room(bad.data(), bad.size()).vms, 31u) << "bad VMs included";
+    EXPECT_EQ(vm_config::room(bad.data(), bad.size()).devices, 3u) << "every device node, even of bad VMs";
     const std::vector<char> two = load_dtb("config_two_linux");
-    EXPECT_EQ(vm_config::vm_nodes(two.data(), two.size()), 2u);
-    EXPECT_EQ(vm_config::vm_nodes(two.data(), 16), 0u) << "truncated";
+    EXPECT_EQ(vm_config::room(two.data(), two.size()).vms, 2u);
+    EXPECT_EQ(vm_config::room(two.data(), two.size()).devices, 0u);
+    EXPECT_EQ(vm_config::room(two.data(), 16).vms, 0u) << "truncated";
     const char garbage[64] = "not a device tree";
-    EXPECT_EQ(vm_config::vm_nodes(garbage, sizeof garbage), 0u);
-    EXPECT_EQ(vm_config::vm_nodes(nullptr, 0), 0u);
+    EXPECT_EQ(vm_config::room(garbage, sizeof garbage).vms, 0u);
+    EXPECT_EQ(vm_config::room(nullptr, 0).vms, 0u);
+}
+
+TEST(VmConfigRoom, ListsAreAsLongAsTheFileMakesThem)
+{
+    const Parsed r = parse_config("config_many");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    const VmConfig& vm = r.vm("many");
+    ASSERT_TRUE(vm.ok) << vm.error;
+    ASSERT_EQ(vm.smc_forward_count, 6u);
+    for (uint32_t i = 0; i < 6; i++) {
+        EXPECT_EQ(vm.smc_range(i).first, 0xc2000000u + 2 * i);
+        EXPECT_EQ(vm.smc_range(i).last, 0xc2000001u + 2 * i);
+    }
+    ASSERT_EQ(vm.passthrough_count, 6u);
+    for (uint32_t i = 0; i < 6; i++) {
+        EXPECT_EQ(vm.passthrough[i].base, 0x0c000000u + 0x1000 * i);
+    }
+    const PassthroughDevice& wide = vm.passthrough[5];
+    ASSERT_EQ(wide.intids.count, 8u);
+    for (uint32_t n = 0; n < 8; n++) {
+        EXPECT_EQ(wide.intids[n], 100u + n);
+    }
+    const VmConfig& other = r.vm("other");
+    ASSERT_TRUE(other.ok) << other.error;
+    ASSERT_EQ(other.passthrough_count, 1u);
+    EXPECT_EQ(other.passthrough[0].base, 0x0d000000u) << "its own records, after the first VM's";
+
+    Parsed tight;
+    tight.dtb = load_dtb("config_many");
+    tight.ok = vm_config::parse(tight.dtb.data(), tight.dtb.size(), "many", kMachine, tight.vms, 40, tight.devices, 6,
+                                tight.count, tight.error);
+    ASSERT_TRUE(tight.ok);
+    EXPECT_TRUE(tight.vm("many").ok);
+    EXPECT_EQ(tight.error_of("other"), "many: /other: passthrough/dev@d000000: no room for another passthrough "
+                                       "device record (the caller gave 6)");
 }
 
 } // namespace

@@ -265,10 +265,17 @@ TEST(GuestFdt, PassthroughDevicesWithACompatibleAreDescribed)
 {
     GuestFdtSpec s = spec(3);
     static const char kRtc[] = "arm,pl031\0arm,primecell";
-    s.devices[0] = {"rtc@9010000", kRtc, sizeof kRtc, 0x9010000, 0x1000, {34}, 1};
-    s.devices[1] = {"mystery@a000000", nullptr, 0, 0xa000000, 0x1000, {40}, 1}; // no compatible: not described
     static const char kPlain[] = "acme,widget";
-    s.devices[2] = {"widget@a001000", kPlain, sizeof kPlain, 0xa001000, 0x2000, {41, 42}, 2};
+    // The interrupts as the configuration blob holds them: big-endian cells.
+    static const uint8_t k34[] = {0, 0, 0, 34};
+    static const uint8_t k40[] = {0, 0, 0, 40};
+    static const uint8_t kMany[] = {0, 0, 0, 41, 0, 0, 0, 42, 0, 0, 0, 43, 0, 0, 0, 44, 0, 0, 0, 45, 0, 0, 1, 0};
+    const GuestFdtDevice devices[] = {
+        {"rtc@9010000", kRtc, sizeof kRtc, 0x9010000, 0x1000, {k34, 1}},
+        {"mystery@a000000", nullptr, 0, 0xa000000, 0x1000, {k40, 1}}, // no compatible: not described
+        {"widget@a001000", kPlain, sizeof kPlain, 0xa001000, 0x2000, {kMany, 6}},
+    };
+    s.devices = devices;
     s.device_count = 3;
     const Built b = build(s);
     ASSERT_GT(b.size, 0) << b.error;
@@ -278,7 +285,9 @@ TEST(GuestFdt, PassthroughDevicesWithACompatibleAreDescribed)
     EXPECT_EQ(cells(b, "/rtc@9010000", "clocks"), (std::vector<uint32_t>{guest_fdt::kClockPhandle}));
     EXPECT_EQ(str(b, "/rtc@9010000", "clock-names"), "apb_pclk") << "a PrimeCell needs its bus clock";
     EXPECT_LT(fdt_path_offset(b.dtb.data(), "/mystery@a000000"), 0) << "no compatible, no node";
-    EXPECT_EQ(cells(b, "/widget@a001000", "interrupts"), (std::vector<uint32_t>{0, 9, 4, 0, 10, 4}));
+    EXPECT_EQ(cells(b, "/widget@a001000", "interrupts"),
+              (std::vector<uint32_t>{0, 9, 4, 0, 10, 4, 0, 11, 4, 0, 12, 4, 0, 13, 4, 0, 224, 4}))
+        << "every interrupt, up to INTID 256 (SPI 224)";
     EXPECT_FALSE(has(b, "/widget@a001000", "clocks"));
 }
 
