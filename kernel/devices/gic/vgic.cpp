@@ -1,302 +1,17 @@
+// The device half of the virtual GIC: the guest's accesses to its
+// distributor and redistributors (the register model is vgic_dist.cpp),
+// routing of passthrough SPIs, SGIs, device lines and the virtual timer's
+// interrupt. The list registers are list_registers.cpp.
 #include "kernel/devices/gic/vgic.hpp"
 
 #include "kernel/cpu/percpu.hpp"
+#include "kernel/devices/gic/host_if.hpp"
 #include "kernel/devices/vm_host.hpp"
 #include "kernel/mem/page_table.hpp"
 #include "platform/gic.hpp"
-#include "platform/platform.hpp"
 #include "vcpu/vcpu.hpp"
 
-namespace {
-
-// List registers are kept in GICv3's ICH_LR_EL2 layout (IHI 0069 12.4.8)
-// on both versions; GICv2's 32-bit GICH_LR (IHI 0048B 5.3.9) is converted
-// at the hardware access.
-constexpr uint64_t kLrStateMask = 3ull << 62;
-constexpr uint64_t kLrPending = 1ull << 62;
-constexpr uint64_t kLrHw = 1ull << 61;
-constexpr uint64_t kLrGroup1 = 1ull << 60;
-constexpr unsigned kLrPriorityShift = 48;
-constexpr unsigned kLrPhysShift = 32; // pINTID (HW); for a GICv2 SGI, the source CPU
-constexpr uint64_t kLrVirtMask = 0x3ff;
-constexpr uint32_t kHcrEn = 1;
-constexpr uint32_t kHcrUie = 1u << 1; // maintenance interrupt when at most one LR is in use (same bit on v2 and v3)
-constexpr uint32_t kVtimerIntid = 27;
-
-constinit unsigned gic_version = 0;
-constinit uint32_t lr_count = 0;
-constinit uint32_t apr_count = 0; // GICv3: ICH_AP0R<n>/ICH_AP1R<n> registers in use
-constinit uint64_t gicv_base = 0;
-
-namespace hw {
-
-uint32_t to_v2(uint64_t lr)
-{
-    return static_cast<uint32_t>((lr & kLrHw) >> 30 | (lr & kLrGroup1) >> 30 | (lr & kLrStateMask) >> 34 |
-                                 ((lr >> kLrPriorityShift) & 0xf8) << 20 | ((lr >> kLrPhysShift) & 0x3ff) << 10 |
-                                 (lr & kLrVirtMask));
-}
-
-uint64_t from_v2(uint32_t lr)
-{
-    return (uint64_t{lr} & (1u << 31)) << 30 | (uint64_t{lr} & (1u << 30)) << 30 | (uint64_t{lr} & (3u << 28)) << 34 |
-           uint64_t{(lr >> 20) & 0xf8} << kLrPriorityShift | uint64_t{(lr >> 10) & 0x3ff} << kLrPhysShift |
-           (lr & kLrVirtMask);
-}
-
-uint64_t read_lr(uint32_t n) { return gic_version == 3 ? gic::v3::read_lr(n) : from_v2(gic::v2::read_lr(n)); }
-
-void write_lr(uint32_t n, uint64_t lr)
-{
-    if (gic_version == 3) {
-        // Without HW, bits 41:32 are EOI-maintenance and RES0: no source CPU on v3.
-        gic::v3::write_lr(n, (lr & kLrHw) ? lr : lr & ~(0x3ffull << kLrPhysShift));
-    } else {
-        gic::v2::write_lr(n, to_v2(lr));
-    }
-}
-
-uint64_t empty_lrs() { return gic_version == 3 ? gic::v3::empty_lrs() : gic::v2::empty_lrs(); }
-
-void write_hcr(uint32_t value)
-{
-    if (gic_version == 3) {
-        gic::v3::write_hcr(value);
-    } else {
-        gic::v2::write_hcr(value);
-    }
-}
-
-void save_cpu_if(Vgic::CpuState& cs)
-{
-    if (gic_version == 3) {
-        cs.vmcr = gic::v3::read_vmcr();
-        for (unsigned n = 0; n < apr_count; n++) {
-            cs.apr[n] = gic::v3::read_apr(0, n);
-            cs.apr[4 + n] = gic::v3::read_apr(1, n);
-        }
-    } else {
-        cs.vmcr = gic::v2::read_vmcr();
-        cs.apr[0] = gic::v2::read_apr();
-    }
-}
-
-void restore_cpu_if(const Vgic::CpuState& cs)
-{
-    if (gic_version == 3) {
-        gic::v3::write_vmcr(cs.vmcr);
-        for (unsigned n = 0; n < apr_count; n++) {
-            gic::v3::write_apr(0, n, cs.apr[n]);
-            gic::v3::write_apr(1, n, cs.apr[4 + n]);
-        }
-    } else {
-        gic::v2::write_vmcr(cs.vmcr);
-        gic::v2::write_apr(cs.apr[0]);
-    }
-}
-
-} // namespace hw
-
-uint64_t make_lr(uint32_t virt, uint8_t priority, uint32_t phys_or_cpu, bool hw)
-{
-    // GICv2 guests use Group 0 (GICV without security extensions); GICv3
-    // guests Group 1, as the distributor's IGROUPR reports.
-    return (hw ? kLrHw : 0) | (gic_version == 3 ? kLrGroup1 : 0) | kLrPending |
-           uint64_t{static_cast<uint8_t>(priority & 0xf8)} << kLrPriorityShift |
-           uint64_t{phys_or_cpu & 0x3ff} << kLrPhysShift | virt;
-}
-
-int free_lr(const Vgic::CpuState& cs)
-{
-    for (uint32_t n = 0; n < lr_count; n++) {
-        if (!(cs.used & (1u << n))) {
-            return static_cast<int>(n);
-        }
-    }
-    return -1;
-}
-
-bool in_lr(const Vgic::CpuState& cs, uint32_t irq)
-{
-    for (uint32_t n = 0; n < lr_count; n++) {
-        if ((cs.used & (1u << n)) && (cs.lr[n] & kLrVirtMask) == irq) {
-            return true;
-        }
-    }
-    return false;
-}
-
-void place(Vgic::CpuState& cs, int n, uint64_t value)
-{
-    cs.lr[n] = value;
-    cs.used |= 1u << n;
-    hw::write_lr(static_cast<uint32_t>(n), value);
-}
-
-/// Frees the list register holding the least urgent interrupt that is only
-/// pending (not yet acknowledged) and less urgent than `priority`, putting
-/// it back into the distributor; -1 if there is none.
-int evict_for(Vgic& g, uint32_t vcpu, int priority)
-{
-    Vgic::CpuState& cs = g.cpu[vcpu];
-    int worst = -1;
-    int worst_priority = priority;
-    for (uint32_t n = 0; n < lr_count; n++) {
-        if (!(cs.used & (1u << n))) {
-            continue;
-        }
-        const uint64_t lr = hw::read_lr(n);
-        const int p = static_cast<int>((lr >> kLrPriorityShift) & 0xf8);
-        if ((lr & kLrStateMask) == kLrPending && p > worst_priority) {
-            worst = static_cast<int>(n);
-            worst_priority = p;
-        }
-    }
-    if (worst < 0) {
-        return -1;
-    }
-    const uint64_t lr = hw::read_lr(static_cast<uint32_t>(worst));
-    const auto irq = static_cast<uint32_t>(lr & kLrVirtMask);
-    if (irq < 16) {
-        // GICv2 names the source; GICv3 keeps none (any source will do).
-        g.dist.return_sgi(vcpu, irq, gic_version == 3 ? vcpu : (lr >> kLrPhysShift) & 7);
-    } else {
-        g.dist.set_pending(vcpu, irq, true);
-    }
-    hw::write_lr(static_cast<uint32_t>(worst), 0);
-    cs.used &= ~(1u << worst);
-    return worst;
-}
-
-/// Moves pending, enabled interrupts of `vcpu` into list registers, most
-/// urgent (lowest priority value) first, taking back less urgent ones the
-/// guest has not acknowledged yet. What does not fit stays pending: a
-/// maintenance interrupt (underflow) brings the vCPU back to refill.
-void fill(Vgic& g, uint32_t vcpu)
-{
-    Vgic::CpuState& cs = g.cpu[vcpu];
-    cs.flush = false;
-    VirtualDistributor& d = g.dist;
-    if (!d.enabled()) {
-        return;
-    }
-    for (;;) {
-        uint32_t best = 0;
-        int best_priority = 0x100;
-        for (uint32_t word = 0; word * 32 < d.irqs(); word++) {
-            for (uint32_t m = d.deliverable_mask(vcpu, word); m != 0; m &= m - 1) {
-                const uint32_t irq = word * 32 + static_cast<uint32_t>(__builtin_ctz(m));
-                if (d.priority(vcpu, irq) < best_priority && !in_lr(cs, irq)) {
-                    best = irq;
-                    best_priority = d.priority(vcpu, irq);
-                }
-            }
-        }
-        if (best_priority == 0x100) {
-            return;
-        }
-        int n = free_lr(cs);
-        if (n < 0) {
-            n = evict_for(g, vcpu, best_priority);
-        }
-        if (n < 0) {
-            cs.flush = true;
-            hw::write_hcr(kHcrEn | kHcrUie);
-            return;
-        }
-        const auto priority = static_cast<uint8_t>(best_priority);
-        if (best < 16) {
-            // GICv3 SGIs carry no source: one list register takes them all.
-            int source = d.take_sgi(vcpu, best);
-            while (gic_version == 3 && d.take_sgi(vcpu, best) >= 0) {
-            }
-            place(cs, n, make_lr(best, priority, static_cast<uint32_t>(source), false));
-        } else {
-            d.set_pending(vcpu, best, false);
-            const bool hw = best == kVtimerIntid ||
-                            (best < VirtualDistributor::kMaxIrqs && (g.hw_spi[best / 32] >> (best % 32)) & 1);
-            place(cs, n, make_lr(best, priority, best, hw));
-        }
-    }
-}
-
-/// Whether `cs` holds the hardware-linked timer interrupt not yet ended
-/// by the guest: the physical PPI is then active on this CPU.
-bool holds_timer(const Vgic::CpuState& cs)
-{
-    for (uint32_t n = 0; n < lr_count; n++) {
-        const uint64_t lr = cs.lr[n];
-        if ((cs.used & (1u << n)) && (lr & kLrHw) && (lr & kLrVirtMask) == kVtimerIntid && (lr & kLrStateMask)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-void save(Vcpu& v)
-{
-    Vgic::CpuState& cs = v.vgic->cpu[v.index];
-    if (cs.reset) {
-        return; // what the list registers hold belongs to the guest before the reset
-    }
-    for (uint32_t n = 0; n < lr_count; n++) {
-        if (cs.used & (1u << n)) {
-            cs.lr[n] = hw::read_lr(n);
-            if ((cs.lr[n] & kLrStateMask) == 0) {
-                cs.used &= ~(1u << n); // completed meanwhile
-            }
-        }
-    }
-    hw::save_cpu_if(cs);
-    // The physical timer PPI stays active until this guest's EOI: take that
-    // state with the vCPU, or the next vCPU's timer could not fire here.
-    if (holds_timer(cs)) {
-        gic::set_active(kVtimerIntid, false);
-    }
-}
-
-void restore(Vcpu& v)
-{
-    const Vgic::CpuState& cs = v.vgic->cpu[v.index];
-    for (uint32_t n = 0; n < lr_count; n++) {
-        hw::write_lr(n, (cs.used & (1u << n)) ? cs.lr[n] : 0);
-    }
-    hw::restore_cpu_if(cs);
-    if (holds_timer(cs)) {
-        gic::set_active(kVtimerIntid, true); // the guest's EOI will deactivate it
-    }
-    hw::write_hcr(kHcrEn);
-}
-
-} // namespace
-
-/// Interrupts of register word `word` (32 per word) that sit in list
-/// registers as pending (or active): the distributor no longer holds that
-/// state, but a guest reading ISPENDR/ISACTIVER must still see it. Private
-/// words look at vCPU `vcpu` only, SPI words at every vCPU.
-uint32_t Vgic::listed(uint32_t vcpu, uint32_t word, bool want_active)
-{
-    const uint64_t state = want_active ? 2ull << 62 : 1ull << 62;
-    uint32_t bits = 0;
-    for (uint32_t v = 0; v < kMaxVcpus; v++) {
-        if (word == 0 && v != vcpu) {
-            continue;
-        }
-        const CpuState& cs = cpu[v];
-        const bool live = v < vcpu_count && this_cpu()->lr_owner == &vcpus[v];
-        for (uint32_t n = 0; n < lr_count; n++) {
-            if (!(cs.used & (1u << n))) {
-                continue;
-            }
-            const uint64_t lr = live ? hw::read_lr(n) : cs.lr[n];
-            const auto irq = static_cast<uint32_t>(lr & kLrVirtMask);
-            if ((lr & state) && irq / 32 == word) {
-                bits |= 1u << (irq % 32);
-            }
-        }
-    }
-    return bits;
-}
+using vgic::host_if::kVtimerIntid;
 
 bool Vgic::read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value)
 {
@@ -398,32 +113,12 @@ void Vgic::notify(uint32_t wake, uint32_t kick)
 
 namespace vgic {
 
-bool available() { return lr_count != 0; }
-
-unsigned version() { return lr_count != 0 ? gic_version : 0; }
-
-bool init(const Platform& platform)
-{
-    if (gic::version() == 3) {
-        lr_count = gic::v3::list_registers();
-        apr_count = gic::v3::active_priority_registers();
-    } else if (gic::version() == 2 && platform.gic.virt_cpu_if.size != 0 && platform.gic.hyp_if.size != 0) {
-        gicv_base = platform.gic.virt_cpu_if.base;
-        lr_count = gic::v2::list_registers();
-    }
-    if (lr_count > Vgic::kMaxLrs) {
-        lr_count = Vgic::kMaxLrs;
-    }
-    gic_version = lr_count != 0 ? gic::version() : 0;
-    return lr_count != 0;
-}
-
 bool setup(Vgic& vgic, PageTable& stage2, VmHost& host, Vcpu* vcpus, uint32_t vcpu_count, uint32_t irqs)
 {
     if (!available()) {
         return false;
     }
-    if (gic_version == 2 && !stage2.map(Vgic::kGiccBase, gicv_base, 0x2000, MemType::Device)) {
+    if (host_if::gic_version() == 2 && !stage2.map(Vgic::kGiccBase, host_if::gicv_base(), 0x2000, MemType::Device)) {
         return false;
     }
     vgic.host = &host;
@@ -431,7 +126,7 @@ bool setup(Vgic& vgic, PageTable& stage2, VmHost& host, Vcpu* vcpus, uint32_t vc
     vgic.vcpu_count = vcpu_count;
     vgic.redists.owner = &vgic;
     vgic.irqs = irqs;
-    vgic.dist.reset(irqs, vcpu_count, gic_version);
+    vgic.dist.reset(irqs, vcpu_count, host_if::gic_version());
     for (uint32_t i = 0; i < vcpu_count; i++) {
         vcpus[i].vgic = &vgic;
     }
@@ -445,7 +140,7 @@ void reset(Vgic& g)
         return;
     }
     LockGuard guard(g.lock);
-    g.dist.reset(g.irqs, g.vcpu_count, gic_version);
+    g.dist.reset(g.irqs, g.vcpu_count, host_if::gic_version());
     for (Vgic::CpuState& cs : g.cpu) {
         cs = Vgic::CpuState{};
         cs.reset = true;
@@ -460,87 +155,6 @@ void send_sgi1r(Vcpu& v, uint64_t value)
         g.dist.write_sgi1r(v.index, value);
     }
     g.changed(v.index, true);
-}
-
-void maintenance()
-{
-    if (lr_count != 0) {
-        hw::write_hcr(kHcrEn);
-    }
-}
-
-namespace {
-
-/// enter() when there is something to do: another vCPU's list registers
-/// to swap out, a restart to clean up after, or interrupts to place.
-__attribute__((noinline)) void enter_slow(Vcpu& v, Vgic& g, Vgic::CpuState& cs)
-{
-    Vcpu*& owner = this_cpu()->lr_owner;
-    if (cs.reset) {
-        // First entry since the VM restarted: empty list registers, and the
-        // timer PPI the old guest may have left active is released.
-        cs.reset = false;
-        cs.flush = true;
-        if (owner == &v) {
-            owner = nullptr;
-        }
-        gic::set_active(kVtimerIntid, false);
-    }
-    if (owner != &v) {
-        if (owner != nullptr) {
-            save(*owner);
-        }
-        restore(v);
-        owner = &v;
-    }
-    if (cs.flush) {
-        LockGuard guard(g.lock);
-        hw::write_hcr(kHcrEn);
-        fill(g, v.index);
-    }
-}
-
-} // namespace
-
-void enter(Vcpu& v)
-{
-    Vgic& g = *v.vgic;
-    Vgic::CpuState& cs = g.cpu[v.index];
-    // The common case, e.g. back from a hypercall: nothing to do.
-    if (this_cpu()->lr_owner != &v || cs.flush || cs.reset) {
-        enter_slow(v, g, cs);
-    }
-}
-
-void release_cpu()
-{
-    if (lr_count == 0) {
-        return;
-    }
-    Vcpu*& owner = this_cpu()->lr_owner;
-    if (owner != nullptr) {
-        save(*owner);
-        for (uint32_t n = 0; n < lr_count; n++) {
-            hw::write_lr(n, 0);
-        }
-        hw::write_hcr(0);
-        owner = nullptr;
-    }
-}
-
-void exit(Vcpu& v)
-{
-    Vgic::CpuState& cs = v.vgic->cpu[v.index];
-    if (cs.used == 0) {
-        return;
-    }
-    const uint64_t empty = hw::empty_lrs();
-    for (uint32_t n = 0; n < lr_count; n++) {
-        if ((cs.used & (1u << n)) && ((empty >> n) & 1)) {
-            cs.used &= ~(1u << n); // the guest has completed it
-            cs.flush = true;       // room for whatever waited
-        }
-    }
 }
 
 void timer_fired(Vcpu& v, uint32_t intid)
@@ -581,23 +195,6 @@ void set_spi_level(Vgic& g, uint32_t intid, bool level)
     if (level) {
         g.notify(targets, targets);
     }
-}
-
-bool has_pending(Vcpu& v)
-{
-    Vgic& g = *v.vgic;
-    const Vgic::CpuState& cs = g.cpu[v.index];
-    if (cs.used != 0) {
-        return true;
-    }
-    LockGuard guard(g.lock);
-    const VirtualDistributor& d = g.dist;
-    for (uint32_t word = 0; word * 32 < d.irqs(); word++) {
-        if (d.deliverable_mask(v.index, word) != 0) {
-            return true;
-        }
-    }
-    return false;
 }
 
 } // namespace vgic

@@ -2,7 +2,8 @@
 // 4.3) or GICv3 with affinity routing (IHI 0069, 12.9 and 12.11: GICD plus
 // one redistributor per vCPU). What a guest reads and writes at GICD_* and
 // GICR_*, and the per-interrupt state the list-register logic draws from.
-// Pure logic, host-tested; the hardware side (list registers) is vgic.cpp.
+// Pure logic, host-tested; the guest-facing device is vgic.cpp, the
+// hardware side (list registers) list_registers.cpp.
 //
 // SGIs (0-15) and PPIs (16-31) are banked per vCPU; SPIs are shared. On
 // GICv3 the banked ones live in the redistributors (GICD's copies are
