@@ -66,6 +66,9 @@ extern "C" void guest_main(uint64_t, uint64_t)
     test("psci-cpu-on-bad-entry", call(kPsciCpuOn, 2, 0x1000, 0) == -9 || call(kPsciCpuOn, 2, 0x1000, 0) == -4);
     test("psci-affinity-info-on", call(kPsciAffinityInfo, 1, 0) == 0 && call(kPsciAffinityInfo, 0, 0) == 0);
     test("psci-affinity-info-bad-target", call(kPsciAffinityInfo, 9, 0) == -2);
+    // A power_state nobody offers returns at once (it used to hang the caller).
+    test("psci-cpu-suspend-invalid-power-state", call(kPsciCpuSuspend, 0xffffffff, entry(), 0) == -2);
+    test("psci-cpu-suspend-power-down-bad-entry", call(kPsciCpuSuspend, 0x10000, 0x1000, 0) == -9);
 
     // CPU_OFF (cpu 1 returns from guest_secondary), then CPU_ON again.
     release_cpu1 = 1;

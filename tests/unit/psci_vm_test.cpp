@@ -87,6 +87,14 @@ TEST(VirtualPsci, SuspendSystemOffAndReset)
     Vm4 vm;
     EXPECT_EQ(vm.call(kCpuSuspend64, 0x10000, 0x40000000, 0).action, Action::Suspend);
     EXPECT_EQ(vm.call(kCpuSuspend64, 0x10000, 0x40000000, 0).x0, kSuccess);
+    EXPECT_EQ(vm.call(kCpuSuspend64, 0x0, 0, 0).action, Action::Suspend) << "standby needs no entry point";
+    EXPECT_EQ(vm.call(kCpuSuspend64, 0x1010000, 0x40000000, 0).action, Action::Suspend) << "cluster power-down";
+    EXPECT_EQ(vm.call(kCpuSuspend64, 0xffffffff, 0x40000000, 0).x0, kInvalidParameters) << "reserved bits";
+    EXPECT_EQ(vm.call(kCpuSuspend64, 0xffffffff, 0x40000000, 0).action, Action::None) << "and no wait";
+    EXPECT_EQ(vm.call(kCpuSuspend64, 0x2000000, 0x40000000, 0).x0, kInvalidParameters) << "system level";
+    EXPECT_EQ(vm.call(kCpuSuspend64, 0x10000, 0x1000, 0).x0, kInvalidAddress) << "power-down entry outside RAM";
+    EXPECT_EQ(vm.call(kCpuSuspend32, 0x100000000ull, 0x40000000, 0).action, Action::Suspend)
+        << "SMC32: the upper half is not the caller's";
     EXPECT_EQ(vm.call(kSystemOff).action, Action::SystemOff);
     EXPECT_EQ(vm.call(kSystemReset).action, Action::SystemReset);
 }

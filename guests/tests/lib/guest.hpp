@@ -21,6 +21,7 @@ constexpr uint64_t kExitSysReg = 5;
 
 // PSCI.
 constexpr uint64_t kPsciVersion = 0x84000000;
+constexpr uint64_t kPsciCpuSuspend = 0xc4000001;
 constexpr uint64_t kPsciCpuOff = 0x84000002;
 constexpr uint64_t kPsciCpuOn = 0xc4000003;
 constexpr uint64_t kPsciAffinityInfo = 0xc4000004;

@@ -43,6 +43,20 @@ Result value(int64_t x0)
     return r;
 }
 
+bool entry_in_ram(uint64_t entry, RamRange ram)
+{
+    return entry >= ram.base && entry - ram.base < ram.size && (entry & 3) == 0;
+}
+
+// CPU_SUSPEND's power_state, original format (DEN 0022 5.4.2.1): StateID
+// [15:0], StateType [16] (1: power down), PowerLevel [25:24]; the rest is
+// reserved and must be zero.
+constexpr uint64_t kStateTypePowerDown = 1u << 16;
+constexpr unsigned kPowerLevelShift = 24;
+constexpr uint64_t kPowerStateValid = 0xffffu | kStateTypePowerDown | 3u << kPowerLevelShift;
+// Levels a VM has: its vCPUs (0) in one cluster (1).
+constexpr uint64_t kMaxPowerLevel = 1;
+
 } // namespace
 
 Result handle(uint32_t fid, uint64_t a1, uint64_t a2, uint64_t a3, CpuView* cpus, size_t count, size_t caller,
@@ -72,7 +86,7 @@ Result handle(uint32_t fid, uint64_t a1, uint64_t a2, uint64_t a3, CpuView* cpus
         if (cpus[target].power == Power::OnPending) {
             return value(kOnPending);
         }
-        if (a2 < ram.base || a2 - ram.base >= ram.size || (a2 & 3) != 0) {
+        if (!entry_in_ram(a2, ram)) {
             return value(kInvalidAddress);
         }
         cpus[target].power = Power::OnPending;
@@ -91,6 +105,14 @@ Result handle(uint32_t fid, uint64_t a1, uint64_t a2, uint64_t a3, CpuView* cpus
     }
     case kCpuSuspend32:
     case kCpuSuspend64: {
+        // A power_state this VM's PSCI does not offer is refused, as native
+        // firmware does: reserved bits set, or a level above the cluster.
+        if ((a1 & ~kPowerStateValid) != 0 || (a1 >> kPowerLevelShift & 3) > kMaxPowerLevel) {
+            return value(kInvalidParameters);
+        }
+        if ((a1 & kStateTypePowerDown) != 0 && !entry_in_ram(a2, ram)) {
+            return value(kInvalidAddress);
+        }
         // Standby and power-down requests alike are taken as standby: the
         // vCPU waits like WFI and returns SUCCESS (allowed by DEN 0022 5.4).
         Result r = value(kSuccess);

@@ -283,7 +283,7 @@ uint32_t Vgic::listed(uint32_t vcpu, uint32_t word, bool want_active)
 {
     const uint64_t state = want_active ? 2ull << 62 : 1ull << 62;
     uint32_t bits = 0;
-    for (uint32_t v = 0; v < kMaxVcpus; v++) {
+    for (uint32_t v = 0; v < vcpu_count; v++) {
         if (word == 0 && v != vcpu) {
             continue;
         }

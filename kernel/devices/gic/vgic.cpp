@@ -89,12 +89,16 @@ bool Vgic::Redistributors::write(uint32_t vcpu, uint64_t offset, unsigned size, 
     return true;
 }
 
+void Vgic::flush_all()
+{
+    for (uint32_t v = 0; v < vcpu_count; v++) {
+        __atomic_store_n(&cpu[v].flush, true, __ATOMIC_RELEASE);
+    }
+}
+
 void Vgic::changed(uint32_t writer, bool raises)
 {
-    // An enable, a pending bit or an SGI may concern any vCPU.
-    for (CpuState& cs : cpu) {
-        __atomic_store_n(&cs.flush, true, __ATOMIC_RELEASE);
-    }
+    flush_all(); // an enable, a pending bit or an SGI may concern any vCPU
     const uint32_t all = (1u << kMaxVcpus) - 1;
     notify(all, raises ? all & ~(1u << writer) : 0);
 }
@@ -188,9 +192,7 @@ void set_spi_level(Vgic& g, uint32_t intid, bool level)
         LockGuard guard(g.lock);
         g.dist.set_pending(0, intid, level); // SPIs are shared: any vCPU index
         targets = g.dist.targets(intid);
-        for (Vgic::CpuState& cs : g.cpu) {
-            cs.flush = true;
-        }
+        g.flush_all();
     }
     if (level) {
         g.notify(targets, targets);

@@ -60,6 +60,8 @@ public:
     bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
     bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
 
+    /// Every vCPU of the VM looks at its interrupts at its next entry.
+    void flush_all();
     /// After a guest write that may make interrupts pending (`raises`) or
     /// change what is deliverable: every vCPU looks again, blocked ones
     /// wake, and running ones elsewhere are kicked if something was raised.
