@@ -138,7 +138,9 @@ void kick(uint32_t pcpu)
 
 void arm_deadline(uint64_t deadline)
 {
-    this_cpu()->slice_expired = false;
+    PerCpu& cpu = *this_cpu();
+    cpu.slice_expired = false;
+    cpu.deadline = deadline;
     if (!ready || deadline == ~0ull) {
         timer_off();
         return;

@@ -21,6 +21,7 @@ struct PerCpu {
     uint32_t index = 0;
     uint32_t online = 0;        // set by the CPU itself once it runs C++ with the MMU on
     bool slice_expired = false; // the EL2 timer ended the running vCPU's time slice
+    uint64_t deadline = ~0ull;  // the EL2 timer's deadline last armed (irq::arm_deadline); passed once slice_expired
 };
 
 static_assert(offsetof(PerCpu, stack_top) == PERCPU_STACK_TOP);

@@ -88,24 +88,56 @@ void add(Vcpu& vcpu)
     irq::kick(vcpu.pcpu);
 }
 
-void wake(Vcpu& vcpu)
+namespace {
+
+uint64_t slice_ticks() { return arch::read_cntfrq() / 1000 * kSliceMs; }
+
+/// `vcpu` became runnable: its CPU must look at its run queue. Another CPU
+/// is kicked. On this one a kick would not interrupt the vCPU it runs now,
+/// so the time slice starts here: it shares the CPU within one slice.
+__attribute__((noinline)) void runnable_now(const Vcpu& vcpu)
 {
-    __atomic_store_n(&vcpu.state, VcpuState::Runnable, __ATOMIC_RELEASE);
+    const PerCpu& cpu = *this_cpu();
+    // (Not for the vCPU whose state is loaded here: that one is this
+    // loop's own, woken from its WFI, and picked next anyway.)
+    if (vcpu.pcpu == cpu.index && &vcpu != cpu.loaded) {
+        const uint64_t slice_end = arch::counter() + slice_ticks();
+        if (cpu.slice_expired || slice_end < cpu.deadline) {
+            irq::arm_deadline(slice_end);
+        }
+    }
     irq::kick(vcpu.pcpu); // out of its idle WFI, or out of the guest it runs
 }
 
-void wake_blocked(Vcpu& vcpu)
+} // namespace
+
+void wake(Vcpu& vcpu)
 {
-    VcpuState expected = VcpuState::Blocked;
-    if (__atomic_compare_exchange_n(&vcpu.state, &expected, VcpuState::Runnable, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE)) {
-        irq::kick(vcpu.pcpu);
-    }
+    __atomic_store_n(&vcpu.state, VcpuState::Runnable, __ATOMIC_RELEASE);
+    runnable_now(vcpu);
 }
 
 namespace {
 
-uint64_t slice_ticks() { return arch::read_cntfrq() / 1000 * kSliceMs; }
+/// Blocked → Runnable; false if it was not blocked. The caller sees to it
+/// that its CPU looks (the loop itself, for its own queue).
+bool unblock(Vcpu& vcpu)
+{
+    VcpuState expected = VcpuState::Blocked;
+    return __atomic_compare_exchange_n(&vcpu.state, &expected, VcpuState::Runnable, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+
+} // namespace
+
+void wake_blocked(Vcpu& vcpu)
+{
+    if (unblock(vcpu)) {
+        runnable_now(vcpu);
+    }
+}
+
+namespace {
 
 /// Wakes blocked vCPUs whose virtual timer is due; returns the earliest
 /// deadline of those still blocked (~0 if none).
@@ -118,7 +150,7 @@ uint64_t wake_due(RunQueue& q, uint64_t now)
             continue;
         }
         if (v.wake_at <= now) {
-            wake_blocked(v);
+            unblock(v); // this loop picks it next
         } else if (v.wake_at < earliest) {
             earliest = v.wake_at;
         }
@@ -144,7 +176,7 @@ void block(Vcpu& v)
     __atomic_compare_exchange_n(&v.state, &expected, VcpuState::Blocked, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
     // An interrupt that became pending before we slept must not be lost.
     if (wait_for_interrupt(v) == Outcome::Continue) {
-        wake_blocked(v);
+        unblock(v);
     }
 }
 
@@ -158,6 +190,53 @@ void idle(uint64_t deadline)
         irq::handle_pending();
     } else {
         arch::wfe(); // woken by the sev() in irq::kick()
+    }
+}
+
+/// Runs `v`, picked for this CPU, until it blocks, yields, stops or its
+/// time slice ends; `sliced` says whether a slice is armed, `earliest` is
+/// the earliest blocked vCPU's timer deadline.
+void run_until_switch(RunQueue& q, Vcpu& v, bool sliced, uint64_t earliest)
+{
+    for (;;) {
+        const bool vgic = v.vgic != nullptr;
+        if (vgic) {
+            vgic::enter(v);
+        } else if (this_cpu()->lr_owner != nullptr) {
+            vgic::release_cpu();
+        }
+        const vcpu::Exit& exit = v.run();
+        if (vgic) {
+            vgic::exit(v);
+        }
+        Outcome outcome = handle_exit(v, exit);
+        if (outcome == Outcome::Interrupted) {
+            if (irq::slice_expired()) {
+                outcome = Outcome::Yield;
+            } else if (!sliced && others_runnable(q, v)) {
+                sliced = true; // woken meanwhile: start sharing
+                const uint64_t end = arch::counter() + slice_ticks();
+                irq::arm_deadline(end < earliest ? end : earliest);
+            }
+        }
+        const VcpuState state = state_of(v);
+        if (state == VcpuState::Off || state == VcpuState::Stopped) {
+            v.unload(); // its registers leave this CPU before anyone restarts it
+            break;
+        }
+        if (state != VcpuState::Running) {
+            break; // made runnable again by a reset
+        }
+        if (outcome == Outcome::Block) {
+            block(v);
+            break;
+        }
+        if (outcome == Outcome::Yield || (outcome == Outcome::YieldIfOthers && others_runnable(q, v))) {
+            VcpuState expected = VcpuState::Running;
+            __atomic_compare_exchange_n(&v.state, &expected, VcpuState::Runnable, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE);
+            break;
+        }
     }
 }
 
@@ -179,46 +258,7 @@ void run()
         bool sliced = others_runnable(q, *v);
         const uint64_t slice_end = sliced ? now + slice_ticks() : ~0ull;
         irq::arm_deadline(slice_end < earliest ? slice_end : earliest);
-        for (;;) {
-            const bool vgic = v->vgic != nullptr;
-            if (vgic) {
-                vgic::enter(*v);
-            } else if (this_cpu()->lr_owner != nullptr) {
-                vgic::release_cpu();
-            }
-            const vcpu::Exit& exit = v->run();
-            if (vgic) {
-                vgic::exit(*v);
-            }
-            Outcome outcome = handle_exit(*v, exit);
-            if (outcome == Outcome::Interrupted) {
-                if (irq::slice_expired()) {
-                    outcome = Outcome::Yield;
-                } else if (!sliced && others_runnable(q, *v)) {
-                    sliced = true; // woken meanwhile: start sharing
-                    const uint64_t end = arch::counter() + slice_ticks();
-                    irq::arm_deadline(end < earliest ? end : earliest);
-                }
-            }
-            const VcpuState state = state_of(*v);
-            if (state == VcpuState::Off || state == VcpuState::Stopped) {
-                v->unload(); // its registers leave this CPU before anyone restarts it
-                break;
-            }
-            if (state != VcpuState::Running) {
-                break; // made runnable again by a reset
-            }
-            if (outcome == Outcome::Block) {
-                block(*v);
-                break;
-            }
-            if (outcome == Outcome::Yield || (outcome == Outcome::YieldIfOthers && others_runnable(q, *v))) {
-                VcpuState expected = VcpuState::Running;
-                __atomic_compare_exchange_n(&v->state, &expected, VcpuState::Runnable, false, __ATOMIC_ACQ_REL,
-                                            __ATOMIC_ACQUIRE);
-                break;
-            }
-        }
+        run_until_switch(q, *v, sliced, earliest);
     }
 }
 
