@@ -189,6 +189,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     if (wanted.count > 0 || platform.initrd.size != 0) {
         if (vms::create_all(wanted.specs, wanted.count, online, platform) == 0) {
             log_error("no VM could be started");
+            vms::power_off("no VM to run"); // as after the last VM stops
         }
         uint32_t focus = 0;
         for (uint32_t i = 0; vms::at(i) != nullptr; i++) {

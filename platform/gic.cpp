@@ -1,7 +1,8 @@
 // GICv2 (Arm IHI 0048) and GICv3 (Arm IHI 0069) drivers for Vireo's own
 // interrupts. All of Vireo's interrupts are Group 1 on v3 and Group 0 on
 // v2 without security extensions (QEMU virt, GIC-400 seen from non-secure),
-// priority 0x80, handled with EOImode 0.
+// priority 0x80, handled with EOImode 1: acknowledging drops the priority,
+// deactivation is apart (so a guest can end a hardware-linked interrupt).
 #include "platform/gic.hpp"
 
 #include "platform/cpu.hpp"

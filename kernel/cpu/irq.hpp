@@ -26,7 +26,7 @@ void handle_pending();
 bool claim_spi(uint32_t intid, Vgic& vgic, uint32_t pcpu);
 /// Whether claim_spi would take `intid`.
 bool spi_free(uint32_t intid);
-/// A VM stops or restarts: its SPIs' physical active state is cleared, so
+/// A VM restarts: its SPIs' physical active state is cleared, so
 /// an interrupt its guest never ended cannot silence the device for good.
 void reset_spis(const Vgic& vgic);
 
@@ -36,7 +36,7 @@ void kick(uint32_t pcpu);
 /// Interrupts this CPU when the physical counter reaches `deadline`
 /// (~0: never); the running vCPU's time slice then ends.
 void arm_deadline(uint64_t deadline);
-/// True once the armed slice has run out (cleared by arm_slice).
+/// True once the armed deadline has passed (cleared by arm_deadline).
 bool slice_expired();
 
 bool available();

@@ -34,8 +34,9 @@ struct VmConfig {
     char name[kNameSize] = {};
     uint32_t vcpus = 0;
     int16_t pcpu[kMaxVcpus] = {}; // physical CPU of each vCPU, from property 'cpus'
-    bool pinned = false;          // 'cpus' given; otherwise vCPU i runs on CPU i modulo the CPUs online
-    uint64_t ram_base = 0;        // guest-physical
+    bool pinned =
+        false; // 'cpus' given; otherwise vCPU i of the n-th VM started runs on CPU (n + i) modulo the CPUs online
+    uint64_t ram_base = 0; // guest-physical
     uint64_t ram_size = 0;
     const char* kernel = nullptr;             // package entry names; nullptr when not given
     const char* initrd = nullptr;             // (optional)

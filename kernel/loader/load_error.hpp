@@ -1,4 +1,4 @@
-// How the guest loader (kernel/guest/) reports what is wrong with a kernel,
+// How the guest loader (kernel/loader/) reports what is wrong with a kernel,
 // a package or a VM configuration: one message a user can act on, formatted
 // into a fixed buffer (no heap).
 #pragma once

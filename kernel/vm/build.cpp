@@ -137,6 +137,31 @@ bool check_passthrough(const VmConfig& config, const Platform& host)
                 return false;
             }
         }
+        for (size_t j = 0; j < i; j++) {
+            const PassthroughDevice& earlier = config.passthrough[j];
+            if (overlaps(p.base, p.size, earlier.base, earlier.size)) {
+                log_error("vm %s: passthrough %s [0x%lx, +0x%lx) overlaps its passthrough %s", config.name, p.name,
+                          p.base, p.size, earlier.name);
+                return false;
+            }
+            for (size_t n = 0; n < p.intids.count; n++) {
+                for (size_t m = 0; m < earlier.intids.count; m++) {
+                    if (p.intids[n] == earlier.intids[m]) {
+                        log_error("vm %s: passthrough %s: interrupt %u is also its passthrough %s's", config.name,
+                                  p.name, p.intids[n], earlier.name);
+                        return false;
+                    }
+                }
+            }
+        }
+        for (size_t n = 1; n < p.intids.count; n++) {
+            for (size_t m = 0; m < n; m++) {
+                if (p.intids[n] == p.intids[m]) {
+                    log_error("vm %s: passthrough %s: interrupt %u is listed twice", config.name, p.name, p.intids[n]);
+                    return false;
+                }
+            }
+        }
         for (size_t bank = 0; bank < host.memory_count; bank++) {
             if (overlaps(p.base, p.size, host.memory[bank].base, host.memory[bank].size)) {
                 log_error("vm %s: passthrough [0x%lx, +0x%lx) is RAM: expected a device's registers", config.name,

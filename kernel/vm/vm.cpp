@@ -93,13 +93,7 @@ void Vm::stop(const char* why)
         left = --vms_running;
     }
     if (left == 0) {
-        if (!calls::firmware_present()) {
-            console::print("all VMs stopped; no firmware to power off: idle\n");
-            return;
-        }
-        console::print("all VMs stopped: powering off\n");
-        const int64_t ret = psci::call(Conduit::Smc, psci::kSystemOff);
-        log_error("firmware SYSTEM_OFF returned %ld (%s); halting instead", ret, psci::error_name(ret));
+        vms::power_off("all VMs stopped");
     }
 }
 
@@ -122,6 +116,17 @@ void Vm::reset()
 }
 
 namespace vms {
+
+void power_off(const char* why)
+{
+    if (!calls::firmware_present()) {
+        console::print("%s; no firmware to power off: idle\n", why);
+        return;
+    }
+    console::print("%s: powering off\n", why);
+    const int64_t ret = psci::call(Conduit::Smc, psci::kSystemOff);
+    log_error("firmware SYSTEM_OFF returned %ld (%s); halting instead", ret, psci::error_name(ret));
+}
 
 size_t count() { return vm_count; }
 

@@ -85,6 +85,11 @@ namespace vms {
 /// `host` says which devices are Vireo's (never passed through).
 size_t create_all(const VmSpec* specs, size_t count, size_t online_cpus, const struct Platform& host);
 
+/// Powers the machine off through the firmware, saying `why` (all VMs
+/// stopped, or none could start); without firmware, says so and returns:
+/// the caller idles.
+void power_off(const char* why);
+
 size_t count();
 
 /// The VM started `index`-th (0-based), or nullptr.
