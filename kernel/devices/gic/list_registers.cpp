@@ -240,6 +240,11 @@ bool holds_timer(const Vgic::CpuState& cs)
 
 void save(Vcpu& v)
 {
+    // The physical timer PPI never stays active across a switch: whatever
+    // this guest did (its distributor or the PPI disabled, the interrupt
+    // never taken), the next vCPU's timer must be able to fire here. If
+    // this guest still holds the interrupt, restore() activates it again.
+    gic::set_active(kVtimerIntid, false);
     Vgic::CpuState& cs = v.vgic->cpu[v.index];
     if (cs.reset) {
         return; // what the list registers hold belongs to the guest before the reset
@@ -253,11 +258,6 @@ void save(Vcpu& v)
         }
     }
     hw::save_cpu_if(cs);
-    // The physical timer PPI stays active until this guest's EOI: take that
-    // state with the vCPU, or the next vCPU's timer could not fire here.
-    if (holds_timer(cs)) {
-        gic::set_active(kVtimerIntid, false);
-    }
 }
 
 void restore(Vcpu& v)
@@ -399,18 +399,81 @@ void release_cpu()
     }
 }
 
+namespace {
+
+/// The virtual timer is level-sensitive (Arm DDI 0487, D11.2.4): once the
+/// guest has disabled or masked it, or moved CVAL into the future, an
+/// interrupt it raised and the guest has not taken yet goes away, from the
+/// list register and the distributor alike, and the physical PPI (only
+/// priority-dropped when it fired) is deactivated. Without FEAT_ECV the
+/// timer's registers cannot be trapped, so this is noticed at the guest's
+/// next exit; an interrupt already acknowledged stays the guest's to end.
+__attribute__((noinline)) void settle_timer(Vcpu& v, Vgic::CpuState& cs)
+{
+    uint64_t ctl;
+    asm volatile("mrs %0, cntv_ctl_el0" : "=r"(ctl));
+    const bool asserted = (ctl & 7) == 5; // ENABLE, not IMASK, ISTATUS
+    Vgic& g = *v.vgic;
+    bool pending = false; // still waiting for the guest to take it
+    for (uint32_t n = 0; n < lr_count; n++) {
+        if (!(cs.used & (1u << n)) || (cs.lr[n] & kLrVirtMask) != kVtimerIntid) {
+            continue;
+        }
+        const uint64_t lr = hw::read_lr(n);
+        if ((lr & kLrStateMask) != kLrPending) {
+            continue; // active (taken) or already completed
+        }
+        if (asserted) {
+            pending = true;
+        } else {
+            hw::write_lr(n, 0);
+            cs.used &= ~(1u << n);
+            gic::set_active(kVtimerIntid, false);
+        }
+    }
+    LockGuard guard(g.lock);
+    if (g.dist.irq_pending(v.index, kVtimerIntid)) {
+        if (asserted) {
+            pending = true;
+        } else {
+            g.dist.set_pending(v.index, kVtimerIntid, false);
+            gic::set_active(kVtimerIntid, false);
+        }
+    }
+    cs.timer_raised = pending;
+}
+
+} // namespace
+
+namespace {
+
+/// exit() with list registers in use or a timer interrupt to watch.
+__attribute__((noinline)) void exit_slow(Vcpu& v, Vgic::CpuState& cs)
+{
+    if (cs.used != 0) {
+        const uint64_t empty = hw::empty_lrs();
+        for (uint32_t n = 0; n < lr_count; n++) {
+            if ((cs.used & (1u << n)) && ((empty >> n) & 1)) {
+                cs.used &= ~(1u << n); // the guest has completed it
+                cs.flush = true;       // room for whatever waited
+                if ((cs.lr[n] & kLrVirtMask) == kVtimerIntid) {
+                    cs.timer_raised = false; // taken and ended: nothing left to withdraw
+                }
+            }
+        }
+    }
+    if (cs.timer_raised) {
+        settle_timer(v, cs);
+    }
+}
+
+} // namespace
+
 void exit(Vcpu& v)
 {
     Vgic::CpuState& cs = v.vgic->cpu[v.index];
-    if (cs.used == 0) {
-        return;
-    }
-    const uint64_t empty = hw::empty_lrs();
-    for (uint32_t n = 0; n < lr_count; n++) {
-        if ((cs.used & (1u << n)) && ((empty >> n) & 1)) {
-            cs.used &= ~(1u << n); // the guest has completed it
-            cs.flush = true;       // room for whatever waited
-        }
+    if (cs.used != 0 || cs.timer_raised) {
+        exit_slow(v, cs);
     }
 }
 

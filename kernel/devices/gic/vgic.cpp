@@ -178,6 +178,7 @@ void timer_fired(Vcpu& v, uint32_t intid)
         LockGuard guard(g.lock);
         g.dist.set_pending(v.index, kVtimerIntid, true);
         g.cpu[v.index].flush = true;
+        g.cpu[v.index].timer_raised = true; // level-sensitive: vgic::exit() watches the line from now on
     }
     g.host->wake(v.index);
 }

@@ -31,9 +31,10 @@ public:
         uint64_t lr[kMaxLrs] = {}; // in ICH_LR_EL2 layout on either version
         uint32_t used = 0;         // LRs holding an interrupt
         uint32_t vmcr = 0;
-        uint32_t apr[8] = {}; // GICv2: GICH_APR; GICv3: ICH_AP0R0-3, ICH_AP1R0-3
-        bool flush = false;   // something may have become pending
-        bool reset = false;   // the VM restarted: this vCPU's list registers hold nothing of value
+        uint32_t apr[8] = {};      // GICv2: GICH_APR; GICv3: ICH_AP0R0-3, ICH_AP1R0-3
+        bool flush = false;        // something may have become pending
+        bool reset = false;        // the VM restarted: this vCPU's list registers hold nothing of value
+        bool timer_raised = false; // its virtual timer's interrupt may still be pending, not yet taken
     };
 
     /// The GICv3 redistributors: one MMIO region for all of the VM's vCPUs.
