@@ -41,16 +41,29 @@ void VmConsole::output(const char* text, size_t length)
         console::write(text, length);
         return;
     }
+    // Several VMs share the terminal: nothing a guest prints may pass for
+    // another VM's line or for Vireo's. Control characters other than tab
+    // and backspace are shown in caret notation (ESC as "^["), carriage
+    // returns are dropped, and backspaces never reach into the prefix.
     LockGuard guard(output_lock);
     for (size_t i = 0; i < length; i++) {
-        const char c = text[i];
+        const auto c = static_cast<uint8_t>(text[i]);
         if (c == '\n') {
             emit_line(true);
-        } else if (c != '\r') {
-            line_[line_used_++] = c;
-            if (line_used_ == sizeof line_ - 1) {
-                emit_line(false);
-            }
+            continue;
+        }
+        if (c == '\r') {
+            continue;
+        }
+        const bool caret = (c < 0x20 && c != '\t' && c != '\b') || c == 0x7f;
+        if (line_used_ + (caret ? 2 : 1) > sizeof line_ - 1) {
+            emit_line(false);
+        }
+        if (caret) {
+            line_[line_used_++] = '^';
+            line_[line_used_++] = static_cast<char>(c ^ 0x40);
+        } else {
+            line_[line_used_++] = static_cast<char>(c);
         }
     }
 }
@@ -70,13 +83,31 @@ void VmConsole::flush()
 
 void VmConsole::emit_line(bool complete)
 {
-    line_[line_used_] = '\0';
-    if (open_line == this) {
-        console::print("%s%s", line_, complete ? "\n" : ""); // the rest of the line already begun
+    // A backspace may erase only what this VM printed on this physical
+    // line: `column` counts it, from the prefix on.
+    const bool continues = open_line == this;
+    size_t column = continues ? shown_ : 0;
+    char text[kLine];
+    size_t used = 0;
+    for (size_t i = 0; i < line_used_; i++) {
+        if (line_[i] == '\b') {
+            if (column == 0) {
+                continue;
+            }
+            column--;
+        } else {
+            column++;
+        }
+        text[used++] = line_[i];
+    }
+    text[used] = '\0';
+    if (continues) {
+        console::print("%s%s", text, complete ? "\n" : ""); // the rest of the line already begun
     } else {
-        console::print("%s[%s] %s%s", open_line != nullptr ? "\n" : "", name_, line_, complete ? "\n" : "");
+        console::print("%s[%s] %s%s", open_line != nullptr ? "\n" : "", name_, text, complete ? "\n" : "");
     }
     open_line = complete ? nullptr : this;
+    shown_ = complete ? 0 : column;
     line_used_ = 0;
 }
 

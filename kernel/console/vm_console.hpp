@@ -1,9 +1,10 @@
 // One VM's console: its virtual PL011 as the VM's bus sees it, the bytes
 // typed for it that wait for room in the PL011's receive FIFO, and its
 // output on the shared terminal. With one VM the output goes straight
-// through; with several, a whole line at a time prefixed with the VM's
-// name (flush() shows an unfinished line, e.g. a prompt, of the VM that has
-// the input).
+// through, escape sequences included (full-screen programs work); with
+// several, a whole line at a time prefixed with the VM's name, control
+// characters neutralised (flush() shows an unfinished line, e.g. a prompt,
+// of the VM that has the input).
 #pragma once
 
 #include <stddef.h>
@@ -52,4 +53,5 @@ private:
     size_t input_count_ = 0;
     char line_[kLine] = {}; // output not yet printed (several VMs)
     size_t line_used_ = 0;
+    size_t shown_ = 0; // what this VM has on its unfinished physical line, after the prefix
 };
