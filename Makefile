@@ -72,7 +72,7 @@ LIBGCC := $(shell $(CC) -print-libgcc-file-name)
 LIBS := $(NEWLIB)/lib/libc.a $(LIBFDT)/lib/aarch64-linux-gnu/libfdt.a $(LIBGCC)
 LDFLAGS := -pie --no-dynamic-linker -z norelro -z noexecstack --gc-sections --build-id=none --no-warn-rwx-segments
 
-.PHONY: all boards setup run debug test unit systest bench format format-check clean
+.PHONY: all boards setup run debug test unit systest bench fuzz fuzzers format format-check clean
 all: $(IMAGE).bin compile_commands.json
 
 # Every board's image, from the same sources.
@@ -210,6 +210,53 @@ $(BUILD)/host/dtb/%.dtb: tests/dts/%.dts
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_DTBS) $(BUILD)/vireo.bin
 	$(call quiet,HOSTLD,$@)$(HOST_CXX) -fsanitize=address,undefined -o $@ $(UNIT_OBJS) -lgtest -lgtest_main -lfdt -pthread
 
+# --- fuzzing (libFuzzer: clang's -fsanitize=fuzzer) ------------------------
+
+# Each target is tests/fuzz/NAME.cpp and the sources it exercises, built for
+# the host from the same files as the unit tests. `make fuzz` runs every
+# target for FUZZ_SECONDS, starting from its corpus in tests/fuzz/corpus/NAME
+# (new finds go to build/fuzz/corpus/NAME); `make test` replays each corpus.
+FUZZ_CXX ?= clang++
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_NAMES := $(basename $(notdir $(wildcard tests/fuzz/*.cpp)))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_DIR)/%)
+FUZZ_CXXFLAGS := -std=c++20 -O1 -g -I. -Wall -Wextra -Werror -Wno-format-security -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -MMD -MP
+fuzz_srcs_exit_decode := vcpu/exit.cpp
+fuzz_srcs_vgic_dist := kernel/devices/gic/vgic_dist.cpp
+fuzz_srcs_vpl011 := kernel/devices/uart/vpl011.cpp
+fuzz_srcs_psci := kernel/devices/calls/psci_vm.cpp
+fuzz_srcs_calls := kernel/devices/calls/calls.cpp kernel/devices/calls/psci_vm.cpp platform/psci.cpp
+fuzz_srcs_config := kernel/loader/config.cpp
+fuzz_srcs_package := kernel/loader/package.cpp
+fuzz_srcs_image := kernel/loader/image.cpp
+fuzz_srcs_guest_fdt := kernel/loader/guest_fdt.cpp
+
+$(FUZZ_DIR)/obj/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(call quiet,FUZZCXX,$<)$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -c $< -o $@
+
+define fuzz_target
+$(FUZZ_DIR)/$(1): $(FUZZ_DIR)/obj/tests/fuzz/$(1).o $(patsubst %.cpp,$(FUZZ_DIR)/obj/%.o,$(fuzz_srcs_$(1)))
+	$$(call quiet,FUZZLD,$$@)$(FUZZ_CXX) -fsanitize=fuzzer,address,undefined -o $$@ $$^ -lfdt
+endef
+$(foreach f,$(FUZZ_NAMES),$(eval $(call fuzz_target,$(f))))
+
+fuzzers: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_NAMES); do \
+		mkdir -p $(FUZZ_DIR)/corpus/$$f; \
+		echo "fuzz $$f: $(FUZZ_SECONDS) s"; \
+		$(FUZZ_DIR)/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_DIR)/$$f- $(FUZZ_DIR)/corpus/$$f tests/fuzz/corpus/$$f 2>&1 \
+			| grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==ERROR|.*invariant broken|SUMMARY)' \
+			|| true; \
+		test -z "$$(ls $(FUZZ_DIR)/$$f-crash-* $(FUZZ_DIR)/$$f-leak-* $(FUZZ_DIR)/$$f-timeout-* 2>/dev/null)" \
+			|| { echo "fuzz $$f: FOUND a failing input: $$(ls $(FUZZ_DIR)/$$f-*-*)"; exit 1; }; \
+	done
+
 # --- running -------------------------------------------------------------
 
 RUN_PACKAGE = $(BUILD)/packages/$(VM:%.dts=%).pkg
@@ -223,8 +270,8 @@ debug: all $(RUN_PACKAGE)
 	@echo "QEMU waits for gdb on :1234; in another terminal: gdb-multiarch -ex 'symbol-file $(IMAGE).elf -o 0x40200000' -ex 'target remote :1234'"
 	$(QEMU_RUN) --gdb $(IMAGE).bin
 
-test: format-check all boards $(BUILD)/unit-tests
-	@scripts/run-tests --unit $(BUILD)/unit-tests --image $(IMAGE).bin tests/system/*.tests
+test: format-check all boards $(BUILD)/unit-tests $(FUZZ_BINS)
+	@scripts/run-tests --unit $(BUILD)/unit-tests --fuzz $(FUZZ_DIR) --image $(IMAGE).bin tests/system/*.tests
 
 bench: all
 	@scripts/bench $(BUILD)
@@ -245,8 +292,8 @@ format-check:
 	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/guests $(BUILD)/vireo*.* $(BUILD)/vireo.ld $(BUILD)/unit-tests $(BUILD)/test-logs compile_commands.json
+	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/fuzz $(BUILD)/guests $(BUILD)/vireo*.* $(BUILD)/vireo.ld $(BUILD)/unit-tests $(BUILD)/test-logs compile_commands.json
 
 .SECONDARY:
 
--include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(GUEST_NAMES:%=$(GUEST_DIR)/obj/%.d) $(GUEST_DIR)/obj/lib/guest.d
+-include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(wildcard $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/obj/*/*/*.d $(FUZZ_DIR)/obj/*/*/*/*.d) $(GUEST_NAMES:%=$(GUEST_DIR)/obj/%.d) $(GUEST_DIR)/obj/lib/guest.d

@@ -118,4 +118,11 @@ uint64_t load_result(const MmioAccess& access, uint64_t raw);
 /// The bytes a store writes, from the register's value.
 uint64_t store_value(const MmioAccess& access, uint64_t reg);
 
+/// What a completed access does to the registers: a load's values (from
+/// the `size` bytes read, `values[1]` for the second register of a pair)
+/// into Rt and Rt2 (XZR: discarded), then a pre/post-index writeback to the
+/// base: X0-X30 in `x`, `sp` for register 31. Pure; Vcpu::complete_mmio
+/// applies it.
+void complete_access(const MmioAccess& access, const uint64_t values[2], uint64_t (&x)[31], uint64_t& sp);
+
 } // namespace vcpu

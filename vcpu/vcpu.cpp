@@ -212,18 +212,11 @@ const Exit& Vcpu::run()
 
 void Vcpu::complete_mmio(const MmioAccess& access, const uint64_t values[2])
 {
-    if (!access.write) {
-        set_reg(access.rt, load_result(access, values[0]));
-        if (access.pair) {
-            set_reg(access.rt2, load_result(access, values[1]));
-        }
-    }
-    if (access.writeback) {
-        if (access.rn == 31) {
-            set_stack_pointer(stack_pointer() + static_cast<uint64_t>(access.offset));
-        } else {
-            regs.x[access.rn] += static_cast<uint64_t>(access.offset);
-        }
+    const bool sp_written = access.writeback && access.rn == 31;
+    uint64_t sp = sp_written ? stack_pointer() : 0;
+    complete_access(access, values, regs.x, sp);
+    if (sp_written) {
+        set_stack_pointer(sp);
     }
     skip_instruction();
 }

@@ -51,6 +51,13 @@ public:
     uint64_t wake_at = ~0ull;    // Blocked: physical counter value its virtual timer fires at
     Vcpu* next_queued = nullptr; // the next vCPU on its physical CPU's run queue (kernel/sched)
 
+    /// Publishes a new state to the other CPUs (release: what this CPU wrote
+    /// before is visible to whoever sees the state).
+    void set_state(VcpuState s)
+    {
+        __atomic_store_n(reinterpret_cast<uint8_t*>(&state), static_cast<uint8_t>(s), __ATOMIC_RELEASE);
+    }
+
     /// Architectural reset, then entry at `pc` in EL1h with the MMU off and
     /// `x0` in x0 (PSCI CPU_ON's context id; the DTB address for a boot CPU).
     void reset(uint64_t pc, uint64_t x0);

@@ -433,8 +433,15 @@ void check_together(VmConfig* vms, size_t count, const char* file, const ConfigL
     }
 }
 
+/// A device tree starts 8-byte aligned (DTSpec 5.1); its header is read
+/// in place. (Package entries are 4 KiB-aligned, so this always holds.)
+bool aligned(const void* blob) { return reinterpret_cast<uintptr_t>(blob) % 8 == 0; }
+
 bool check_blob(const void* blob, size_t blob_size, const char* file, LoadError& error)
 {
+    if (blob != nullptr && !aligned(blob)) {
+        return fail(error, "%s: the device tree is not 8-byte aligned in memory", file);
+    }
     if (blob == nullptr || blob_size < sizeof(fdt_header) || fdt_magic(blob) != FDT_MAGIC) {
         return fail(error, "%s: not a device tree (no FDT magic): expected a DTB compiled by dtc", file);
     }
@@ -472,7 +479,7 @@ bool check_blob(const void* blob, size_t blob_size, const char* file, LoadError&
 vm_config::Room vm_config::room(const void* blob, size_t blob_size)
 {
     Room room;
-    if (blob == nullptr || blob_size < sizeof(fdt_header) || fdt_check_header(blob) != 0 ||
+    if (blob == nullptr || !aligned(blob) || blob_size < sizeof(fdt_header) || fdt_check_header(blob) != 0 ||
         fdt_totalsize(blob) > blob_size) {
         return room;
     }

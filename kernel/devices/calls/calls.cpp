@@ -46,9 +46,7 @@ Outcome psci(Vcpu& vcpu, VmHost& vm, uint32_t fid)
     case vpsci::Action::StartCpu:
         vm.start_vcpu(static_cast<uint32_t>(r.target), r.entry, r.context);
         return Outcome::Continue;
-    case vpsci::Action::StopCaller:
-        __atomic_store_n(&vcpu.state, VcpuState::Off, __ATOMIC_RELEASE);
-        return Outcome::Yield;
+    case vpsci::Action::StopCaller: vcpu.set_state(VcpuState::Off); return Outcome::Yield;
     case vpsci::Action::Suspend: return Outcome::WaitForInterrupt;
     case vpsci::Action::SystemOff: vm.stop("PSCI SYSTEM_OFF"); return Outcome::Yield;
     case vpsci::Action::SystemReset: vm.reset(); return Outcome::Yield;

@@ -1,0 +1,81 @@
+// The VM configuration reader (kernel/loader/config.cpp): whatever the
+// blob, every VM it calls good satisfies every documented check.
+#include <cstring>
+#include <vector>
+
+#include "kernel/loader/config.hpp"
+#include "tests/fuzz/input.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
+{
+    if (size < 2) {
+        return 0;
+    }
+    const vm_config::Room misaligned = vm_config::room(data + 1 + (reinterpret_cast<uintptr_t>(data) % 2 == 0), 16);
+    FUZZ_CHECK(misaligned.vms == 0); // refused, never read
+    // The first two bytes choose the machine; the rest is the blob.
+    const ConfigLimits limits{1u + data[0] % 16, (uint64_t{data[1]} + 1) << 26};
+    // The blob where Vireo finds it, 8-byte aligned (a package entry is 4 KiB-aligned).
+    std::vector<uint64_t> aligned((size - 2 + 7) / 8 + 1);
+    std::memcpy(aligned.data(), data + 2, size - 2);
+    const uint8_t* blob = reinterpret_cast<const uint8_t*>(aligned.data());
+    const size_t blob_size = size - 2;
+    const vm_config::Room room = vm_config::room(blob, blob_size);
+    std::vector<VmConfig> vms(room.vms + 1);
+    std::vector<PassthroughDevice> devices(room.devices + 1);
+    size_t count = 0;
+    LoadError error;
+    if (!vm_config::parse(blob, blob_size, "fuzz.dts", limits, vms.data(), room.vms, devices.data(), room.devices,
+                          count, error)) {
+        FUZZ_CHECK(count == 0 && error.message[0] != '\0');
+        return 0;
+    }
+    FUZZ_CHECK(count == room.vms && count > 0);
+    uint64_t total = 0;
+    size_t consoles = 0;
+    const auto inside = [&](const void* p) {
+        return static_cast<const uint8_t*>(p) >= blob && static_cast<const uint8_t*>(p) < blob + blob_size;
+    };
+    for (size_t i = 0; i < count; i++) {
+        const VmConfig& vm = vms[i];
+        FUZZ_CHECK(strnlen(vm.name, VmConfig::kNameSize) < VmConfig::kNameSize);
+        if (!vm.ok) {
+            FUZZ_CHECK(vm.error[0] != '\0' && strnlen(vm.error, sizeof vm.error) < sizeof vm.error);
+            continue;
+        }
+        FUZZ_CHECK(vm.vcpus >= 1 && vm.vcpus <= VmConfig::kMaxVcpus);
+        for (uint32_t v = 0; vm.pinned && v < vm.vcpus; v++) {
+            FUZZ_CHECK(vm.pcpu[v] >= 0 && static_cast<size_t>(vm.pcpu[v]) < limits.cpu_count);
+        }
+        FUZZ_CHECK(vm.ram_size != 0 && vm.ram_base % vm_config::kMemoryAlign == 0 &&
+                   vm.ram_size % vm_config::kMemoryAlign == 0);
+        FUZZ_CHECK(vm.ram_base < vm_config::kIpaLimit && vm.ram_size <= vm_config::kIpaLimit - vm.ram_base);
+        FUZZ_CHECK(vm.ram_base + vm.ram_size <= vm_config::kDeviceWindowBase ||
+                   vm.ram_base >= vm_config::kDeviceWindowEnd);
+        FUZZ_CHECK(vm.kernel != nullptr && inside(vm.kernel));
+        FUZZ_CHECK(strlen(vm.kernel) >= 1 && strlen(vm.kernel) <= 47);
+        FUZZ_CHECK(vm.bootargs == nullptr || (inside(vm.bootargs) && strlen(vm.bootargs) <= vm_config::kMaxBootargs));
+        for (size_t r = 0; r < vm.smc_forward_count; r++) {
+            FUZZ_CHECK(vm.smc_range(r).first <= vm.smc_range(r).last);
+        }
+        for (size_t p = 0; p < vm.passthrough_count; p++) {
+            const PassthroughDevice& d = vm.passthrough[p];
+            FUZZ_CHECK(&d >= devices.data() && &d < devices.data() + room.devices);
+            FUZZ_CHECK(d.size != 0 && d.base % 4096 == 0 && d.size % 4096 == 0 &&
+                       d.base + d.size <= vm_config::kIpaLimit);
+            for (size_t n = 0; n < d.intids.count; n++) {
+                FUZZ_CHECK(d.intids[n] >= 32 && d.intids[n] <= 1019);
+            }
+            FUZZ_CHECK(d.compatible == nullptr ||
+                       (d.compatible_length >= 2 && d.compatible[d.compatible_length - 1] == '\0'));
+        }
+        total += vm.ram_size;
+        consoles += vm.console_input ? 1 : 0;
+        for (size_t j = 0; j < i; j++) {
+            FUZZ_CHECK(!vms[j].ok || strcmp(vms[j].name, vm.name) != 0);
+        }
+    }
+    FUZZ_CHECK(total <= limits.ram_bytes); // the checked bound on all VMs' memory
+    FUZZ_CHECK(consoles <= 1);
+    return 0;
+}
