@@ -85,6 +85,11 @@ extern "C" void guest_main(uint64_t, uint64_t)
     test("isv0-stp-post-index", v == 2 && addr == dev + 0x70);
     asm volatile("ldpsw %0, %1, [%2]" : "=&r"(a), "=&r"(b) : "r"(dev + 0x80));
     test("isv0-ldpsw", a == 0xffffffff83828180 && b == 0xffffffff87868584);
+    // Right after a sign-extending decode, a zero-extending one (nothing of
+    // the last access may stay in the decoder's record).
+    addr = dev + 0x90;
+    asm volatile("ldrb %w0, [%1], #1" : "=r"(v), "+r"(addr));
+    test("isv0-ldrb-after-ldpsw-zero-extends", v == 0x90 && addr == dev + 0x91);
 
     // Faults that belong to the guest.
     Fault f = expect_fault(read_unmapped);

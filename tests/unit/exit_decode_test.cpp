@@ -296,3 +296,29 @@ TEST(StoreValue, TakesTheLowBytesOfTheRegister)
 }
 
 } // namespace
+
+namespace {
+
+TEST(DecodeLoadStore, NothingOfTheLastAccessSurvivesInAReusedRecord)
+{
+    MmioAccess a;
+    ASSERT_TRUE(decode_load_store(0x69402d8a, a)); // ldpsw x10, x11, [x12]: sign-extending pair
+    a.ipa = 0x0a000090;
+    ASSERT_TRUE(decode_load_store(0x384017f7, a)); // ldrb w23, [sp], #1
+    EXPECT_FALSE(a.sign_extend) << "LDRB zero-extends";
+    EXPECT_FALSE(a.pair);
+    EXPECT_FALSE(a.reg64);
+    EXPECT_EQ(a.ipa, 0x0a000090u) << "the address is the caller's";
+    EXPECT_EQ(load_result(a, 0x90), 0x90u);
+}
+
+TEST(DecodeSync, SignExtensionOnlyForNarrowLoads)
+{
+    // SSE set on a store, and on a 64-bit load: neither sign-extends.
+    const uint64_t store = (0x24ull << 26) | (1 << 25) | (1 << 24) | (0 << 22) | (1 << 21) | (1 << 6);
+    EXPECT_FALSE(decode_sync(store, 0, 0).mmio.sign_extend);
+    const uint64_t wide = (0x24ull << 26) | (1 << 25) | (1 << 24) | (3 << 22) | (1 << 21);
+    EXPECT_FALSE(decode_sync(wide, 0, 0).mmio.sign_extend);
+}
+
+} // namespace
