@@ -42,8 +42,8 @@ void decode_data_abort(Exit& exit, uint64_t hpfar)
         return;
     }
     mmio.size = static_cast<uint8_t>(1u << bits(esr, 23, 22));
-    // SSE means something for loads narrower than 64 bits only (ISS, D19.2.49).
-    mmio.sign_extend = !mmio.write && mmio.size < 8 && bits(esr, kSse, kSse);
+    // The hardware reports SSE for loads narrower than 64 bits only (ISS, D19.2.49).
+    mmio.sign_extend = bits(esr, kSse, kSse);
     mmio.rt = static_cast<uint8_t>(bits(esr, 20, 16));
     mmio.reg64 = bits(esr, kSf, kSf);
     mmio.acquire_release = bits(esr, kAr, kAr);
@@ -186,22 +186,6 @@ uint64_t load_result(const MmioAccess& access, uint64_t raw)
 uint64_t store_value(const MmioAccess& access, uint64_t reg)
 {
     return access.size == 8 ? reg : reg & ((1ull << (access.size * 8u)) - 1);
-}
-
-void complete_access(const MmioAccess& access, const uint64_t values[2], uint64_t (&x)[31], uint64_t& sp)
-{
-    if (!access.write) {
-        if (access.rt < 31) {
-            x[access.rt] = load_result(access, values[0]);
-        }
-        if (access.pair && access.rt2 < 31) {
-            x[access.rt2] = load_result(access, values[1]);
-        }
-    }
-    if (access.writeback) {
-        uint64_t& base = access.rn == 31 ? sp : x[access.rn];
-        base += static_cast<uint64_t>(access.offset);
-    }
 }
 
 } // namespace vcpu

@@ -122,7 +122,21 @@ uint64_t store_value(const MmioAccess& access, uint64_t reg);
 /// the `size` bytes read, `values[1]` for the second register of a pair)
 /// into Rt and Rt2 (XZR: discarded), then a pre/post-index writeback to the
 /// base: X0-X30 in `x`, `sp` for register 31. Pure; Vcpu::complete_mmio
-/// applies it.
-void complete_access(const MmioAccess& access, const uint64_t values[2], uint64_t (&x)[31], uint64_t& sp);
+/// applies it (inline: it is on every emulated access's path).
+inline void complete_access(const MmioAccess& access, const uint64_t values[2], uint64_t (&x)[31], uint64_t& sp)
+{
+    if (!access.write) {
+        if (access.rt < 31) {
+            x[access.rt] = load_result(access, values[0]);
+        }
+        if (access.pair && access.rt2 < 31) {
+            x[access.rt2] = load_result(access, values[1]);
+        }
+    }
+    if (access.writeback) {
+        uint64_t& base = access.rn == 31 ? sp : x[access.rn];
+        base += static_cast<uint64_t>(access.offset);
+    }
+}
 
 } // namespace vcpu

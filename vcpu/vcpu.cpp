@@ -77,6 +77,7 @@ void Vcpu::reset(uint64_t pc, uint64_t x0)
     el1 = {};
     el1.sctlr = kSctlrEl1Reset;
     fp = {};
+    ptimer = {};
 }
 
 void Vcpu::load()
@@ -212,11 +213,13 @@ const Exit& Vcpu::run()
 
 void Vcpu::complete_mmio(const MmioAccess& access, const uint64_t values[2])
 {
-    const bool sp_written = access.writeback && access.rn == 31;
-    uint64_t sp = sp_written ? stack_pointer() : 0;
-    complete_access(access, values, regs.x, sp);
-    if (sp_written) {
+    if (access.writeback && access.rn == 31) [[unlikely]] { // SP as the base register
+        uint64_t sp = stack_pointer();
+        complete_access(access, values, regs.x, sp);
         set_stack_pointer(sp);
+    } else {
+        uint64_t no_sp = 0;
+        complete_access(access, values, regs.x, no_sp);
     }
     skip_instruction();
 }

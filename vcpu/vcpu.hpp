@@ -26,6 +26,26 @@ struct ExitCounters {
     uint64_t total = 0;
 };
 
+/// The EL1 physical timer (CNTP_CTL/CVAL/TVAL_EL0), emulated: its registers
+/// trap to EL2 (CNTHCTL_EL2.EL1PCEN = 0) and kernel/devices/timer keeps
+/// this state. It counts the physical counter, which the guest reads
+/// untrapped (CNTPCT_EL0 = CNTVCT_EL0 + CNTVOFF_EL2, as on hardware).
+struct PhysTimer {
+    static constexpr uint64_t kEnable = 1;
+    static constexpr uint64_t kImask = 2;
+    static constexpr uint64_t kIstatus = 4;
+
+    uint64_t ctl = 0; // ENABLE and IMASK as the guest wrote them
+    uint64_t cval = 0;
+
+    /// Enabled and unmasked: its interrupt line follows the compare.
+    bool armed() const { return (ctl & (kEnable | kImask)) == kEnable; }
+    /// The condition met (ISTATUS), with the counter at `now`.
+    bool met(uint64_t now) const { return (ctl & kEnable) != 0 && now >= cval; }
+    /// Its interrupt line's level.
+    bool asserted(uint64_t now) const { return armed() && now >= cval; }
+};
+
 /// The per-VM values a vCPU writes into EL2 registers on each switch.
 struct Stage2Context {
     uint64_t vttbr = 0;   // VMID and stage-2 root
@@ -40,6 +60,7 @@ public:
     El1State el1 = {};
     FpState fp = {};
     ExitCounters counters;
+    PhysTimer ptimer;
 
     Vm* vm = nullptr;     // the VM layer's view of its VM (kernel/vm)
     Vgic* vgic = nullptr; // its VM's virtual GIC; nullptr when the VM has none

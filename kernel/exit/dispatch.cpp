@@ -5,6 +5,7 @@
 #include "kernel/devices/calls/calls.hpp"
 #include "kernel/devices/gic/vgic.hpp"
 #include "kernel/devices/sysreg/sysreg_emul.hpp"
+#include "kernel/devices/timer/ptimer.hpp"
 #include "kernel/vm/vm.hpp"
 
 using vcpu::Exit;
@@ -53,6 +54,20 @@ void undefined(Vcpu& vcpu, const Exit& exit, const char* what)
     vcpu.inject_undefined();
 }
 
+/// A trapped MSR/MRS the system-register emulation does not own: the
+/// emulated physical timer's, or UNDEFINED.
+__attribute__((noinline)) Outcome other_sysreg(Vcpu& vcpu, const Exit& exit)
+{
+    if (ptimer::owns(exit.sysreg)) {
+        vcpu.skip_instruction();
+        return ptimer::access(vcpu, exit.sysreg);
+    }
+    undefined(vcpu, exit,
+              exit.sysreg.read ? "MRS of a register Vireo does not emulate"
+                               : "MSR to a register Vireo does not emulate");
+    return Outcome::Continue;
+}
+
 } // namespace
 
 Outcome wait_for_interrupt(Vcpu& vcpu);
@@ -75,6 +90,9 @@ Outcome wait_for_interrupt(Vcpu& vcpu)
     // WFI then only gives the CPU to another runnable vCPU.
     if (vcpu.vgic == nullptr) {
         return Outcome::YieldIfOthers;
+    }
+    if (vcpu.ptimer.armed()) {
+        ptimer::update(vcpu); // its deadline may have passed since the last look
     }
     return vgic::has_pending(vcpu) ? Outcome::Continue : Outcome::Block;
 }
@@ -101,12 +119,9 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
     case ExitKind::SysReg:
         if (sysreg_emul::handle(vcpu, exit.sysreg)) {
             vcpu.skip_instruction();
-        } else {
-            undefined(vcpu, exit,
-                      exit.sysreg.read ? "MRS of a register Vireo does not emulate"
-                                       : "MSR to a register Vireo does not emulate");
+            return Outcome::Continue;
         }
-        return Outcome::Continue;
+        return other_sysreg(vcpu, exit);
     case ExitKind::Wfi: vcpu.skip_instruction(); return wait_for_interrupt(vcpu);
     case ExitKind::Wfe: vcpu.skip_instruction(); return Outcome::Yield;
     case ExitKind::FpSimdTrap: return Outcome::Continue; // handled in Vcpu::run()

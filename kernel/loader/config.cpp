@@ -437,6 +437,8 @@ void check_together(VmConfig* vms, size_t count, const char* file, const ConfigL
 /// in place. (Package entries are 4 KiB-aligned, so this always holds.)
 bool aligned(const void* blob) { return reinterpret_cast<uintptr_t>(blob) % 8 == 0; }
 
+constexpr uint32_t kMinFdtVersion = 16;
+
 bool check_blob(const void* blob, size_t blob_size, const char* file, LoadError& error)
 {
     if (blob != nullptr && !aligned(blob)) {
@@ -448,6 +450,13 @@ bool check_blob(const void* blob, size_t blob_size, const char* file, LoadError&
     if (fdt_totalsize(blob) > blob_size) {
         return fail(error, "%s: device tree truncated: its header says %u bytes, only %lu are there", file,
                     fdt_totalsize(blob), blob_size);
+    }
+    // Older formats (path names, unaligned properties) are what dtc has not
+    // written for decades, and libfdt 1.6.1's fdt_check_full() crashes on
+    // some of them (found by tests/fuzz/config.cpp): refused before it looks.
+    if (fdt_version(blob) < kMinFdtVersion) {
+        return fail(error, "%s: device tree version %u: expected version %u or later, as dtc writes", file,
+                    fdt_version(blob), kMinFdtVersion);
     }
     const int check = fdt_check_full(blob, blob_size);
     if (check != 0) {
@@ -480,7 +489,7 @@ vm_config::Room vm_config::room(const void* blob, size_t blob_size)
 {
     Room room;
     if (blob == nullptr || !aligned(blob) || blob_size < sizeof(fdt_header) || fdt_check_header(blob) != 0 ||
-        fdt_totalsize(blob) > blob_size) {
+        fdt_totalsize(blob) > blob_size || fdt_version(blob) < kMinFdtVersion) {
         return room;
     }
     int vm = 0;

@@ -4,6 +4,7 @@
 #include "kernel/cpu/irq.hpp"
 #include "kernel/cpu/percpu.hpp"
 #include "kernel/devices/gic/vgic.hpp"
+#include "kernel/devices/timer/ptimer.hpp"
 #include "kernel/exit/dispatch.hpp"
 #include "platform/cpu.hpp"
 #include "vcpu/vcpu.hpp"
@@ -171,7 +172,9 @@ uint64_t timer_deadline(const Vcpu& v)
 /// Puts the running `v` to sleep until an interrupt is pending for it.
 void block(Vcpu& v)
 {
-    v.wake_at = timer_deadline(v);
+    const uint64_t virtual_timer = timer_deadline(v);
+    const uint64_t physical_timer = ptimer::deadline(v);
+    v.wake_at = virtual_timer < physical_timer ? virtual_timer : physical_timer;
     VcpuState expected = VcpuState::Running;
     __atomic_compare_exchange_n(&v.state, &expected, VcpuState::Blocked, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
     // An interrupt that became pending before we slept must not be lost.
@@ -195,7 +198,8 @@ void idle(uint64_t deadline)
 
 /// Runs `v`, picked for this CPU, until it blocks, yields, stops or its
 /// time slice ends; `sliced` says whether a slice is armed, `earliest` is
-/// the earliest blocked vCPU's timer deadline.
+/// the earliest timer deadline the EL2 timer must also serve (blocked
+/// vCPUs' timers, this vCPU's emulated physical timer).
 void run_until_switch(RunQueue& q, Vcpu& v, bool sliced, uint64_t earliest)
 {
     for (;;) {
@@ -255,10 +259,17 @@ void run()
         }
         // A time slice only while someone else waits for this CPU; a
         // deadline for the earliest blocked vCPU's timer in any case.
+        uint64_t wake = earliest;
+        if (v->ptimer.armed()) {
+            // Its emulated physical timer: the line now, and the EL2 timer for when it rises.
+            ptimer::update(*v);
+            const uint64_t rises = ptimer::deadline(*v);
+            wake = rises < wake ? rises : wake;
+        }
         bool sliced = others_runnable(q, *v);
         const uint64_t slice_end = sliced ? now + slice_ticks() : ~0ull;
-        irq::arm_deadline(slice_end < earliest ? slice_end : earliest);
-        run_until_switch(q, *v, sliced, earliest);
+        irq::arm_deadline(slice_end < wake ? slice_end : wake);
+        run_until_switch(q, *v, sliced, wake);
     }
 }
 

@@ -312,13 +312,4 @@ TEST(DecodeLoadStore, NothingOfTheLastAccessSurvivesInAReusedRecord)
     EXPECT_EQ(load_result(a, 0x90), 0x90u);
 }
 
-TEST(DecodeSync, SignExtensionOnlyForNarrowLoads)
-{
-    // SSE set on a store, and on a 64-bit load: neither sign-extends.
-    const uint64_t store = (0x24ull << 26) | (1 << 25) | (1 << 24) | (0 << 22) | (1 << 21) | (1 << 6);
-    EXPECT_FALSE(decode_sync(store, 0, 0).mmio.sign_extend);
-    const uint64_t wide = (0x24ull << 26) | (1 << 25) | (1 << 24) | (3 << 22) | (1 << 21);
-    EXPECT_FALSE(decode_sync(wide, 0, 0).mmio.sign_extend);
-}
-
 } // namespace

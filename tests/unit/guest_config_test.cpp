@@ -472,3 +472,22 @@ TEST(VmConfigRoom, ListsAreAsLongAsTheFileMakesThem)
 }
 
 } // namespace
+
+namespace {
+
+TEST(VmConfigBlob, OldDeviceTreeVersionsAreRefusedBeforeLibfdtLooks)
+{
+    std::vector<char> dtb = load_dtb("config_linux");
+    dtb[20] = 0; // version (big-endian u32 at 20): 2, a format dtc has not written for decades
+    dtb[21] = 0;
+    dtb[22] = 0;
+    dtb[23] = 2;
+    VmConfig vms[2];
+    size_t count = 0;
+    LoadError error;
+    EXPECT_FALSE(vm_config::parse(dtb.data(), dtb.size(), "old.dtb", kMachine, vms, 2, nullptr, 0, count, error));
+    EXPECT_STREQ(error.message, "old.dtb: device tree version 2: expected version 16 or later, as dtc writes");
+    EXPECT_EQ(vm_config::room(dtb.data(), dtb.size()).vms, 0u);
+}
+
+} // namespace

@@ -401,6 +401,55 @@ void release_cpu()
 
 namespace {
 
+/// Whether `v`'s list registers are the ones in this CPU's hardware.
+bool live(const Vcpu& v) { return this_cpu()->lr_owner == &v; }
+
+/// The list register of `v` holding `intid` as pending only (not yet
+/// taken), or -1.
+int pending_lr(const Vcpu& v, const Vgic::CpuState& cs, uint32_t intid)
+{
+    for (uint32_t n = 0; n < lr_count; n++) {
+        if ((cs.used & (1u << n)) && (cs.lr[n] & kLrVirtMask) == intid &&
+            ((live(v) ? hw::read_lr(n) : cs.lr[n]) & kLrStateMask) == kLrPending) {
+            return static_cast<int>(n);
+        }
+    }
+    return -1;
+}
+
+/// Whether `intid` waits for the loaded vCPU `v`, in a list register or the distributor.
+bool pending_anywhere(Vcpu& v, const Vgic::CpuState& cs, uint32_t intid)
+{
+    if (pending_lr(v, cs, intid) >= 0) {
+        return true;
+    }
+    LockGuard guard(v.vgic->lock);
+    return v.vgic->dist.irq_pending(v.index, intid);
+}
+
+/// A level-sensitive private interrupt of `v` went low: an
+/// instance the guest has not taken yet goes away, from its list register
+/// and the distributor. True if there was one.
+bool withdraw(Vcpu& v, Vgic::CpuState& cs, uint32_t intid)
+{
+    bool withdrawn = false;
+    const int n = pending_lr(v, cs, intid);
+    if (n >= 0) {
+        if (live(v)) {
+            hw::write_lr(static_cast<uint32_t>(n), 0);
+        }
+        cs.lr[n] = 0;
+        cs.used &= ~(1u << n);
+        withdrawn = true;
+    }
+    LockGuard guard(v.vgic->lock);
+    if (v.vgic->dist.irq_pending(v.index, intid)) {
+        v.vgic->dist.set_pending(v.index, intid, false);
+        withdrawn = true;
+    }
+    return withdrawn;
+}
+
 /// The virtual timer is level-sensitive (Arm DDI 0487, D11.2.4): once the
 /// guest has disabled or masked it, or moved CVAL into the future, an
 /// interrupt it raised and the guest has not taken yet goes away, from the
@@ -413,34 +462,14 @@ __attribute__((noinline)) void settle_timer(Vcpu& v, Vgic::CpuState& cs)
     uint64_t ctl;
     asm volatile("mrs %0, cntv_ctl_el0" : "=r"(ctl));
     const bool asserted = (ctl & 7) == 5; // ENABLE, not IMASK, ISTATUS
-    Vgic& g = *v.vgic;
-    bool pending = false; // still waiting for the guest to take it
-    for (uint32_t n = 0; n < lr_count; n++) {
-        if (!(cs.used & (1u << n)) || (cs.lr[n] & kLrVirtMask) != kVtimerIntid) {
-            continue;
-        }
-        const uint64_t lr = hw::read_lr(n);
-        if ((lr & kLrStateMask) != kLrPending) {
-            continue; // active (taken) or already completed
-        }
-        if (asserted) {
-            pending = true;
-        } else {
-            hw::write_lr(n, 0);
-            cs.used &= ~(1u << n);
-            gic::set_active(kVtimerIntid, false);
-        }
+    if (asserted) {
+        cs.timer_raised = pending_anywhere(v, cs, kVtimerIntid); // still waiting for the guest to take it
+        return;
     }
-    LockGuard guard(g.lock);
-    if (g.dist.irq_pending(v.index, kVtimerIntid)) {
-        if (asserted) {
-            pending = true;
-        } else {
-            g.dist.set_pending(v.index, kVtimerIntid, false);
-            gic::set_active(kVtimerIntid, false);
-        }
+    if (withdraw(v, cs, kVtimerIntid)) {
+        gic::set_active(kVtimerIntid, false); // only priority-dropped when it fired
     }
-    cs.timer_raised = pending;
+    cs.timer_raised = false;
 }
 
 } // namespace
@@ -474,6 +503,20 @@ void exit(Vcpu& v)
     Vgic::CpuState& cs = v.vgic->cpu[v.index];
     if (cs.used != 0 || cs.timer_raised) {
         exit_slow(v, cs);
+    }
+}
+
+void set_private_level(Vcpu& v, uint32_t intid, bool level)
+{
+    Vgic::CpuState& cs = v.vgic->cpu[v.index];
+    if (!level) {
+        withdraw(v, cs, intid);
+        return;
+    }
+    LockGuard guard(v.vgic->lock);
+    if (!v.vgic->dist.irq_pending(v.index, intid)) {
+        v.vgic->dist.set_pending(v.index, intid, true);
+        cs.flush = true;
     }
 }
 

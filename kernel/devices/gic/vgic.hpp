@@ -113,6 +113,10 @@ void release_cpu();
 void exit(Vcpu& vcpu);
 /// The physical virtual-timer PPI fired while `vcpu` was loaded.
 void timer_fired(Vcpu& vcpu, uint32_t intid);
+/// A level-sensitive private interrupt of `vcpu` (running on this CPU), e.g.
+/// its emulated physical timer: pending while high; when low, an instance
+/// not yet taken is withdrawn.
+void set_private_level(Vcpu& vcpu, uint32_t intid, bool level);
 /// A device's level-sensitive SPI changed: pending while the line is high.
 void set_spi_level(Vgic& vgic, uint32_t intid, bool level);
 /// Whether `vcpu` has an interrupt pending or in a list register (WFI wakes).
