@@ -71,6 +71,10 @@ public:
     VcpuState state = VcpuState::Off;
     uint64_t wake_at = ~0ull;    // Blocked: physical counter value its virtual timer fires at
     Vcpu* next_queued = nullptr; // the next vCPU on its physical CPU's run queue (kernel/sched)
+    /// Work Vireo does on this vCPU's time before it runs its guest again
+    /// (a VM reset's RAM reload): the scheduler calls it instead of
+    /// entering the guest, one bounded step at a time, until it returns true.
+    bool (*work)(Vcpu& vcpu) = nullptr;
 
     /// Publishes a new state to the other CPUs (release: what this CPU wrote
     /// before is visible to whoever sees the state).

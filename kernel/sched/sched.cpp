@@ -244,6 +244,17 @@ void run_until_switch(RunQueue& q, Vcpu& v, bool sliced, uint64_t earliest)
     }
 }
 
+/// One step of the work Vireo does on `v`'s time; then `v` waits for its
+/// turn again (unless the work blocked or started it).
+void do_work(Vcpu& v)
+{
+    if (v.work(v)) {
+        v.work = nullptr;
+    }
+    VcpuState expected = VcpuState::Running;
+    __atomic_compare_exchange_n(&v.state, &expected, VcpuState::Runnable, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
 } // namespace
 
 void run()
@@ -255,6 +266,10 @@ void run()
         Vcpu* v = pick(q);
         if (v == nullptr) {
             idle(earliest);
+            continue;
+        }
+        if (v->work != nullptr) [[unlikely]] {
+            do_work(*v);
             continue;
         }
         // A time slice only while someone else waits for this CPU; a

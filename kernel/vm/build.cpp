@@ -259,20 +259,53 @@ void claim_passthrough(Vm& vm)
 
 } // namespace
 
-void load_images(Vm& vm)
+bool load_images_step(Vm& vm, uint64_t& cursor, uint64_t budget)
 {
     auto* ram = reinterpret_cast<uint8_t*>(vm.ram_pa);
     const VmSpec& spec = *vm.spec;
-    bulk::zero(ram, vm.ram_size);
-    bulk::copy(ram + (vm.kernel_ipa - vm.ram_ipa), spec.image, spec.image_size);
-    if (spec.initrd_size != 0) {
-        bulk::copy(ram + (vm.initrd_ipa - vm.ram_ipa), spec.initrd, spec.initrd_size);
+    // The load as one sequence of pieces: RAM cleared, then each image
+    // copied to its place. `cursor` counts the bytes of it done.
+    struct Piece {
+        uint8_t* to;
+        const uint8_t* from; // nullptr: zeros
+        uint64_t size;
+    };
+    const Piece pieces[] = {
+        {ram, nullptr, vm.ram_size},
+        {ram + (vm.kernel_ipa - vm.ram_ipa), spec.image, spec.image_size},
+        {ram + (vm.initrd_ipa - vm.ram_ipa), spec.initrd, spec.initrd_size},
+        {ram + (vm.dtb_ipa - vm.ram_ipa), vm.dtb, vm.dtb_size},
+    };
+    uint64_t start = 0; // where the current piece begins in the sequence
+    for (const Piece& p : pieces) {
+        if (cursor < start + p.size && budget > 0) {
+            const uint64_t offset = cursor - start;
+            const uint64_t n = p.size - offset < budget ? p.size - offset : budget;
+            if (p.from == nullptr) {
+                bulk::zero(p.to + offset, n);
+            } else {
+                bulk::copy(p.to + offset, p.from + offset, n);
+            }
+            // The guest starts with its MMU, and so its caches, off: it
+            // must find the images in memory, not in Vireo's cache lines
+            // (Arm ARM D7.5.8).
+            arch::clean_dcache_to_poc(p.to + offset, n);
+            cursor += n;
+            budget -= n;
+        }
+        start += p.size;
     }
-    bulk::copy(ram + (vm.dtb_ipa - vm.ram_ipa), vm.dtb, vm.dtb_size);
-    // The guest starts with its MMU, and so its caches, off: it must find
-    // the images in memory, not in Vireo's cache lines (Arm ARM D7.5.8).
-    arch::clean_dcache_to_poc(ram, vm.ram_size);
-    asm volatile("ic ialluis\n\tdsb ish\n\tisb" ::: "memory");
+    if (cursor < start) {
+        return false;
+    }
+    asm volatile("ic ialluis\n\tdsb ish\n\tisb" ::: "memory"); // nor stale instructions
+    return true;
+}
+
+void load_images(Vm& vm)
+{
+    uint64_t cursor = 0;
+    load_images_step(vm, cursor, ~0ull);
 }
 
 Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, const Platform& host)

@@ -5,11 +5,18 @@
 #include "kernel/devices/calls/calls.hpp"
 #include "kernel/sched/sched.hpp"
 #include "kernel/vm/build.hpp"
+#include "platform/cpu.hpp"
 #include "platform/psci.hpp"
 
 namespace {
 
 constexpr uint32_t kFaultLogLimit = 20;
+// A reset reloads the VM's RAM this much per step on its vCPU 0's time,
+// so a large VM's reset cannot hold its CPU for long.
+constexpr uint64_t kResetStep = 8ull << 20;
+// A VM restarts at most once per this many milliseconds of running: a VM
+// that resets at every boot cannot take more than its share of a CPU.
+constexpr uint64_t kMinRunMs = 1000;
 
 // The VMs in start order. At most one per VMID: the architecture's limit.
 constinit Vm* vm_list[limits::kVms] = {};
@@ -111,8 +118,33 @@ void Vm::reset()
     vgic::reset(vgic);
     test_device.reset();
     console.reset();
-    vm_build::load_images(*this);
-    start_vcpu(0, entry, entry_x0);
+    // The reload happens on vCPU 0's time, a step per turn (reset_step).
+    reset_cursor = 0;
+    const uint64_t min_run = arch::read_cntfrq() / 1000 * kMinRunMs;
+    restart_at = started_at + min_run;
+    vcpus[0].work = &reset_step;
+    sched::wake(vcpus[0]);
+}
+
+bool Vm::reset_step(Vcpu& v)
+{
+    Vm& vm = *v.vm;
+    const uint64_t now = arch::counter();
+    if (now < vm.restart_at) {
+        if (vm.should_log_fault()) {
+            log_info("vm %s: restarts less than %lu ms apart: this one waits", vm.name, kMinRunMs);
+        }
+        // Sleep until then (the scheduler's EL2 deadline wakes it).
+        v.wake_at = vm.restart_at;
+        v.set_state(VcpuState::Blocked);
+        return false;
+    }
+    if (!vm_build::load_images_step(vm, vm.reset_cursor, kResetStep)) {
+        return false;
+    }
+    vm.started_at = now;
+    vm.start_vcpu(0, vm.entry, vm.entry_x0);
+    return true;
 }
 
 namespace vms {
@@ -160,6 +192,7 @@ size_t create_all(const VmSpec* specs, size_t count, size_t online_cpus, const P
     vms_running = vm_count;
     VmConsole::set_shared(vm_count > 1);
     for (size_t i = 0; i < vm_count; i++) {
+        vm_list[i]->started_at = arch::counter();
         vm_list[i]->start_vcpu(0, vm_list[i]->entry, vm_list[i]->entry_x0);
     }
     return vm_count;

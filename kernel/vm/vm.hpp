@@ -63,6 +63,9 @@ public:
     SpinLock lock;        // power states and vCPU starts/stops
     bool running = false; // false once stopped (SYSTEM_OFF, crash)
     uint32_t fault_logs = 0;
+    uint64_t started_at = 0;   // physical counter when its boot vCPU last started
+    uint64_t restart_at = 0;   // a reset in progress: not before this counter value
+    uint64_t reset_cursor = 0; // a reset in progress: how much of the reload is done
 
     // VmHost: what the VM's device models may ask of it.
     const char* vm_name() const override { return name; }
@@ -76,6 +79,11 @@ public:
     void console_output(const char* text, size_t length) override { console.output(text, length); }
     bool smc_allowed(uint32_t fid) const override;
     bool should_log_fault() override;
+
+private:
+    /// A reset's work on vCPU 0's time (Vcpu::work): wait out the restart
+    /// limit, reload RAM a step at a time, then start the boot vCPU.
+    static bool reset_step(Vcpu& v);
 };
 
 namespace vms {
