@@ -179,6 +179,16 @@ $(BUILD)/packages/tests/configs/bare/%.pkg: $(BUILD)/packages/tests/configs/bare
 
 all: $(PACKAGES)
 
+# QEMU virt's own DTB (GICv3, 2 CPUs) with the redistributor region cut to
+# CPU 0's frames: CPU 1 then has no redistributor (a system test, -dtb).
+$(BUILD)/dtb/virt-gicv3-one-redistributor.dtb: Makefile
+	@mkdir -p $(dir $@)
+	$(call quiet,DUMPDTB,$@)$(QEMU) -M virt,virtualization=on,gic-version=3,dumpdtb=$@.full -cpu cortex-a72 -smp 2 \
+		-m 1G -nographic >/dev/null 2>&1 && dtc -q -I dtb -O dts $@.full \
+		| sed 's/reg = <0x00 0x8000000 0x00 0x10000 0x00 0x80a0000 0x00 0x[0-9a-f]*>;/reg = <0x00 0x8000000 0x00 0x10000 0x00 0x80a0000 0x00 0x20000>;/' \
+		| dtc -q -I dts -O dtb -o $@ - && rm -f $@.full
+all: $(BUILD)/dtb/virt-gicv3-one-redistributor.dtb
+
 compile_commands.json: $(OBJS)
 	@scripts/compdb-merge $@ $(OBJS:%=%.json) $(UNIT_OBJS:%=%.json) $(GUEST_NAMES:%=$(GUEST_DIR)/obj/%.o.json)
 

@@ -57,6 +57,7 @@ void init_cpu()
         log_error("cpu %u: no GIC redistributor or CPU interface for mpidr 0x%lx", this_cpu()->index, mpidr);
         return;
     }
+    __atomic_store_n(&this_cpu()->gic_ready, 1u, __ATOMIC_RELEASE);
     timer_off();
     gic::enable_local(kSgiKick);
     gic::enable_local(hyp_timer_intid);
@@ -149,5 +150,11 @@ void arm_deadline(uint64_t deadline)
 }
 
 bool slice_expired() { return this_cpu()->slice_expired; }
+
+bool cpu_usable(uint32_t cpu)
+{
+    return cpu < VIREO_MAX_CPUS && __atomic_load_n(&vireo_cpus[cpu].online, __ATOMIC_ACQUIRE) != 0 &&
+           (!ready || __atomic_load_n(&vireo_cpus[cpu].gic_ready, __ATOMIC_ACQUIRE) != 0);
+}
 
 } // namespace irq

@@ -41,4 +41,9 @@ bool slice_expired();
 
 bool available();
 
+/// Whether vCPUs may be placed on physical CPU `cpu`: online and, when
+/// Vireo drives a GIC, with its CPU interface (GICv3: redistributor) set
+/// up, or nothing could kick it, end its time slices or deliver its timers.
+bool cpu_usable(uint32_t cpu);
+
 } // namespace irq

@@ -20,6 +20,7 @@ struct PerCpu {
     uint64_t mpidr = 0;
     uint32_t index = 0;
     uint32_t online = 0;        // set by the CPU itself once it runs C++ with the MMU on
+    uint32_t gic_ready = 0;     // its GIC CPU interface (GICv3: redistributor) found and set up
     bool slice_expired = false; // the EL2 timer ended the running vCPU's time slice
     uint64_t deadline = ~0ull;  // the EL2 timer's deadline last armed (irq::arm_deadline); passed once slice_expired
 };

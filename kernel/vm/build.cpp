@@ -212,8 +212,25 @@ bool check_machine(const VmConfig& config, size_t online_cpus, unsigned ipa_bits
                       config.pcpu[i], online_cpus);
             return false;
         }
+        if (!irq::cpu_usable(static_cast<uint32_t>(config.pcpu[i]))) {
+            log_error("vm %s: vcpu %u is pinned to cpu %d, which has no usable GIC CPU interface or redistributor",
+                      config.name, i, config.pcpu[i]);
+            return false;
+        }
     }
     return true;
+}
+
+/// The CPUs unpinned vCPUs spread over: the online ones that are usable.
+size_t usable_cpus(size_t online_cpus, uint32_t (&out)[VIREO_MAX_CPUS])
+{
+    size_t count = 0;
+    for (uint32_t cpu = 0; cpu < online_cpus && cpu < VIREO_MAX_CPUS; cpu++) {
+        if (irq::cpu_usable(cpu)) {
+            out[count++] = cpu;
+        }
+    }
+    return count;
 }
 
 /// The VM's devices on its bus: test device (if asked for), PL011, virtual GIC.
@@ -315,6 +332,12 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
     if (!check_machine(config, online_cpus, ipa_bits) || !check_passthrough(config, host)) {
         return nullptr;
     }
+    uint32_t usable[VIREO_MAX_CPUS];
+    const size_t usable_count = usable_cpus(online_cpus, usable);
+    if (!config.pinned && usable_count == 0) {
+        log_error("vm %s: no CPU has a usable GIC CPU interface or redistributor", config.name);
+        return nullptr;
+    }
     Vm* vm = memory::make<Vm>();
     Vcpu* vcpus = vm != nullptr ? memory::make<Vcpu>(config.vcpus) : nullptr;
     if (vcpus == nullptr) {
@@ -366,8 +389,8 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
         v.stage2 = &vm->stage2;
         v.index = i;
         v.mpidr = i; // one affinity-0 cluster (limits::kVcpusPerVm)
-        // Unpinned vCPUs spread over the CPUs, each VM starting one further on.
-        v.pcpu = static_cast<uint32_t>(config.pinned ? static_cast<size_t>(config.pcpu[i]) : (index + i) % online_cpus);
+        // Unpinned vCPUs spread over the usable CPUs, each VM starting one further on.
+        v.pcpu = config.pinned ? static_cast<uint32_t>(config.pcpu[i]) : usable[(index + i) % usable_count];
         vm->power[i] = {i, vpsci::Power::Off};
     }
     add_devices(*vm, stage2, irqs);
