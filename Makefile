@@ -72,7 +72,7 @@ LIBGCC := $(shell $(CC) -print-libgcc-file-name)
 LIBS := $(NEWLIB)/lib/libc.a $(LIBFDT)/lib/aarch64-linux-gnu/libfdt.a $(LIBGCC)
 LDFLAGS := -pie --no-dynamic-linker -z norelro -z noexecstack --gc-sections --build-id=none --no-warn-rwx-segments
 
-.PHONY: all boards setup run debug test unit systest bench fuzz fuzzers format format-check clean
+.PHONY: all boards setup run debug test unit systest stress bench fuzz fuzzers format format-check clean
 all: $(IMAGE).bin compile_commands.json
 
 # Every board's image, from the same sources.
@@ -291,6 +291,10 @@ unit: $(BUILD)/unit-tests
 
 systest: all boards
 	@scripts/run-tests --image $(IMAGE).bin tests/system/*.tests
+
+# Longer runs (minutes): Linux timer loops. CI runs them after make test.
+stress: all
+	@scripts/run-tests --image $(IMAGE).bin tests/stress/*.tests
 
 # --- tree hygiene ----------------------------------------------------------
 

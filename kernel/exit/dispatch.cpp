@@ -94,7 +94,7 @@ Outcome wait_for_interrupt(Vcpu& vcpu)
     if (vcpu.ptimer.armed()) {
         ptimer::update(vcpu); // its deadline may have passed since the last look
     }
-    return vgic::has_pending(vcpu) ? Outcome::Continue : Outcome::Block;
+    return vgic::has_pending(vcpu) || vgic::timer_owed(vcpu) ? Outcome::Continue : Outcome::Block;
 }
 
 Outcome handle_exit(Vcpu& vcpu, const Exit& exit)

@@ -41,6 +41,35 @@ void note_enables(Shadow& s, bool v3, bool redist, uint32_t vcpu, uint64_t offse
     }
 }
 
+/// Every interrupt of vCPU `v`: enabled only if ever enabled, deliverable
+/// only if forwarding, enabled, pending and targeted, the fast path
+/// agreeing with the rule, SPIs targeting only vCPUs that exist.
+void check(const VirtualDistributor& d, const Shadow& shadow, uint32_t vcpus, uint32_t v)
+{
+    for (uint32_t word = 0; word * 32 < d.irqs(); word++) {
+        uint32_t mask = 0;
+        for (uint32_t bit = 0; bit < 32; bit++) {
+            const uint32_t irq = word * 32 + bit;
+            const bool enabled = d.irq_enabled(v, irq);
+            if (enabled && irq >= 16) { // SGIs are always enabled
+                FUZZ_CHECK(irq < kPrivate ? shadow.private_enabled[v].test(irq) : shadow.spi_enabled.test(irq));
+            }
+            const bool deliverable = d.deliverable(v, irq);
+            if (deliverable) {
+                FUZZ_CHECK(d.enabled() && enabled && d.irq_pending(v, irq));
+                if (irq >= kPrivate) {
+                    FUZZ_CHECK((d.targets(irq) >> v) & 1);
+                }
+            }
+            if (irq >= kPrivate && v == 0) {
+                FUZZ_CHECK((d.targets(irq) >> vcpus) == 0); // only vCPUs that exist
+            }
+            mask |= deliverable ? 1u << bit : 0;
+        }
+        FUZZ_CHECK(d.deliverable_mask(v, word) == mask); // the fast path agrees with the rule
+    }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
@@ -85,32 +114,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             break;
         }
         }
-        // Invariants over every interrupt of every vCPU.
-        for (uint32_t v = 0; v < vcpus; v++) {
-            for (uint32_t word = 0; word * 32 < d.irqs(); word++) {
-                uint32_t mask = 0;
-                for (uint32_t bit = 0; bit < 32; bit++) {
-                    const uint32_t irq = word * 32 + bit;
-                    const bool enabled = d.irq_enabled(v, irq);
-                    if (enabled && irq >= 16) { // SGIs are always enabled
-                        FUZZ_CHECK(irq < kPrivate ? shadow.private_enabled[v].test(irq) : shadow.spi_enabled.test(irq));
-                    }
-                    const bool deliverable = d.deliverable(v, irq);
-                    if (deliverable) {
-                        FUZZ_CHECK(d.enabled() && enabled && d.irq_pending(v, irq));
-                        if (irq >= kPrivate) {
-                            FUZZ_CHECK((d.targets(irq) >> v) & 1);
-                        }
-                    }
-                    mask |= deliverable ? 1u << bit : 0;
-                }
-                FUZZ_CHECK(d.deliverable_mask(v, word) == mask); // the fast path agrees with the rule
-            }
-        }
-        for (uint32_t irq = kPrivate; irq < d.irqs(); irq++) {
-            FUZZ_CHECK((d.targets(irq) >> vcpus) == 0); // only vCPUs that exist
-        }
+        // Invariants: one vCPU after each access, every vCPU at the end.
+        check(d, shadow, vcpus, in.below(vcpus));
         FUZZ_CHECK(d.irq_pending(0, d.irqs()) == false); // nothing beyond the implemented interrupts
+    }
+    for (uint32_t v = 0; v < vcpus; v++) {
+        check(d, shadow, vcpus, v);
     }
     return 0;
 }

@@ -506,6 +506,34 @@ void exit(Vcpu& v)
     }
 }
 
+bool timer_owed(Vcpu& v)
+{
+    uint64_t ctl;
+    asm volatile("mrs %0, cntv_ctl_el0" : "=r"(ctl));
+    if ((ctl & 7) != 5) { // ENABLE, not IMASK, ISTATUS: the line is high
+        return false;
+    }
+    const Vgic::CpuState& cs = v.vgic->cpu[v.index];
+    if (in_lr(cs, kVtimerIntid)) {
+        return false; // given to the guest already
+    }
+    {
+        LockGuard guard(v.vgic->lock);
+        if (v.vgic->dist.irq_pending(v.index, kVtimerIntid) || v.vgic->dist.irq_active(v.index, kVtimerIntid)) {
+            return false;
+        }
+    }
+    // The line is high and the interrupt nowhere: the physical PPI has not
+    // been signalled. QEMU's GICv2 does not look at a level-high PPI again
+    // when a hardware-linked list register deactivates it (the guest's EOI
+    // of the previous timer interrupt), until some other GIC event: the
+    // vCPU would sleep through its timer. Setting its enable bit again (a
+    // no-op to the architecture) makes the GIC look; on hardware the IRQ
+    // is already on its way.
+    gic::enable_local(kVtimerIntid);
+    return true;
+}
+
 void set_private_level(Vcpu& v, uint32_t intid, bool level)
 {
     Vgic::CpuState& cs = v.vgic->cpu[v.index];

@@ -119,6 +119,11 @@ void timer_fired(Vcpu& vcpu, uint32_t intid);
 void set_private_level(Vcpu& vcpu, uint32_t intid, bool level);
 /// A device's level-sensitive SPI changed: pending while the line is high.
 void set_spi_level(Vgic& vgic, uint32_t intid, bool level);
+/// WFI found nothing pending for `vcpu` (loaded here), yet its virtual
+/// timer's line is high and the interrupt is nowhere in the virtual GIC:
+/// the physical PPI is on its way (and is made to be). True then: the vCPU
+/// must not sleep.
+bool timer_owed(Vcpu& vcpu);
 /// Whether `vcpu` has an interrupt pending or in a list register (WFI wakes).
 bool has_pending(Vcpu& vcpu);
 
