@@ -14,6 +14,8 @@ uint64_t decoded_exits() { return static_cast<uint64_t>(call(kHcExitCount, kExit
 
 void read_unmapped() { (void)*reinterpret_cast<volatile uint32_t*>(kUnmapped); }
 void write_reserved() { *reinterpret_cast<volatile uint32_t*>(kDev + 0x100) = 1; }
+// Inside the 64 KiB GICD region the DTB describes, past a GICv2 GICD's registers.
+void read_gicd_frame_end() { (void)*reinterpret_cast<volatile uint32_t*>(0x08000000 + 0xfffc); }
 void write_pmcr() { asm volatile("msr pmcr_el0, %0" ::"r"(uint64_t{0})); }
 void read_pmccntr()
 {
@@ -94,6 +96,8 @@ extern "C" void guest_main(uint64_t, uint64_t)
     // Faults that belong to the guest.
     Fault f = expect_fault(read_unmapped);
     test("unmapped-ipa-data-abort", (f.esr >> 26) == 0x25 && (f.esr & 0x3f) == 0x10 && f.far == kUnmapped);
+    test("gicd-frame-reads-as-zero-to-its-end",
+         expect_fault(read_gicd_frame_end).esr == 0 && *reinterpret_cast<volatile uint32_t*>(0x08000000 + 0x2000) == 0);
     f = expect_fault(write_reserved);
     test("device-refusal-data-abort", (f.esr >> 26) == 0x25 && (f.esr & (1u << 6)) && f.far == kDev + 0x100);
     f = expect_fault(write_pmcr);

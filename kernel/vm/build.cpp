@@ -246,7 +246,7 @@ void add_devices(Vm& vm, PageTable& stage2, uint32_t irqs)
         &vm);
     vm.bus.add(kUartBase, VirtualPl011::kSize, vm.console);
     if (vgic::setup(vm.vgic, stage2, vm, vm.vcpus, vm.vcpu_count, irqs)) {
-        vm.bus.add(Vgic::kGicdBase, vm.vgic.dist.dist_size(), vm.vgic);
+        vm.bus.add(Vgic::kGicdBase, Vgic::kGicdFrame, vm.vgic);
         if (vm.vgic.dist.version() == 3) {
             vm.bus.add(Vgic::kGicrBase, VirtualDistributor::kRedistSize * vm.vcpu_count, vm.vgic.redists);
         }

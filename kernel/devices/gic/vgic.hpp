@@ -22,6 +22,10 @@ struct Platform;
 class Vgic final : public MmioDevice {
 public:
     static constexpr uint64_t kGicdBase = 0x08000000; // the guest's GICD, as on QEMU virt
+    /// The GICD region the guest's DTB describes, 64 KiB on both versions
+    /// (a GICv2 distributor's registers fill its first 4 KiB; the rest
+    /// reads as zero and ignores writes, as reserved space does).
+    static constexpr uint64_t kGicdFrame = 0x10000;
     static constexpr uint64_t kGiccBase = 0x08010000; // GICv2: the guest's GICC, the host's GICV
     static constexpr uint64_t kGicrBase = 0x080a0000; // GICv3: the guest's redistributors, as on QEMU virt
     static constexpr uint32_t kMaxLrs = 16;
