@@ -340,15 +340,27 @@ void VirtualDistributor::write_sgi1r(uint32_t vcpu, uint64_t value)
     raise_sgi(vcpu, targets, sgi);
 }
 
+/// The widths the interrupt registers allow: bytes or aligned words.
+bool VirtualDistributor::accessible(uint64_t offset, unsigned size)
+{
+    return (size == 1 || size == 4) && offset % size == 0;
+}
+
+/// Registers of a byte per interrupt (IPRIORITYR; GICv2's ITARGETSR and
+/// C/SPENDSGIR), the others a bit per interrupt in words.
+bool VirtualDistributor::byte_registers(uint64_t offset, View view)
+{
+    const bool v2 = view == View::kGicdV2;
+    return in(offset, kIpriorityr, 0x400) || (v2 && in(offset, kItargetsr, 0x400)) ||
+           (v2 && in(offset, kCpendsgir, 0x20));
+}
+
 bool VirtualDistributor::interrupt_read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value, View view) const
 {
-    if ((size != 1 && size != 4) || offset % size != 0) {
+    if (!accessible(offset, size)) {
         return true;
     }
-    const bool v2 = view == View::kGicdV2;
-    const bool bytes =
-        in(offset, kIpriorityr, 0x400) || (v2 && in(offset, kItargetsr, 0x400)) || (v2 && in(offset, kCpendsgir, 0x20));
-    if (!bytes) {
+    if (!byte_registers(offset, view)) {
         value = size == 4 ? read_word(vcpu, offset, view) : 0;
         return true;
     }
@@ -373,13 +385,10 @@ bool VirtualDistributor::interrupt_read(uint32_t vcpu, uint64_t offset, unsigned
 
 bool VirtualDistributor::interrupt_write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value, View view)
 {
-    if ((size != 1 && size != 4) || offset % size != 0) {
+    if (!accessible(offset, size)) {
         return true;
     }
-    const bool v2 = view == View::kGicdV2;
-    const bool bytes =
-        in(offset, kIpriorityr, 0x400) || (v2 && in(offset, kItargetsr, 0x400)) || (v2 && in(offset, kCpendsgir, 0x20));
-    if (!bytes) {
+    if (!byte_registers(offset, view)) {
         if (size == 4) {
             write_word(vcpu, offset, static_cast<uint32_t>(value), view);
         }

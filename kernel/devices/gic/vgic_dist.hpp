@@ -92,6 +92,8 @@ private:
     const uint32_t* bits(uint32_t vcpu, uint32_t word, int which) const;
     uint8_t* priority_field(uint32_t vcpu, uint32_t irq);
     bool shows(View view, uint32_t irq) const;
+    static bool accessible(uint64_t offset, unsigned size);
+    static bool byte_registers(uint64_t offset, View view);
     bool interrupt_read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value, View view) const;
     bool interrupt_write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value, View view);
     uint32_t read_word(uint32_t vcpu, uint64_t offset, View view) const;
