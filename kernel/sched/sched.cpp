@@ -30,6 +30,13 @@ constinit SpinLock add_lock;
 
 VcpuState state_of(const Vcpu& v) { return __atomic_load_n(&v.state, __ATOMIC_ACQUIRE); }
 
+/// `v` from state `from` to `to`, if it is in `from` (another CPU may
+/// change it meanwhile: a wake-up, a stop, a reset).
+bool move(Vcpu& v, VcpuState from, VcpuState to)
+{
+    return __atomic_compare_exchange_n(&v.state, &from, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
 Vcpu* first(const RunQueue& q) { return __atomic_load_n(&q.head, __ATOMIC_ACQUIRE); }
 Vcpu* next(const Vcpu& v) { return __atomic_load_n(&v.next_queued, __ATOMIC_ACQUIRE); }
 
@@ -46,9 +53,7 @@ Vcpu* pick(RunQueue& q)
     Vcpu* const start = after(q, q.last);
     Vcpu* v = start;
     while (v != nullptr) {
-        VcpuState expected = VcpuState::Runnable;
-        if (__atomic_compare_exchange_n(&v->state, &expected, VcpuState::Running, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE)) {
+        if (move(*v, VcpuState::Runnable, VcpuState::Running)) {
             q.last = v;
             return v;
         }
@@ -122,12 +127,7 @@ namespace {
 
 /// Blocked → Runnable; false if it was not blocked. The caller sees to it
 /// that its CPU looks (the loop itself, for its own queue).
-bool unblock(Vcpu& vcpu)
-{
-    VcpuState expected = VcpuState::Blocked;
-    return __atomic_compare_exchange_n(&vcpu.state, &expected, VcpuState::Runnable, false, __ATOMIC_ACQ_REL,
-                                       __ATOMIC_ACQUIRE);
-}
+bool unblock(Vcpu& vcpu) { return move(vcpu, VcpuState::Blocked, VcpuState::Runnable); }
 
 } // namespace
 
@@ -175,8 +175,7 @@ void block(Vcpu& v)
     const uint64_t virtual_timer = timer_deadline(v);
     const uint64_t physical_timer = ptimer::deadline(v);
     v.wake_at = virtual_timer < physical_timer ? virtual_timer : physical_timer;
-    VcpuState expected = VcpuState::Running;
-    __atomic_compare_exchange_n(&v.state, &expected, VcpuState::Blocked, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    move(v, VcpuState::Running, VcpuState::Blocked);
     // An interrupt that became pending before we slept must not be lost.
     if (wait_for_interrupt(v) == Outcome::Continue) {
         unblock(v);
@@ -236,9 +235,7 @@ void run_until_switch(RunQueue& q, Vcpu& v, bool sliced, uint64_t earliest)
             break;
         }
         if (outcome == Outcome::Yield || (outcome == Outcome::YieldIfOthers && others_runnable(q, v))) {
-            VcpuState expected = VcpuState::Running;
-            __atomic_compare_exchange_n(&v.state, &expected, VcpuState::Runnable, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE);
+            move(v, VcpuState::Running, VcpuState::Runnable);
             break;
         }
     }
@@ -251,8 +248,7 @@ void do_work(Vcpu& v)
     if (v.work(v)) {
         v.work = nullptr;
     }
-    VcpuState expected = VcpuState::Running;
-    __atomic_compare_exchange_n(&v.state, &expected, VcpuState::Runnable, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    move(v, VcpuState::Running, VcpuState::Runnable);
 }
 
 } // namespace
