@@ -8,7 +8,7 @@
 
 namespace bulk {
 
-/// Zeroes [dst, dst + size): whole DC ZVA blocks where aligned, words elsewhere.
+/// Zeroes [dst, dst + size), 64 bytes a step where 16-byte aligned.
 void zero(void* dst, size_t size);
 /// Copies `size` bytes; the ranges must not overlap.
 void copy(void* dst, const void* src, size_t size);

@@ -116,6 +116,16 @@ TEST_F(VgicDist, SgirDeliversWithSourceAndFilters)
     EXPECT_EQ(d.sgi_sources(3, 1), 0x0fu) << "only existing source vCPUs";
 }
 
+TEST_F(VgicDist, SgirTargetsNameWhomAnSgiReaches)
+{
+    // What the virtual GIC wakes and kicks for a guest's IPI (4 vCPUs).
+    EXPECT_EQ(d.sgir_targets(2, 0x3u << 16 | 5), 0x3u);
+    EXPECT_EQ(d.sgir_targets(2, 0xf0u << 16 | 5), 0u) << "targets beyond the VM";
+    EXPECT_EQ(d.sgir_targets(0, 1u << 24 | 7), 0xeu) << "all but self";
+    EXPECT_EQ(d.sgir_targets(3, 2u << 24 | 9), 0x8u) << "self";
+    EXPECT_EQ(d.sgir_targets(1, 3u << 24 | 0xff0000), 0u) << "reserved filter";
+}
+
 TEST_F(VgicDist, SgiSourcesAreTakenOneAtATimeAndCanBeReturned)
 {
     w32(0xf00, 1u << 16 | 4, 2); // from vCPU 2
@@ -307,21 +317,21 @@ TEST_F(VgicV3, IrouterRoutesSpisToOneVcpu)
 
 TEST_F(VgicV3, Sgi1rTargetsListRangeAndAllButSelf)
 {
-    d.write_sgi1r(0, 5ull << 24 | 0b1010); // SGI 5 to vCPUs 1 and 3
+    EXPECT_EQ(d.write_sgi1r(0, 5ull << 24 | 0b1010), 0b1010u); // SGI 5 to vCPUs 1 and 3
     EXPECT_TRUE(d.irq_pending(1, 5));
     EXPECT_TRUE(d.irq_pending(3, 5));
     EXPECT_FALSE(d.irq_pending(2, 5));
-    d.write_sgi1r(0, 6ull << 24 | 1ull << 16 | 1); // Aff1 = 1: no vCPU there
-    d.write_sgi1r(0, 6ull << 24 | 1ull << 44 | 1); // RS = 1: vCPUs 16-31
+    EXPECT_EQ(d.write_sgi1r(0, 6ull << 24 | 1ull << 16 | 1), 0u); // Aff1 = 1: no vCPU there
+    EXPECT_EQ(d.write_sgi1r(0, 6ull << 24 | 1ull << 44 | 1), 0u); // RS = 1: vCPUs 16-31
     for (uint32_t v = 0; v < 4; v++) {
         EXPECT_FALSE(d.irq_pending(v, 6));
     }
-    d.write_sgi1r(2, 7ull << 24 | 1ull << 40); // IRM: all but self
+    EXPECT_EQ(d.write_sgi1r(2, 7ull << 24 | 1ull << 40), 0b1011u); // IRM: all but self
     EXPECT_TRUE(d.irq_pending(0, 7));
     EXPECT_TRUE(d.irq_pending(1, 7));
     EXPECT_FALSE(d.irq_pending(2, 7));
     EXPECT_TRUE(d.irq_pending(3, 7));
-    d.write_sgi1r(0, 8ull << 24 | 0xfff0); // targets beyond the VM only
+    EXPECT_EQ(d.write_sgi1r(0, 8ull << 24 | 0xfff0), 0u); // targets beyond the VM only
     EXPECT_FALSE(d.irq_pending(0, 8));
     wr(1, kSgi + 0x280, 1u << 5); // GICR_ICPENDR0 clears an SGI
     EXPECT_FALSE(d.irq_pending(1, 5));

@@ -29,14 +29,20 @@ bool Vgic::read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value)
 
 bool Vgic::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value)
 {
+    const bool sgir = dist.version() == 2 && offset == 0xf00 && size == 4;
     {
         LockGuard guard(lock);
         dist.write(vcpu, offset, size, value);
     }
+    if (sgir) {
+        // The guest's IPIs: only their targets need to look.
+        sgi_raised(vcpu, dist.sgir_targets(vcpu, static_cast<uint32_t>(value)));
+        return true;
+    }
     follow_routes(offset, size);
-    // GICv2's SGIR, ISPENDR and SPENDSGIR make interrupts pending.
-    const bool raises = (dist.version() == 2 && (offset == 0xf00 || (offset >= 0xf20 && offset < 0xf30))) ||
-                        (offset >= 0x200 && offset < 0x280);
+    // GICv2's SPENDSGIR and ISPENDR make interrupts pending.
+    const bool raises =
+        (dist.version() == 2 && offset >= 0xf20 && offset < 0xf30) || (offset >= 0x200 && offset < 0x280);
     changed(vcpu, raises);
     return true;
 }
@@ -103,6 +109,16 @@ void Vgic::changed(uint32_t writer, bool raises)
     notify(all, raises ? all & ~(1u << writer) : 0);
 }
 
+void Vgic::sgi_raised(uint32_t sender, uint32_t targets)
+{
+    for (uint32_t v = 0; v < vcpu_count; v++) {
+        if (targets & (1u << v)) {
+            __atomic_store_n(&cpu[v].flush, true, __ATOMIC_RELEASE);
+        }
+    }
+    notify(targets, targets & ~(1u << sender));
+}
+
 void Vgic::notify(uint32_t wake, uint32_t kick)
 {
     for (uint32_t i = 0; host != nullptr && i < vcpu_count; i++) {
@@ -154,11 +170,12 @@ void reset(Vgic& g)
 void send_sgi1r(Vcpu& v, uint64_t value)
 {
     Vgic& g = *v.vgic;
+    uint32_t targets;
     {
         LockGuard guard(g.lock);
-        g.dist.write_sgi1r(v.index, value);
+        targets = g.dist.write_sgi1r(v.index, value);
     }
-    g.changed(v.index, true);
+    g.sgi_raised(v.index, targets);
 }
 
 void timer_fired(Vcpu& v, uint32_t intid)

@@ -71,6 +71,10 @@ public:
     /// change what is deliverable: every vCPU looks again, blocked ones
     /// wake, and running ones elsewhere are kicked if something was raised.
     void changed(uint32_t writer, bool raises);
+    /// After `sender` made SGIs pending for `targets` (bit n: vCPU n):
+    /// those vCPUs look again, blocked ones wake, running ones elsewhere
+    /// are kicked. (Nobody else: an IPI concerns its targets only.)
+    void sgi_raised(uint32_t sender, uint32_t targets);
     /// Wakes the blocked vCPUs in `wake` and kicks the running ones in
     /// `kick` (bit n: vCPU n) so they look at their interrupts again.
     void notify(uint32_t wake, uint32_t kick);

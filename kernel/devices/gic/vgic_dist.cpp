@@ -306,26 +306,27 @@ void VirtualDistributor::raise_sgi(uint32_t source, uint32_t targets, uint32_t s
     }
 }
 
-void VirtualDistributor::write_sgir(uint32_t vcpu, uint32_t value)
+uint32_t VirtualDistributor::sgir_targets(uint32_t vcpu, uint32_t value) const
 {
-    const uint32_t filter = (value >> 24) & 3;
-    uint32_t targets = (value >> 16) & 0xff;
-    if (filter == 1) {
-        targets = ((1u << vcpus_) - 1) & ~(1u << vcpu); // all but self
-    } else if (filter == 2) {
-        targets = 1u << vcpu; // self
-    } else if (filter == 3) {
-        return; // reserved
+    switch ((value >> 24) & 3) { // TargetListFilter
+    case 0: return (value >> 16) & 0xff & ((1u << vcpus_) - 1);
+    case 1: return ((1u << vcpus_) - 1) & ~(1u << vcpu); // all but self
+    case 2: return 1u << vcpu;                           // self
+    default: return 0;                                   // reserved
     }
-    raise_sgi(vcpu, targets, value & 0xf);
 }
 
-void VirtualDistributor::write_sgi1r(uint32_t vcpu, uint64_t value)
+void VirtualDistributor::write_sgir(uint32_t vcpu, uint32_t value)
+{
+    raise_sgi(vcpu, sgir_targets(vcpu, value), value & 0xf);
+}
+
+uint32_t VirtualDistributor::write_sgi1r(uint32_t vcpu, uint64_t value)
 {
     // ICC_SGI1R_EL1: TargetList [15:0], Aff1 [23:16], INTID [27:24],
     // Aff2 [39:32], IRM [40], RS [47:44], Aff3 [55:48].
     if (version_ != 3 || vcpu >= vcpus_) {
-        return;
+        return 0;
     }
     const auto sgi = static_cast<uint32_t>((value >> 24) & 0xf);
     uint32_t targets;
@@ -338,6 +339,7 @@ void VirtualDistributor::write_sgi1r(uint32_t vcpu, uint64_t value)
         targets = cluster0 && range == 0 ? static_cast<uint32_t>(value & 0xffff) & ((1u << vcpus_) - 1) : 0;
     }
     raise_sgi(vcpu, targets, sgi);
+    return targets;
 }
 
 /// The widths the interrupt registers allow: bytes or aligned words.

@@ -46,7 +46,11 @@ public:
     bool redist_read(uint32_t target, uint64_t offset, unsigned size, uint64_t& value) const;
     bool redist_write(uint32_t target, uint64_t offset, unsigned size, uint64_t value);
     /// GICv3 SGI generation (a trapped ICC_SGI1R_EL1 write from `vcpu`).
-    void write_sgi1r(uint32_t vcpu, uint64_t value);
+    /// Returns the vCPUs it made the SGI pending for (bit n: vCPU n).
+    uint32_t write_sgi1r(uint32_t vcpu, uint64_t value);
+    /// The vCPUs a GICv2 GICD_SGIR write of `value` from `vcpu` reaches
+    /// (what write() at SGIR then makes pending; bit n: vCPU n).
+    uint32_t sgir_targets(uint32_t vcpu, uint32_t value) const;
 
     uint32_t version() const { return version_; }
     uint64_t dist_size() const { return version_ == 3 ? kSizeV3 : kSize; }
