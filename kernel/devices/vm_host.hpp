@@ -33,8 +33,9 @@ public:
     virtual void reset() = 0;
 
     /// The host-physical address of guest-physical [ipa, ipa + size) when it
-    /// is all in the VM's RAM; 0 otherwise.
-    virtual uint64_t ram_pa_of(uint64_t ipa, uint64_t size) const = 0;
+    /// is all in the VM's RAM; 0 otherwise. The range's RAM is cleared and
+    /// mapped first if the guest has not touched it yet (kernel/vm/ram.cpp).
+    virtual uint64_t ram_pa_of(uint64_t ipa, uint64_t size) = 0;
     /// The guest's console output (console hypercall).
     virtual void console_output(const char* text, size_t length) = 0;
     /// Whether the VM's policy lets SMC `fid` reach the firmware.

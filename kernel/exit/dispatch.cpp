@@ -33,6 +33,14 @@ bool emulate_mmio(Vcpu& vcpu, const MmioAccess& access)
     return true;
 }
 
+/// A stage-2 translation fault in a block of RAM the guest had not
+/// touched yet: the block is now cleared and mapped, the access is retried.
+__attribute__((noinline)) bool first_touch(Vcpu& vcpu, const Exit& exit)
+{
+    const uint64_t fsc = exit.esr & 0x3f;
+    return (fsc & 0x3c) == 0x04 && vcpu.vm->touch_ram(exit.ipa); // 0b0001LL: translation fault, any level
+}
+
 void guest_fault(Vcpu& vcpu, const Exit& exit, const char* what)
 {
     Vm& vm = *vcpu.vm;
@@ -101,12 +109,15 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
 {
     switch (exit.kind) {
     case ExitKind::Mmio:
-        if (!emulate_mmio(vcpu, exit.mmio)) {
+        if (!emulate_mmio(vcpu, exit.mmio) && !first_touch(vcpu, exit)) {
             guest_fault(vcpu, exit, exit.mmio.write ? "MMIO write with no device" : "MMIO read with no device");
         }
         return Outcome::Continue;
     case ExitKind::MmioNeedsDecode: // run() decodes or turns these into GuestFault
     case ExitKind::GuestFault:
+        if (first_touch(vcpu, exit)) {
+            return Outcome::Continue;
+        }
         guest_fault(vcpu, exit,
                     exit.instruction_fault ? "instruction fetch from unmapped memory"
                                            : "data access Vireo cannot emulate");

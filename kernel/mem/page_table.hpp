@@ -68,6 +68,11 @@ public:
         : alloc_(alloc), regime_(regime), input_bits_(input_bits)
     {
     }
+    /// The tables under an existing root (from root_phys()), to change them.
+    PageTable(TableAllocator& alloc, Regime regime, unsigned input_bits, uint64_t root_phys)
+        : alloc_(alloc), regime_(regime), input_bits_(input_bits), root_(alloc.virt(root_phys))
+    {
+    }
 
     /// Allocates the root table; false when the allocator is empty or the
     /// input size is out of range for the regime.
@@ -79,6 +84,8 @@ public:
     /// Maps [va, va + size) to [pa, ...) as `type`, splitting existing blocks
     /// where needed. Addresses and size must be page-aligned and inside the
     /// input range. False if the allocator ran out or the arguments are bad.
+    /// Mapping a block whose table already exists (e.g. a 2 MiB block after
+    /// the 2 MiB range was once mapped Unmapped) allocates nothing.
     bool map(uint64_t va, uint64_t pa, uint64_t size, MemType type);
 
     /// Walks the tables as the hardware would: the output address and type

@@ -176,7 +176,11 @@ void block(Vcpu& v)
     const uint64_t physical_timer = ptimer::deadline(v);
     v.wake_at = virtual_timer < physical_timer ? virtual_timer : physical_timer;
     move(v, VcpuState::Running, VcpuState::Blocked);
-    // An interrupt that became pending before we slept must not be lost.
+    // An interrupt that became pending before we slept must not be lost:
+    // look again, once the state is visible to whoever makes one pending
+    // (a full barrier: the look must not be satisfied before the store;
+    // vgic::has_pending reads without the lock).
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (wait_for_interrupt(v) == Outcome::Continue) {
         unblock(v);
     }

@@ -21,6 +21,9 @@ constexpr uint64_t kBlock = 2ull << 20;
 constexpr size_t kDtbRoom = 64 * 1024; // a generated guest DTB's buffer
 
 /// What a VM under construction holds, given back when it cannot be finished.
+/// The words of a VM's ram_ready bitmap.
+size_t ram_words(uint64_t ram_size) { return (ram_size / Vm::kRamBlock + 63) / 64; }
+
 void release(Vm* vm)
 {
     const VmConfig& config = *vm->spec->config;
@@ -30,6 +33,7 @@ void release(Vm* vm)
     if (vm->ram_pa != 0) {
         memory::phys().free(vm->ram_pa, config.ram_size);
     }
+    memory::unmake(vm->ram_ready, ram_words(config.ram_size));
     memory::unmake(vm->vcpus, config.vcpus);
     memory::unmake(vm);
 }
@@ -278,35 +282,35 @@ void claim_passthrough(Vm& vm)
 
 bool load_images_step(Vm& vm, uint64_t& cursor, uint64_t budget)
 {
-    auto* ram = reinterpret_cast<uint8_t*>(vm.ram_pa);
+    if (cursor == 0) {
+        vm.forget_ram(); // a reset: what the guest touched is cleared when it is touched again
+    }
     const VmSpec& spec = *vm.spec;
-    // The load as one sequence of pieces: RAM cleared, then each image
-    // copied to its place. `cursor` counts the bytes of it done.
+    // The load as one sequence of pieces, each image copied to its place
+    // (the blocks it lands in cleared first). `cursor` counts the bytes of
+    // it done.
     struct Piece {
-        uint8_t* to;
-        const uint8_t* from; // nullptr: zeros
+        uint64_t ipa;
+        const uint8_t* from;
         uint64_t size;
     };
     const Piece pieces[] = {
-        {ram, nullptr, vm.ram_size},
-        {ram + (vm.kernel_ipa - vm.ram_ipa), spec.image, spec.image_size},
-        {ram + (vm.initrd_ipa - vm.ram_ipa), spec.initrd, spec.initrd_size},
-        {ram + (vm.dtb_ipa - vm.ram_ipa), vm.dtb, vm.dtb_size},
+        {vm.kernel_ipa, spec.image, spec.image_size},
+        {vm.initrd_ipa, spec.initrd, spec.initrd_size},
+        {vm.dtb_ipa, vm.dtb, vm.dtb_size},
     };
     uint64_t start = 0; // where the current piece begins in the sequence
     for (const Piece& p : pieces) {
         if (cursor < start + p.size && budget > 0) {
             const uint64_t offset = cursor - start;
             const uint64_t n = p.size - offset < budget ? p.size - offset : budget;
-            if (p.from == nullptr) {
-                bulk::zero(p.to + offset, n);
-            } else {
-                bulk::copy(p.to + offset, p.from + offset, n);
-            }
+            vm.prepare_ram(p.ipa + offset, n);
+            auto* to = reinterpret_cast<uint8_t*>(vm.ram_pa + (p.ipa - vm.ram_ipa) + offset);
+            bulk::copy(to, p.from + offset, n);
             // The guest starts with its MMU, and so its caches, off: it
             // must find the images in memory, not in Vireo's cache lines
             // (Arm ARM D7.5.8).
-            arch::clean_dcache_to_poc(p.to + offset, n);
+            arch::clean_dcache_to_poc(to, n);
             cursor += n;
             budget -= n;
         }
@@ -340,11 +344,14 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
     }
     Vm* vm = memory::make<Vm>();
     Vcpu* vcpus = vm != nullptr ? memory::make<Vcpu>(config.vcpus) : nullptr;
-    if (vcpus == nullptr) {
+    uint64_t* ram_ready = vcpus != nullptr ? memory::make<uint64_t>(ram_words(config.ram_size)) : nullptr;
+    if (ram_ready == nullptr) {
         log_error("vm %s: no memory left for its state (%u vCPUs)", config.name, config.vcpus);
+        memory::unmake(vcpus, config.vcpus);
         memory::unmake(vm);
         return nullptr;
     }
+    vm->ram_ready = ram_ready;
     vm->spec = &spec;
     vm->vcpus = vcpus;
     vm->vcpu_count = config.vcpus;
@@ -362,7 +369,12 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
         return nullptr;
     }
     PageTable stage2(memory::stage2_tables(), Regime::Stage2, ipa_bits);
-    bool mapped = stage2.init() && stage2.map(config.ram_base, vm->ram_pa, config.ram_size, MemType::Normal);
+    // RAM starts unmapped, each 2 MiB block with its level-2 entry in
+    // place, mapped when first touched (kernel/vm/ram.cpp).
+    bool mapped = stage2.init();
+    for (uint64_t offset = 0; mapped && offset < config.ram_size; offset += Vm::kRamBlock) {
+        mapped = stage2.map(config.ram_base + offset, vm->ram_pa + offset, Vm::kRamBlock, MemType::Unmapped);
+    }
     uint32_t irqs = 64; // the virtual GIC's interrupts: SPIs up to 63, or the highest passthrough one
     for (size_t i = 0; mapped && i < config.passthrough_count; i++) {
         const PassthroughDevice& p = config.passthrough[i];
@@ -376,6 +388,7 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
         release(vm);
         return nullptr;
     }
+    vm->ipa_bits = ipa_bits;
     vm->ram_ipa = config.ram_base;
     vm->ram_size = config.ram_size;
     vm->vmid = vmid;

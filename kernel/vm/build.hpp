@@ -18,12 +18,13 @@ namespace vm_build {
 /// when it cannot be built (everything it took is given back).
 Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, const Platform& host);
 
-/// Clears the VM's RAM and copies its kernel, initrd and DTB into it, made
-/// visible to a guest whose caches are off (at build).
+/// Copies the VM's kernel, initrd and DTB into its RAM (the blocks they
+/// land in cleared and mapped, the rest left for the guest's first touch),
+/// made visible to a guest whose caches are off (at build).
 void load_images(Vm& vm);
-/// The same a piece at a time (a reset, on the VM's own time): at most
-/// `budget` bytes from `cursor` (0 to begin), which it moves on; true once
-/// all is done.
+/// The same a piece at a time (a reset, on the VM's own time; starting
+/// from `cursor` 0 first takes all RAM out of the VM's stage 2): at most
+/// `budget` bytes from `cursor`, which it moves on; true once all is done.
 bool load_images_step(Vm& vm, uint64_t& cursor, uint64_t budget);
 
 } // namespace vm_build

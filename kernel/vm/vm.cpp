@@ -26,14 +26,6 @@ constinit SpinLock vms_lock;
 
 } // namespace
 
-uint64_t Vm::ram_pa_of(uint64_t ipa, uint64_t size) const
-{
-    if (ipa < ram_ipa || ipa - ram_ipa > ram_size || size > ram_size - (ipa - ram_ipa)) {
-        return 0;
-    }
-    return ram_pa + (ipa - ram_ipa);
-}
-
 bool Vm::should_log_fault()
 {
     const uint32_t n = __atomic_fetch_add(&fault_logs, 1u, __ATOMIC_RELAXED);
@@ -112,6 +104,9 @@ void Vm::reset()
             __atomic_store_n(&vcpus[i].state, VcpuState::Off, __ATOMIC_RELEASE);
             power[i].power = vpsci::Power::Off;
         }
+    }
+    for (size_t i = 0; i < vcpu_count; i++) {
+        irq::kick(vcpus[i].pcpu); // out of the guest, wherever it runs: its RAM is about to go
     }
     console::print("vm %s: resetting\n", name);
     irq::reset_spis(vgic);

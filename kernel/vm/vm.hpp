@@ -43,9 +43,15 @@ public:
     Vcpu* vcpus = nullptr; // vcpu_count of them, in pages of their own
     uint32_t vcpu_count = 0;
     Stage2Context stage2;
+    unsigned ipa_bits = 0; // of its stage 2
     uint64_t ram_ipa = 0;
     uint64_t ram_pa = 0;
     uint64_t ram_size = 0;
+    // RAM is reserved whole when the VM is built but cleared and mapped a
+    // 2 MiB block at a time, when the guest (or Vireo, loading it) first
+    // touches the block (kernel/vm/ram.cpp).
+    uint64_t* ram_ready = nullptr; // bit n: block n is cleared and mapped
+    SpinLock ram_lock;             // ram_ready and the RAM's stage-2 entries
     // The arm64 boot protocol: where kernel, initrd and DTB go (IPAs), the
     // DTB (kept to reload on reset), and the boot vCPU's entry and x0.
     uint64_t kernel_ipa = 0;
@@ -75,12 +81,26 @@ public:
     void start_vcpu(uint32_t index, uint64_t entry_pc, uint64_t context) override;
     void stop(const char* why) override;
     void reset() override;
-    uint64_t ram_pa_of(uint64_t ipa, uint64_t size) const override;
+    uint64_t ram_pa_of(uint64_t ipa, uint64_t size) override;
     void console_output(const char* text, size_t length) override { console.output(text, length); }
     bool smc_allowed(uint32_t fid) const override;
     bool should_log_fault() override;
 
+    static constexpr uint64_t kRamBlock = 2ull << 20;
+    /// A stage-2 translation fault at `ipa`: if it is in the VM's RAM, the
+    /// block is cleared and mapped (if another vCPU has not done so
+    /// already) and true returned: the guest retries the access.
+    bool touch_ram(uint64_t ipa);
+    /// Makes the blocks of [ipa, ipa + size) (in RAM) ready.
+    void prepare_ram(uint64_t ipa, uint64_t size);
+    /// Takes all RAM out of the stage 2 again (a reset): the next touch of
+    /// any block finds it cleared.
+    void forget_ram();
+
 private:
+    bool block_ready(size_t block) const;
+    void prepare_block(size_t block);
+
     /// A reset's work on vCPU 0's time (Vcpu::work): wait out the restart
     /// limit, reload RAM a step at a time, then start the boot vCPU.
     static bool reset_step(Vcpu& v);

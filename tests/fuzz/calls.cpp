@@ -41,7 +41,7 @@ public:
     }
     void stop(const char*) override { stops++; }
     void reset() override { resets++; }
-    uint64_t ram_pa_of(uint64_t ipa, uint64_t size) const override
+    uint64_t ram_pa_of(uint64_t ipa, uint64_t size) override
     {
         if (ipa < kRamIpa || ipa - kRamIpa > kRamSize || size > kRamSize - (ipa - kRamIpa)) {
             return 0;

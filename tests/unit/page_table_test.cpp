@@ -243,3 +243,30 @@ TEST(Stage2, SmallIpaSizes)
 }
 
 } // namespace
+
+TEST(Stage2, RamBlocksMappedLaterAllocateNothing)
+{
+    // How a VM's RAM is built (kernel/vm/ram.cpp): every 2 MiB block mapped
+    // Unmapped first, so its level-2 entry exists; blocks are mapped when
+    // first touched and unmapped again on a reset, through a second
+    // PageTable over the same root, without allocating tables.
+    FakeTables alloc(8);
+    PageTable built(alloc, Regime::Stage2, 40);
+    ASSERT_TRUE(built.init());
+    for (uint64_t off = 0; off < kGiB; off += 2 * kMiB) {
+        ASSERT_TRUE(built.map(0x40000000 + off, 0x80000000 + off, 2 * kMiB, MemType::Unmapped));
+    }
+    const size_t tables = alloc.used();
+    EXPECT_EQ(built.lookup(0x40000000 + 7 * kMiB), MemType::Unmapped);
+    PageTable live(alloc, Regime::Stage2, 40, built.root_phys());
+    ASSERT_TRUE(live.map(0x40000000 + 6 * kMiB, 0x80000000 + 6 * kMiB, 2 * kMiB, MemType::Normal));
+    uint64_t pa = 0;
+    unsigned level = 0;
+    EXPECT_EQ(built.lookup(0x40000000 + 7 * kMiB, &pa, &level), MemType::Normal);
+    EXPECT_EQ(pa, 0x80000000u + 7 * kMiB);
+    EXPECT_EQ(level, 2u);
+    EXPECT_EQ(built.lookup(0x40000000 + 8 * kMiB), MemType::Unmapped) << "only the block touched";
+    ASSERT_TRUE(live.map(0x40000000 + 6 * kMiB, 0x80000000 + 6 * kMiB, 2 * kMiB, MemType::Unmapped));
+    EXPECT_EQ(built.lookup(0x40000000 + 7 * kMiB), MemType::Unmapped);
+    EXPECT_EQ(alloc.used(), tables) << "no table allocated after the build";
+}

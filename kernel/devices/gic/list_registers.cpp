@@ -303,6 +303,23 @@ uint32_t Vgic::listed(uint32_t vcpu, uint32_t word, bool want_active)
     return bits;
 }
 
+namespace {
+
+/// Whether the distributor has an interrupt for `vcpu`. Without the lock:
+/// word reads of state others change under it, for a look only (see
+/// has_pending and enter_slow for why no raise is lost).
+bool anything_deliverable(const VirtualDistributor& d, uint32_t vcpu)
+{
+    for (uint32_t word = 0; word * 32 < d.irqs(); word++) {
+        if (d.deliverable_mask(vcpu, word) != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
 namespace vgic {
 
 namespace host_if {
@@ -365,9 +382,17 @@ __attribute__((noinline)) void enter_slow(Vcpu& v, Vgic& g, Vgic::CpuState& cs)
         owner = &v;
     }
     if (cs.flush) {
-        LockGuard guard(g.lock);
-        hw::write_hcr(kHcrEn);
-        fill(g, v.index);
+        // Most looks find nothing new (a list register freed, an SGI for
+        // another vCPU): those do not take the lock. The flag is cleared
+        // before the look, with a full barrier between, so a raise that the
+        // look misses sets it again for the next entry.
+        __atomic_store_n(&cs.flush, false, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (anything_deliverable(g.dist, v.index)) {
+            LockGuard guard(g.lock);
+            hw::write_hcr(kHcrEn);
+            fill(g, v.index);
+        }
     }
 }
 
@@ -423,8 +448,7 @@ bool pending_anywhere(Vcpu& v, const Vgic::CpuState& cs, uint32_t intid)
     if (pending_lr(v, cs, intid) >= 0) {
         return true;
     }
-    LockGuard guard(v.vgic->lock);
-    return v.vgic->dist.irq_pending(v.index, intid);
+    return v.vgic->dist.irq_pending(v.index, intid); // a word read: no lock for a look
 }
 
 /// A level-sensitive private interrupt of `v` went low: an
@@ -442,10 +466,12 @@ bool withdraw(Vcpu& v, Vgic::CpuState& cs, uint32_t intid)
         cs.used &= ~(1u << n);
         withdrawn = true;
     }
-    LockGuard guard(v.vgic->lock);
-    if (v.vgic->dist.irq_pending(v.index, intid)) {
-        v.vgic->dist.set_pending(v.index, intid, false);
-        withdrawn = true;
+    if (v.vgic->dist.irq_pending(v.index, intid)) { // the lock only when there is something to take
+        LockGuard guard(v.vgic->lock);
+        if (v.vgic->dist.irq_pending(v.index, intid)) {
+            v.vgic->dist.set_pending(v.index, intid, false);
+            withdrawn = true;
+        }
     }
     return withdrawn;
 }
@@ -517,11 +543,8 @@ bool timer_owed(Vcpu& v)
     if (in_lr(cs, kVtimerIntid)) {
         return false; // given to the guest already
     }
-    {
-        LockGuard guard(v.vgic->lock);
-        if (v.vgic->dist.irq_pending(v.index, kVtimerIntid) || v.vgic->dist.irq_active(v.index, kVtimerIntid)) {
-            return false;
-        }
+    if (v.vgic->dist.irq_pending(v.index, kVtimerIntid) || v.vgic->dist.irq_active(v.index, kVtimerIntid)) {
+        return false;
     }
     // The line is high and the interrupt nowhere: the physical PPI has not
     // been signalled. QEMU's GICv2 does not look at a level-high PPI again
@@ -555,14 +578,13 @@ bool has_pending(Vcpu& v)
     if (cs.used != 0) {
         return true;
     }
-    LockGuard guard(g.lock);
-    const VirtualDistributor& d = g.dist;
-    for (uint32_t word = 0; word * 32 < d.irqs(); word++) {
-        if (d.deliverable_mask(v.index, word) != 0) {
-            return true;
-        }
-    }
-    return false;
+    // Without the lock: word reads of state others change under it. A
+    // vCPU going to sleep looks again after publishing that it sleeps
+    // (sched's block(), with a full barrier between), and whoever makes an
+    // interrupt pending wakes it after releasing the lock: one of the two
+    // sees the other, so no wake-up is lost. Taking the lock here made
+    // every idle vCPU queue behind the busy ones (docs/performance.md).
+    return anything_deliverable(g.dist, v.index);
 }
 
 } // namespace vgic

@@ -1,0 +1,112 @@
+// A VM's RAM: reserved whole when the VM is built (so it can never run
+// out), but cleared and mapped into its stage 2 a 2 MiB block at a time,
+// on the guest's first touch of the block (a stage-2 translation fault)
+// or when Vireo loads an image there. A guest pays only for the memory it
+// uses: Linux touches a small part of its RAM while it boots, and clearing
+// all of a 512 MiB VM up front cost more than half a second of QEMU's
+// time (docs/performance.md). Until a block is ready nothing maps it, so
+// nobody ever sees what the pages held before.
+#include "kernel/mem/bulk.hpp"
+#include "kernel/mem/memory.hpp"
+#include "kernel/mem/page_table.hpp"
+#include "kernel/vm/vm.hpp"
+#include "platform/cpu.hpp"
+
+bool Vm::block_ready(size_t block) const
+{
+    return (__atomic_load_n(&ram_ready[block / 64], __ATOMIC_ACQUIRE) >> (block % 64)) & 1;
+}
+
+/// Clears block `block` and maps it (ram_lock held).
+void Vm::prepare_block(size_t block)
+{
+    const uint64_t offset = block * kRamBlock;
+    auto* pages = reinterpret_cast<uint8_t*>(ram_pa + offset);
+    bulk::zero(pages, kRamBlock);
+    // A guest with its caches off reads memory, not Vireo's cache lines:
+    // the zeros must be there, and no dirty line of a previous owner may be
+    // written back over what the guest writes (Arm ARM D7.5.8). Nor may the
+    // instruction cache hold a previous owner's code for these addresses.
+    arch::clean_dcache_to_poc(pages, kRamBlock);
+    asm volatile("ic ialluis\n\tdsb ish" ::: "memory");
+    PageTable table(memory::stage2_tables(), Regime::Stage2, ipa_bits, stage2.vttbr & pte::kAddrMask);
+    // The block's level-2 table exists (build maps every block Unmapped
+    // first): this writes one descriptor, allocating nothing. It replaces
+    // an invalid one, which no TLB holds (D8.16.1): no invalidation, only
+    // a barrier so that every CPU's table walks see it.
+    table.map(ram_ipa + offset, ram_pa + offset, kRamBlock, MemType::Normal);
+    asm volatile("dsb ish" ::: "memory");
+    __atomic_fetch_or(&ram_ready[block / 64], 1ull << (block % 64), __ATOMIC_RELEASE);
+}
+
+bool Vm::touch_ram(uint64_t ipa)
+{
+    if (ipa < ram_ipa || ipa - ram_ipa >= ram_size) {
+        return false;
+    }
+    const size_t block = (ipa - ram_ipa) / kRamBlock;
+    LockGuard guard(ram_lock);
+    if (!block_ready(block)) {
+        prepare_block(block);
+    }
+    return true;
+}
+
+void Vm::prepare_ram(uint64_t ipa, uint64_t size)
+{
+    if (size == 0) {
+        return;
+    }
+    const size_t first = (ipa - ram_ipa) / kRamBlock;
+    const size_t last = (ipa + size - 1 - ram_ipa) / kRamBlock;
+    for (size_t block = first; block <= last; block++) {
+        if (!block_ready(block)) {
+            LockGuard guard(ram_lock);
+            if (!block_ready(block)) {
+                prepare_block(block);
+            }
+        }
+    }
+}
+
+uint64_t Vm::ram_pa_of(uint64_t ipa, uint64_t size)
+{
+    if (ipa < ram_ipa || ipa - ram_ipa > ram_size || size > ram_size - (ipa - ram_ipa)) {
+        return 0;
+    }
+    prepare_ram(ipa, size); // never the old contents of a block the guest has not touched
+    return ram_pa + (ipa - ram_ipa);
+}
+
+void Vm::forget_ram()
+{
+    LockGuard guard(ram_lock);
+    PageTable table(memory::stage2_tables(), Regime::Stage2, ipa_bits, stage2.vttbr & pte::kAddrMask);
+    bool unmapped = false;
+    for (size_t block = 0; block < ram_size / kRamBlock; block++) {
+        if (block_ready(block)) {
+            table.map(ram_ipa + block * kRamBlock, ram_pa + block * kRamBlock, kRamBlock, MemType::Unmapped);
+            unmapped = true;
+        }
+    }
+    for (size_t word = 0; word < (ram_size / kRamBlock + 63) / 64; word++) {
+        __atomic_store_n(&ram_ready[word], 0ull, __ATOMIC_RELEASE);
+    }
+    if (!unmapped) {
+        return;
+    }
+    // Valid entries went away: every CPU's TLB entries for this VMID must
+    // go too (TLBI by VMID acts on the VMID in VTTBR_EL2: this VM's, for the
+    // moment), before any block is cleared and handed out again.
+    uint64_t saved;
+    asm volatile("mrs %0, vttbr_el2" : "=r"(saved));
+    asm volatile("dsb ishst\n\t"
+                 "msr vttbr_el2, %0\n\t"
+                 "isb\n\t"
+                 "tlbi vmalls12e1is\n\t"
+                 "dsb ish\n\t"
+                 "msr vttbr_el2, %1\n\t"
+                 "isb" ::"r"(stage2.vttbr),
+                 "r"(saved)
+                 : "memory");
+}
