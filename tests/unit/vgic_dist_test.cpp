@@ -432,3 +432,19 @@ TEST(VgicDeliverableMask, PendingEnabledAndTargetedPer32Interrupts)
 }
 
 } // namespace
+
+TEST(VgicV3Sixteen, RedistributorSetPendingKeepsHighVcpuSources)
+{
+    // GICR_ISPENDR0 of vCPU 12 makes its SGIs pending with itself as the
+    // source; sources above vCPU 7 once fell out of an 8-bit truncation.
+    VirtualDistributor d;
+    d.reset(64, 16, 3);
+    EXPECT_TRUE(d.write(0, 0, 4, 2)); // GICD_CTLR: EnableGrp1
+    EXPECT_TRUE(d.redist_write(12, 0x10000 + 0x200, 4, 1u << 3));
+    EXPECT_EQ(d.sgi_sources(12, 3), 1u << 12);
+    EXPECT_TRUE(d.irq_pending(12, 3));
+    EXPECT_EQ(d.deliverable_mask(12, 0) & 0xffff, 1u << 3);
+    EXPECT_EQ(d.take_sgi(12, 3), 12);
+    EXPECT_EQ(d.deliverable_mask(12, 0) & 0xffff, 0u) << "the last source taken";
+    EXPECT_FALSE(d.irq_pending(12, 3));
+}

@@ -152,11 +152,7 @@ uint32_t VirtualDistributor::deliverable_mask(uint32_t vcpu, uint32_t word) cons
     }
     if (word == 0) {
         const Bank& b = bank_[vcpu];
-        uint32_t pending = b.pending & 0xffff0000u;
-        for (uint32_t sgi = 0; sgi < 16; sgi++) {
-            pending |= sgi_pending_[vcpu][sgi] != 0 ? 1u << sgi : 0;
-        }
-        return pending & b.enable;
+        return ((b.pending & 0xffff0000u) | sgi_any_[vcpu]) & b.enable;
     }
     const uint32_t i = word - 1;
     uint32_t candidates = spi_pending_[i] & spi_enable_[i];
@@ -178,14 +174,21 @@ int VirtualDistributor::take_sgi(uint32_t vcpu, uint32_t sgi)
     }
     const uint16_t sources = sgi_pending_[vcpu][sgi];
     const int source = __builtin_ctz(sources);
-    sgi_pending_[vcpu][sgi] = static_cast<uint16_t>(sources & (sources - 1));
+    set_sgi_sources(vcpu, sgi, static_cast<uint16_t>(sources & (sources - 1)));
     return source;
+}
+
+void VirtualDistributor::set_sgi_sources(uint32_t vcpu, uint32_t sgi, uint16_t sources)
+{
+    sgi_pending_[vcpu][sgi] = sources;
+    const auto bit = static_cast<uint16_t>(1u << sgi);
+    sgi_any_[vcpu] = static_cast<uint16_t>(sources != 0 ? sgi_any_[vcpu] | bit : sgi_any_[vcpu] & ~bit);
 }
 
 void VirtualDistributor::return_sgi(uint32_t vcpu, uint32_t sgi, uint32_t source)
 {
     if (vcpu < vcpus_ && sgi < 16 && source < vcpus_) {
-        sgi_pending_[vcpu][sgi] = static_cast<uint16_t>(sgi_pending_[vcpu][sgi] | 1u << source);
+        set_sgi_sources(vcpu, sgi, static_cast<uint16_t>(sgi_pending_[vcpu][sgi] | 1u << source));
     }
 }
 
@@ -276,7 +279,8 @@ void VirtualDistributor::write_word(uint32_t vcpu, uint64_t offset, uint32_t val
             if (view == View::kRedist && pair == kPending) {
                 for (uint32_t sgi = 0; sgi < 16; sgi++) {
                     if (value & (1u << sgi)) {
-                        sgi_pending_[vcpu][sgi] = static_cast<uint8_t>(set ? sgi_pending_[vcpu][sgi] | 1u << vcpu : 0u);
+                        set_sgi_sources(vcpu, sgi,
+                                        static_cast<uint16_t>(set ? sgi_pending_[vcpu][sgi] | 1u << vcpu : 0u));
                     }
                 }
             }
@@ -301,7 +305,7 @@ void VirtualDistributor::raise_sgi(uint32_t source, uint32_t targets, uint32_t s
 {
     for (uint32_t t = 0; t < vcpus_; t++) {
         if (targets & (1u << t)) {
-            sgi_pending_[t][sgi] = static_cast<uint16_t>(sgi_pending_[t][sgi] | 1u << source);
+            set_sgi_sources(t, sgi, static_cast<uint16_t>(sgi_pending_[t][sgi] | 1u << source));
         }
     }
 }
@@ -413,9 +417,10 @@ bool VirtualDistributor::interrupt_write(uint32_t vcpu, uint64_t offset, unsigne
             }
         } else {
             const uint32_t sgi = static_cast<uint32_t>((at - kCpendsgir) % 16);
-            uint16_t& sources = sgi_pending_[vcpu][sgi];
-            sources = at < kSpendsgir ? static_cast<uint16_t>(sources & ~byte)
-                                      : static_cast<uint16_t>(sources | (byte & all_vcpus));
+            const uint16_t sources = sgi_pending_[vcpu][sgi];
+            set_sgi_sources(vcpu, sgi,
+                            at < kSpendsgir ? static_cast<uint16_t>(sources & ~byte)
+                                            : static_cast<uint16_t>(sources | (byte & all_vcpus)));
         }
     }
     return true;

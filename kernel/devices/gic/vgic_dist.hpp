@@ -105,6 +105,7 @@ private:
     void write_sgir(uint32_t vcpu, uint32_t value);
     void raise_sgi(uint32_t source, uint32_t targets, uint32_t sgi);
     void set_route(uint32_t irq, uint64_t route);
+    void set_sgi_sources(uint32_t vcpu, uint32_t sgi, uint16_t sources);
 
     uint32_t irqs_ = kPrivate;
     uint32_t vcpus_ = 1;
@@ -120,4 +121,5 @@ private:
     uint64_t spi_route_[kMaxIrqs - kPrivate] = {};  // GICv3 GICD_IROUTER
     uint32_t spi_config_[(kMaxIrqs - kPrivate) / 16] = {};
     uint16_t sgi_pending_[kMaxVcpus][16] = {}; // per target vCPU and SGI: source vCPU bits
+    uint16_t sgi_any_[kMaxVcpus] = {};         // per target vCPU: bit n set iff SGI n has a source
 };
