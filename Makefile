@@ -85,12 +85,12 @@ setup:
 $(OBJ)/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(call quiet,CXX,$<)$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
-	@scripts/compdb-entry "$(CURDIR)" "$<" "$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@" > $@.json
+	@scripts/compdb-entry "$(CURDIR)" "$<" "$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@" $@.json
 
 $(OBJ)/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(call quiet,AS,$<)$(CC) $(CPPFLAGS) $(ASFLAGS) -c $< -o $@
-	@scripts/compdb-entry "$(CURDIR)" "$<" "$(CC) $(CPPFLAGS) $(ASFLAGS) -c $< -o $@" > $@.json
+	@scripts/compdb-entry "$(CURDIR)" "$<" "$(CC) $(CPPFLAGS) $(ASFLAGS) -c $< -o $@" $@.json
 
 $(BUILD)/vireo.ld: linker/vireo.ld.S boot/layout.h
 	@mkdir -p $(dir $@)
@@ -122,7 +122,7 @@ GUEST_CXXFLAGS := -std=c++20 -O2 -g $(ARCHFLAGS) -ffreestanding -fno-exceptions 
 $(GUEST_DIR)/obj/%.o: guests/tests/%.cpp
 	@mkdir -p $(dir $@)
 	$(call quiet,CXX,$<)$(CXX) $(GUEST_CXXFLAGS) -c $< -o $@
-	@scripts/compdb-entry "$(CURDIR)" "$<" "$(CXX) $(GUEST_CXXFLAGS) -c $< -o $@" > $@.json
+	@scripts/compdb-entry "$(CURDIR)" "$<" "$(CXX) $(GUEST_CXXFLAGS) -c $< -o $@" $@.json
 
 $(GUEST_DIR)/obj/%.o: guests/tests/%.S
 	@mkdir -p $(dir $@)
@@ -210,7 +210,7 @@ HOST_CXXFLAGS := -std=c++20 -O1 -g -I. -Wall -Wextra -Werror -Wconversion -Wshad
 $(BUILD)/host/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(call quiet,HOSTCXX,$<)$(HOST_CXX) $(HOST_CXXFLAGS) -c $< -o $@
-	@scripts/compdb-entry "$(CURDIR)" "$<" "$(HOST_CXX) $(HOST_CXXFLAGS) -c $< -o $@" > $@.json
+	@scripts/compdb-entry "$(CURDIR)" "$<" "$(HOST_CXX) $(HOST_CXXFLAGS) -c $< -o $@" $@.json
 
 $(BUILD)/host/dtb/%.dtb: tests/dts/%.dts
 	@mkdir -p $(dir $@)

@@ -98,8 +98,17 @@ void Vcpu::load()
         WRITE_SYSREG(hcr_el2, kHcrGuest);
         cpu->loaded = this;
     }
-    WRITE_SYSREG(cptr_el2, cpu->fp_owner == this ? kCptrGuest : kCptrGuest | kCptrTfp);
-    asm volatile("isb");
+    const uint64_t cptr = cpu->fp_owner == this ? kCptrGuest : kCptrGuest | kCptrTfp;
+    if (cpu->cptr != cptr) {
+        WRITE_SYSREG(cptr_el2, cptr);
+        cpu->cptr = cptr;
+    }
+    // No ISB: what was written here governs the guest, and the ERET into
+    // it is a context synchronization event (Arm ARM D17.1, "Context
+    // synchronization event"). Vireo's own code does not use FP/SIMD, and
+    // reads back nothing it wrote here but the same registers, which
+    // direct reads see in program order. (An ISB ends a translation block
+    // in QEMU's TCG: one per exit was a measurable cost.)
 }
 
 void Vcpu::unload()
@@ -107,6 +116,7 @@ void Vcpu::unload()
     PerCpu* cpu = this_cpu();
     if (cpu->fp_owner == this) {
         WRITE_SYSREG(cptr_el2, kCptrGuest);
+        cpu->cptr = kCptrGuest;
         asm volatile("isb");
         fpsimd_save(&fp);
         cpu->fp_owner = nullptr;
@@ -121,6 +131,7 @@ void Vcpu::take_fpsimd()
 {
     PerCpu* cpu = this_cpu();
     WRITE_SYSREG(cptr_el2, kCptrGuest);
+    cpu->cptr = kCptrGuest;
     asm volatile("isb");
     if (cpu->fp_owner != nullptr) {
         fpsimd_save(&cpu->fp_owner->fp);
@@ -183,23 +194,46 @@ bool Vcpu::decode_from_instruction(Exit& exit)
     return true;
 }
 
+void Vcpu::leave_cpu()
+{
+    if (exited_at_ != 0) {
+        stats.vireo_ticks[counted_kind_] += READ_SYSREG(cntpct_el0) - exited_at_;
+        exited_at_ = 0;
+    }
+}
+
 const Exit& Vcpu::run()
 {
     Exit& exit = exit_;
     for (;;) {
         load();
+        // Counter reads without an ISB: a few instructions of slack either
+        // way are fine for statistics, a pipeline flush per exit is not.
+        const uint64_t entered = READ_SYSREG(cntpct_el0);
+        if (exited_at_ != 0) {
+            stats.vireo_ticks[counted_kind_] += entered - exited_at_;
+        }
         const uint64_t group = vcpu_enter(&regs);
+        exited_at_ = READ_SYSREG(cntpct_el0);
+        stats.guest_ticks += exited_at_ - entered;
         switch (group) {
         case GUEST_EXIT_SYNC: break;
-        case GUEST_EXIT_IRQ: exit.kind = ExitKind::Irq; return exit;
-        case GUEST_EXIT_FIQ: exit.kind = ExitKind::Fiq; return exit;
-        default: exit.kind = ExitKind::SError; return exit;
+        case GUEST_EXIT_IRQ: exit.kind = ExitKind::Irq; break;
+        case GUEST_EXIT_FIQ: exit.kind = ExitKind::Fiq; break;
+        default: exit.kind = ExitKind::SError; break;
+        }
+        if (group != GUEST_EXIT_SYNC) {
+            counted_kind_ = static_cast<uint8_t>(exit.kind);
+            stats.exits[counted_kind_]++;
+            return exit;
         }
         uint64_t hpfar;
         asm volatile("mrs %0, hpfar_el2" : "=r"(hpfar));
         decode_sync(READ_SYSREG(esr_el2), READ_SYSREG(far_el2), hpfar, exit);
-        counters.total++;
-        counters.by_kind[static_cast<unsigned>(exit.kind)]++;
+        // Counted (and its time charged) as it came, before decoding may
+        // turn an ISV=0 abort into an MMIO access or a guest fault.
+        counted_kind_ = static_cast<uint8_t>(exit.kind);
+        stats.exits[counted_kind_]++;
         if (exit.kind == ExitKind::FpSimdTrap) {
             take_fpsimd(); // and retry the instruction
             continue;

@@ -19,11 +19,27 @@ enum class VcpuState : uint8_t {
     Stopped,  // its VM was stopped or crashed
 };
 
-/// How often each kind of exit happened (read by the guest through a hypercall).
-struct ExitCounters {
+/// What a vCPU cost, in exits and physical-counter ticks (instructions
+/// under QEMU's -icount): read by the guest through hypercalls, shown by
+/// the monitor. Only its own physical CPU writes them; readers elsewhere
+/// see word-sized values, possibly a little behind.
+struct VcpuStats {
     static constexpr unsigned kKinds = 14; // ExitKind values
-    uint64_t by_kind[kKinds] = {};
-    uint64_t total = 0;
+    uint64_t exits[kKinds] = {};           // by kind, interrupts (IRQ, FIQ, SError) too
+    uint64_t vireo_ticks[kKinds] = {};     // in Vireo per kind: from the exit to the next entry or switch
+    uint64_t guest_ticks = 0;              // in the guest
+    uint64_t injected = 0;                 // interrupts put into its list registers
+    uint64_t wfi_blocks = 0;               // times it slept waiting for an interrupt (WFI, CPU_SUSPEND)
+
+    /// Synchronous exits: all kinds but IRQ, FIQ and SError.
+    uint64_t synchronous() const
+    {
+        uint64_t n = 0;
+        for (unsigned k = 0; k < static_cast<unsigned>(vcpu::ExitKind::Irq); k++) {
+            n += exits[k];
+        }
+        return n;
+    }
 };
 
 /// The EL1 physical timer (CNTP_CTL/CVAL/TVAL_EL0), emulated: its registers
@@ -59,7 +75,11 @@ public:
     GuestRegs regs = {};
     El1State el1 = {};
     FpState fp = {};
-    ExitCounters counters;
+    VcpuStats stats;
+    // The monitor's marks (kernel/console/monitor.cpp, CPU 0 only): what
+    // `stat -r` took as zero, and what the last `stat` showed.
+    VcpuStats stats_base;
+    VcpuStats stats_shown;
     PhysTimer ptimer;
 
     Vm* vm = nullptr;     // the VM layer's view of its VM (kernel/vm)
@@ -89,8 +109,12 @@ public:
 
     /// Runs the guest until an exit the vCPU cannot finish by itself (FP/SIMD
     /// traps and instruction fetches for ISV=0 aborts are handled here). The
-    /// exit stays valid until the next run().
+    /// exit stays valid until the next run(). The time from the exit to the
+    /// next run() is Vireo's, charged to the exit's kind.
     const vcpu::Exit& run();
+    /// The vCPU leaves its physical CPU (blocks, yields, stops) after its
+    /// last exit: the time since that exit is charged to it, none after.
+    void leave_cpu();
 
     /// Xn as an instruction sees it: 31 reads as zero (XZR).
     uint64_t reg(unsigned n) const { return n < 31 ? regs.x[n] : 0; }
@@ -120,6 +144,8 @@ public:
 
 private:
     vcpu::Exit exit_;
+    uint64_t exited_at_ = 0;   // physical counter at the last exit; 0 once charged
+    uint8_t counted_kind_ = 0; // the kind the last exit was counted as
     bool needs_reload_ = false;
     void take_fpsimd();
     bool decode_from_instruction(vcpu::Exit& exit);

@@ -8,6 +8,9 @@ using namespace guest;
 
 extern "C" void guest_main(uint64_t, uint64_t)
 {
+    const auto stat = [](uint64_t item) { return static_cast<uint64_t>(call(kHcStat, item)); };
+    const uint64_t guest_before = stat(0);
+    const uint64_t hvc_ticks_before = stat(16 + kExitHvc);
     const uint64_t exits_before = static_cast<uint64_t>(call(kHcExitCount, ~0ull));
     bool all_zero = true;
     for (int i = 0; i < 1000; i++) {
@@ -19,6 +22,13 @@ extern "C" void guest_main(uint64_t, uint64_t)
     char details[64];
     snprintf(details, sizeof details, "%lu exits counted", exits_after - exits_before);
     test("exit-counter-counts-hypercalls", exits_after - exits_before == 1001, details);
+    // Vireo's time for those exits, and the guest's own around them.
+    const uint64_t hvc_ticks = stat(16 + kExitHvc) - hvc_ticks_before;
+    snprintf(details, sizeof details, "%lu ticks in Vireo for 1000 calls", hvc_ticks);
+    test("stat-vireo-ticks-per-exit-kind", hvc_ticks >= 1000, details);
+    test("stat-guest-ticks-grow", stat(0) > guest_before);
+    test("stat-bad-item", call(kHcStat, 99) == -2 && call(kHcStat, 16 + 14) == -2);
+    test("hypercall-call-count", call(kHcCallCount) == 5);
 
     const Regs uid = hvc(kHcUid);
     test("hypercall-uid", uid.x[0] == 0x7669726f && uid.x[1] == 0x8c5a4e21);

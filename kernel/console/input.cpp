@@ -1,6 +1,7 @@
 #include "kernel/console/input.hpp"
 
 #include "kernel/console/console.hpp"
+#include "kernel/console/monitor.hpp"
 #include "kernel/console/switch.hpp"
 #include "kernel/vm/vm.hpp"
 #include "platform/cpu.hpp"
@@ -73,6 +74,15 @@ void start(uint32_t index)
 void on_interrupt()
 {
     for (int c = uart.get(); c >= 0; c = uart.get()) {
+        if (monitor::active()) {
+            // Typed at the monitor; Ctrl-] leaves it.
+            if (c == ConsoleSwitch::kEscape) {
+                monitor::leave();
+            } else {
+                monitor::feed(static_cast<uint8_t>(c));
+            }
+            continue;
+        }
         const ConsoleSwitch::Action action = escape.feed(static_cast<uint8_t>(c));
         switch (action.kind) {
         case ConsoleSwitch::Action::kDeliver:
@@ -81,8 +91,10 @@ void on_interrupt()
             }
             break;
         case ConsoleSwitch::Action::kSwitch: switch_to(action.value); break;
+        case ConsoleSwitch::Action::kMonitor: monitor::enter(); break;
         case ConsoleSwitch::Action::kHelp:
-            console::print("console: Ctrl-] then 1-%lu gives that VM the input; Ctrl-] twice sends Ctrl-]\n",
+            console::print("console: Ctrl-] then 1-%lu gives that VM the input, Ctrl-] m enters the monitor; "
+                           "Ctrl-] twice sends Ctrl-]\n",
                            switchable());
             break;
         case ConsoleSwitch::Action::kNone: break;

@@ -23,6 +23,8 @@ struct PerCpu {
     uint32_t gic_ready = 0;     // its GIC CPU interface (GICv3: redistributor) found and set up
     bool slice_expired = false; // the EL2 timer ended the running vCPU's time slice
     uint64_t deadline = ~0ull;  // the EL2 timer's deadline last armed (irq::arm_deadline); passed once slice_expired
+    uint64_t idle_ticks = 0;    // counter ticks spent waiting for work (sched's idle())
+    uint64_t cptr = ~0ull;      // CPTR_EL2 as Vireo last wrote it for a guest (~0: unknown)
 };
 
 static_assert(offsetof(PerCpu, stack_top) == PERCPU_STACK_TOP);

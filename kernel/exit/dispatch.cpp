@@ -139,7 +139,7 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
     case ExitKind::Undefined: undefined(vcpu, exit, "trapped instruction"); return Outcome::Continue;
     case ExitKind::Irq:
     case ExitKind::Fiq: irq::handle_pending(); return Outcome::Interrupted;
-    case ExitKind::SError: vcpu.vm->stop("SError from the guest"); return Outcome::Yield;
+    case ExitKind::SError: vcpu.vm->crash("SError from the guest"); return Outcome::Yield;
     }
     return Outcome::Continue;
 }

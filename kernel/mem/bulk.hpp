@@ -10,6 +10,10 @@ namespace bulk {
 
 /// Zeroes [dst, dst + size), 64 bytes a step where 16-byte aligned.
 void zero(void* dst, size_t size);
+/// Zeroes [dst, dst + size) and cleans it to the point of coherency, in
+/// one pass (a cache line zeroed, then cleaned): for memory a guest may
+/// read with its caches off. `dst` and `size` must be multiples of 128.
+void zero_to_poc(void* dst, size_t size);
 /// Copies `size` bytes; the ranges must not overlap.
 void copy(void* dst, const void* src, size_t size);
 

@@ -175,6 +175,7 @@ void block(Vcpu& v)
     const uint64_t virtual_timer = timer_deadline(v);
     const uint64_t physical_timer = ptimer::deadline(v);
     v.wake_at = virtual_timer < physical_timer ? virtual_timer : physical_timer;
+    v.stats.wfi_blocks++;
     move(v, VcpuState::Running, VcpuState::Blocked);
     // An interrupt that became pending before we slept must not be lost:
     // look again, once the state is visible to whoever makes one pending
@@ -190,6 +191,7 @@ void block(Vcpu& v)
 /// interrupts masked.
 void idle(uint64_t deadline)
 {
+    const uint64_t start = arch::counter();
     if (irq::available()) {
         irq::arm_deadline(deadline);
         arch::wfi();
@@ -197,6 +199,7 @@ void idle(uint64_t deadline)
     } else {
         arch::wfe(); // woken by the sev() in irq::kick()
     }
+    this_cpu()->idle_ticks += arch::counter() - start;
 }
 
 /// Runs `v`, picked for this CPU, until it blocks, yields, stops or its
@@ -205,6 +208,10 @@ void idle(uint64_t deadline)
 /// vCPUs' timers, this vCPU's emulated physical timer).
 void run_until_switch(RunQueue& q, Vcpu& v, bool sliced, uint64_t earliest)
 {
+    struct Leave {
+        Vcpu& v;
+        ~Leave() { v.leave_cpu(); } // the time after its last exit is its own, until here
+    } leave{v};
     for (;;) {
         const bool vgic = v.vgic != nullptr;
         if (vgic) {

@@ -22,12 +22,11 @@ void Vm::prepare_block(size_t block)
 {
     const uint64_t offset = block * kRamBlock;
     auto* pages = reinterpret_cast<uint8_t*>(ram_pa + offset);
-    bulk::zero(pages, kRamBlock);
     // A guest with its caches off reads memory, not Vireo's cache lines:
     // the zeros must be there, and no dirty line of a previous owner may be
     // written back over what the guest writes (Arm ARM D7.5.8). Nor may the
     // instruction cache hold a previous owner's code for these addresses.
-    arch::clean_dcache_to_poc(pages, kRamBlock);
+    bulk::zero_to_poc(pages, kRamBlock);
     asm volatile("ic ialluis\n\tdsb ish" ::: "memory");
     PageTable table(memory::stage2_tables(), Regime::Stage2, ipa_bits, stage2.vttbr & pte::kAddrMask);
     // The block's level-2 table exists (build maps every block Unmapped

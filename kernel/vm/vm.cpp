@@ -1,6 +1,7 @@
 #include "kernel/vm/vm.hpp"
 
 #include "kernel/console/console.hpp"
+#include "kernel/console/monitor.hpp"
 #include "kernel/cpu/irq.hpp"
 #include "kernel/devices/calls/calls.hpp"
 #include "kernel/sched/sched.hpp"
@@ -69,7 +70,35 @@ void Vm::start_vcpu(uint32_t index, uint64_t entry_pc, uint64_t context)
     sched::wake(v);
 }
 
-void Vm::stop(const char* why)
+void Vm::stop(const char* why) { halt(why, true); }
+
+void Vm::crash(const char* why)
+{
+    crashed = true;
+    halt(why, true);
+}
+
+void Vm::stop_from_monitor() { halt("stopped from the monitor", false); }
+
+bool Vm::start_again()
+{
+    {
+        LockGuard guard(lock);
+        if (running) {
+            return false;
+        }
+        running = true;
+        crashed = false;
+    }
+    {
+        LockGuard guard(vms_lock);
+        vms_running++;
+    }
+    reset();
+    return true;
+}
+
+void Vm::halt(const char* why, bool power_off_if_last)
 {
     {
         LockGuard guard(lock);
@@ -77,6 +106,8 @@ void Vm::stop(const char* why)
             return;
         }
         running = false;
+        stop_reason = why;
+        stopped_at = arch::counter();
         for (size_t i = 0; i < vcpu_count; i++) {
             __atomic_store_n(&vcpus[i].state, VcpuState::Stopped, __ATOMIC_RELEASE);
             power[i].power = vpsci::Power::Off;
@@ -91,7 +122,7 @@ void Vm::stop(const char* why)
         LockGuard guard(vms_lock);
         left = --vms_running;
     }
-    if (left == 0) {
+    if (left == 0 && power_off_if_last) {
         vms::power_off("all VMs stopped");
     }
 }
@@ -109,6 +140,7 @@ void Vm::reset()
         irq::kick(vcpus[i].pcpu); // out of the guest, wherever it runs: its RAM is about to go
     }
     console::print("vm %s: resetting\n", name);
+    __atomic_fetch_add(&resets, 1u, __ATOMIC_RELAXED);
     irq::reset_spis(vgic);
     vgic::reset(vgic);
     test_device.reset();
@@ -146,6 +178,9 @@ namespace vms {
 
 void power_off(const char* why)
 {
+    if (console::level() >= LogLevel::Debug) {
+        monitor::print_all_stats();
+    }
     if (!calls::firmware_present()) {
         console::print("%s; no firmware to power off: idle\n", why);
         return;

@@ -66,10 +66,14 @@ public:
     Vgic vgic;
     VmConsole console;
     vpsci::CpuView power[limits::kVcpusPerVm] = {};
-    SpinLock lock;        // power states and vCPU starts/stops
-    bool running = false; // false once stopped (SYSTEM_OFF, crash)
+    SpinLock lock;                     // power states and vCPU starts/stops
+    bool running = false;              // false once stopped (SYSTEM_OFF, crash, the monitor)
+    bool crashed = false;              // stopped by an error of the guest's (an SError), not by a request
+    const char* stop_reason = nullptr; // why it last stopped
+    uint32_t resets = 0;               // restarts since it was built (SYSTEM_RESET, the monitor)
     uint32_t fault_logs = 0;
     uint64_t started_at = 0;   // physical counter when its boot vCPU last started
+    uint64_t stopped_at = 0;   // physical counter when it last stopped
     uint64_t restart_at = 0;   // a reset in progress: not before this counter value
     uint64_t reset_cursor = 0; // a reset in progress: how much of the reload is done
 
@@ -81,6 +85,14 @@ public:
     void start_vcpu(uint32_t index, uint64_t entry_pc, uint64_t context) override;
     void stop(const char* why) override;
     void reset() override;
+    /// A guest error Vireo cannot contain: stop(), marked as crashed.
+    void crash(const char* why);
+    /// The monitor's stop: as stop(), but the machine stays on when it was
+    /// the last VM running (the monitor may start it again).
+    void stop_from_monitor();
+    /// Starts a stopped VM again from its images, with fresh memory (as a
+    /// reset). False if it is running.
+    bool start_again();
     uint64_t ram_pa_of(uint64_t ipa, uint64_t size) override;
     void console_output(const char* text, size_t length) override { console.output(text, length); }
     bool smc_allowed(uint32_t fid) const override;
@@ -98,6 +110,7 @@ public:
     void forget_ram();
 
 private:
+    void halt(const char* why, bool power_off_if_last);
     bool block_ready(size_t block) const;
     void prepare_block(size_t block);
 

@@ -46,4 +46,13 @@ TEST(ConsoleSwitch, EscapeThenAnythingElseAsksForHelpAndSwallowsIt)
     EXPECT_EQ(s.feed('q').kind, Action::kDeliver);
 }
 
+TEST(ConsoleSwitch, EscapeThenMEntersTheMonitor)
+{
+    ConsoleSwitch s;
+    EXPECT_EQ(s.feed('m').kind, Action::kDeliver) << "an m alone is just an m";
+    s.feed(0x1d);
+    EXPECT_EQ(s.feed('m').kind, Action::kMonitor);
+    EXPECT_EQ(s.feed('m').kind, Action::kDeliver) << "back to normal afterwards";
+}
+
 } // namespace

@@ -12,10 +12,13 @@ constexpr uint64_t kHcNull = 0x86000000;
 constexpr uint64_t kHcConsoleWrite = 0x86000001;
 constexpr uint64_t kHcYield = 0x86000002;
 constexpr uint64_t kHcExitCount = 0x86000003;
+constexpr uint64_t kHcStat = 0x86000004; // x1: 0 guest ticks, 1 injected, 2 WFI blocks, 16 + kind: Vireo's ticks
+constexpr uint64_t kHcCallCount = 0x8600ff00;
 constexpr uint64_t kHcUid = 0x8600ff01;
 
 // ExitKind numbers for kHcExitCount (vcpu/exit.hpp).
 constexpr uint64_t kExitMmio = 0;
+constexpr uint64_t kExitHvc = 3;
 constexpr uint64_t kExitMmioNeedsDecode = 1;
 constexpr uint64_t kExitSysReg = 5;
 

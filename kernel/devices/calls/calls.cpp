@@ -87,13 +87,29 @@ Outcome hypercall(Vcpu& vcpu, VmHost& vm, uint32_t fid)
     case kHcYield: set_result(vcpu, 0); return Outcome::Yield;
     case kHcExitCount: {
         const uint64_t kind = vcpu.reg(1);
-        const ExitCounters& c = vcpu.counters;
-        set_result(vcpu, kind == ~0ull                 ? static_cast<int64_t>(c.total)
-                         : kind < ExitCounters::kKinds ? static_cast<int64_t>(c.by_kind[kind])
-                                                       : kInvalidParameters);
+        const VcpuStats& s = vcpu.stats;
+        set_result(vcpu, kind == ~0ull              ? static_cast<int64_t>(s.synchronous())
+                         : kind < VcpuStats::kKinds ? static_cast<int64_t>(s.exits[kind])
+                                                    : kInvalidParameters);
         return Outcome::Continue;
     }
-    case kHcCallCount: set_result(vcpu, 4); return Outcome::Continue;
+    case kHcStat: {
+        const uint64_t item = vcpu.reg(1);
+        const VcpuStats& s = vcpu.stats;
+        int64_t value = kInvalidParameters;
+        if (item == kStatGuestTicks) {
+            value = static_cast<int64_t>(s.guest_ticks);
+        } else if (item == kStatInjected) {
+            value = static_cast<int64_t>(s.injected);
+        } else if (item == kStatWfiBlocks) {
+            value = static_cast<int64_t>(s.wfi_blocks);
+        } else if (item >= kStatVireoTicks && item < kStatVireoTicks + VcpuStats::kKinds) {
+            value = static_cast<int64_t>(s.vireo_ticks[item - kStatVireoTicks]);
+        }
+        set_result(vcpu, value);
+        return Outcome::Continue;
+    }
+    case kHcCallCount: set_result(vcpu, 5); return Outcome::Continue;
     case kHcUid:
         // A random UUID naming Vireo's hypercall ABI, in the SMCCC UID layout.
         vcpu.regs.x[0] = 0x7669726full;
@@ -136,6 +152,10 @@ void probe_firmware(Conduit conduit)
 Outcome handle(Vcpu& vcpu, VmHost& vm, bool smc)
 {
     const auto fid = static_cast<uint32_t>(vcpu.reg(0));
+    // Vireo's own calls first: they are the ones on hot paths (yield, console).
+    if ((fid & 0xbfff0000u) == 0x86000000u) {
+        return hypercall(vcpu, vm, fid & ~0x40000000u);
+    }
     if (vpsci::is_psci(fid)) {
         return psci(vcpu, vm, fid);
     }
@@ -154,9 +174,6 @@ Outcome handle(Vcpu& vcpu, VmHost& vm, bool smc)
         }
         return Outcome::Continue;
     default: break;
-    }
-    if ((fid & 0xbfff0000u) == 0x86000000u) {
-        return hypercall(vcpu, vm, fid & ~0x40000000u);
     }
     if (smc && firmware.present && vm.smc_allowed(fid)) {
         forward(vcpu);

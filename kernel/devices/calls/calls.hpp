@@ -25,6 +25,12 @@ constexpr uint32_t kHcNull = 0x86000000;
 constexpr uint32_t kHcConsoleWrite = 0x86000001;
 constexpr uint32_t kHcYield = 0x86000002;
 constexpr uint32_t kHcExitCount = 0x86000003;
+constexpr uint32_t kHcStat = 0x86000004;
+// STAT's items (x1).
+constexpr uint64_t kStatGuestTicks = 0;
+constexpr uint64_t kStatInjected = 1;
+constexpr uint64_t kStatWfiBlocks = 2;
+constexpr uint64_t kStatVireoTicks = 16; // + exit kind: ticks in Vireo for that kind
 constexpr uint32_t kHcCallCount = 0x8600ff00;
 constexpr uint32_t kHcUid = 0x8600ff01;
 constexpr uint32_t kHcRevision = 0x8600ff03;

@@ -210,6 +210,7 @@ void fill(Vgic& g, uint32_t vcpu)
             return;
         }
         const auto priority = static_cast<uint8_t>(best_priority);
+        g.vcpus[vcpu].stats.injected++;
         if (best < 16) {
             // GICv3 SGIs carry no source: one list register takes them all.
             int source = d.take_sgi(vcpu, best);
