@@ -304,7 +304,7 @@ bool load_images_step(Vm& vm, uint64_t& cursor, uint64_t budget)
         if (cursor < start + p.size && budget > 0) {
             const uint64_t offset = cursor - start;
             const uint64_t n = p.size - offset < budget ? p.size - offset : budget;
-            vm.prepare_ram(p.ipa + offset, n);
+            vm.prepare_ram(p.ipa + offset, n, true); // blocks the copy fills whole are not cleared first
             auto* to = reinterpret_cast<uint8_t*>(vm.ram_pa + (p.ipa - vm.ram_ipa) + offset);
             bulk::copy(to, p.from + offset, n);
             // The guest starts with its MMU, and so its caches, off: it

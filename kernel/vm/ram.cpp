@@ -17,17 +17,21 @@ bool Vm::block_ready(size_t block) const
     return (__atomic_load_n(&ram_ready[block / 64], __ATOMIC_ACQUIRE) >> (block % 64)) & 1;
 }
 
-/// Clears block `block` and maps it (ram_lock held).
-void Vm::prepare_block(size_t block)
+/// Clears block `block` (unless `clear` is false: it is about to be
+/// overwritten whole) and maps it (ram_lock held).
+void Vm::prepare_block(size_t block, bool clear)
 {
     const uint64_t offset = block * kRamBlock;
     auto* pages = reinterpret_cast<uint8_t*>(ram_pa + offset);
-    // A guest with its caches off reads memory, not Vireo's cache lines:
-    // the zeros must be there, and no dirty line of a previous owner may be
-    // written back over what the guest writes (Arm ARM D7.5.8). Nor may the
-    // instruction cache hold a previous owner's code for these addresses.
-    bulk::zero_to_poc(pages, kRamBlock);
-    asm volatile("ic ialluis\n\tdsb ish" ::: "memory");
+    if (clear) {
+        // A guest with its caches off reads memory, not Vireo's cache lines:
+        // the zeros must be there, and no dirty line of a previous owner
+        // may be written back over what the guest writes (Arm ARM D7.5.8).
+        // Nor may the instruction cache hold a previous owner's code for
+        // these addresses.
+        bulk::zero_to_poc(pages, kRamBlock);
+        asm volatile("ic ialluis\n\tdsb ish" ::: "memory");
+    }
     PageTable table(memory::stage2_tables(), Regime::Stage2, ipa_bits, stage2.vttbr & pte::kAddrMask);
     // The block's level-2 table exists (build maps every block Unmapped
     // first): this writes one descriptor, allocating nothing. It replaces
@@ -46,12 +50,12 @@ bool Vm::touch_ram(uint64_t ipa)
     const size_t block = (ipa - ram_ipa) / kRamBlock;
     LockGuard guard(ram_lock);
     if (!block_ready(block)) {
-        prepare_block(block);
+        prepare_block(block, true);
     }
     return true;
 }
 
-void Vm::prepare_ram(uint64_t ipa, uint64_t size)
+void Vm::prepare_ram(uint64_t ipa, uint64_t size, bool overwritten)
 {
     if (size == 0) {
         return;
@@ -60,9 +64,11 @@ void Vm::prepare_ram(uint64_t ipa, uint64_t size)
     const size_t last = (ipa + size - 1 - ram_ipa) / kRamBlock;
     for (size_t block = first; block <= last; block++) {
         if (!block_ready(block)) {
+            const uint64_t start = ram_ipa + block * kRamBlock;
+            const bool whole = ipa <= start && start + kRamBlock <= ipa + size;
             LockGuard guard(ram_lock);
             if (!block_ready(block)) {
-                prepare_block(block);
+                prepare_block(block, !(overwritten && whole));
             }
         }
     }

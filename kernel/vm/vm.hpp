@@ -103,8 +103,10 @@ public:
     /// block is cleared and mapped (if another vCPU has not done so
     /// already) and true returned: the guest retries the access.
     bool touch_ram(uint64_t ipa);
-    /// Makes the blocks of [ipa, ipa + size) (in RAM) ready.
-    void prepare_ram(uint64_t ipa, uint64_t size);
+    /// Makes the blocks of [ipa, ipa + size) (in RAM) ready. With
+    /// `overwritten` (an image is copied there next, before any guest runs),
+    /// blocks the range covers whole are mapped without clearing.
+    void prepare_ram(uint64_t ipa, uint64_t size, bool overwritten = false);
     /// Takes all RAM out of the stage 2 again (a reset): the next touch of
     /// any block finds it cleared.
     void forget_ram();
@@ -112,7 +114,7 @@ public:
 private:
     void halt(const char* why, bool power_off_if_last);
     bool block_ready(size_t block) const;
-    void prepare_block(size_t block);
+    void prepare_block(size_t block, bool clear);
 
     /// A reset's work on vCPU 0's time (Vcpu::work): wait out the restart
     /// limit, reload RAM a step at a time, then start the boot vCPU.
