@@ -1,7 +1,7 @@
 // Run in two VMs at once: each fills its RAM with its own pattern, yields,
 // and checks the pattern is intact, so neither VM can see the other's memory.
 // First it checks that RAM no image was loaded into (Vireo clears each
-// 2 MiB block on the guest's first touch) reads as zeros.
+// 64 KiB block on the guest's first touch) reads as zeros.
 #include "lib/guest.hpp"
 
 using namespace guest;
@@ -16,7 +16,7 @@ extern "C" void guest_main(uint64_t, uint64_t dtb)
     const uint64_t seed = (vm_tag + 1) * 0x9e3779b97f4a7c15ull;
     test("vm-has-its-tag", vm_tag == 0xa || vm_tag == 0xb);
     constexpr uint64_t kRam = 0x40000000ull, kRamSize = 8ull << 20;
-    // This image is in the first 2 MiB block, the DTB in the last: the two
+    // This image is in the first 2 MiB, the DTB in the last: the 4 MiB
     // between were never written by Vireo for this VM.
     bool zeros = true;
     for (auto* p = reinterpret_cast<volatile uint64_t*>(kRam + (2ull << 20));

@@ -112,7 +112,7 @@ void list()
         console::print("vm %lu %s: %s%s%s%s, %u vCPU%s, %lu MiB (%lu MiB touched), %s %lu.%lu s, %u reset%s\n", i + 1,
                        vm.name, vm_state(vm), vm.running ? "" : " (", vm.running ? "" : vm.stop_reason,
                        vm.running ? "" : ")", vm.vcpu_count, vm.vcpu_count == 1 ? "" : "s", vm.ram_size >> 20,
-                       touched * (Vm::kRamBlock >> 20), vm.running ? "up" : "ran", up.whole, up.tenth, vm.resets,
+                       (touched * Vm::kRamBlock) >> 20, vm.running ? "up" : "ran", up.whole, up.tenth, vm.resets,
                        vm.resets == 1 ? "" : "s");
         for (uint32_t n = 0; n < vm.vcpu_count; n++) {
             const Vcpu& v = vm.vcpus[n];

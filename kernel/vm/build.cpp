@@ -369,8 +369,8 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
         return nullptr;
     }
     PageTable stage2(memory::stage2_tables(), Regime::Stage2, ipa_bits);
-    // RAM starts unmapped, each 2 MiB block with its level-2 entry in
-    // place, mapped when first touched (kernel/vm/ram.cpp).
+    // RAM starts unmapped, each 64 KiB block's level-3 entries in place,
+    // mapped when first touched (kernel/vm/ram.cpp).
     bool mapped = stage2.init();
     for (uint64_t offset = 0; mapped && offset < config.ram_size; offset += Vm::kRamBlock) {
         mapped = stage2.map(config.ram_base + offset, vm->ram_pa + offset, Vm::kRamBlock, MemType::Unmapped);

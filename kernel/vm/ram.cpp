@@ -1,11 +1,15 @@
 // A VM's RAM: reserved whole when the VM is built (so it can never run
-// out), but cleared and mapped into its stage 2 a 2 MiB block at a time,
-// on the guest's first touch of the block (a stage-2 translation fault)
-// or when Vireo loads an image there. A guest pays only for the memory it
-// uses: Linux touches a small part of its RAM while it boots, and clearing
-// all of a 512 MiB VM up front cost more than half a second of QEMU's
-// time (docs/performance.md). Until a block is ready nothing maps it, so
-// nobody ever sees what the pages held before.
+// out), but cleared and mapped into its stage 2 a 64 KiB block at a time
+// (16 pages), on the guest's first touch of the block (a stage-2
+// translation fault) or when Vireo loads an image there. A guest pays only
+// for the memory it uses: Linux touches a small part of its RAM while it
+// boots, and clearing all of a 512 MiB VM up front cost 0.1-1.2 s of
+// QEMU's time. 2 MiB blocks (one descriptor each) cost more than they
+// saved in TCG, where every first store to a page is slow: a 1-vCPU Linux
+// boot took 1.55 s with them and 1.36-1.50 s with 64 KiB ones (4 KiB:
+// about the same, with 16 times the faults) (docs/performance.md). Until
+// a block is ready nothing maps it, so nobody ever sees what the pages
+// held before.
 #include "kernel/mem/bulk.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/mem/page_table.hpp"
@@ -33,10 +37,12 @@ void Vm::prepare_block(size_t block, bool clear)
         asm volatile("ic ialluis\n\tdsb ish" ::: "memory");
     }
     PageTable table(memory::stage2_tables(), Regime::Stage2, ipa_bits, stage2.vttbr & pte::kAddrMask);
-    // The block's level-2 table exists (build maps every block Unmapped
-    // first): this writes one descriptor, allocating nothing. It replaces
-    // an invalid one, which no TLB holds (D8.16.1): no invalidation, only
-    // a barrier so that every CPU's table walks see it.
+    // The block's level-3 table exists (build maps every block Unmapped
+    // first): this writes its 16 page descriptors, allocating nothing.
+    // They replace invalid ones, which no TLB holds (D8.16.1): no
+    // invalidation, only a barrier so that every CPU's table walks see
+    // them. (No contiguous hint: a walker on another CPU could see the set
+    // half written.)
     table.map(ram_ipa + offset, ram_pa + offset, kRamBlock, MemType::Normal);
     asm volatile("dsb ish" ::: "memory");
     __atomic_fetch_or(&ram_ready[block / 64], 1ull << (block % 64), __ATOMIC_RELEASE);

@@ -48,7 +48,7 @@ public:
     uint64_t ram_pa = 0;
     uint64_t ram_size = 0;
     // RAM is reserved whole when the VM is built but cleared and mapped a
-    // 2 MiB block at a time, when the guest (or Vireo, loading it) first
+    // 64 KiB block at a time, when the guest (or Vireo, loading it) first
     // touches the block (kernel/vm/ram.cpp).
     uint64_t* ram_ready = nullptr; // bit n: block n is cleared and mapped
     SpinLock ram_lock;             // ram_ready and the RAM's stage-2 entries
@@ -98,7 +98,7 @@ public:
     bool smc_allowed(uint32_t fid) const override;
     bool should_log_fault() override;
 
-    static constexpr uint64_t kRamBlock = 2ull << 20;
+    static constexpr uint64_t kRamBlock = 64 * 1024; // RAM is cleared and mapped this much at a time
     /// A stage-2 translation fault at `ipa`: if it is in the VM's RAM, the
     /// block is cleared and mapped (if another vCPU has not done so
     /// already) and true returned: the guest retries the access.

@@ -246,27 +246,31 @@ TEST(Stage2, SmallIpaSizes)
 
 TEST(Stage2, RamBlocksMappedLaterAllocateNothing)
 {
-    // How a VM's RAM is built (kernel/vm/ram.cpp): every 2 MiB block mapped
-    // Unmapped first, so its level-2 entry exists; blocks are mapped when
-    // first touched and unmapped again on a reset, through a second
-    // PageTable over the same root, without allocating tables.
-    FakeTables alloc(8);
+    // How a VM's RAM is built (kernel/vm/ram.cpp): every 64 KiB block
+    // mapped Unmapped first, so its level-3 entries exist; blocks are
+    // mapped when first touched and unmapped again on a reset, through a
+    // second PageTable over the same root, without allocating tables.
+    constexpr uint64_t kBlock = 64 * 1024;
+    FakeTables alloc(16);
     PageTable built(alloc, Regime::Stage2, 40);
     ASSERT_TRUE(built.init());
-    for (uint64_t off = 0; off < kGiB; off += 2 * kMiB) {
-        ASSERT_TRUE(built.map(0x40000000 + off, 0x80000000 + off, 2 * kMiB, MemType::Unmapped));
+    for (uint64_t off = 0; off < 8 * kMiB; off += kBlock) {
+        ASSERT_TRUE(built.map(0x40000000 + off, 0x80000000 + off, kBlock, MemType::Unmapped));
     }
     const size_t tables = alloc.used();
-    EXPECT_EQ(built.lookup(0x40000000 + 7 * kMiB), MemType::Unmapped);
+    EXPECT_EQ(tables, 2u + 1 + 4) << "two concatenated root pages, a level-2 table, a level-3 table per 2 MiB";
+    EXPECT_EQ(built.lookup(0x40000000 + 3 * kMiB), MemType::Unmapped);
     PageTable live(alloc, Regime::Stage2, 40, built.root_phys());
-    ASSERT_TRUE(live.map(0x40000000 + 6 * kMiB, 0x80000000 + 6 * kMiB, 2 * kMiB, MemType::Normal));
+    const uint64_t block = 0x40000000 + 3 * kMiB;
+    ASSERT_TRUE(live.map(block, 0x80000000 + 3 * kMiB, kBlock, MemType::Normal));
     uint64_t pa = 0;
     unsigned level = 0;
-    EXPECT_EQ(built.lookup(0x40000000 + 7 * kMiB, &pa, &level), MemType::Normal);
-    EXPECT_EQ(pa, 0x80000000u + 7 * kMiB);
-    EXPECT_EQ(level, 2u);
-    EXPECT_EQ(built.lookup(0x40000000 + 8 * kMiB), MemType::Unmapped) << "only the block touched";
-    ASSERT_TRUE(live.map(0x40000000 + 6 * kMiB, 0x80000000 + 6 * kMiB, 2 * kMiB, MemType::Unmapped));
-    EXPECT_EQ(built.lookup(0x40000000 + 7 * kMiB), MemType::Unmapped);
+    EXPECT_EQ(built.lookup(block + kBlock - 8, &pa, &level), MemType::Normal);
+    EXPECT_EQ(pa, 0x80000000u + 3 * kMiB + kBlock - 8);
+    EXPECT_EQ(level, 3u);
+    EXPECT_EQ(built.lookup(block + kBlock), MemType::Unmapped) << "only the block touched";
+    EXPECT_EQ(built.lookup(block - 8), MemType::Unmapped);
+    ASSERT_TRUE(live.map(block, 0x80000000 + 3 * kMiB, kBlock, MemType::Unmapped));
+    EXPECT_EQ(built.lookup(block), MemType::Unmapped);
     EXPECT_EQ(alloc.used(), tables) << "no table allocated after the build";
 }
