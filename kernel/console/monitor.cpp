@@ -248,6 +248,20 @@ void help()
                    "VM: a name, or a number as list shows it\n");
 }
 
+/// `action` on the VM `word` names, if it is running.
+void on_running_vm(const char* word, void (*action)(Vm&))
+{
+    Vm* vm = find_vm(word);
+    if (vm == nullptr) {
+        return;
+    }
+    if (!__atomic_load_n(&vm->running, __ATOMIC_ACQUIRE)) {
+        console::print("monitor: vm %s is not running (start starts it)\n", vm->name);
+        return;
+    }
+    action(*vm);
+}
+
 void run(const Command& c)
 {
     using Kind = Command::Kind;
@@ -257,24 +271,8 @@ void run(const Command& c)
     case Kind::kList: list(); break;
     case Kind::kStat: stat(c.word); break;
     case Kind::kStatReset: stat_reset(); break;
-    case Kind::kStop:
-        if (Vm* vm = find_vm(c.word); vm != nullptr) {
-            if (!vm->running) {
-                console::print("monitor: vm %s is not running\n", vm->name);
-            } else {
-                vm->stop_from_monitor();
-            }
-        }
-        break;
-    case Kind::kRestart:
-        if (Vm* vm = find_vm(c.word); vm != nullptr) {
-            if (!vm->running) {
-                console::print("monitor: vm %s is not running (start starts it)\n", vm->name);
-            } else {
-                vm->reset();
-            }
-        }
-        break;
+    case Kind::kStop: on_running_vm(c.word, [](Vm& vm) { vm.stop_from_monitor(); }); break;
+    case Kind::kRestart: on_running_vm(c.word, [](Vm& vm) { vm.reset(); }); break;
     case Kind::kStart:
         if (Vm* vm = find_vm(c.word); vm != nullptr && !vm->start_again()) {
             console::print("monitor: vm %s is running (restart restarts it)\n", vm->name);
