@@ -9,8 +9,9 @@ using namespace vm_config;
 
 namespace {
 
-constexpr const char* const kVmProperties[] = {"vcpus", "cpus",     "memory",        "kernel",      "initrd",
-                                               "dtb",   "bootargs", "console-input", "smc-forward", "test-device"};
+constexpr const char* const kVmProperties[] = {"vcpus",       "cpus",        "memory",         "kernel",
+                                               "initrd",      "dtb",         "bootargs",       "console-input",
+                                               "smc-forward", "test-device", "identity-mapped"};
 constexpr const char* const kRootProperties[] = {"compatible", "model", "#address-cells", "#size-cells"};
 
 template <size_t N> bool is_one_of(const char* name, const char* const (&names)[N])
@@ -89,7 +90,8 @@ public:
         // In this order: an unknown property is most likely a misspelt known one.
         vm_.ok = known_properties_only() && parse_children() && parse_vcpus() && parse_cpus() && parse_memory() &&
                  parse_images() && parse_bootargs() && flag("console-input", vm_.console_input) &&
-                 parse_smc_forward() && flag("test-device", vm_.test_device);
+                 parse_smc_forward() && flag("test-device", vm_.test_device) &&
+                 flag("identity-mapped", vm_.identity_mapped);
         return vm_.ok;
     }
 
@@ -504,6 +506,29 @@ vm_config::Room vm_config::room(const void* blob, size_t blob_size)
         }
     }
     return room;
+}
+
+size_t vm_config::identity_ranges(const void* blob, size_t blob_size, IdentityRange* out, size_t max)
+{
+    if (room(blob, blob_size).vms == 0) {
+        return 0; // not a usable device tree: parse() says why
+    }
+    size_t count = 0;
+    int vm = 0;
+    fdt_for_each_subnode(vm, blob, 0)
+    {
+        int length = 0;
+        const void* memory = fdt_getprop(blob, vm, "memory", &length);
+        if (count == max || fdt_getprop(blob, vm, "identity-mapped", nullptr) == nullptr || memory == nullptr ||
+            length != 16) {
+            continue;
+        }
+        out[count].name = fdt_get_name(blob, vm, nullptr);
+        out[count].base = cells64(memory, 0);
+        out[count].size = cells64(memory, 2);
+        count++;
+    }
+    return count;
 }
 
 bool vm_config::parse(const void* blob, size_t blob_size, const char* file_name, const ConfigLimits& limits,

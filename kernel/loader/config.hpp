@@ -44,6 +44,7 @@ struct VmConfig {
     const char* bootargs = nullptr;           // (optional)
     bool console_input = false;               // takes the console input first
     bool test_device = false;                 // "vireo,test-device" at 0x0a000000 (a test aid, docs/config.md)
+    bool identity_mapped = false;             // RAM at host-physical = guest-physical (for devices that do DMA)
     Cells smc_forward;                        // pairs <first last>, checked first <= last
     size_t smc_forward_count = 0;             // pairs
     PassthroughConfig* passthrough = nullptr; // in the room parse() was given
@@ -52,7 +53,7 @@ struct VmConfig {
     /// Inclusive range `i` of SMCCC function IDs forwarded to the firmware.
     SmcIdRange smc_range(size_t i) const { return {smc_forward[2 * i], smc_forward[2 * i + 1]}; }
     bool ok = false;
-    char error[200] = {}; // when !ok: file, node, property and what was expected
+    char error[256] = {}; // when !ok: file, node, property and what was expected
 };
 
 /// What the machine can give the VMs, for the checks that depend on it.
@@ -81,6 +82,19 @@ struct Room {
     size_t devices = 0;
 };
 Room room(const void* blob, size_t blob_size);
+
+/// A VM asking for identity-mapped RAM, as found before anything is parsed
+/// (its range must be claimed before Vireo allocates anything). `name`
+/// points into the blob.
+struct IdentityRange {
+    const char* name = nullptr;
+    uint64_t base = 0;
+    uint64_t size = 0;
+};
+/// The identity-mapped VMs of the configuration, up to `max` of them into
+/// `out` (a VM whose `memory` property is malformed is left to parse() to
+/// report); returns how many.
+size_t identity_ranges(const void* blob, size_t blob_size, IdentityRange* out, size_t max);
 
 /// Parses the configuration DTB of `blob_size` bytes at `blob`, read from
 /// `file_name` (used in messages). Fills out[0..count) with one record per

@@ -3,7 +3,9 @@
 #include <string.h>
 
 #include "kernel/console/console.hpp"
+#include "platform/format.hpp"
 #include "platform/platform.hpp"
+#include "vcpu/limits.hpp"
 
 extern "C" char _text[], _end[];
 
@@ -31,6 +33,21 @@ public:
 
 constinit PhysTables tables;
 
+// What claim() checks a range against, kept from init().
+constinit const Platform* machine = nullptr;
+constinit Range boot_dtb = {};
+struct Claim {
+    const char* name;
+    Range range;
+};
+constinit Claim claims[limits::kVms] = {};
+constinit size_t claim_count = 0;
+
+bool overlaps(uint64_t base, uint64_t size, const Range& r)
+{
+    return r.size != 0 && base < r.end() && r.base < base + size;
+}
+
 } // namespace
 
 void init(const Platform& platform, uint64_t dtb, uint64_t dtb_size)
@@ -46,6 +63,8 @@ void init(const Platform& platform, uint64_t dtb, uint64_t dtb_size)
     const auto text = reinterpret_cast<uint64_t>(_text);
     allocator.reserve(text, reinterpret_cast<uint64_t>(_end) - text);
     allocator.reserve(dtb, dtb_size);
+    machine = &platform;
+    boot_dtb = {dtb, dtb_size};
     allocator.reserve(platform.initrd.base, platform.initrd.size); // the boot package
     for (size_t i = 0; i < platform.reserved_count; i++) {
         allocator.reserve(platform.reserved[i].base, platform.reserved[i].size);
@@ -55,6 +74,52 @@ void init(const Platform& platform, uint64_t dtb, uint64_t dtb_size)
 }
 
 PhysAllocator& phys() { return allocator; }
+
+bool claim(const char* name, uint64_t base, uint64_t size, char* why, size_t why_size)
+{
+    const Platform& p = *machine;
+    bool in_ram = false;
+    for (size_t i = 0; i < p.memory_count; i++) {
+        in_ram = in_ram || (p.memory[i].base <= base && base < p.memory[i].end() && size <= p.memory[i].end() - base);
+    }
+    const auto text = reinterpret_cast<uint64_t>(_text);
+    const Range image{text, reinterpret_cast<uint64_t>(_end) - text};
+    if (!in_ram) {
+        format(why, why_size, "is not RAM of this machine (the DTB's /memory banks)");
+    } else if (overlaps(base, size, image)) {
+        format(why, why_size, "overlaps Vireo's image [0x%lx, 0x%lx)", image.base, image.end());
+    } else if (overlaps(base, size, boot_dtb)) {
+        format(why, why_size, "overlaps the DTB Vireo was booted with [0x%lx, 0x%lx)", boot_dtb.base, boot_dtb.end());
+    } else if (overlaps(base, size, p.initrd)) {
+        format(why, why_size, "overlaps the boot package [0x%lx, 0x%lx)", p.initrd.base, p.initrd.end());
+    } else {
+        for (size_t i = 0; i < p.reserved_count; i++) {
+            if (overlaps(base, size, p.reserved[i])) {
+                format(why, why_size,
+                       "overlaps reserved memory [0x%lx, 0x%lx) (the DTB's /reserved-memory or /memreserve/)",
+                       p.reserved[i].base, p.reserved[i].end());
+                return false;
+            }
+        }
+        for (size_t i = 0; i < claim_count; i++) {
+            if (overlaps(base, size, claims[i].range)) {
+                format(why, why_size, "overlaps VM %s's identity-mapped RAM [0x%lx, 0x%lx)", claims[i].name,
+                       claims[i].range.base, claims[i].range.end());
+                return false;
+            }
+        }
+        if (!allocator.is_free(base, size)) {
+            format(why, why_size, "is partly in use by Vireo already (its own allocations)");
+            return false;
+        }
+        if (claim_count < limits::kVms) {
+            claims[claim_count++] = {name, {base, size}};
+        }
+        allocator.reserve(base, size);
+        return true;
+    }
+    return false;
+}
 
 TableAllocator& stage2_tables() { return tables; }
 

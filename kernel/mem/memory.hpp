@@ -17,6 +17,13 @@ void init(const Platform& platform, uint64_t dtb, uint64_t dtb_size);
 
 PhysAllocator& phys();
 
+/// Takes [base, base + size) out of the free memory for VM `name`'s
+/// identity-mapped RAM. False when it is not all free RAM of this machine,
+/// with `why` (of `why_size` bytes) saying what it collides with: no RAM
+/// there, Vireo's image, the DTB, the boot package, reserved memory,
+/// another VM's identity-mapped RAM, or memory Vireo has taken already.
+bool claim(const char* name, uint64_t base, uint64_t size, char* why, size_t why_size);
+
 /// Tables for stage-2 maps, from phys() (identity-mapped at EL2).
 TableAllocator& stage2_tables();
 

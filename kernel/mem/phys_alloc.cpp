@@ -51,6 +51,16 @@ void PhysAllocator::insert(uint64_t base, uint64_t end)
 
 void PhysAllocator::add(uint64_t base, uint64_t size) { insert(align_up(base, kPage), align_down(base + size, kPage)); }
 
+bool PhysAllocator::is_free(uint64_t base, uint64_t size) const
+{
+    for (size_t i = 0; i < count_; i++) {
+        if (ranges_[i].base <= base && base < ranges_[i].end && size <= ranges_[i].end - base) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void PhysAllocator::reserve(uint64_t base, uint64_t size)
 {
     const uint64_t start = align_down(base, kPage);

@@ -19,6 +19,8 @@ public:
     /// `size` bytes aligned to `align` (a power of two, at least a page), from
     /// the lowest free range that fits; 0 when nothing fits.
     uint64_t alloc(uint64_t size, uint64_t align);
+    /// Whether all of [base, base + size) is free (one free run holds it).
+    bool is_free(uint64_t base, uint64_t size) const;
     /// Returns a run to the free memory, merging with its neighbours.
     void free(uint64_t base, uint64_t size);
 

@@ -288,13 +288,15 @@ bool load_images_step(Vm& vm, uint64_t& cursor, uint64_t budget)
     const VmSpec& spec = *vm.spec;
     // The load as one sequence of pieces, each image copied to its place
     // (the blocks it lands in cleared first). `cursor` counts the bytes of
-    // it done.
+    // it done. Identity-mapped RAM, which devices may write by DMA before
+    // the guest touches it, is all cleared and mapped first.
     struct Piece {
         uint64_t ipa;
-        const uint8_t* from;
+        const uint8_t* from; // nullptr: only cleared and mapped
         uint64_t size;
     };
     const Piece pieces[] = {
+        {vm.ram_ipa, nullptr, spec.config->identity_mapped ? vm.ram_size : 0},
         {vm.kernel_ipa, spec.image, spec.image_size},
         {vm.initrd_ipa, spec.initrd, spec.initrd_size},
         {vm.dtb_ipa, vm.dtb, vm.dtb_size},
@@ -304,13 +306,17 @@ bool load_images_step(Vm& vm, uint64_t& cursor, uint64_t budget)
         if (cursor < start + p.size && budget > 0) {
             const uint64_t offset = cursor - start;
             const uint64_t n = p.size - offset < budget ? p.size - offset : budget;
-            vm.prepare_ram(p.ipa + offset, n, true); // blocks the copy fills whole are not cleared first
-            auto* to = reinterpret_cast<uint8_t*>(vm.ram_pa + (p.ipa - vm.ram_ipa) + offset);
-            bulk::copy(to, p.from + offset, n);
-            // The guest starts with its MMU, and so its caches, off: it
-            // must find the images in memory, not in Vireo's cache lines
-            // (Arm ARM D7.5.8).
-            arch::clean_dcache_to_poc(to, n);
+            if (p.from == nullptr) {
+                vm.prepare_ram(p.ipa + offset, n);
+            } else {
+                vm.prepare_ram(p.ipa + offset, n, true); // blocks the copy fills whole are not cleared first
+                auto* to = reinterpret_cast<uint8_t*>(vm.ram_pa + (p.ipa - vm.ram_ipa) + offset);
+                bulk::copy(to, p.from + offset, n);
+                // The guest starts with its MMU, and so its caches, off: it
+                // must find the images in memory, not in Vireo's cache lines
+                // (Arm ARM D7.5.8).
+                arch::clean_dcache_to_poc(to, n);
+            }
             cursor += n;
             budget -= n;
         }
@@ -361,7 +367,8 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
         return nullptr;
     }
     PhysAllocator& phys = memory::phys();
-    vm->ram_pa = phys.alloc(config.ram_size, kBlock);
+    // Identity-mapped RAM was claimed before anything else (kernel/vm/configs.cpp).
+    vm->ram_pa = config.identity_mapped ? config.ram_base : phys.alloc(config.ram_size, kBlock);
     if (vm->ram_pa == 0) {
         log_error("vm %s: no %lu MiB of contiguous free RAM (largest run %lu MiB)", config.name, config.ram_size >> 20,
                   phys.largest_free() >> 20);

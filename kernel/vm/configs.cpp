@@ -11,12 +11,62 @@
 #include "kernel/vm/vm.hpp"
 #include "platform/format.hpp"
 #include "platform/platform.hpp"
+#include "vcpu/limits.hpp"
 
 namespace vm_configs {
 namespace {
 
 constinit Package package;
 constinit char file_name[64] = "config";
+
+// The identity-mapped VMs' RAM, claimed before anything else is allocated.
+struct Identity {
+    vm_config::IdentityRange range;
+    bool claimed;
+};
+constinit Identity identities[limits::kVms] = {};
+constinit size_t identity_count = 0;
+
+/// Claims every identity-mapped VM's RAM (before Vireo allocates anything
+/// from the free memory, which might land there); returns the bytes claimed.
+uint64_t claim_identity_ranges(const void* blob, size_t size)
+{
+    vm_config::IdentityRange ranges[limits::kVms];
+    identity_count = vm_config::identity_ranges(blob, size, ranges, limits::kVms);
+    uint64_t claimed = 0;
+    for (size_t i = 0; i < identity_count; i++) {
+        const vm_config::IdentityRange& r = ranges[i];
+        char why[160];
+        identities[i] = {r, memory::claim(r.name, r.base, r.size, why, sizeof why)};
+        if (identities[i].claimed) {
+            claimed += r.size;
+        } else {
+            log_error("%s: /%s: property 'memory' [0x%lx, 0x%lx) is identity-mapped but %s: expected free RAM of "
+                      "this machine",
+                      file_name, r.name, r.base, r.base + r.size, why);
+        }
+    }
+    return claimed;
+}
+
+/// Whether `config` may have the identity-mapped RAM it asks for (claimed
+/// above); gives the claim back when the VM will not start.
+bool identity_ok(const VmConfig& config, bool starts)
+{
+    for (size_t i = 0; i < identity_count; i++) {
+        Identity& id = identities[i];
+        if (strcmp(id.range.name, config.name) != 0 || id.range.base != config.ram_base ||
+            id.range.size != config.ram_size) {
+            continue;
+        }
+        if (id.claimed && !starts) {
+            memory::phys().free(id.range.base, id.range.size);
+            id.claimed = false;
+        }
+        return id.claimed;
+    }
+    return !config.identity_mapped;
+}
 
 /// The package entry a configuration names, or an error naming what the package holds.
 bool entry(const VmConfig& config, const char* property, const char* name, const uint8_t*& data, size_t& size)
@@ -81,6 +131,7 @@ Specs load(const Platform& platform, size_t online_cpus)
         log_error("boot package: no entry \"config\" (the VM configuration, a compiled guests/configs/*.dts)");
         return {};
     }
+    const uint64_t identity_bytes = claim_identity_ranges(config.data, config.size);
     // A record per VM node, per passthrough device and a spec per good VM,
     // as many as the file has.
     const vm_config::Room room = vm_config::room(config.data, config.size);
@@ -91,7 +142,7 @@ Specs load(const Platform& platform, size_t online_cpus)
         log_error("%s: no memory left for its %lu VMs", file_name, room.vms);
         return {};
     }
-    const ConfigLimits limits{online_cpus, memory::phys().free_bytes()};
+    const ConfigLimits limits{online_cpus, memory::phys().free_bytes() + identity_bytes};
     size_t count = 0;
     if (!vm_config::parse(config.data, config.size, file_name, limits, configs, room.vms, devices, room.devices, count,
                           error)) {
@@ -101,13 +152,15 @@ Specs load(const Platform& platform, size_t online_cpus)
     size_t good = 0;
     for (size_t i = 0; i < count; i++) {
         if (!configs[i].ok) {
+            identity_ok(configs[i], false);
             log_error("%s", configs[i].error);
             log_error("vm %s not started", configs[i].name[0] != '\0' ? configs[i].name : "?");
             continue;
         }
-        if (to_spec(configs[i], specs[good])) {
+        if (identity_ok(configs[i], true) && to_spec(configs[i], specs[good])) {
             good++;
         } else {
+            identity_ok(configs[i], false);
             log_error("vm %s not started", configs[i].name);
         }
     }

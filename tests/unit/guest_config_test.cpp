@@ -113,6 +113,7 @@ TEST(VmConfig, EveryPropertyLandsInItsField)
     EXPECT_STREQ(vm.bootargs, "console=ttyAMA0 quiet");
     EXPECT_TRUE(vm.console_input);
     EXPECT_TRUE(vm.test_device);
+    EXPECT_TRUE(vm.identity_mapped);
     ASSERT_EQ(vm.smc_forward_count, 2u);
     EXPECT_EQ(vm.smc_range(0).first, 0xc2000000u);
     EXPECT_EQ(vm.smc_range(0).last, 0xc200ffffu);
@@ -131,6 +132,16 @@ TEST(VmConfig, EveryPropertyLandsInItsField)
     EXPECT_EQ(minimal.bootargs, nullptr);
     EXPECT_FALSE(minimal.console_input) << "'full' asked for it";
     EXPECT_FALSE(minimal.test_device) << "a test aid, never there by default";
+    EXPECT_FALSE(minimal.identity_mapped);
+
+    // The identity-mapped VMs are found before anything is parsed.
+    vm_config::IdentityRange ranges[4];
+    ASSERT_EQ(vm_config::identity_ranges(r.dtb.data(), r.dtb.size(), ranges, 4), 1u);
+    EXPECT_STREQ(ranges[0].name, "full");
+    EXPECT_EQ(ranges[0].base, 0x100000000u);
+    EXPECT_EQ(ranges[0].size, 1024 * kMiB);
+    EXPECT_EQ(vm_config::identity_ranges(r.dtb.data(), r.dtb.size(), ranges, 0), 0u) << "no room, none written";
+    EXPECT_EQ(vm_config::identity_ranges("not a DTB", 9, ranges, 4), 0u);
 }
 
 class BadVms : public ::testing::Test {
@@ -232,7 +243,7 @@ TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
     EXPECT_EQ(error("misspelt-property"),
               FILE_AND_NODE("misspelt-property") "property 'kernal' is not known: expected one of vcpus, cpus, "
                                                  "memory, kernel, initrd, dtb, bootargs, console-input, smc-forward, "
-                                                 "test-device");
+                                                 "test-device, identity-mapped");
     EXPECT_EQ(error("child-node"),
               FILE_AND_NODE("child-node") "unexpected child node 'uart': expected only 'passthrough'");
     EXPECT_EQ(error("passthrough-no-reg"),

@@ -77,3 +77,16 @@ TEST(PhysAllocator, ReserveInTheMiddleSplitsARange)
 }
 
 } // namespace
+
+TEST(PhysAllocator, IsFreeOnlyWithinOneFreeRun)
+{
+    PhysAllocator a;
+    a.add(0x40000000, 0x10000000);
+    a.reserve(0x40200000, 0x100000); // Vireo's image, say
+    EXPECT_TRUE(a.is_free(0x40000000, 0x200000));
+    EXPECT_FALSE(a.is_free(0x40000000, 0x300000)) << "runs into the reserved range";
+    EXPECT_TRUE(a.is_free(0x40300000, 0xfd00000)) << "up to the end of the bank";
+    EXPECT_FALSE(a.is_free(0x40300000, 0xfd01000)) << "past it";
+    EXPECT_FALSE(a.is_free(0x30000000, 0x1000)) << "not RAM";
+    EXPECT_FALSE(a.is_free(0x4ffff000, ~0ull)) << "no overflow";
+}
