@@ -242,6 +242,7 @@ fuzz_srcs_config := kernel/loader/config.cpp
 fuzz_srcs_package := kernel/loader/package.cpp
 fuzz_srcs_image := kernel/loader/image.cpp
 fuzz_srcs_guest_fdt := kernel/loader/guest_fdt.cpp
+fuzz_srcs_host_device := kernel/loader/host_device.cpp
 
 $(FUZZ_DIR)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)

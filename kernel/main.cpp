@@ -185,7 +185,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     memory::init(platform, dtb, check.size);
     vcpu_cpu_init(vcpu_ipa_bits());
     calls::probe_firmware(platform.psci_conduit);
-    const vm_configs::Specs wanted = vm_configs::load(platform, online);
+    const vm_configs::Specs wanted = vm_configs::load(platform, online, reinterpret_cast<const void*>(dtb));
     if (wanted.count > 0 || platform.initrd.size != 0) {
         if (vms::create_all(wanted.specs, wanted.count, online, platform) == 0) {
             log_error("no VM could be started");

@@ -198,14 +198,29 @@ private:
                 }
                 p.compatible = text;
                 p.compatible_length = static_cast<size_t>(length);
+            } else if (strcmp(property, "path") == 0) {
+                const auto* text = static_cast<const char*>(value);
+                if (length < 2 || text[0] != '/' || text[length - 1] != '\0' ||
+                    strlen(text) + 1 != static_cast<size_t>(length)) {
+                    return fail("passthrough/%s: property 'path' is not a node path: expected e.g. "
+                                "path = \"/virtio_mmio@a003e00\";",
+                                name);
+                }
+                p.path = text;
             } else {
-                return fail("passthrough/%s: property '%s' is not known: expected reg, interrupts, compatible", name,
-                            property);
+                return fail("passthrough/%s: property '%s' is not known: expected path, or reg, interrupts, "
+                            "compatible",
+                            name, property);
             }
         }
-        if (p.size == 0) {
+        if (p.path != nullptr && (p.size != 0 || p.intids.count != 0 || p.compatible != nullptr)) {
+            return fail("passthrough/%s: property 'path' takes reg, interrupts and compatible from the host's DTB: "
+                        "expected either path or those",
+                        name);
+        }
+        if (p.size == 0 && p.path == nullptr) {
             return fail("passthrough/%s: property 'reg' missing: expected the device's registers, e.g. "
-                        "reg = <0x0 0x9010000 0x0 0x1000>;",
+                        "reg = <0x0 0x9010000 0x0 0x1000>;, or path",
                         name);
         }
         vm_.passthrough_count++;

@@ -208,8 +208,11 @@ void write_devices(Writer& w, const GuestFdtSpec& spec)
             for (size_t n = 0; cells != nullptr && n < d.intids.count; n++) {
                 cells[3 * n] = cpu_to_fdt32(kSpi);
                 cells[3 * n + 1] = cpu_to_fdt32(d.intids[n] - 32);
-                cells[3 * n + 2] = cpu_to_fdt32(kLevelHigh);
+                cells[3 * n + 2] = cpu_to_fdt32(d.edge ? kEdgeRising : kLevelHigh);
             }
+        }
+        if (d.dma_coherent) {
+            w.step([&] { return fdt_property(w.fdt(), "dma-coherent", nullptr, 0); });
         }
         if (primecell(d)) {
             w.cells("clocks", {kClockPhandle});

@@ -52,6 +52,7 @@ constexpr uint64_t kUartSize = 0x1000;
 constexpr uint32_t kSpi = 0;
 constexpr uint32_t kPpi = 1;
 constexpr uint32_t kLevelHigh = 4;
+constexpr uint32_t kEdgeRising = 1;
 constexpr uint32_t kLevelLow = 8;
 constexpr unsigned kGicv2CpuMaskShift = 8; // GICv2 PPIs: which CPUs have the interrupt, in flags bits 8-15
 // PPI numbers (INTID - 16).

@@ -24,4 +24,11 @@ struct PassthroughDevice {
     uint64_t base = 0;                // host physical = guest-physical, page aligned
     uint64_t size = 0;
     Cells intids; // GIC INTIDs, SPIs only (32-1019), as many as the property lists
+    // Named by its host DTB path instead (reg, interrupts, compatible and
+    // dma-coherent read from the host's DTB when the VM is built,
+    // kernel/loader/host_device.cpp): the path, and room for the INTIDs.
+    const char* path = nullptr;
+    bool dma_coherent = false; // the guest DTB says so too
+    bool edge = false;         // its interrupts are edge-triggered (else level-high)
+    uint8_t intid_cells[4 * 8] = {};
 };

@@ -4,6 +4,7 @@
 
 #include "kernel/console/console.hpp"
 #include "kernel/loader/config.hpp"
+#include "kernel/loader/host_device.hpp"
 #include "kernel/loader/image.hpp"
 #include "kernel/loader/package.hpp"
 #include "kernel/mem/memory.hpp"
@@ -87,6 +88,42 @@ bool entry(const VmConfig& config, const char* property, const char* name, const
     return false;
 }
 
+/// Passthrough devices named by their host DTB path: registers (whole
+/// pages: stage 2 maps nothing smaller, so a device sharing them goes
+/// along), interrupts, compatible and dma-coherent from the host's DTB.
+bool resolve_paths(VmConfig& config, const void* host_dtb)
+{
+    for (size_t i = 0; i < config.passthrough_count; i++) {
+        PassthroughDevice& p = config.passthrough[i];
+        if (p.path == nullptr) {
+            continue;
+        }
+        HostDevice d;
+        char why[160];
+        if (!host_device::read(host_dtb, p.path, d, why, sizeof why)) {
+            log_error("%s: /%s: passthrough/%s: property 'path' \"%s\": %s", file_name, config.name, p.name, p.path,
+                      why);
+            return false;
+        }
+        constexpr uint64_t kPage = 4096;
+        p.base = d.base & ~(kPage - 1);
+        p.size = ((d.base + d.size + kPage - 1) & ~(kPage - 1)) - p.base;
+        static_assert(sizeof p.intid_cells == 4 * HostDevice::kMaxIntids);
+        for (size_t n = 0; n < d.intid_count; n++) {
+            p.intid_cells[4 * n] = static_cast<uint8_t>(d.intids[n] >> 24);
+            p.intid_cells[4 * n + 1] = static_cast<uint8_t>(d.intids[n] >> 16);
+            p.intid_cells[4 * n + 2] = static_cast<uint8_t>(d.intids[n] >> 8);
+            p.intid_cells[4 * n + 3] = static_cast<uint8_t>(d.intids[n]);
+        }
+        p.intids = {p.intid_cells, d.intid_count};
+        p.compatible = d.compatible;
+        p.compatible_length = d.compatible_length;
+        p.dma_coherent = d.dma_coherent;
+        p.edge = d.edge;
+    }
+    return true;
+}
+
 bool to_spec(const VmConfig& config, VmSpec& spec)
 {
     spec = VmSpec{};
@@ -108,7 +145,7 @@ bool to_spec(const VmConfig& config, VmSpec& spec)
 
 } // namespace
 
-Specs load(const Platform& platform, size_t online_cpus)
+Specs load(const Platform& platform, size_t online_cpus, const void* host_dtb)
 {
     if (platform.initrd.size == 0) {
         return {};
@@ -157,7 +194,7 @@ Specs load(const Platform& platform, size_t online_cpus)
             log_error("vm %s not started", configs[i].name[0] != '\0' ? configs[i].name : "?");
             continue;
         }
-        if (identity_ok(configs[i], true) && to_spec(configs[i], specs[good])) {
+        if (identity_ok(configs[i], true) && resolve_paths(configs[i], host_dtb) && to_spec(configs[i], specs[good])) {
             good++;
         } else {
             identity_ok(configs[i], false);

@@ -158,7 +158,7 @@ Parsed* BadVms::parsed = nullptr;
 TEST_F(BadVms, EveryVmIsReportedAndTheGoodOneStaysGood)
 {
     ASSERT_TRUE(parsed->ok) << parsed->error.message;
-    EXPECT_EQ(parsed->count, 31u);
+    EXPECT_EQ(parsed->count, 33u);
     EXPECT_EQ(error("good"), "ok");
     EXPECT_TRUE(parsed->vm("good").console_input) << "the first good VM";
     for (size_t i = 1; i < parsed->count; i++) {
@@ -248,7 +248,14 @@ TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
               FILE_AND_NODE("child-node") "unexpected child node 'uart': expected only 'passthrough'");
     EXPECT_EQ(error("passthrough-no-reg"),
               FILE_AND_NODE("passthrough-no-reg") "passthrough/rtc: property 'reg' missing: expected the device's "
-                                                  "registers, e.g. reg = <0x0 0x9010000 0x0 0x1000>;");
+                                                  "registers, e.g. reg = <0x0 0x9010000 0x0 0x1000>;, or path");
+    EXPECT_EQ(
+        error("passthrough-path-and-reg"),
+        FILE_AND_NODE("passthrough-path-and-reg") "passthrough/rtc: property 'path' takes reg, interrupts and "
+                                                  "compatible from the host's DTB: expected either path or those");
+    EXPECT_EQ(error("passthrough-relative-path"),
+              FILE_AND_NODE("passthrough-relative-path") "passthrough/rtc: property 'path' is not a node path: "
+                                                         "expected e.g. path = \"/virtio_mmio@a003e00\";");
     EXPECT_EQ(error("passthrough-ppi"), FILE_AND_NODE("passthrough-ppi") "passthrough/timer: property 'interrupts' "
                                                                          "names INTID 27: expected SPIs, 32 to 1019");
     EXPECT_EQ(error("passthrough-unaligned"),
@@ -262,7 +269,11 @@ TEST(GoodVms, PassthroughDevicesAreRead)
     ASSERT_TRUE(r.ok) << r.error.message;
     const VmConfig& vm = r.vm("full");
     ASSERT_TRUE(vm.ok) << vm.error;
-    ASSERT_EQ(vm.passthrough_count, 1u);
+    ASSERT_EQ(vm.passthrough_count, 2u);
+    const PassthroughConfig& disk = vm.passthrough[1];
+    EXPECT_STREQ(disk.name, "disk");
+    EXPECT_STREQ(disk.path, "/virtio_mmio@a003e00") << "reg and the rest come from the host DTB at build";
+    EXPECT_EQ(disk.size, 0u);
     const PassthroughConfig& p = vm.passthrough[0];
     EXPECT_STREQ(p.name, "rtc@9010000");
     EXPECT_STREQ(p.compatible, "arm,pl031");
@@ -436,8 +447,8 @@ namespace {
 TEST(VmConfigNodes, CountsEveryVmNodeSoTheCallerCanMakeRoom)
 {
     const std::vector<char> bad = load_dtb("config_bad_vms");
-    EXPECT_EQ(vm_config::room(bad.data(), bad.size()).vms, 31u) << "bad VMs included";
-    EXPECT_EQ(vm_config::room(bad.data(), bad.size()).devices, 3u) << "every device node, even of bad VMs";
+    EXPECT_EQ(vm_config::room(bad.data(), bad.size()).vms, 33u) << "bad VMs included";
+    EXPECT_EQ(vm_config::room(bad.data(), bad.size()).devices, 5u) << "every device node, even of bad VMs";
     const std::vector<char> two = load_dtb("config_two_linux");
     EXPECT_EQ(vm_config::room(two.data(), two.size()).vms, 2u);
     EXPECT_EQ(vm_config::room(two.data(), two.size()).devices, 0u);

@@ -289,6 +289,25 @@ TEST(GuestFdt, PassthroughDevicesWithACompatibleAreDescribed)
               (std::vector<uint32_t>{0, 9, 4, 0, 10, 4, 0, 11, 4, 0, 12, 4, 0, 13, 4, 0, 224, 4}))
         << "every interrupt, up to INTID 256 (SPI 224)";
     EXPECT_FALSE(has(b, "/widget@a001000", "clocks"));
+    EXPECT_FALSE(has(b, "/rtc@9010000", "dma-coherent"));
+}
+
+TEST(GuestFdt, DeviceFromTheHostDtbKeepsItsTriggerAndDmaCoherence)
+{
+    // As kernel/vm/configs.cpp fills a device named by its host DTB path.
+    GuestFdtSpec s = spec(3);
+    static const char kVirtio[] = "virtio,mmio";
+    static const uint8_t k79[] = {0, 0, 0, 79};
+    GuestFdtDevice disk{"disk", kVirtio, sizeof kVirtio, 0xa003000, 0x1000, {k79, 1}};
+    disk.path = "/virtio_mmio@a003e00";
+    disk.dma_coherent = true;
+    disk.edge = true;
+    s.devices = &disk;
+    s.device_count = 1;
+    const Built b = build(s);
+    ASSERT_GT(b.size, 0) << b.error;
+    EXPECT_EQ(cells(b, "/disk", "interrupts"), (std::vector<uint32_t>{0, 47, 1})) << "SPI 47, edge-rising";
+    EXPECT_TRUE(has(b, "/disk", "dma-coherent"));
 }
 
 } // namespace
