@@ -194,12 +194,17 @@ bool Vcpu::decode_from_instruction(Exit& exit)
     return true;
 }
 
-void Vcpu::leave_cpu()
+void Vcpu::charge_vireo(uint64_t now)
 {
     if (exited_at_ != 0) {
-        stats.vireo_ticks[counted_kind_] += READ_SYSREG(cntpct_el0) - exited_at_;
-        exited_at_ = 0;
+        stats.vireo_ticks[counted_kind_] += now - exited_at_;
     }
+}
+
+void Vcpu::leave_cpu()
+{
+    charge_vireo(READ_SYSREG(cntpct_el0));
+    exited_at_ = 0;
 }
 
 const Exit& Vcpu::run()
@@ -210,30 +215,28 @@ const Exit& Vcpu::run()
         // Counter reads without an ISB: a few instructions of slack either
         // way are fine for statistics, a pipeline flush per exit is not.
         const uint64_t entered = READ_SYSREG(cntpct_el0);
-        if (exited_at_ != 0) {
-            stats.vireo_ticks[counted_kind_] += entered - exited_at_;
-        }
+        charge_vireo(entered);
         const uint64_t group = vcpu_enter(&regs);
         exited_at_ = READ_SYSREG(cntpct_el0);
         stats.guest_ticks += exited_at_ - entered;
         switch (group) {
-        case GUEST_EXIT_SYNC: break;
+        case GUEST_EXIT_SYNC: {
+            uint64_t hpfar;
+            asm volatile("mrs %0, hpfar_el2" : "=r"(hpfar));
+            decode_sync(READ_SYSREG(esr_el2), READ_SYSREG(far_el2), hpfar, exit);
+            break;
+        }
         case GUEST_EXIT_IRQ: exit.kind = ExitKind::Irq; break;
         case GUEST_EXIT_FIQ: exit.kind = ExitKind::Fiq; break;
         default: exit.kind = ExitKind::SError; break;
         }
-        if (group != GUEST_EXIT_SYNC) {
-            counted_kind_ = static_cast<uint8_t>(exit.kind);
-            stats.exits[counted_kind_]++;
-            return exit;
-        }
-        uint64_t hpfar;
-        asm volatile("mrs %0, hpfar_el2" : "=r"(hpfar));
-        decode_sync(READ_SYSREG(esr_el2), READ_SYSREG(far_el2), hpfar, exit);
         // Counted (and its time charged) as it came, before decoding may
         // turn an ISV=0 abort into an MMIO access or a guest fault.
         counted_kind_ = static_cast<uint8_t>(exit.kind);
         stats.exits[counted_kind_]++;
+        if (group != GUEST_EXIT_SYNC) {
+            return exit;
+        }
         if (exit.kind == ExitKind::FpSimdTrap) {
             take_fpsimd(); // and retry the instruction
             continue;

@@ -148,6 +148,8 @@ private:
     uint8_t counted_kind_ = 0; // the kind the last exit was counted as
     bool needs_reload_ = false;
     void take_fpsimd();
+    /// Charges the time from the last exit to `now` to that exit's kind.
+    void charge_vireo(uint64_t now);
     bool decode_from_instruction(vcpu::Exit& exit);
     uint64_t stack_pointer() const;
     void set_stack_pointer(uint64_t value);

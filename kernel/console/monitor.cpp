@@ -1,5 +1,7 @@
 #include "kernel/console/monitor.hpp"
 
+#include <string.h>
+
 #include "kernel/console/console.hpp"
 #include "kernel/console/monitor_line.hpp"
 #include "kernel/cpu/percpu.hpp"
@@ -87,11 +89,7 @@ Vm* find_vm(const char* word)
     }
     for (size_t i = 0; i < vms::count(); i++) {
         Vm* vm = vms::at(i);
-        const char* a = vm->name;
-        const char* b = word;
-        for (; *a != '\0' && *a == *b; a++, b++) {
-        }
-        if ((*a == '\0' && *b == '\0') || (digits && number == i + 1)) {
+        if (strcmp(vm->name, word) == 0 || (digits && number == i + 1)) {
             return vm;
         }
     }
@@ -104,15 +102,11 @@ void list()
     const uint64_t now = arch::counter();
     for (size_t i = 0; i < vms::count(); i++) {
         const Vm& vm = *vms::at(i);
-        size_t touched = 0;
-        for (size_t b = 0; b < vm.ram_size / Vm::kRamBlock; b++) {
-            touched += (__atomic_load_n(&vm.ram_ready[b / 64], __ATOMIC_RELAXED) >> (b % 64)) & 1;
-        }
         const Tenths up = seconds((vm.running ? now : vm.stopped_at) - vm.started_at);
         console::print("vm %lu %s: %s%s%s%s, %u vCPU%s, %lu MiB (%lu MiB touched), %s %lu.%lu s, %u reset%s\n", i + 1,
                        vm.name, vm_state(vm), vm.running ? "" : " (", vm.running ? "" : vm.stop_reason,
                        vm.running ? "" : ")", vm.vcpu_count, vm.vcpu_count == 1 ? "" : "s", vm.ram_size >> 20,
-                       (touched * Vm::kRamBlock) >> 20, vm.running ? "up" : "ran", up.whole, up.tenth, vm.resets,
+                       vm.ram_touched() >> 20, vm.running ? "up" : "ran", up.whole, up.tenth, vm.resets,
                        vm.resets == 1 ? "" : "s");
         for (uint32_t n = 0; n < vm.vcpu_count; n++) {
             const Vcpu& v = vm.vcpus[n];

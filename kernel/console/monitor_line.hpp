@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 namespace monitor {
 
@@ -97,13 +98,6 @@ inline const char* next_word(const char* s, char* out)
     return s;
 }
 
-inline bool same(const char* a, const char* b)
-{
-    for (; *a != '\0' && *a == *b; a++, b++) {
-    }
-    return *a == *b;
-}
-
 } // namespace detail
 
 inline Command parse(const char* line)
@@ -130,32 +124,28 @@ inline Command parse(const char* line)
         {"start", Kind::kStart, 1}, {"q", Kind::kQuit, 0},    {"quit", Kind::kQuit, 0},
     };
     for (const Verb& v : kVerbs) {
-        if (!detail::same(verb, v.name)) {
+        if (strcmp(verb, v.name) != 0) {
             continue;
         }
         if ((v.args == 0 && arg[0] != '\0') || extra[0] != '\0') {
             c.kind = Kind::kTooMany;
         } else if (v.args == 1 && arg[0] == '\0') {
             c.kind = Kind::kNeedsVm;
-        } else if (v.kind == Kind::kStat && detail::same(arg, "-r")) {
+        } else if (v.kind == Kind::kStat && strcmp(arg, "-r") == 0) {
             c.kind = Kind::kStatReset;
         } else {
             c.kind = v.kind;
-            for (size_t i = 0; i <= Command::kWordMax; i++) {
-                c.word[i] = arg[i];
-            }
         }
+        // An error names the command; a command the VM it was given.
         if (c.kind == Kind::kTooMany || c.kind == Kind::kNeedsVm) {
-            for (size_t i = 0; i <= Command::kWordMax; i++) {
-                c.word[i] = verb[i];
-            }
+            memcpy(c.word, verb, strlen(verb) + 1);
+        } else if (c.kind != Kind::kStatReset) {
+            memcpy(c.word, arg, strlen(arg) + 1);
         }
         return c;
     }
     c.kind = Kind::kUnknown;
-    for (size_t i = 0; i <= Command::kWordMax; i++) {
-        c.word[i] = verb[i];
-    }
+    memcpy(c.word, verb, strlen(verb) + 1);
     return c;
 }
 

@@ -34,9 +34,7 @@ void zero_to_poc(void* dst, size_t size)
 {
     auto* p = static_cast<uint8_t*>(dst);
     uint8_t* const end = p + size;
-    uint64_t ctr;
-    asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
-    if ((4u << ((ctr >> 16) & 0xf)) != 64) { // DminLine: not the usual 64 bytes
+    if (arch::dcache_line_size() != 64) { // not the usual 64-byte lines
         zero(dst, size);
         arch::clean_dcache_to_poc(dst, size);
         return;

@@ -21,9 +21,6 @@ constexpr uint64_t kBlock = 2ull << 20;
 constexpr size_t kDtbRoom = 64 * 1024; // a generated guest DTB's buffer
 
 /// What a VM under construction holds, given back when it cannot be finished.
-/// The words of a VM's ram_ready bitmap.
-size_t ram_words(uint64_t ram_size) { return (ram_size / Vm::kRamBlock + 63) / 64; }
-
 void release(Vm* vm)
 {
     const VmConfig& config = *vm->spec->config;
@@ -33,7 +30,7 @@ void release(Vm* vm)
     if (vm->ram_pa != 0) {
         memory::phys().free(vm->ram_pa, config.ram_size);
     }
-    memory::unmake(vm->ram_ready, ram_words(config.ram_size));
+    memory::unmake(vm->ram_ready, Vm::ram_words(config.ram_size));
     memory::unmake(vm->vcpus, config.vcpus);
     memory::unmake(vm);
 }
@@ -350,7 +347,7 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
     }
     Vm* vm = memory::make<Vm>();
     Vcpu* vcpus = vm != nullptr ? memory::make<Vcpu>(config.vcpus) : nullptr;
-    uint64_t* ram_ready = vcpus != nullptr ? memory::make<uint64_t>(ram_words(config.ram_size)) : nullptr;
+    uint64_t* ram_ready = vcpus != nullptr ? memory::make<uint64_t>(Vm::ram_words(config.ram_size)) : nullptr;
     if (ram_ready == nullptr) {
         log_error("vm %s: no memory left for its state (%u vCPUs)", config.name, config.vcpus);
         memory::unmake(vcpus, config.vcpus);

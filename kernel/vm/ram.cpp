@@ -48,16 +48,21 @@ void Vm::prepare_block(size_t block, bool clear)
     __atomic_fetch_or(&ram_ready[block / 64], 1ull << (block % 64), __ATOMIC_RELEASE);
 }
 
+uint64_t Vm::ram_touched() const
+{
+    uint64_t blocks = 0;
+    for (size_t block = 0; block < ram_size / kRamBlock; block++) {
+        blocks += block_ready(block) ? 1 : 0;
+    }
+    return blocks * kRamBlock;
+}
+
 bool Vm::touch_ram(uint64_t ipa)
 {
     if (ipa < ram_ipa || ipa - ram_ipa >= ram_size) {
         return false;
     }
-    const size_t block = (ipa - ram_ipa) / kRamBlock;
-    LockGuard guard(ram_lock);
-    if (!block_ready(block)) {
-        prepare_block(block, true);
-    }
+    prepare_ram(ipa, 1); // another vCPU may have done it meanwhile: then nothing to do
     return true;
 }
 
@@ -100,7 +105,7 @@ void Vm::forget_ram()
             unmapped = true;
         }
     }
-    for (size_t word = 0; word < (ram_size / kRamBlock + 63) / 64; word++) {
+    for (size_t word = 0; word < ram_words(ram_size); word++) {
         __atomic_store_n(&ram_ready[word], 0ull, __ATOMIC_RELEASE);
     }
     if (!unmapped) {

@@ -99,6 +99,10 @@ public:
     bool should_log_fault() override;
 
     static constexpr uint64_t kRamBlock = 64 * 1024; // RAM is cleared and mapped this much at a time
+    /// The words of the ram_ready bitmap of `ram_size` bytes of RAM.
+    static size_t ram_words(uint64_t ram_size) { return (ram_size / kRamBlock + 63) / 64; }
+    /// How much of the RAM is cleared and mapped (touched by the guest or loaded).
+    uint64_t ram_touched() const;
     /// A stage-2 translation fault at `ipa`: if it is in the VM's RAM, the
     /// block is cleared and mapped (if another vCPU has not done so
     /// already) and true returned: the guest retries the access.

@@ -97,10 +97,12 @@ bool Vgic::Redistributors::write(uint32_t vcpu, uint64_t offset, unsigned size, 
     return true;
 }
 
-void Vgic::flush_all()
+void Vgic::flush(uint32_t which)
 {
     for (uint32_t v = 0; v < vcpu_count; v++) {
-        __atomic_store_n(&cpu[v].flush, true, __ATOMIC_RELEASE);
+        if (which & (1u << v)) {
+            __atomic_store_n(&cpu[v].flush, true, __ATOMIC_RELEASE);
+        }
     }
 }
 
@@ -113,11 +115,7 @@ void Vgic::changed(uint32_t writer, bool raises)
 
 void Vgic::sgi_raised(uint32_t sender, uint32_t targets)
 {
-    for (uint32_t v = 0; v < vcpu_count; v++) {
-        if (targets & (1u << v)) {
-            __atomic_store_n(&cpu[v].flush, true, __ATOMIC_RELEASE);
-        }
-    }
+    flush(targets);
     notify(targets, targets & ~(1u << sender));
 }
 

@@ -66,7 +66,9 @@ public:
     bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
 
     /// Every vCPU of the VM looks at its interrupts at its next entry.
-    void flush_all();
+    void flush_all() { flush(~0u); }
+    /// The vCPUs in `which` (bit n: vCPU n) look at their interrupts at their next entry.
+    void flush(uint32_t which);
     /// After a guest write that may make interrupts pending (`raises`) or
     /// change what is deliverable: every vCPU looks again, blocked ones
     /// wake, and running ones elsewhere are kicked if something was raised.
