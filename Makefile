@@ -159,9 +159,22 @@ BARE_DTS := $(wildcard tests/configs/bare/*.dts)
 PACKAGES := $(CONFIG_DTS:%.dts=$(BUILD)/packages/%.pkg) $(BARE_DTS:%.dts=$(BUILD)/packages/%.pkg)
 PACKAGE_INPUTS = linux=$(LINUX_IMAGE) initramfs=$(INITRAMFS) dtbinfo=$(GUEST_DIR)/dtbinfo.img
 
-$(INITRAMFS): guests/linux/init scripts/mkinitramfs $(DEPS)/busybox.version
+$(INITRAMFS): guests/linux/init guests/linux/rcS guests/linux/inittab scripts/mkinitramfs $(DEPS)/busybox.version \
+		$(DEPS)/linux.version
 	@mkdir -p $(dir $@)
 	$(call quiet,CPIO,$@)scripts/mkinitramfs $@
+
+# The Linux guest's ext4 disk as built (guests/configs/linux-disk.dts; the
+# system tests boot copies of it). `make run` boots DISK, made from it once
+# and then kept: what the guest writes there stays.
+ROOTFS := $(BUILD)/linux/rootfs.ext4
+DISK ?= $(BUILD)/linux/disk.img
+$(ROOTFS): guests/linux/rcS guests/linux/inittab scripts/mkrootfs $(DEPS)/busybox.version
+	@mkdir -p $(dir $@)
+	$(call quiet,MKE2FS,$@)scripts/mkrootfs $@
+$(DISK): | $(ROOTFS)
+	cp --sparse=always $(ROOTFS) $@
+all: $(ROOTFS)
 
 $(BUILD)/packages/%.dtb: %.dts
 	@mkdir -p $(dir $@)
@@ -197,7 +210,7 @@ compile_commands.json: $(OBJS)
 HOST_CXX ?= g++
 UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/uart.cpp platform/psci.cpp \
 	vcpu/exit.cpp vcpu/inject.cpp kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp \
-	kernel/devices/calls/psci_vm.cpp kernel/devices/mmio/mmio_bus.cpp kernel/devices/mmio/test_device.cpp \
+	kernel/devices/calls/psci_vm.cpp kernel/devices/mmio/mmio_bus.cpp kernel/devices/mmio/test_device.cpp kernel/devices/mmio/forwarded.cpp \
 	kernel/devices/sysreg/sanitize_id.cpp kernel/devices/gic/vgic_dist.cpp kernel/devices/uart/vpl011.cpp \
 	$(wildcard kernel/loader/*.cpp)
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/host/%.o)
@@ -271,13 +284,21 @@ fuzz: $(FUZZ_BINS)
 # --- running -------------------------------------------------------------
 
 RUN_PACKAGE = $(BUILD)/packages/$(VM:%.dts=%).pkg
+# The QEMU devices the shipped I/O configurations pass through to their VMs
+# (scripts/qemu --disk, --net: virtio-mmio transports 31 and 30, at
+# 0x0a003e00 and 0x0a003c00). NET_PORT on 127.0.0.1 reaches the guest's port 80.
+NET_PORT ?= 8080
+QEMU_DEVICES_guests/configs/linux-disk.dts = --disk $(DISK)
+QEMU_DEVICES_guests/configs/linux-net.dts = --net $(NET_PORT)
+QEMU_DEVICES_guests/configs/two-linux-io.dts = --disk $(DISK) --net $(NET_PORT)
+QEMU_DEVICES = $(QEMU_DEVICES_$(VM))
 QEMU_RUN = scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) $(if $(APPEND),--append "$(APPEND)") \
-	--initrd $(RUN_PACKAGE)
+	--initrd $(RUN_PACKAGE) $(QEMU_DEVICES)
 
-run: all $(RUN_PACKAGE)
+run: all $(RUN_PACKAGE) $(if $(findstring --disk,$(QEMU_DEVICES)),$(DISK))
 	$(QEMU_RUN) $(IMAGE).bin
 
-debug: all $(RUN_PACKAGE)
+debug: all $(RUN_PACKAGE) $(if $(findstring --disk,$(QEMU_DEVICES)),$(DISK))
 	@echo "QEMU waits for gdb on :1234; in another terminal: gdb-multiarch -ex 'symbol-file $(IMAGE).elf -o 0x40200000' -ex 'target remote :1234'"
 	$(QEMU_RUN) --gdb $(IMAGE).bin
 

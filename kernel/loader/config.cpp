@@ -171,10 +171,9 @@ private:
                 }
                 p.base = cells64(value, 0);
                 p.size = cells64(value, 2);
-                if (p.size == 0 || p.base % 4096 != 0 || p.size % 4096 != 0 || p.base >= kIpaLimit ||
-                    p.size > kIpaLimit - p.base) {
-                    return fail("passthrough/%s: property 'reg' is base 0x%lx size 0x%lx: expected a non-zero, "
-                                "page-aligned range below 1 TiB",
+                if (p.size == 0 || (p.base | p.size) % 4 != 0 || p.base >= kIpaLimit || p.size > kIpaLimit - p.base) {
+                    return fail("passthrough/%s: property 'reg' is base 0x%lx size 0x%lx: expected a non-zero range "
+                                "of whole 32-bit words below 1 TiB",
                                 name, p.base, p.size);
                 }
             } else if (strcmp(property, "interrupts") == 0) {

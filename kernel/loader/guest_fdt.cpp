@@ -195,7 +195,10 @@ void write_devices(Writer& w, const GuestFdtSpec& spec)
             d.compatible[d.compatible_length - 1] != '\0') {
             continue;
         }
-        w.begin(d.name);
+        // Named by its host DTB path, the node keeps the host's name (e.g.
+        // virtio_mmio@a003e00); else it has the configuration's.
+        const char* slash = d.path != nullptr ? strrchr(d.path, '/') : nullptr;
+        w.begin(slash != nullptr && slash[1] != '\0' ? slash + 1 : d.name);
         w.step(
             [&] { return fdt_property(w.fdt(), "compatible", d.compatible, static_cast<int>(d.compatible_length)); });
         const uint64_t reg[] = {d.base, d.size};

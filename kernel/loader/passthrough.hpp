@@ -1,7 +1,7 @@
 // A physical device given to one VM: its registers mapped into the VM at
-// the same address, its SPIs delivered to the VM through hardware-linked
-// list registers (the guest's EOI deactivates the physical interrupt). One
-// description serves the VM configuration, the VM and its generated DTB.
+// the same address (or, not filling whole pages, forwarded by Vireo), its SPIs delivered to the VM through
+// hardware-linked list registers (the guest's EOI deactivates the physical interrupt). One description serves the VM
+// configuration, the VM and its generated DTB.
 #pragma once
 
 #include <stddef.h>
@@ -21,7 +21,7 @@ struct PassthroughDevice {
     const char* name = nullptr;       // its node name (configuration, guest DTB)
     const char* compatible = nullptr; // optional: with it, the generated DTB describes the device
     size_t compatible_length = 0;     // bytes: one string or a NUL-separated list, final NUL included
-    uint64_t base = 0;                // host physical = guest-physical, page aligned
+    uint64_t base = 0;                // host physical = guest-physical, 4-byte aligned
     uint64_t size = 0;
     Cells intids; // GIC INTIDs, SPIs only (32-1019), as many as the property lists
     // Named by its host DTB path instead (reg, interrupts, compatible and
@@ -31,4 +31,8 @@ struct PassthroughDevice {
     bool dma_coherent = false; // the guest DTB says so too
     bool edge = false;         // its interrupts are edge-triggered (else level-high)
     uint8_t intid_cells[4 * 8] = {};
+
+    /// Registers filling whole pages are mapped at stage 2; others share a
+    /// page with something else and are forwarded (ForwardedDevice).
+    bool whole_pages() const { return (base | size) % 4096 == 0; }
 };

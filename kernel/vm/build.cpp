@@ -100,7 +100,7 @@ bool plan_layout(Vm& vm, const VmSpec& spec)
 
 bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) { return a < b + b_size && b < a + a_size; }
 
-/// Passthrough devices must be page-aligned device memory nobody else uses:
+/// Passthrough devices must be device memory nobody else uses:
 /// not RAM, not Vireo's GIC or console, not where the VM's emulated devices
 /// sit, not another VM's; their SPIs free.
 bool check_passthrough(const VmConfig& config, const Platform& host)
@@ -126,9 +126,9 @@ bool check_passthrough(const VmConfig& config, const Platform& host)
     };
     for (size_t i = 0; i < config.passthrough_count; i++) {
         const PassthroughDevice& p = config.passthrough[i];
-        if (p.size == 0 || (p.base | p.size) % PhysAllocator::kPage != 0) {
-            log_error("vm %s: passthrough [0x%lx, +0x%lx): expected a page-aligned base and size", config.name, p.base,
-                      p.size);
+        if (p.size == 0 || (p.base | p.size) % 4 != 0) {
+            log_error("vm %s: passthrough [0x%lx, +0x%lx): expected a non-zero range of whole 32-bit words",
+                      config.name, p.base, p.size);
             return false;
         }
         for (const Named& t : taken) {
@@ -254,6 +254,22 @@ void add_devices(Vm& vm, PageTable& stage2, uint32_t irqs)
     }
 }
 
+/// A passthrough device that does not fill whole pages goes on the VM's MMIO
+/// bus: Vireo performs each access (kernel/devices/mmio/forwarded.hpp).
+bool forward(Vm& vm, const PassthroughDevice& p)
+{
+    if (vm.forwarded_count == Vm::kMaxForwarded) {
+        return false;
+    }
+    ForwardedDevice& device = vm.forwarded[vm.forwarded_count];
+    device.init(p.base);
+    if (!vm.bus.add(p.base, p.size, device)) {
+        return false;
+    }
+    vm.forwarded_count++;
+    return true;
+}
+
 /// Passthrough SPIs go to the physical CPU of vCPU 0, where Linux routes them first.
 void claim_passthrough(Vm& vm)
 {
@@ -270,6 +286,9 @@ void claim_passthrough(Vm& vm)
         line.add("vm %s: passthrough [0x%lx, +0x%lx)", config.name, p.base, p.size);
         for (size_t n = 0; n < p.intids.count; n++) {
             line.add("%s %u", n == 0 ? ", interrupts" : "", p.intids[n]);
+        }
+        if (!p.whole_pages()) {
+            line.add(", forwarded (not whole pages)");
         }
         line.print();
     }
@@ -382,7 +401,15 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
     uint32_t irqs = 64; // the virtual GIC's interrupts: SPIs up to 63, or the highest passthrough one
     for (size_t i = 0; mapped && i < config.passthrough_count; i++) {
         const PassthroughDevice& p = config.passthrough[i];
-        mapped = stage2.map(p.base, p.base, p.size, MemType::Device);
+        if (p.whole_pages()) {
+            mapped = stage2.map(p.base, p.base, p.size, MemType::Device);
+        } else if (!forward(*vm, p)) {
+            log_error("vm %s: passthrough %s [0x%lx, +0x%lx) is forwarded (it does not fill whole pages), but its "
+                      "MMIO bus is full: expected at most %lu such devices",
+                      config.name, p.name, p.base, p.size, Vm::kMaxForwarded);
+            release(vm);
+            return nullptr;
+        }
         for (size_t n = 0; n < p.intids.count; n++) {
             irqs = p.intids[n] + 1 > irqs ? p.intids[n] + 1 : irqs;
         }

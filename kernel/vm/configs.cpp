@@ -88,9 +88,9 @@ bool entry(const VmConfig& config, const char* property, const char* name, const
     return false;
 }
 
-/// Passthrough devices named by their host DTB path: registers (whole
-/// pages: stage 2 maps nothing smaller, so a device sharing them goes
-/// along), interrupts, compatible and dma-coherent from the host's DTB.
+/// Passthrough devices named by their host DTB path: registers (exactly as
+/// the host says: not filling whole pages, they are forwarded),
+/// interrupts, compatible and dma-coherent from the host's DTB.
 bool resolve_paths(VmConfig& config, const void* host_dtb)
 {
     for (size_t i = 0; i < config.passthrough_count; i++) {
@@ -105,9 +105,8 @@ bool resolve_paths(VmConfig& config, const void* host_dtb)
                       why);
             return false;
         }
-        constexpr uint64_t kPage = 4096;
-        p.base = d.base & ~(kPage - 1);
-        p.size = ((d.base + d.size + kPage - 1) & ~(kPage - 1)) - p.base;
+        p.base = d.base;
+        p.size = d.size;
         static_assert(sizeof p.intid_cells == 4 * HostDevice::kMaxIntids);
         for (size_t n = 0; n < d.intid_count; n++) {
             p.intid_cells[4 * n] = static_cast<uint8_t>(d.intids[n] >> 24);

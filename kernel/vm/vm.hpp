@@ -12,6 +12,7 @@
 #include "kernel/console/vm_console.hpp"
 #include "kernel/devices/calls/psci_vm.hpp"
 #include "kernel/devices/gic/vgic.hpp"
+#include "kernel/devices/mmio/forwarded.hpp"
 #include "kernel/devices/mmio/mmio_bus.hpp"
 #include "kernel/devices/mmio/test_device.hpp"
 #include "kernel/devices/vm_host.hpp"
@@ -63,6 +64,10 @@ public:
     uint64_t entry_x0 = 0;
     MmioBus bus;
     TestDevice test_device;
+    // Passthrough devices that share a page with others (kernel/vm/build.cpp).
+    static constexpr size_t kMaxForwarded = 8;
+    ForwardedDevice forwarded[kMaxForwarded];
+    size_t forwarded_count = 0;
     Vgic vgic;
     VmConsole console;
     vpsci::CpuView power[limits::kVcpusPerVm] = {};

@@ -259,8 +259,8 @@ TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
     EXPECT_EQ(error("passthrough-ppi"), FILE_AND_NODE("passthrough-ppi") "passthrough/timer: property 'interrupts' "
                                                                          "names INTID 27: expected SPIs, 32 to 1019");
     EXPECT_EQ(error("passthrough-unaligned"),
-              FILE_AND_NODE("passthrough-unaligned") "passthrough/rtc: property 'reg' is base 0x9010800 size 0x1000: "
-                                                     "expected a non-zero, page-aligned range below 1 TiB");
+              FILE_AND_NODE("passthrough-unaligned") "passthrough/rtc: property 'reg' is base 0x9010802 size 0x1000: "
+                                                     "expected a non-zero range of whole 32-bit words below 1 TiB");
 }
 
 TEST(GoodVms, PassthroughDevicesAreRead)

@@ -298,7 +298,7 @@ TEST(GuestFdt, DeviceFromTheHostDtbKeepsItsTriggerAndDmaCoherence)
     GuestFdtSpec s = spec(3);
     static const char kVirtio[] = "virtio,mmio";
     static const uint8_t k79[] = {0, 0, 0, 79};
-    GuestFdtDevice disk{"disk", kVirtio, sizeof kVirtio, 0xa003000, 0x1000, {k79, 1}};
+    GuestFdtDevice disk{"disk", kVirtio, sizeof kVirtio, 0xa003e00, 0x200, {k79, 1}};
     disk.path = "/virtio_mmio@a003e00";
     disk.dma_coherent = true;
     disk.edge = true;
@@ -306,8 +306,11 @@ TEST(GuestFdt, DeviceFromTheHostDtbKeepsItsTriggerAndDmaCoherence)
     s.device_count = 1;
     const Built b = build(s);
     ASSERT_GT(b.size, 0) << b.error;
-    EXPECT_EQ(cells(b, "/disk", "interrupts"), (std::vector<uint32_t>{0, 47, 1})) << "SPI 47, edge-rising";
-    EXPECT_TRUE(has(b, "/disk", "dma-coherent"));
+    // The host's node name and exact registers (not the page around them).
+    EXPECT_EQ(cells(b, "/virtio_mmio@a003e00", "reg"), (std::vector<uint32_t>{0, 0xa003e00, 0, 0x200}));
+    EXPECT_EQ(cells(b, "/virtio_mmio@a003e00", "interrupts"), (std::vector<uint32_t>{0, 47, 1}))
+        << "SPI 47, edge-rising";
+    EXPECT_TRUE(has(b, "/virtio_mmio@a003e00", "dma-coherent"));
 }
 
 } // namespace

@@ -1,6 +1,7 @@
-// The MMIO bus and the test device model.
+// The MMIO bus, the test device model and forwarded passthrough registers.
 #include <gtest/gtest.h>
 
+#include "kernel/devices/mmio/forwarded.hpp"
 #include "kernel/devices/mmio/mmio_bus.hpp"
 #include "kernel/devices/mmio/test_device.hpp"
 
@@ -51,6 +52,40 @@ TEST(TestDevice, ResetRestoresThePattern)
     uint64_t value = 0;
     ASSERT_TRUE(dev.read(0, 0, 1, value));
     EXPECT_EQ(value, 0x80u);
+}
+
+// A forwarded device's registers, here a host buffer: a 0x200-byte window
+// on the bus in the middle of a "page", as QEMU virt's virtio-mmio transports.
+TEST(ForwardedDevice, ReachesExactlyItsWindowAtTheGuestsWidth)
+{
+    alignas(8) static uint8_t page[0x1000];
+    for (size_t i = 0; i < sizeof page; i++) {
+        page[i] = static_cast<uint8_t>(i);
+    }
+    ForwardedDevice device;
+    device.init(reinterpret_cast<uintptr_t>(page) + 0xe00);
+    MmioBus bus;
+    ASSERT_TRUE(bus.add(0x0a003e00, 0x200, device));
+    uint64_t value = 0;
+    ASSERT_TRUE(bus.read(0, 0x0a003e00, 4, value));
+    EXPECT_EQ(value, 0x03020100u);
+    ASSERT_TRUE(bus.read(0, 0x0a003e08, 8, value));
+    EXPECT_EQ(value, 0x0f0e0d0c0b0a0908ull);
+    ASSERT_TRUE(bus.read(0, 0x0a003e11, 1, value));
+    EXPECT_EQ(value, 0x11u);
+    ASSERT_TRUE(bus.write(0, 0x0a003e70, 4, 0xdeadbeef));
+    EXPECT_EQ(page[0xe70], 0xef);
+    EXPECT_EQ(page[0xe73], 0xde);
+    ASSERT_TRUE(bus.write(0, 0x0a003e72, 2, 0x1234));
+    EXPECT_EQ(page[0xe72], 0x34);
+    EXPECT_EQ(page[0xe73], 0x12);
+
+    EXPECT_FALSE(bus.read(0, 0x0a003e02, 4, value)) << "unaligned: Device memory would fault at EL2";
+    EXPECT_FALSE(bus.write(0, 0x0a003e01, 2, 0)) << "unaligned";
+    EXPECT_FALSE(bus.read(0, 0x0a003c00, 4, value)) << "the neighbour below, in the same page";
+    EXPECT_FALSE(bus.read(0, 0x0a003ffc + 4, 4, value)) << "past the window";
+    EXPECT_FALSE(bus.read(0, 0x0a003ffc, 8, value)) << "straddling its end";
+    EXPECT_EQ(page[0xdff], 0xff) << "nothing outside the window was written";
 }
 
 } // namespace
