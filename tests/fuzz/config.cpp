@@ -61,8 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         for (size_t p = 0; p < vm.passthrough_count; p++) {
             const PassthroughDevice& d = vm.passthrough[p];
             FUZZ_CHECK(&d >= devices.data() && &d < devices.data() + room.devices);
-            FUZZ_CHECK(d.size != 0 && d.base % 4096 == 0 && d.size % 4096 == 0 &&
-                       d.base + d.size <= vm_config::kIpaLimit);
+            FUZZ_CHECK(d.size != 0 && d.base % 4 == 0 && d.size % 4 == 0 && d.base + d.size <= vm_config::kIpaLimit);
             for (size_t n = 0; n < d.intids.count; n++) {
                 FUZZ_CHECK(d.intids[n] >= 32 && d.intids[n] <= 1019);
             }
