@@ -210,7 +210,7 @@ compile_commands.json: $(OBJS)
 HOST_CXX ?= g++
 UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/uart.cpp platform/psci.cpp \
 	vcpu/exit.cpp vcpu/inject.cpp kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp \
-	kernel/devices/calls/psci_vm.cpp kernel/devices/mmio/mmio_bus.cpp kernel/devices/mmio/test_device.cpp kernel/devices/mmio/forwarded.cpp \
+	kernel/devices/calls/psci_vm.cpp kernel/devices/mmio/mmio_bus.cpp kernel/devices/mmio/test_device.cpp kernel/devices/mmio/forwarded.cpp kernel/devices/channel/doorbell.cpp \
 	kernel/devices/sysreg/sanitize_id.cpp kernel/devices/gic/vgic_dist.cpp kernel/devices/uart/vpl011.cpp \
 	$(wildcard kernel/loader/*.cpp)
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/host/%.o)
@@ -250,8 +250,9 @@ fuzz_srcs_exit_decode := vcpu/exit.cpp
 fuzz_srcs_vgic_dist := kernel/devices/gic/vgic_dist.cpp
 fuzz_srcs_vpl011 := kernel/devices/uart/vpl011.cpp
 fuzz_srcs_psci := kernel/devices/calls/psci_vm.cpp
-fuzz_srcs_calls := kernel/devices/calls/calls.cpp kernel/devices/calls/psci_vm.cpp platform/psci.cpp
-fuzz_srcs_config := kernel/loader/config.cpp
+fuzz_srcs_calls := kernel/devices/calls/calls.cpp kernel/devices/calls/psci_vm.cpp platform/psci.cpp \
+	kernel/devices/channel/doorbell.cpp
+fuzz_srcs_config := kernel/loader/config.cpp kernel/loader/channel_config.cpp
 fuzz_srcs_package := kernel/loader/package.cpp
 fuzz_srcs_image := kernel/loader/image.cpp
 fuzz_srcs_guest_fdt := kernel/loader/guest_fdt.cpp

@@ -10,9 +10,11 @@ namespace {
 // HCR_EL2 for guests (Arm ARM D19.2.48): stage 2 on, physical interrupts
 // to EL2, broadcast TLB/cache maintenance inner shareable, WFI/WFE trapped,
 // ID group 3 and implementation-defined registers trapped, SMC trapped,
-// LORegions trapped, EL1 is AArch64. API/APK clear: pointer authentication
+// LORegions trapped, EL1 is AArch64. (WFI is not trapped for a vCPU alone
+// on its CPU: see Vcpu::load.) API/APK clear: pointer authentication
 // is hidden. ATA clear: MTE tags are hidden.
 constexpr uint64_t kHcrVm = 1ull << 0;
+constexpr uint64_t kHcrTwi = 1ull << 13;
 constexpr uint64_t kHcrGuest =
     kHcrVm | 1ull << 1 /* SWIO */ | 1ull << 3 /* FMO */ | 1ull << 4 /* IMO */ | 1ull << 5 /* AMO */ |
     1ull << 9 /* FB */ | 1ull << 10 /* BSU=IS */ | 1ull << 13 /* TWI */ | 1ull << 14 /* TWE */ | 1ull << 18 /* TID3 */ |
@@ -95,8 +97,21 @@ void Vcpu::load()
         WRITE_SYSREG(vttbr_el2, stage2->vttbr);
         WRITE_SYSREG(cntvoff_el2, stage2->cntvoff);
         WRITE_SYSREG(vmpidr_el2, (1ull << 31) | mpidr);
-        WRITE_SYSREG(hcr_el2, kHcrGuest);
         cpu->loaded = this;
+    }
+    // A vCPU alone on its CPU waits in its own WFI (trap_wfi false), as KVM
+    // lets it: nobody else could use the CPU, and the exit and the
+    // scheduler's block and wake-up were most of an interrupt-driven
+    // guest's cost. Anything that needs Vireo still gets there: physical
+    // interrupts go to EL2 (IMO) and end a WFI whatever the guest's
+    // PSTATE.I, virtual ones pending in the list registers end it too (Arm
+    // ARM D1.6.2, "Wait for Interrupt"). When a second vCPU is assigned to
+    // the CPU, the entry after the vCPU's next exit (its time slice, or the
+    // kick that starts the other) traps WFI again.
+    const uint64_t hcr = trap_wfi ? kHcrGuest : kHcrGuest & ~kHcrTwi;
+    if (cpu->hcr != hcr) {
+        WRITE_SYSREG(hcr_el2, hcr);
+        cpu->hcr = hcr;
     }
     const uint64_t cptr = cpu->fp_owner == this ? kCptrGuest : kCptrGuest | kCptrTfp;
     if (cpu->cptr != cptr) {

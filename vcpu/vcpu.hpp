@@ -82,7 +82,12 @@ public:
     VcpuStats stats_shown;
     PhysTimer ptimer;
 
-    Vm* vm = nullptr;     // the VM layer's view of its VM (kernel/vm)
+    Vm* vm = nullptr; // the VM layer's view of its VM (kernel/vm)
+    // Whether its WFI exits to Vireo (else it waits in the guest, Vcpu::load):
+    // trap_wfi is what the next entry uses (the scheduler sets it), from
+    // wfi_exit_wanted (kernel/exit/dispatch.cpp) and the virtual GIC's state.
+    bool trap_wfi = true;
+    bool wfi_exit_wanted = true;
     Vgic* vgic = nullptr; // its VM's virtual GIC; nullptr when the VM has none
     const Stage2Context* stage2 = nullptr;
     uint32_t index = 0; // within its VM

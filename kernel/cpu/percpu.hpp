@@ -25,6 +25,8 @@ struct PerCpu {
     uint64_t deadline = ~0ull;  // the EL2 timer's deadline last armed (irq::arm_deadline); passed once slice_expired
     uint64_t idle_ticks = 0;    // counter ticks spent waiting for work (sched's idle())
     uint64_t cptr = ~0ull;      // CPTR_EL2 as Vireo last wrote it for a guest (~0: unknown)
+    uint64_t hcr = 0;           // HCR_EL2 as Vireo last wrote it for a guest (0: not yet)
+    uint32_t vcpus = 0;         // vCPUs assigned to this CPU (kernel/vm/build.cpp); atomic
 };
 
 static_assert(offsetof(PerCpu, stack_top) == PERCPU_STACK_TOP);

@@ -10,6 +10,7 @@
 
 #include "kernel/devices/calls/psci_vm.hpp"
 
+class Doorbell;
 class Vcpu;
 
 class VmHost {
@@ -40,6 +41,8 @@ public:
     virtual void console_output(const char* text, size_t length) = 0;
     /// Whether the VM's policy lets SMC `fid` reach the firmware.
     virtual bool smc_allowed(uint32_t fid) const = 0;
+    /// Its doorbell for its channel `index` (docs/config.md), or nullptr.
+    virtual Doorbell* doorbell(uint32_t index) = 0;
     /// True for the first guest-caused log lines, false once too many came.
     virtual bool should_log_fault() = 0;
 

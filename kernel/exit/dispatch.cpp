@@ -2,6 +2,7 @@
 
 #include "kernel/console/console.hpp"
 #include "kernel/cpu/irq.hpp"
+#include "kernel/cpu/percpu.hpp"
 #include "kernel/devices/calls/calls.hpp"
 #include "kernel/devices/gic/vgic.hpp"
 #include "kernel/devices/sysreg/sysreg_emul.hpp"
@@ -91,6 +92,18 @@ Outcome call(Vcpu& vcpu, bool smc)
 
 } // namespace
 
+namespace {
+
+/// Whether the guest's WFI must come to Vireo (Vcpu::load): when another
+/// vCPU may want this CPU, or when the VM's console holds an unfinished line
+/// (a prompt) that is shown once the guest idles.
+bool wfi_exit_wanted(Vcpu& vcpu)
+{
+    return __atomic_load_n(&this_cpu()->vcpus, __ATOMIC_RELAXED) > 1 || vcpu.vm->console.waits_for_idle();
+}
+
+} // namespace
+
 Outcome wait_for_interrupt(Vcpu& vcpu)
 {
     vcpu.vm->console.flush(); // an idle guest may be showing a prompt
@@ -105,7 +118,9 @@ Outcome wait_for_interrupt(Vcpu& vcpu)
     return vgic::has_pending(vcpu) || vgic::timer_owed(vcpu) ? Outcome::Continue : Outcome::Block;
 }
 
-Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
+namespace {
+
+Outcome dispatch(Vcpu& vcpu, const Exit& exit)
 {
     switch (exit.kind) {
     case ExitKind::Mmio:
@@ -133,7 +148,16 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
             return Outcome::Continue;
         }
         return other_sysreg(vcpu, exit);
-    case ExitKind::Wfi: vcpu.skip_instruction(); return wait_for_interrupt(vcpu);
+    case ExitKind::Wfi:
+        vcpu.skip_instruction();
+        // Alone on its CPU, with its list registers all completed (this
+        // exit found out), the vCPU goes back to its WFI, which now waits in
+        // the guest (a WFI may end early: the guest looks and waits again).
+        if (vcpu.vgic != nullptr && !wfi_exit_wanted(vcpu) && !vgic::lrs_in_use(vcpu)) {
+            vcpu.vm->console.flush();
+            return Outcome::Continue;
+        }
+        return wait_for_interrupt(vcpu);
     case ExitKind::Wfe: vcpu.skip_instruction(); return Outcome::Yield;
     case ExitKind::FpSimdTrap: return Outcome::Continue; // handled in Vcpu::run()
     case ExitKind::Undefined: undefined(vcpu, exit, "trapped instruction"); return Outcome::Continue;
@@ -142,4 +166,13 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
     case ExitKind::SError: vcpu.vm->crash("SError from the guest"); return Outcome::Yield;
     }
     return Outcome::Continue;
+}
+
+} // namespace
+
+Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
+{
+    const Outcome outcome = dispatch(vcpu, exit);
+    vcpu.wfi_exit_wanted = wfi_exit_wanted(vcpu);
+    return outcome;
 }

@@ -3,6 +3,7 @@
 #include <libfdt.h>
 #include <string.h>
 
+#include "kernel/loader/channel_config.hpp"
 #include "kernel/loader/package.hpp"
 
 using namespace vm_config;
@@ -511,6 +512,9 @@ vm_config::Room vm_config::room(const void* blob, size_t blob_size)
     int vm = 0;
     fdt_for_each_subnode(vm, blob, 0)
     {
+        if (channel_config::is_channels_node(blob, vm)) {
+            continue;
+        }
         room.vms++;
         int child = 0;
         fdt_for_each_subnode(child, blob, vm)
@@ -533,8 +537,8 @@ size_t vm_config::identity_ranges(const void* blob, size_t blob_size, IdentityRa
     {
         int length = 0;
         const void* memory = fdt_getprop(blob, vm, "memory", &length);
-        if (count == max || fdt_getprop(blob, vm, "identity-mapped", nullptr) == nullptr || memory == nullptr ||
-            length != 16) {
+        if (count == max || channel_config::is_channels_node(blob, vm) ||
+            fdt_getprop(blob, vm, "identity-mapped", nullptr) == nullptr || memory == nullptr || length != 16) {
             continue;
         }
         out[count].name = fdt_get_name(blob, vm, nullptr);
@@ -555,7 +559,7 @@ bool vm_config::parse(const void* blob, size_t blob_size, const char* file_name,
     }
     size_t vms = 0;
     int node = 0;
-    fdt_for_each_subnode(node, blob, 0) { vms++; }
+    fdt_for_each_subnode(node, blob, 0) { vms += channel_config::is_channels_node(blob, node) ? 0 : 1; }
     if (vms == 0) {
         return fail(error, "%s: no VMs: expected one child node of / per VM", file_name);
     }
@@ -565,6 +569,9 @@ bool vm_config::parse(const void* blob, size_t blob_size, const char* file_name,
     VmNode::DeviceRoom room{devices, devices != nullptr ? device_room : 0, 0};
     fdt_for_each_subnode(node, blob, 0)
     {
+        if (channel_config::is_channels_node(blob, node)) {
+            continue; // channel_config::parse() reads it
+        }
         VmConfig& vm = out[count++];
         vm = VmConfig{};
         VmNode(blob, node, file_name, limits, vm, room).parse();

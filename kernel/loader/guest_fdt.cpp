@@ -99,6 +99,12 @@ const char* check_spec(const GuestFdtSpec& spec)
     if (spec.ram_size == 0) {
         return "guest DTB: the VM has no RAM";
     }
+    for (size_t i = 0; spec.channels != nullptr && i < spec.channel_count; i++) {
+        const GuestFdtChannel& c = spec.channels[i];
+        if (c.name == nullptr || c.intid < 32 || c.intid > 1019 || c.shm_size == 0) {
+            return "guest DTB: a channel needs a name, a region and an SPI";
+        }
+    }
     if (spec.initrd_end < spec.initrd_start || (spec.initrd_start != 0 && spec.initrd_end == spec.initrd_start)) {
         return "guest DTB: the initrd is empty or ends before it starts";
     }
@@ -177,16 +183,6 @@ void write_uart(Writer& w, const GuestFdtSpec& spec, const char* name)
 }
 
 /// Whether a NUL-separated compatible list names "arm,primecell".
-bool primecell(const GuestFdtDevice& d)
-{
-    for (size_t at = 0; at < d.compatible_length; at += strlen(d.compatible + at) + 1) {
-        if (strcmp(d.compatible + at, "arm,primecell") == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 void write_devices(Writer& w, const GuestFdtSpec& spec)
 {
     for (size_t i = 0; spec.devices != nullptr && i < spec.device_count; i++) {
@@ -217,9 +213,50 @@ void write_devices(Writer& w, const GuestFdtSpec& spec)
         if (d.dma_coherent) {
             w.step([&] { return fdt_property(w.fdt(), "dma-coherent", nullptr, 0); });
         }
-        if (primecell(d)) {
+        if (d.compatible_with("arm,primecell")) {
             w.cells("clocks", {kClockPhandle});
             w.string("clock-names", "apb_pclk");
+        }
+        w.end();
+    }
+}
+
+/// Each channel's region under /reserved-memory (no-map: never the
+/// guest's RAM) and a "vireo,channel" node for its doorbell page that
+/// points at it (docs/config.md, "Channels").
+void write_channels(Writer& w, const GuestFdtSpec& spec)
+{
+    if (spec.channels == nullptr || spec.channel_count == 0) {
+        return;
+    }
+    char name[64];
+    w.begin("reserved-memory");
+    w.u32("#address-cells", 2);
+    w.u32("#size-cells", 2);
+    w.empty("ranges");
+    for (size_t i = 0; i < spec.channel_count; i++) {
+        const GuestFdtChannel& c = spec.channels[i];
+        format(name, sizeof name, "%s@%lx", c.name, c.shm_ipa);
+        w.begin(name);
+        const uint64_t reg[] = {c.shm_ipa, c.shm_size};
+        w.reg(reg);
+        w.empty("no-map");
+        w.u32("phandle", kChannelPhandleBase + static_cast<uint32_t>(i));
+        w.end();
+    }
+    w.end();
+    for (size_t i = 0; i < spec.channel_count; i++) {
+        const GuestFdtChannel& c = spec.channels[i];
+        format(name, sizeof name, "vireo-channel@%lx", c.doorbell_ipa);
+        w.begin(name);
+        w.string("compatible", "vireo,channel");
+        const uint64_t reg[] = {c.doorbell_ipa, c.doorbell_size};
+        w.reg(reg);
+        w.cells("interrupts", {kSpi, c.intid - 32, kLevelHigh});
+        w.u32("memory-region", kChannelPhandleBase + static_cast<uint32_t>(i));
+        w.string("label", c.name);
+        if (!c.writable) {
+            w.empty("read-only");
         }
         w.end();
     }
@@ -284,6 +321,7 @@ int guest_fdt::build(const GuestFdtSpec& spec, void* buf, size_t size, const cha
     write_timer(w, ppi_cpus);
     write_uart(w, spec, uart_name);
     write_devices(w, spec);
+    write_channels(w, spec);
 
     w.end(); // root
     w.step([&] { return fdt_finish(buf); });

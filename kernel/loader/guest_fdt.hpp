@@ -21,6 +21,18 @@
 /// string (Vireo knows nothing else of them); interrupts level-high.
 using GuestFdtDevice = PassthroughDevice;
 
+/// A shared-memory channel the VM is on (kernel/loader/channel_config.hpp):
+/// its region, under /reserved-memory with no-map, and its doorbell page.
+struct GuestFdtChannel {
+    const char* name = nullptr;
+    uint64_t shm_ipa = 0;
+    uint64_t shm_size = 0;
+    uint64_t doorbell_ipa = 0;
+    uint64_t doorbell_size = 0x1000;
+    uint32_t intid = 0; // an SPI, level-high
+    bool writable = true;
+};
+
 struct GuestFdtSpec {
     uint64_t ram_base = 0;
     uint64_t ram_size = 0;
@@ -39,12 +51,15 @@ struct GuestFdtSpec {
     uint64_t initrd_end = 0;                 // exclusive
     const GuestFdtDevice* devices = nullptr; // passthrough devices; a PrimeCell gets the apb-pclk clock
     size_t device_count = 0;
+    const GuestFdtChannel* channels = nullptr;
+    size_t channel_count = 0;
 };
 
 namespace guest_fdt {
 
 constexpr uint32_t kGicPhandle = 1;
 constexpr uint32_t kClockPhandle = 2;
+constexpr uint32_t kChannelPhandleBase = 16; // channel i's region: 16 + i
 constexpr uint32_t kUartClockHz = 24000000;
 constexpr uint64_t kUartSize = 0x1000;
 

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernel/loader/bytes.hpp"
 
@@ -35,4 +36,17 @@ struct PassthroughDevice {
     /// Registers filling whole pages are mapped at stage 2; others share a
     /// page with something else and are forwarded (ForwardedDevice).
     bool whole_pages() const { return (base | size) % 4096 == 0; }
+
+    /// `string` is one of the strings of its compatible list.
+    bool compatible_with(const char* string) const
+    {
+        for (size_t at = 0; compatible != nullptr && at < compatible_length;) {
+            const size_t length = strnlen(compatible + at, compatible_length - at);
+            if (strncmp(compatible + at, string, length) == 0 && string[length] == '\0') {
+                return true;
+            }
+            at += length + 1;
+        }
+        return false;
+    }
 };

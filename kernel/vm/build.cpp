@@ -4,11 +4,13 @@
 
 #include "kernel/console/console.hpp"
 #include "kernel/cpu/irq.hpp"
+#include "kernel/cpu/percpu.hpp"
 #include "kernel/loader/guest_fdt.hpp"
 #include "kernel/loader/image.hpp"
 #include "kernel/mem/bulk.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/mem/objects.hpp"
+#include "kernel/vm/channels.hpp"
 #include "kernel/vm/vm.hpp"
 #include "platform/cpu.hpp"
 #include "platform/platform.hpp"
@@ -19,6 +21,31 @@ namespace {
 constexpr uint32_t kUartIntid = 33; // SPI 1, as QEMU virt wires its PL011
 constexpr uint64_t kBlock = 2ull << 20;
 constexpr size_t kDtbRoom = 64 * 1024; // a generated guest DTB's buffer
+
+/// The channels a VM is on: each with the VM's member record in it.
+struct Membership {
+    vm_channels::Channel* channel;
+    uint32_t member; // the VM's index among the channel's members
+    const ChannelMember& record() const { return channel->config->members[member]; }
+};
+struct Memberships {
+    Membership list[channel_config::kMaxPerVm];
+    size_t count = 0;
+};
+
+Memberships memberships(const VmConfig& config)
+{
+    Memberships out;
+    for (size_t c = 0; c < vm_channels::count(); c++) {
+        vm_channels::Channel& channel = vm_channels::at(c);
+        for (uint32_t m = 0; m < channel.config->member_count; m++) {
+            if (strcmp(channel.config->members[m].vm, config.name) == 0 && out.count < channel_config::kMaxPerVm) {
+                out.list[out.count++] = {&channel, m};
+            }
+        }
+    }
+    return out;
+}
 
 /// What a VM under construction holds, given back when it cannot be finished.
 void release(Vm* vm)
@@ -87,6 +114,20 @@ bool plan_layout(Vm& vm, const VmSpec& spec)
         fdt.initrd_start = layout.initrd_start;
         fdt.initrd_end = layout.initrd_start + spec.initrd_size;
     }
+    const Memberships on = memberships(config);
+    GuestFdtChannel channels[channel_config::kMaxPerVm];
+    for (size_t i = 0; i < on.count; i++) {
+        const ChannelMember& m = on.list[i].record();
+        channels[i] = {on.list[i].channel->config->name,
+                       m.ipa,
+                       on.list[i].channel->config->size,
+                       channel_config::doorbell_ipa(m.doorbell),
+                       Doorbell::kSize,
+                       channel_config::intid(m.doorbell),
+                       m.writable};
+    }
+    fdt.channels = channels;
+    fdt.channel_count = on.count;
     // libfdt uses FP/SIMD registers: fine here, VMs are built before any guest runs.
     const char* why = nullptr;
     const int size = guest_fdt::build(fdt, reinterpret_cast<void*>(buffer), kDtbRoom, why);
@@ -254,6 +295,50 @@ void add_devices(Vm& vm, PageTable& stage2, uint32_t irqs)
     }
 }
 
+/// A channel's doorbell page and SPI in a VM must not be where its
+/// passthrough devices are (named by path, they were not known when the
+/// configuration was checked).
+bool channel_clear(const VmConfig& config, const vm_channels::Channel& channel, const ChannelMember& m)
+{
+    const uint64_t page = channel_config::doorbell_ipa(m.doorbell);
+    const uint32_t intid = channel_config::intid(m.doorbell);
+    for (size_t i = 0; i < config.passthrough_count; i++) {
+        const PassthroughDevice& p = config.passthrough[i];
+        if (overlaps(p.base, p.size, page, Doorbell::kSize) || overlaps(p.base, p.size, m.ipa, channel.config->size)) {
+            log_error("vm %s: passthrough %s [0x%lx, +0x%lx) overlaps channel %s's region or doorbell page 0x%lx",
+                      config.name, p.name, p.base, p.size, channel.config->name, page);
+            return false;
+        }
+        for (size_t n = 0; n < p.intids.count; n++) {
+            if (p.intids[n] == intid) {
+                log_error("vm %s: passthrough %s: interrupt %u is channel %s's doorbell interrupt", config.name, p.name,
+                          intid, channel.config->name);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/// The VM's doorbells on its bus, then published to the other members
+/// (from then on they may ring it: its virtual GIC is set up).
+void attach_channels(Vm& vm, const Memberships& on)
+{
+    for (size_t i = 0; i < on.count; i++) {
+        const ChannelMember& m = on.list[i].record();
+        vm_channels::Channel& channel = *on.list[i].channel;
+        Doorbell& d = vm.doorbells[m.doorbell];
+        const Doorbell::Owner owner{[](void* context, uint32_t intid, bool level) {
+                                        vgic::set_spi_level(static_cast<Vm*>(context)->vgic, intid, level);
+                                    },
+                                    &vm, channel_config::intid(m.doorbell), arch::counter, vm.stage2.cntvoff};
+        d.init(channel.ports, on.list[i].member, {m.ipa, channel.config->size, m.writable}, owner);
+        vm.bus.add(channel_config::doorbell_ipa(m.doorbell), Doorbell::kSize, d);
+        vm.doorbell_mask |= 1u << m.doorbell;
+        channel.ports.publish(on.list[i].member, &d);
+    }
+}
+
 /// A passthrough device that does not fill whole pages goes on the VM's MMIO
 /// bus: Vireo performs each access (kernel/devices/mmio/forwarded.hpp).
 bool forward(Vm& vm, const PassthroughDevice& p)
@@ -414,6 +499,18 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
             irqs = p.intids[n] + 1 > irqs ? p.intids[n] + 1 : irqs;
         }
     }
+    const Memberships on = memberships(config);
+    for (size_t i = 0; mapped && i < on.count; i++) {
+        const ChannelMember& m = on.list[i].record();
+        const vm_channels::Channel& channel = *on.list[i].channel;
+        if (!channel_clear(config, channel, m)) {
+            release(vm);
+            return nullptr;
+        }
+        mapped =
+            stage2.map(m.ipa, channel.pa, channel.config->size, m.writable ? MemType::Normal : MemType::NormalReadOnly);
+        irqs = channel_config::intid(m.doorbell) + 1 > irqs ? channel_config::intid(m.doorbell) + 1 : irqs;
+    }
     if (!mapped) {
         log_error("vm %s: out of memory for its stage-2 tables", config.name);
         release(vm);
@@ -436,8 +533,10 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
         // Unpinned vCPUs spread over the usable CPUs, each VM starting one further on.
         v.pcpu = config.pinned ? static_cast<uint32_t>(config.pcpu[i]) : usable[(index + i) % usable_count];
         vm->power[i] = {i, vpsci::Power::Off};
+        __atomic_fetch_add(&vireo_cpus[v.pcpu].vcpus, 1u, __ATOMIC_RELAXED);
     }
     add_devices(*vm, stage2, irqs);
+    attach_channels(*vm, on);
     claim_passthrough(*vm);
     load_images(*vm);
     return vm;

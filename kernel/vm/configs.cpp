@@ -3,12 +3,14 @@
 #include <string.h>
 
 #include "kernel/console/console.hpp"
+#include "kernel/loader/channel_config.hpp"
 #include "kernel/loader/config.hpp"
 #include "kernel/loader/host_device.hpp"
 #include "kernel/loader/image.hpp"
 #include "kernel/loader/package.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/mem/objects.hpp"
+#include "kernel/vm/channels.hpp"
 #include "kernel/vm/vm.hpp"
 #include "platform/format.hpp"
 #include "platform/platform.hpp"
@@ -199,6 +201,15 @@ Specs load(const Platform& platform, size_t online_cpus, const void* host_dtb)
             identity_ok(configs[i], false);
             log_error("vm %s not started", configs[i].name);
         }
+    }
+    // Channels: one more record than the most there may be, for the message
+    // about a file with too many.
+    auto* channels = memory::make<ChannelConfig>(channel_config::kMaxChannels + 1);
+    if (channels != nullptr) {
+        vm_channels::set_up(channels, channel_config::parse(config.data, file_name, configs, count, channels,
+                                                            channel_config::kMaxChannels + 1));
+    } else {
+        log_error("%s: no memory left for its channels", file_name);
     }
     return {specs, good};
 }

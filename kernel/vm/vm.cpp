@@ -116,6 +116,7 @@ void Vm::halt(const char* why, bool power_off_if_last)
     for (size_t i = 0; i < vcpu_count; i++) {
         irq::kick(vcpus[i].pcpu); // out of the guest, wherever it runs
     }
+    reset_passthrough();
     console::print("vm %s stopped: %s\n", name, why);
     size_t left;
     {
@@ -140,17 +141,40 @@ void Vm::reset()
         irq::kick(vcpus[i].pcpu); // out of the guest, wherever it runs: its RAM is about to go
     }
     console::print("vm %s: resetting\n", name);
+    reset_passthrough();
     __atomic_fetch_add(&resets, 1u, __ATOMIC_RELAXED);
     irq::reset_spis(vgic);
     vgic::reset(vgic);
     test_device.reset();
     console.reset();
+    for (uint32_t k = 0; k < channel_config::kMaxPerVm; k++) {
+        if (Doorbell* d = doorbell(k)) {
+            d->reset();
+        }
+    }
     // The reload happens on vCPU 0's time, a step per turn (reset_step).
     reset_cursor = 0;
     const uint64_t min_run = arch::read_cntfrq() / 1000 * kMinRunMs;
     restart_at = started_at + min_run;
     vcpus[0].work = &reset_step;
     sched::wake(vcpus[0]);
+}
+
+void Vm::reset_passthrough()
+{
+    // A virtio-mmio device resets when 0 is written to its Status register
+    // (virtio 1.2, 4.2.2: offset 0x70; legacy devices too): it forgets its
+    // queues and stops using the guest's memory. Vireo writes as the guest
+    // would (forwarded devices: the same register, this VM's own). Other
+    // devices have no reset Vireo knows (docs/config.md).
+    constexpr uint64_t kVirtioStatus = 0x70;
+    const VmConfig& config = *spec->config;
+    for (size_t i = 0; i < config.passthrough_count; i++) {
+        const PassthroughDevice& p = config.passthrough[i];
+        if (p.compatible_with("virtio,mmio") && p.size > kVirtioStatus) {
+            *reinterpret_cast<volatile uint32_t*>(p.base + kVirtioStatus) = 0;
+        }
+    }
 }
 
 bool Vm::reset_step(Vcpu& v)

@@ -11,11 +11,13 @@
 #include "kernel/base/spinlock.hpp"
 #include "kernel/console/vm_console.hpp"
 #include "kernel/devices/calls/psci_vm.hpp"
+#include "kernel/devices/channel/doorbell.hpp"
 #include "kernel/devices/gic/vgic.hpp"
 #include "kernel/devices/mmio/forwarded.hpp"
 #include "kernel/devices/mmio/mmio_bus.hpp"
 #include "kernel/devices/mmio/test_device.hpp"
 #include "kernel/devices/vm_host.hpp"
+#include "kernel/loader/channel_config.hpp"
 #include "kernel/loader/config.hpp"
 #include "vcpu/limits.hpp"
 #include "vcpu/vcpu.hpp"
@@ -68,6 +70,9 @@ public:
     static constexpr size_t kMaxForwarded = 8;
     ForwardedDevice forwarded[kMaxForwarded];
     size_t forwarded_count = 0;
+    // Its doorbell page k for its k-th channel (bit k of doorbell_mask).
+    Doorbell doorbells[channel_config::kMaxPerVm];
+    uint32_t doorbell_mask = 0;
     Vgic vgic;
     VmConsole console;
     vpsci::CpuView power[limits::kVcpusPerVm] = {};
@@ -101,6 +106,10 @@ public:
     uint64_t ram_pa_of(uint64_t ipa, uint64_t size) override;
     void console_output(const char* text, size_t length) override { console.output(text, length); }
     bool smc_allowed(uint32_t fid) const override;
+    Doorbell* doorbell(uint32_t index) override
+    {
+        return index < channel_config::kMaxPerVm && (doorbell_mask >> index & 1) != 0 ? &doorbells[index] : nullptr;
+    }
     bool should_log_fault() override;
 
     static constexpr uint64_t kRamBlock = 64 * 1024; // RAM is cleared and mapped this much at a time
@@ -122,6 +131,9 @@ public:
 
 private:
     void halt(const char* why, bool power_off_if_last);
+    /// Resets the passed-through devices Vireo knows how to (virtio-mmio):
+    /// they stop their DMA into the VM's RAM when it stops or restarts.
+    void reset_passthrough();
     bool block_ready(size_t block) const;
     void prepare_block(size_t block, bool clear);
 

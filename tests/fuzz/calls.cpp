@@ -6,6 +6,7 @@
 
 #include "kernel/console/console.hpp"
 #include "kernel/devices/calls/calls.hpp"
+#include "kernel/devices/channel/doorbell.hpp"
 #include "kernel/devices/vm_host.hpp"
 #include "platform/firmware.hpp"
 #include "tests/fuzz/input.hpp"
@@ -56,7 +57,13 @@ public:
     }
     bool smc_allowed(uint32_t) const override { return allow_smc; }
     bool should_log_fault() override { return true; }
+    // Channel 0: a doorbell on a channel with one peer (the channel hypercalls).
+    Doorbell* doorbell(uint32_t index) override { return index == 0 ? &door : nullptr; }
+    Doorbell door;
 };
+
+int line_changes = 0;
+uint64_t fake_counter() { return 1000; }
 
 } // namespace
 
@@ -85,19 +92,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     static Vcpu vcpu; // holds FP/SIMD state: not on the stack
     FakeVm vm;
     vm.allow_smc = in.flag();
+    static ChannelPorts channel;
+    static Doorbell peer;
+    channel.count = 2;
+    const Doorbell::Owner owner{[](void*, uint32_t, bool) { line_changes++; }, nullptr, 96, fake_counter, 10};
+    vm.door.init(channel, 0, {0x50000000, 0x1000, true}, owner);
+    peer.init(channel, 1, {0x50000000, 0x1000, false}, owner);
+    channel.publish(0, &vm.door);
+    channel.publish(1, &peer);
     for (int op = 0; op < 16 && !in.done(); op++) {
         vcpu.regs = {};
         vcpu.index = 0;
         vcpu.state = VcpuState::Running;
-        const uint32_t kinds[] = {0x86000000, 0x86000001, 0x86000002, 0x86000003, 0x8600ff00, 0x8600ff01,
-                                  0x8600ff03, 0x80000000, 0x80000001, 0x80008000, 0x84000000, 0xc4000003};
-        const uint32_t fid = in.flag() ? kinds[in.below(12)] | (in.flag() ? 0x40000000u : 0) : in.u32();
+        const uint32_t kinds[] = {0x86000000, 0x86000001, 0x86000002, 0x86000003, 0x8600ff00,
+                                  0x8600ff01, 0x8600ff03, 0x80000000, 0x80000001, 0x80008000,
+                                  0x84000000, 0xc4000003, 0x86000005, 0x86000006, 0x86000007};
+        const uint32_t fid =
+            in.flag() ? kinds[in.below(sizeof kinds / sizeof kinds[0])] | (in.flag() ? 0x40000000u : 0) : in.u32();
         vcpu.regs.x[0] = fid | (in.flag() ? in.u64() << 32 : 0);
         for (int r = 1; r < 18; r++) {
             vcpu.regs.x[r] = in.flag() ? kRamIpa + in.below(2 * kRamSize) : in.u64();
         }
         const bool smc = in.flag();
         const int before = forwarded;
+        const uint64_t channel = vcpu.regs.x[1];
+        const uint64_t peer = vcpu.regs.x[2];
         const Outcome outcome = calls::handle(vcpu, vm, smc);
         // Only an SMC the VM's policy allows reaches the firmware, never an HVC.
         FUZZ_CHECK(forwarded == before || (smc && vm.allow_smc && forwarded == before + 1));
@@ -105,6 +124,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         if ((fid & 0xbfff0000u) == 0x86000000u && (fid & ~0x40000000u) == calls::kHcConsoleWrite) {
             // CONSOLE_WRITE: the bytes written, or INVALID_PARAMETERS for a buffer not all in RAM.
             FUZZ_CHECK(x0 == calls::kInvalidParameters || (x0 >= 0 && x0 <= 4096));
+        }
+        const uint32_t call = fid & ~0x40000000u;
+        if (call >= calls::kHcChannelRing && call <= calls::kHcChannelTake) {
+            // A channel the VM does not have, or a peer the channel does not have, is refused.
+            FUZZ_CHECK(channel == 0 || x0 == calls::kInvalidParameters);
+            FUZZ_CHECK(call != calls::kHcChannelRing || channel != 0 || (x0 == 0) == (peer < 2));
+            FUZZ_CHECK(call != calls::kHcChannelTake || channel != 0 || (x0 >= 0 && x0 < 4));
         }
         FUZZ_CHECK(outcome == Outcome::Continue || outcome == Outcome::Yield || outcome == Outcome::WaitForInterrupt);
     }

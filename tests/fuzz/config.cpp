@@ -1,8 +1,10 @@
-// The VM configuration reader (kernel/loader/config.cpp): whatever the
-// blob, every VM it calls good satisfies every documented check.
+// The VM configuration reader (kernel/loader/config.cpp) and its channels
+// (kernel/loader/channel_config.cpp): whatever the blob, every VM and every
+// channel it calls good satisfies every documented check.
 #include <cstring>
 #include <vector>
 
+#include "kernel/loader/channel_config.hpp"
 #include "kernel/loader/config.hpp"
 #include "tests/fuzz/input.hpp"
 
@@ -76,5 +78,39 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     }
     FUZZ_CHECK(total <= limits.ram_bytes); // the checked bound on all VMs' memory
     FUZZ_CHECK(consoles <= 1);
+
+    ChannelConfig channels[channel_config::kMaxChannels + 1];
+    const size_t channel_count =
+        channel_config::parse(blob, "fuzz.dts", vms.data(), count, channels, channel_config::kMaxChannels + 1);
+    FUZZ_CHECK(channel_count <= channel_config::kMaxChannels + 1);
+    uint32_t per_vm[64] = {};
+    for (size_t c = 0; c < channel_count; c++) {
+        const ChannelConfig& ch = channels[c];
+        if (!ch.ok) {
+            FUZZ_CHECK(ch.error[0] != '\0' && strnlen(ch.error, sizeof ch.error) < sizeof ch.error);
+            continue;
+        }
+        FUZZ_CHECK(c < channel_config::kMaxChannels);
+        FUZZ_CHECK(ch.size != 0 && ch.size % 4096 == 0 && ch.size <= channel_config::kMaxSize);
+        FUZZ_CHECK(ch.member_count >= 2 && ch.member_count <= ChannelConfig::kMaxMembers);
+        for (size_t m = 0; m < ch.member_count; m++) {
+            const ChannelMember& member = ch.members[m];
+            FUZZ_CHECK(member.vm_index < count && vms[member.vm_index].ok);
+            FUZZ_CHECK(strcmp(member.vm, vms[member.vm_index].name) == 0);
+            const VmConfig& vm = vms[member.vm_index];
+            FUZZ_CHECK(member.ipa % 4096 == 0 && member.ipa + ch.size <= vm_config::kIpaLimit);
+            FUZZ_CHECK(member.ipa + ch.size <= vm.ram_base || member.ipa >= vm.ram_base + vm.ram_size);
+            FUZZ_CHECK(member.ipa + ch.size <= vm_config::kDeviceWindowBase ||
+                       member.ipa >= vm_config::kDeviceWindowEnd);
+            FUZZ_CHECK(member.doorbell < channel_config::kMaxPerVm);
+            if (member.vm_index < 64) {
+                FUZZ_CHECK(per_vm[member.vm_index] == member.doorbell); // doorbell pages in order, no gaps
+                per_vm[member.vm_index]++;
+            }
+            for (size_t n = 0; n < m; n++) {
+                FUZZ_CHECK(ch.members[n].vm_index != member.vm_index);
+            }
+        }
+    }
     return 0;
 }

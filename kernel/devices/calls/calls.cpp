@@ -2,6 +2,7 @@
 
 #include "kernel/console/console.hpp"
 #include "kernel/devices/calls/psci_vm.hpp"
+#include "kernel/devices/channel/doorbell.hpp"
 #include "kernel/devices/vm_host.hpp"
 #include "platform/firmware.hpp"
 #include "platform/psci.hpp"
@@ -79,6 +80,32 @@ void forward(Vcpu& vcpu)
     }
 }
 
+/// A channel's doorbell through a hypercall: as its RING, PENDING and
+/// PEERS, SELF, SHM_BASE and SHM_SIZE registers.
+void channel_call(Vcpu& vcpu, VmHost& vm, uint32_t fid)
+{
+    const uint64_t index = vcpu.reg(1);
+    Doorbell* d = index < 32 ? vm.doorbell(static_cast<uint32_t>(index)) : nullptr;
+    if (d == nullptr) {
+        set_result(vcpu, kInvalidParameters);
+        return;
+    }
+    switch (fid) {
+    case kHcChannelRing: {
+        const uint64_t peer = vcpu.reg(2);
+        set_result(vcpu, peer < ChannelPorts::kMax && d->ring(static_cast<uint32_t>(peer)) ? 0 : kInvalidParameters);
+        break;
+    }
+    case kHcChannelInfo:
+        vcpu.regs.x[0] = 0;
+        vcpu.regs.x[1] = uint64_t{d->self()} << 32 | d->peers();
+        vcpu.regs.x[2] = d->region().ipa;
+        vcpu.regs.x[3] = d->region().size;
+        break;
+    default: set_result(vcpu, d->take_pending()); break;
+    }
+}
+
 Outcome hypercall(Vcpu& vcpu, VmHost& vm, uint32_t fid)
 {
     switch (fid) {
@@ -109,7 +136,10 @@ Outcome hypercall(Vcpu& vcpu, VmHost& vm, uint32_t fid)
         set_result(vcpu, value);
         return Outcome::Continue;
     }
-    case kHcCallCount: set_result(vcpu, 5); return Outcome::Continue;
+    case kHcChannelRing:
+    case kHcChannelInfo:
+    case kHcChannelTake: channel_call(vcpu, vm, fid); return Outcome::Continue;
+    case kHcCallCount: set_result(vcpu, kHcCalls); return Outcome::Continue;
     case kHcUid:
         // A random UUID naming Vireo's hypercall ABI, in the SMCCC UID layout.
         vcpu.regs.x[0] = 0x7669726full;

@@ -31,6 +31,12 @@ constexpr uint64_t kStatGuestTicks = 0;
 constexpr uint64_t kStatInjected = 1;
 constexpr uint64_t kStatWfiBlocks = 2;
 constexpr uint64_t kStatVireoTicks = 16; // + exit kind: ticks in Vireo for that kind
+// Channels (docs/config.md, "Channels"): x1 is the VM's channel number
+// (its doorbell page number), as the doorbell registers are.
+constexpr uint32_t kHcChannelRing = 0x86000005; // x2: the member to ring
+constexpr uint32_t kHcChannelInfo = 0x86000006; // x1 = peers | self << 32, x2 = region IPA, x3 = its size
+constexpr uint32_t kHcChannelTake = 0x86000007; // the PENDING bits, cleared
+constexpr int64_t kHcCalls = 8;                 // CALL_COUNT
 constexpr uint32_t kHcCallCount = 0x8600ff00;
 constexpr uint32_t kHcUid = 0x8600ff01;
 constexpr uint32_t kHcRevision = 0x8600ff03;

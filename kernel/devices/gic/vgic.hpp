@@ -136,5 +136,10 @@ void set_spi_level(Vgic& vgic, uint32_t intid, bool level);
 bool timer_owed(Vcpu& vcpu);
 /// Whether `vcpu` has an interrupt pending or in a list register (WFI wakes).
 bool has_pending(Vcpu& vcpu);
+/// Whether any of `vcpu`'s list registers holds an interrupt the guest has
+/// not completed as far as Vireo knows (it learns of EOIs at exits only:
+/// while one does, an instance raised meanwhile may wait for the next exit,
+/// so the guest's WFI must be one).
+bool lrs_in_use(const Vcpu& vcpu);
 
 } // namespace vgic
