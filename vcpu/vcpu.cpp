@@ -106,9 +106,11 @@ void Vcpu::load()
     // interrupts go to EL2 (IMO) and end a WFI whatever the guest's
     // PSTATE.I, virtual ones pending in the list registers end it too (Arm
     // ARM D1.6.2, "Wait for Interrupt"). When a second vCPU is assigned to
-    // the CPU, the entry after the vCPU's next exit (its time slice, or the
-    // kick that starts the other) traps WFI again.
-    const uint64_t hcr = trap_wfi ? kHcrGuest : kHcrGuest & ~kHcrTwi;
+    // the CPU, WFI is trapped again from the next interrupt placed for this
+    // one (the kick that starts the other brings it out of its guest).
+    const bool trap =
+        trap_wfi || (console_unfinished != nullptr && __atomic_load_n(console_unfinished, __ATOMIC_RELAXED));
+    const uint64_t hcr = trap ? kHcrGuest : kHcrGuest & ~kHcrTwi;
     if (cpu->hcr != hcr) {
         WRITE_SYSREG(hcr_el2, hcr);
         cpu->hcr = hcr;

@@ -83,11 +83,14 @@ public:
     PhysTimer ptimer;
 
     Vm* vm = nullptr; // the VM layer's view of its VM (kernel/vm)
-    // Whether its WFI exits to Vireo (else it waits in the guest, Vcpu::load):
-    // trap_wfi is what the next entry uses (the scheduler sets it), from
-    // wfi_exit_wanted (kernel/exit/dispatch.cpp) and the virtual GIC's state.
+    // Whether its WFI exits to Vireo (else it waits in the guest, load()).
+    // Cleared by a WFI exit that finds it may wait in the guest
+    // (wfi_in_guest in kernel/exit/dispatch.hpp), set again when an
+    // interrupt goes into its list registers (kernel/devices/gic); load()
+    // also traps WFI while its VM's console holds an unfinished line (the
+    // bytes at console_unfinished, kernel/console/vm_console.hpp).
     bool trap_wfi = true;
-    bool wfi_exit_wanted = true;
+    const size_t* console_unfinished = nullptr;
     Vgic* vgic = nullptr; // its VM's virtual GIC; nullptr when the VM has none
     const Stage2Context* stage2 = nullptr;
     uint32_t index = 0; // within its VM

@@ -68,11 +68,6 @@ void VmConsole::output(const char* text, size_t length)
     }
 }
 
-bool VmConsole::waits_for_idle() const
-{
-    return __atomic_load_n(&line_used_, __ATOMIC_RELAXED) != 0 && console_input::has_focus(*this);
-}
-
 void VmConsole::flush()
 {
     // Only the console with the input shows unfinished lines (its prompt):

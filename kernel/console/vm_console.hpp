@@ -32,9 +32,9 @@ public:
     /// Prints the unfinished line, if any and if this console has the
     /// input (a vCPU went idle: it may wait for input after a prompt).
     void flush();
-    /// Whether flush() would show something: the VM's vCPUs should then
-    /// go through Vireo when they idle.
-    bool waits_for_idle() const;
+    /// The bytes of the unfinished line flush() would show (several VMs):
+    /// while not zero, the VM's vCPUs go through Vireo when they idle.
+    const size_t* unfinished() const { return &line_used_; }
     /// A byte typed on the terminal for this VM.
     void type(uint8_t byte);
 

@@ -92,18 +92,6 @@ Outcome call(Vcpu& vcpu, bool smc)
 
 } // namespace
 
-namespace {
-
-/// Whether the guest's WFI must come to Vireo (Vcpu::load): when another
-/// vCPU may want this CPU, or when the VM's console holds an unfinished line
-/// (a prompt) that is shown once the guest idles.
-bool wfi_exit_wanted(Vcpu& vcpu)
-{
-    return __atomic_load_n(&this_cpu()->vcpus, __ATOMIC_RELAXED) > 1 || vcpu.vm->console.waits_for_idle();
-}
-
-} // namespace
-
 Outcome wait_for_interrupt(Vcpu& vcpu)
 {
     vcpu.vm->console.flush(); // an idle guest may be showing a prompt
@@ -118,9 +106,7 @@ Outcome wait_for_interrupt(Vcpu& vcpu)
     return vgic::has_pending(vcpu) || vgic::timer_owed(vcpu) ? Outcome::Continue : Outcome::Block;
 }
 
-namespace {
-
-Outcome dispatch(Vcpu& vcpu, const Exit& exit)
+Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
 {
     switch (exit.kind) {
     case ExitKind::Mmio:
@@ -153,8 +139,8 @@ Outcome dispatch(Vcpu& vcpu, const Exit& exit)
         // Alone on its CPU, with its list registers all completed (this
         // exit found out), the vCPU goes back to its WFI, which now waits in
         // the guest (a WFI may end early: the guest looks and waits again).
-        if (vcpu.vgic != nullptr && !wfi_exit_wanted(vcpu) && !vgic::lrs_in_use(vcpu)) {
-            vcpu.vm->console.flush();
+        if (wfi_in_guest(vcpu)) {
+            vcpu.trap_wfi = false;
             return Outcome::Continue;
         }
         return wait_for_interrupt(vcpu);
@@ -166,13 +152,4 @@ Outcome dispatch(Vcpu& vcpu, const Exit& exit)
     case ExitKind::SError: vcpu.vm->crash("SError from the guest"); return Outcome::Yield;
     }
     return Outcome::Continue;
-}
-
-} // namespace
-
-Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
-{
-    const Outcome outcome = dispatch(vcpu, exit);
-    vcpu.wfi_exit_wanted = wfi_exit_wanted(vcpu);
-    return outcome;
 }

@@ -219,7 +219,6 @@ void run_until_switch(RunQueue& q, Vcpu& v, bool sliced, uint64_t earliest)
         } else if (this_cpu()->lr_owner != nullptr) {
             vgic::release_cpu();
         }
-        v.trap_wfi = v.wfi_exit_wanted || !vgic || vgic::lrs_in_use(v);
         const vcpu::Exit& exit = v.run();
         if (vgic) {
             vgic::exit(v);

@@ -528,6 +528,7 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
         Vcpu& v = vm->vcpus[i];
         v.vm = vm;
         v.stage2 = &vm->stage2;
+        v.console_unfinished = vm->console.unfinished();
         v.index = i;
         v.mpidr = i; // one affinity-0 cluster (limits::kVcpusPerVm)
         // Unpinned vCPUs spread over the usable CPUs, each VM starting one further on.

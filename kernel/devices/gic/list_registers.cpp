@@ -211,6 +211,7 @@ void fill(Vgic& g, uint32_t vcpu)
         }
         const auto priority = static_cast<uint8_t>(best_priority);
         g.vcpus[vcpu].stats.injected++;
+        g.vcpus[vcpu].trap_wfi = true; // until a WFI exit sees the guest has completed it (docs/vcpu.md)
         if (best < 16) {
             // GICv3 SGIs carry no source: one list register takes them all.
             int source = d.take_sgi(vcpu, best);
@@ -571,8 +572,6 @@ void set_private_level(Vcpu& v, uint32_t intid, bool level)
         cs.flush = true;
     }
 }
-
-bool lrs_in_use(const Vcpu& v) { return v.vgic->cpu[v.index].used != 0; }
 
 bool has_pending(Vcpu& v)
 {
