@@ -211,6 +211,7 @@ HOST_CXX ?= g++
 UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/uart.cpp platform/psci.cpp \
 	vcpu/exit.cpp vcpu/inject.cpp kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp \
 	kernel/devices/calls/psci_vm.cpp kernel/devices/mmio/mmio_bus.cpp kernel/devices/mmio/test_device.cpp kernel/devices/mmio/forwarded.cpp kernel/devices/channel/doorbell.cpp \
+	kernel/devices/virtio/virtqueue.cpp kernel/devices/virtio/virtio_net.cpp kernel/devices/virtio/net_switch.cpp \
 	kernel/devices/sysreg/sanitize_id.cpp kernel/devices/gic/vgic_dist.cpp kernel/devices/uart/vpl011.cpp \
 	$(wildcard kernel/loader/*.cpp)
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/host/%.o)
@@ -257,6 +258,8 @@ fuzz_srcs_package := kernel/loader/package.cpp
 fuzz_srcs_image := kernel/loader/image.cpp
 fuzz_srcs_guest_fdt := kernel/loader/guest_fdt.cpp
 fuzz_srcs_host_device := kernel/loader/host_device.cpp
+fuzz_srcs_virtio_net := kernel/devices/virtio/virtqueue.cpp kernel/devices/virtio/virtio_net.cpp \
+	kernel/devices/virtio/net_switch.cpp
 
 $(FUZZ_DIR)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)

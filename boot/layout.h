@@ -15,11 +15,12 @@
  * into the guard page can still be reported. */
 #define VIREO_EXC_STACK_SIZE (4 * 1024)
 
-/* The most build/vireo.bin may weigh (checked by tests/unit/image_test.cpp).
+/* The most build/vireo.bin may weigh (checked by tests/unit/image_test.cpp;
+ * 160 KiB until channels and the emulated virtio network came, at 169 KiB).
  * Small enough that boot loaders and the Raspberry Pi firmware load it in a
  * blink, and that one person can audit every byte of it: the product holds
  * Vireo and nothing else (test guests come in test packages). */
-#define VIREO_IMAGE_LIMIT (160 * 1024)
+#define VIREO_IMAGE_LIMIT (192 * 1024)
 
 /* Image load alignment the arm64 boot protocol asks loaders for. */
 #define VIREO_IMAGE_ALIGN (2 * 1024 * 1024)

@@ -10,9 +10,9 @@ using namespace vm_config;
 
 namespace {
 
-constexpr const char* const kVmProperties[] = {"vcpus",       "cpus",        "memory",         "kernel",
-                                               "initrd",      "dtb",         "bootargs",       "console-input",
-                                               "smc-forward", "test-device", "identity-mapped"};
+constexpr const char* const kVmProperties[] = {"vcpus",       "cpus",        "memory",          "kernel",
+                                               "initrd",      "dtb",         "bootargs",        "console-input",
+                                               "smc-forward", "test-device", "identity-mapped", "networks"};
 constexpr const char* const kRootProperties[] = {"compatible", "model", "#address-cells", "#size-cells"};
 
 template <size_t N> bool is_one_of(const char* name, const char* const (&names)[N])
@@ -27,7 +27,7 @@ template <size_t N> bool is_one_of(const char* name, const char* const (&names)[
 
 /// The known VM properties as "a, b, c", for the message about an unknown one.
 struct PropertyList {
-    char text[128] = {};
+    char text[192] = {};
     PropertyList()
     {
         size_t used = 0;
@@ -92,7 +92,7 @@ public:
         vm_.ok = known_properties_only() && parse_children() && parse_vcpus() && parse_cpus() && parse_memory() &&
                  parse_images() && parse_bootargs() && flag("console-input", vm_.console_input) &&
                  parse_smc_forward() && flag("test-device", vm_.test_device) &&
-                 flag("identity-mapped", vm_.identity_mapped);
+                 flag("identity-mapped", vm_.identity_mapped) && parse_networks();
         return vm_.ok;
     }
 
@@ -373,6 +373,48 @@ private:
         if (out && length != 0) {
             return fail("property '%s' has %d bytes: expected no value (%s;)", name, length, name);
         }
+        return true;
+    }
+
+    /// networks = "lan0", "lan1";: the virtual networks the VM joins.
+    bool parse_networks()
+    {
+        int length = 0;
+        const auto* list = static_cast<const char*>(property("networks", length));
+        if (list == nullptr) {
+            return true;
+        }
+        if (length < 2 || list[length - 1] != '\0') {
+            return fail("property 'networks' is not a list of strings: expected e.g. networks = \"lan0\";");
+        }
+        uint32_t count = 0;
+        for (int at = 0; at < length; count++) {
+            const char* name = list + at;
+            const size_t n = strlen(name);
+            if (n == 0 || n >= VmConfig::kNetworkNameSize) {
+                return fail("property 'networks' names a network of %lu characters: expected 1 to %lu", n,
+                            VmConfig::kNetworkNameSize - 1);
+            }
+            for (size_t i = 0; i < n; i++) {
+                const char c = name[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                      c == '_')) {
+                    return fail("property 'networks' names \"%s\": expected letters, digits, '-' and '_'", name);
+                }
+            }
+            for (int before = 0; before < at; before += static_cast<int>(strlen(list + before)) + 1) {
+                if (strcmp(list + before, name) == 0) {
+                    return fail("property 'networks' names \"%s\" twice", name);
+                }
+            }
+            if (count == VmConfig::kMaxNetworks) {
+                return fail("property 'networks' names more than %u networks: expected at most %u",
+                            VmConfig::kMaxNetworks, VmConfig::kMaxNetworks);
+            }
+            at += static_cast<int>(n) + 1;
+        }
+        vm_.networks = list;
+        vm_.network_count = count;
         return true;
     }
 

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernel/loader/passthrough.hpp"
 #include "vcpu/limits.hpp"
@@ -49,6 +50,19 @@ struct VmConfig {
     size_t smc_forward_count = 0;             // pairs
     PassthroughConfig* passthrough = nullptr; // in the room parse() was given
     size_t passthrough_count = 0;
+    static constexpr uint32_t kMaxNetworks = 4;
+    static constexpr size_t kNetworkNameSize = 32;
+    const char* networks = nullptr; // the virtual networks it joins: network_count NUL-terminated names, in the blob
+    uint32_t network_count = 0;
+    /// The name of network `i`.
+    const char* network(uint32_t i) const
+    {
+        const char* at = networks;
+        for (uint32_t n = 0; n < i; n++) {
+            at += strlen(at) + 1;
+        }
+        return at;
+    }
 
     /// Inclusive range `i` of SMCCC function IDs forwarded to the firmware.
     SmcIdRange smc_range(size_t i) const { return {smc_forward[2 * i], smc_forward[2 * i + 1]}; }

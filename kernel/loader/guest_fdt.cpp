@@ -105,6 +105,11 @@ const char* check_spec(const GuestFdtSpec& spec)
             return "guest DTB: a channel needs a name, a region and an SPI";
         }
     }
+    for (size_t i = 0; spec.virtio != nullptr && i < spec.virtio_count; i++) {
+        if (spec.virtio[i].intid < 32 || spec.virtio[i].intid > 1019) {
+            return "guest DTB: a virtio device needs an SPI";
+        }
+    }
     if (spec.initrd_end < spec.initrd_start || (spec.initrd_start != 0 && spec.initrd_end == spec.initrd_start)) {
         return "guest DTB: the initrd is empty or ends before it starts";
     }
@@ -262,6 +267,22 @@ void write_channels(Writer& w, const GuestFdtSpec& spec)
     }
 }
 
+void write_virtio(Writer& w, const GuestFdtSpec& spec)
+{
+    char name[48];
+    for (size_t i = 0; spec.virtio != nullptr && i < spec.virtio_count; i++) {
+        const GuestFdtVirtio& d = spec.virtio[i];
+        format(name, sizeof name, "virtio_mmio@%lx", d.base);
+        w.begin(name);
+        w.string("compatible", "virtio,mmio");
+        const uint64_t reg[] = {d.base, d.size};
+        w.reg(reg);
+        w.cells("interrupts", {kSpi, d.intid - 32, kLevelHigh});
+        w.empty("dma-coherent");
+        w.end();
+    }
+}
+
 } // namespace
 
 int guest_fdt::build(const GuestFdtSpec& spec, void* buf, size_t size, const char*& error)
@@ -322,6 +343,7 @@ int guest_fdt::build(const GuestFdtSpec& spec, void* buf, size_t size, const cha
     write_uart(w, spec, uart_name);
     write_devices(w, spec);
     write_channels(w, spec);
+    write_virtio(w, spec);
 
     w.end(); // root
     w.step([&] { return fdt_finish(buf); });

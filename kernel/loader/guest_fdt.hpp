@@ -33,6 +33,14 @@ struct GuestFdtChannel {
     bool writable = true;
 };
 
+/// A virtio-mmio device Vireo emulates for the VM (a network device,
+/// kernel/vm/networks.hpp): DMA-coherent, its interrupt level-high.
+struct GuestFdtVirtio {
+    uint64_t base = 0;
+    uint64_t size = 0x200;
+    uint32_t intid = 0;
+};
+
 struct GuestFdtSpec {
     uint64_t ram_base = 0;
     uint64_t ram_size = 0;
@@ -53,6 +61,8 @@ struct GuestFdtSpec {
     size_t device_count = 0;
     const GuestFdtChannel* channels = nullptr;
     size_t channel_count = 0;
+    const GuestFdtVirtio* virtio = nullptr;
+    size_t virtio_count = 0;
 };
 
 namespace guest_fdt {

@@ -128,6 +128,12 @@ bool plan_layout(Vm& vm, const VmSpec& spec)
     }
     fdt.channels = channels;
     fdt.channel_count = on.count;
+    GuestFdtVirtio nets[VmConfig::kMaxNetworks];
+    for (uint32_t n = 0; n < config.network_count; n++) {
+        nets[n] = {vm_networks::device_ipa(n), VirtioNet::kSize, vm_networks::intid(n)};
+    }
+    fdt.virtio = nets;
+    fdt.virtio_count = config.network_count;
     // libfdt uses FP/SIMD registers: fine here, VMs are built before any guest runs.
     const char* why = nullptr;
     const int size = guest_fdt::build(fdt, reinterpret_cast<void*>(buffer), kDtbRoom, why);
@@ -339,6 +345,54 @@ void attach_channels(Vm& vm, const Memberships& on)
     }
 }
 
+/// The VM's virtio network devices, one per network it joins, on its bus
+/// and on their networks' switches. False (reported) if a network is full,
+/// or a device would sit where a passthrough device does.
+bool join_networks(Vm& vm)
+{
+    const VmConfig& config = *vm.spec->config;
+    if (config.network_count == 0) {
+        return true;
+    }
+    for (uint32_t n = 0; n < config.network_count; n++) {
+        for (size_t i = 0; i < config.passthrough_count; i++) {
+            const PassthroughDevice& p = config.passthrough[i];
+            if (overlaps(p.base, p.size, vm_networks::device_ipa(n), vm_networks::kStride)) {
+                log_error("vm %s: passthrough %s overlaps network %s's device at 0x%lx", config.name, p.name,
+                          config.network(n), vm_networks::device_ipa(n));
+                return false;
+            }
+            for (size_t k = 0; k < p.intids.count; k++) {
+                if (p.intids[k] == vm_networks::intid(n)) {
+                    log_error("vm %s: passthrough %s: interrupt %u is network %s's", config.name, p.name,
+                              vm_networks::intid(n), config.network(n));
+                    return false;
+                }
+            }
+        }
+    }
+    vm.net_ports = memory::make<vm_networks::NetPort>(config.network_count);
+    if (vm.net_ports == nullptr) {
+        log_error("vm %s: no memory left for its network devices", config.name);
+        return false;
+    }
+    for (uint32_t n = 0; n < config.network_count; n++) {
+        vm_networks::NetPort& port = vm.net_ports[n];
+        if (!port.join(config.network(n), vm, vm.vgic, vm_networks::intid(n), vm.name)) {
+            log_error("vm %s: network %s: no room (at most %lu networks of %u VMs each): its device is not "
+                      "connected",
+                      config.name, config.network(n), vm_networks::kMaxNetworks, NetSwitch::kMaxPorts);
+        }
+        vm.bus.add(vm_networks::device_ipa(n), VirtioNet::kSize, port);
+        vm.net_port_count = n + 1;
+        const uint8_t* mac = port.mac();
+        log_info("vm %s: network %s: virtio-net at 0x%lx, interrupt %u, MAC %02x:%02x:%02x:%02x:%02x:%02x", config.name,
+                 config.network(n), vm_networks::device_ipa(n), vm_networks::intid(n), mac[0], mac[1], mac[2], mac[3],
+                 mac[4], mac[5]);
+    }
+    return true;
+}
+
 /// A passthrough device that does not fill whole pages goes on the VM's MMIO
 /// bus: Vireo performs each access (kernel/devices/mmio/forwarded.hpp).
 bool forward(Vm& vm, const PassthroughDevice& p)
@@ -511,6 +565,10 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
             stage2.map(m.ipa, channel.pa, channel.config->size, m.writable ? MemType::Normal : MemType::NormalReadOnly);
         irqs = channel_config::intid(m.doorbell) + 1 > irqs ? channel_config::intid(m.doorbell) + 1 : irqs;
     }
+    if (config.network_count != 0) {
+        const uint32_t last = vm_networks::intid(config.network_count - 1) + 1;
+        irqs = last > irqs ? last : irqs;
+    }
     if (!mapped) {
         log_error("vm %s: out of memory for its stage-2 tables", config.name);
         release(vm);
@@ -538,6 +596,10 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
     }
     add_devices(*vm, stage2, irqs);
     attach_channels(*vm, on);
+    if (!join_networks(*vm)) {
+        release(vm);
+        return nullptr;
+    }
     claim_passthrough(*vm);
     load_images(*vm);
     return vm;

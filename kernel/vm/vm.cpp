@@ -152,6 +152,9 @@ void Vm::reset()
             d->reset();
         }
     }
+    for (uint32_t n = 0; n < net_port_count; n++) {
+        net_ports[n].reset();
+    }
     // The reload happens on vCPU 0's time, a step per turn (reset_step).
     reset_cursor = 0;
     const uint64_t min_run = arch::read_cntfrq() / 1000 * kMinRunMs;

@@ -19,6 +19,7 @@
 #include "kernel/devices/vm_host.hpp"
 #include "kernel/loader/channel_config.hpp"
 #include "kernel/loader/config.hpp"
+#include "kernel/vm/networks.hpp"
 #include "vcpu/limits.hpp"
 #include "vcpu/vcpu.hpp"
 
@@ -73,6 +74,9 @@ public:
     // Its doorbell page k for its k-th channel (bit k of doorbell_mask).
     Doorbell doorbells[channel_config::kMaxPerVm];
     uint32_t doorbell_mask = 0;
+    // Its virtio network device for each network it joins (kernel/vm/networks.hpp).
+    vm_networks::NetPort* net_ports = nullptr;
+    uint32_t net_port_count = 0;
     Vgic vgic;
     VmConsole console;
     vpsci::CpuView power[limits::kVcpusPerVm] = {};

@@ -243,7 +243,7 @@ TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
     EXPECT_EQ(error("misspelt-property"),
               FILE_AND_NODE("misspelt-property") "property 'kernal' is not known: expected one of vcpus, cpus, "
                                                  "memory, kernel, initrd, dtb, bootargs, console-input, smc-forward, "
-                                                 "test-device, identity-mapped");
+                                                 "test-device, identity-mapped, networks");
     EXPECT_EQ(error("child-node"),
               FILE_AND_NODE("child-node") "unexpected child node 'uart': expected only 'passthrough'");
     EXPECT_EQ(error("passthrough-no-reg"),
