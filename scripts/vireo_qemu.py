@@ -1,5 +1,12 @@
-"""QEMU command lines for Vireo, shared by `make run` and the test runner."""
+"""QEMU command lines for Vireo, shared by `make run`, the test runner and
+the benchmarks; a guest's console driven from a script (Guest)."""
+import re
 import shlex
+import socket
+import subprocess
+import sys
+import threading
+import time
 
 QEMU = "qemu-system-aarch64"
 
@@ -39,3 +46,68 @@ def io_args(disk=None, net_port=None):
 
 def describe(args):
     return " ".join(shlex.quote(a) for a in args)
+
+
+# busybox sh's prompt ('/ # ', after a VM's "[name] " prefix when several
+# VMs share the console), then its query for the cursor position (ESC [6n).
+PROMPT = re.compile(r"/ # (\x1b\[[0-9;]*[A-Za-z]|\^\[\[6n)*$")
+
+
+class Guest:
+    """One QEMU run: its console as a growing text, commands typed at the prompt."""
+
+    def __init__(self, args):
+        print("+ " + describe(args), flush=True)
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.text = ""
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for data in iter(lambda: self.proc.stdout.read1(4096), b""):
+            with self.lock:
+                self.text += data.decode("utf-8", "replace").replace("\r", "")
+
+    def wait(self, pattern, start=0, timeout=300):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                m = re.compile(pattern, re.M).search(self.text, start)
+            if m:
+                return m
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        self.stop()
+        sys.exit("no %r in the guest's output:\n%s" % (pattern, self.text[-3000:]))
+
+    def run(self, command, reply):
+        """Types `command` at the next prompt; returns the match of `reply` in its output."""
+        self.wait(PROMPT.pattern)
+        return self.type(command + "\n", reply)
+
+    def type(self, text, reply):
+        """Types `text` as it is (e.g. Ctrl-] 2 to switch VMs); returns the match of `reply` after it."""
+        with self.lock:
+            at = len(self.text)
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+        return self.wait(reply, at)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nobody listens on now (QEMU's hostfwd takes it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def median(values):
+    values = sorted(values)
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2

@@ -133,6 +133,12 @@ void Virtqueue::put(GuestRam& ram, uint16_t head, uint32_t written)
 
 bool Virtqueue::interrupts_suppressed(GuestRam& ram)
 {
+    // A full barrier between the used index just written and the flag read
+    // here (2.7.7.2): the driver re-enables interrupts and then looks at the
+    // used index; without it both could miss the other's write, and the
+    // driver would sleep on a buffer it was never told about (a store
+    // followed by a load may be reordered even on TSO hosts).
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint8_t* avail = ram.at(driver, avail_bytes(size));
     return avail != nullptr && (load16(avail) & kAvailNoInterrupt) != 0;
 }

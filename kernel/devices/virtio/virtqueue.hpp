@@ -63,7 +63,8 @@ public:
     void untake() { next_avail_--; }
     /// The chain at `head` is used, `written` bytes of it written.
     void put(GuestRam& ram, uint16_t head, uint32_t written);
-    /// Whether the driver asked not to be interrupted (VIRTQ_AVAIL_F_NO_INTERRUPT).
+    /// Whether the driver asked not to be interrupted (VIRTQ_AVAIL_F_NO_INTERRUPT);
+    /// after put(), with the barrier the specification asks for between them.
     bool interrupts_suppressed(GuestRam& ram);
 
 private:
