@@ -8,6 +8,7 @@
 
 #include "kernel/devices/virtio/net_switch.hpp"
 #include "kernel/devices/virtio/virtio_net.hpp"
+#include "tests/fake_ram.hpp"
 #include "tests/fuzz/input.hpp"
 
 namespace {
@@ -15,24 +16,14 @@ namespace {
 constexpr uint64_t kRam = 0x40000000;
 constexpr uint64_t kRamSize = 64 * 1024;
 
-class FakeRam final : public GuestRam {
-public:
-    std::vector<uint8_t> bytes = std::vector<uint8_t>(kRamSize);
-    uint8_t* at(uint64_t ipa, uint64_t size) override
-    {
-        if (size == 0 || ipa < kRam || ipa - kRam > kRamSize || size > kRamSize - (ipa - kRam)) {
-            return nullptr;
-        }
-        return bytes.data() + (ipa - kRam);
-    }
-};
+using Ram = FakeRam<kRam, kRamSize>;
 
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
     FuzzInput in(data, size);
-    FakeRam ram;
+    Ram ram;
     // The RAM starts as the input says (rings and descriptors included).
     const size_t fill = in.below(kRamSize);
     for (size_t i = 0; i < fill && !in.done(); i++) {

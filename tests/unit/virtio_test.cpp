@@ -9,30 +9,14 @@
 #include "kernel/devices/virtio/net_switch.hpp"
 #include "kernel/devices/virtio/virtio_net.hpp"
 #include "kernel/devices/virtio/virtqueue.hpp"
+#include "tests/fake_ram.hpp"
 
 namespace {
 
 constexpr uint64_t kRam = 0x40000000;
 constexpr uint64_t kRamSize = 1 << 20;
 
-class FakeRam final : public GuestRam {
-public:
-    std::vector<uint8_t> bytes = std::vector<uint8_t>(kRamSize);
-    uint8_t* at(uint64_t ipa, uint64_t size) override
-    {
-        if (size == 0 || ipa < kRam || ipa - kRam > kRamSize || size > kRamSize - (ipa - kRam)) {
-            return nullptr;
-        }
-        return bytes.data() + (ipa - kRam);
-    }
-    template <typename T> void put(uint64_t ipa, T value) { std::memcpy(at(ipa, sizeof value), &value, sizeof value); }
-    template <typename T> T get(uint64_t ipa)
-    {
-        T value;
-        std::memcpy(&value, at(ipa, sizeof value), sizeof value);
-        return value;
-    }
-};
+using FakeRam = ::FakeRam<kRam, kRamSize>;
 
 // A queue of 8 at fixed places: descriptors, available ring, used ring.
 constexpr uint64_t kDesc = kRam + 0x1000, kAvail = kRam + 0x2000, kUsed = kRam + 0x3000, kBuf = kRam + 0x10000;
