@@ -139,7 +139,10 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
         // Alone on its CPU, with its list registers all completed (this
         // exit found out), the vCPU goes back to its WFI, which now waits in
         // the guest (a WFI may end early: the guest looks and waits again).
-        if (wfi_in_guest(vcpu)) {
+        // Not while its virtual timer's line is already high with the
+        // interrupt nowhere (timer_owed): QEMU's GICv2 signals such a PPI
+        // only when made to look, and a WFI in the guest would sleep on.
+        if (wfi_in_guest(vcpu) && !vgic::has_pending(vcpu) && !vgic::timer_owed(vcpu)) {
             vcpu.trap_wfi = false;
             return Outcome::Continue;
         }
