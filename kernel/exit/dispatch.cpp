@@ -15,6 +15,17 @@ using vcpu::MmioAccess;
 
 namespace {
 
+/// Whether `v`'s WFI may wait in the guest (docs/vcpu.md): it is alone on
+/// this CPU, its VM's console holds no unfinished line (shown when the
+/// guest idles), and none of its list registers holds an interrupt the guest
+/// may have completed unseen. Looked at by WFI exits only: on every entry
+/// it cost a tenth of a hypercall.
+bool wfi_in_guest(const Vcpu& v)
+{
+    return v.vgic != nullptr && __atomic_load_n(&this_cpu()->vcpus, __ATOMIC_RELAXED) == 1 && !vgic::lrs_in_use(v) &&
+           (v.console_unfinished == nullptr || __atomic_load_n(v.console_unfinished, __ATOMIC_RELAXED) == 0);
+}
+
 /// Emulates a decoded load or store through the VM's MMIO bus.
 bool emulate_mmio(Vcpu& vcpu, const MmioAccess& access)
 {
@@ -134,19 +145,23 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
             return Outcome::Continue;
         }
         return other_sysreg(vcpu, exit);
-    case ExitKind::Wfi:
+    case ExitKind::Wfi: {
         vcpu.skip_instruction();
         // Alone on its CPU, with its list registers all completed (this
-        // exit found out), the vCPU goes back to its WFI, which now waits in
-        // the guest (a WFI may end early: the guest looks and waits again).
-        // Not while its virtual timer's line is already high with the
-        // interrupt nowhere (timer_owed): QEMU's GICv2 signals such a PPI
-        // only when made to look, and a WFI in the guest would sleep on.
-        if (wfi_in_guest(vcpu) && !vgic::has_pending(vcpu) && !vgic::timer_owed(vcpu)) {
+        // exit found out), a vCPU that would block goes back to its WFI
+        // instead, which now waits in the guest (a WFI may end early: the
+        // guest looks and waits again). One with something pending, or a
+        // virtual timer line high with the interrupt nowhere (QEMU's GICv2
+        // signals such a PPI only when made to look: a WFI in the guest
+        // would sleep on), continues with WFI still trapped.
+        const bool may_wait_in_guest = wfi_in_guest(vcpu);
+        const Outcome outcome = wait_for_interrupt(vcpu);
+        if (may_wait_in_guest && outcome == Outcome::Block) {
             vcpu.trap_wfi = false;
             return Outcome::Continue;
         }
-        return wait_for_interrupt(vcpu);
+        return outcome;
+    }
     case ExitKind::Wfe: vcpu.skip_instruction(); return Outcome::Yield;
     case ExitKind::FpSimdTrap: return Outcome::Continue; // handled in Vcpu::run()
     case ExitKind::Undefined: undefined(vcpu, exit, "trapped instruction"); return Outcome::Continue;

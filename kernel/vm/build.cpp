@@ -58,13 +58,14 @@ void release(Vm* vm)
         memory::phys().free(vm->ram_pa, config.ram_size);
     }
     memory::unmake(vm->ram_ready, Vm::ram_words(config.ram_size));
+    memory::unmake(vm->net_ports, config.network_count);
     memory::unmake(vm->vcpus, config.vcpus);
     memory::unmake(vm);
 }
 
 /// Reads the Image header, places kernel, initrd and DTB (generating the
 /// DTB unless the configuration gives one).
-bool plan_layout(Vm& vm, const VmSpec& spec)
+bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
 {
     const VmConfig& config = *spec.config;
     LoadError error;
@@ -114,7 +115,6 @@ bool plan_layout(Vm& vm, const VmSpec& spec)
         fdt.initrd_start = layout.initrd_start;
         fdt.initrd_end = layout.initrd_start + spec.initrd_size;
     }
-    const Memberships on = memberships(config);
     GuestFdtChannel channels[channel_config::kMaxPerVm];
     for (size_t i = 0; i < on.count; i++) {
         const ChannelMember& m = on.list[i].record();
@@ -301,26 +301,47 @@ void add_devices(Vm& vm, PageTable& stage2, uint32_t irqs)
     }
 }
 
-/// A channel's doorbell page and SPI in a VM must not be where its
-/// passthrough devices are (named by path, they were not known when the
-/// configuration was checked).
-bool channel_clear(const VmConfig& config, const vm_channels::Channel& channel, const ChannelMember& m)
+/// What Vireo emulates for a VM (a channel's doorbell page and region, a
+/// network device) must not be where its passthrough devices are, nor share
+/// an interrupt with them: those named by path were not known when the
+/// configuration was checked. `intid` 0: no interrupt to compare.
+bool clear_of_passthrough(const VmConfig& config, uint64_t base, uint64_t size, uint32_t intid, const char* what,
+                          const char* name)
 {
-    const uint64_t page = channel_config::doorbell_ipa(m.doorbell);
-    const uint32_t intid = channel_config::intid(m.doorbell);
     for (size_t i = 0; i < config.passthrough_count; i++) {
         const PassthroughDevice& p = config.passthrough[i];
-        if (overlaps(p.base, p.size, page, Doorbell::kSize) || overlaps(p.base, p.size, m.ipa, channel.config->size)) {
-            log_error("vm %s: passthrough %s [0x%lx, +0x%lx) overlaps channel %s's region or doorbell page 0x%lx",
-                      config.name, p.name, p.base, p.size, channel.config->name, page);
+        if (overlaps(p.base, p.size, base, size)) {
+            log_error("vm %s: passthrough %s [0x%lx, +0x%lx) overlaps %s %s [0x%lx, +0x%lx)", config.name, p.name,
+                      p.base, p.size, what, name, base, size);
             return false;
         }
-        for (size_t n = 0; n < p.intids.count; n++) {
+        for (size_t n = 0; intid != 0 && n < p.intids.count; n++) {
             if (p.intids[n] == intid) {
-                log_error("vm %s: passthrough %s: interrupt %u is channel %s's doorbell interrupt", config.name, p.name,
-                          intid, channel.config->name);
+                log_error("vm %s: passthrough %s: interrupt %u is %s %s's", config.name, p.name, intid, what, name);
                 return false;
             }
+        }
+    }
+    return true;
+}
+
+/// The channels' doorbells and regions and the network devices of the VM,
+/// clear of its passthrough devices.
+bool emulated_devices_clear(const VmConfig& config, const Memberships& on)
+{
+    for (size_t i = 0; i < on.count; i++) {
+        const ChannelMember& m = on.list[i].record();
+        const char* name = on.list[i].channel->config->name;
+        if (!clear_of_passthrough(config, channel_config::doorbell_ipa(m.doorbell), Doorbell::kSize,
+                                  channel_config::intid(m.doorbell), "the doorbell of channel", name) ||
+            !clear_of_passthrough(config, m.ipa, on.list[i].channel->config->size, 0, "the region of channel", name)) {
+            return false;
+        }
+    }
+    for (uint32_t n = 0; n < config.network_count; n++) {
+        if (!clear_of_passthrough(config, vm_networks::device_ipa(n), vm_networks::kStride, vm_networks::intid(n),
+                                  "the device of network", config.network(n))) {
+            return false;
         }
     }
     return true;
@@ -345,37 +366,12 @@ void attach_channels(Vm& vm, const Memberships& on)
     }
 }
 
-/// The VM's virtio network devices, one per network it joins, on its bus
-/// and on their networks' switches. False (reported) if a network is full,
-/// or a device would sit where a passthrough device does.
-bool join_networks(Vm& vm)
+/// The VM's virtio network devices (allocated, vm.net_ports), one per
+/// network it joins, on its bus and on their networks' switches; a device
+/// whose network is full stays unconnected (reported).
+void join_networks(Vm& vm)
 {
     const VmConfig& config = *vm.spec->config;
-    if (config.network_count == 0) {
-        return true;
-    }
-    for (uint32_t n = 0; n < config.network_count; n++) {
-        for (size_t i = 0; i < config.passthrough_count; i++) {
-            const PassthroughDevice& p = config.passthrough[i];
-            if (overlaps(p.base, p.size, vm_networks::device_ipa(n), vm_networks::kStride)) {
-                log_error("vm %s: passthrough %s overlaps network %s's device at 0x%lx", config.name, p.name,
-                          config.network(n), vm_networks::device_ipa(n));
-                return false;
-            }
-            for (size_t k = 0; k < p.intids.count; k++) {
-                if (p.intids[k] == vm_networks::intid(n)) {
-                    log_error("vm %s: passthrough %s: interrupt %u is network %s's", config.name, p.name,
-                              vm_networks::intid(n), config.network(n));
-                    return false;
-                }
-            }
-        }
-    }
-    vm.net_ports = memory::make<vm_networks::NetPort>(config.network_count);
-    if (vm.net_ports == nullptr) {
-        log_error("vm %s: no memory left for its network devices", config.name);
-        return false;
-    }
     for (uint32_t n = 0; n < config.network_count; n++) {
         vm_networks::NetPort& port = vm.net_ports[n];
         if (!port.join(config.network(n), vm, vm.vgic, vm_networks::intid(n), vm.name)) {
@@ -390,7 +386,6 @@ bool join_networks(Vm& vm)
                  config.network(n), vm_networks::device_ipa(n), vm_networks::intid(n), mac[0], mac[1], mac[2], mac[3],
                  mac[4], mac[5]);
     }
-    return true;
 }
 
 /// A passthrough device that does not fill whole pages goes on the VM's MMIO
@@ -517,7 +512,8 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
     vm->vcpus = vcpus;
     vm->vcpu_count = config.vcpus;
     strncpy(vm->name, config.name, sizeof vm->name - 1);
-    if (!plan_layout(*vm, spec)) {
+    const Memberships on = memberships(config);
+    if (!plan_layout(*vm, spec, on)) {
         release(vm);
         return nullptr;
     }
@@ -553,14 +549,23 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
             irqs = p.intids[n] + 1 > irqs ? p.intids[n] + 1 : irqs;
         }
     }
-    const Memberships on = memberships(config);
-    for (size_t i = 0; mapped && i < on.count; i++) {
-        const ChannelMember& m = on.list[i].record();
-        const vm_channels::Channel& channel = *on.list[i].channel;
-        if (!channel_clear(config, channel, m)) {
+    // Everything that can refuse the VM comes before its doorbells are
+    // published and its network ports attached: others may use those at once.
+    if (!emulated_devices_clear(config, on)) {
+        release(vm);
+        return nullptr;
+    }
+    if (config.network_count != 0) {
+        vm->net_ports = memory::make<vm_networks::NetPort>(config.network_count);
+        if (vm->net_ports == nullptr) {
+            log_error("vm %s: no memory left for its network devices", config.name);
             release(vm);
             return nullptr;
         }
+    }
+    for (size_t i = 0; mapped && i < on.count; i++) {
+        const ChannelMember& m = on.list[i].record();
+        const vm_channels::Channel& channel = *on.list[i].channel;
         mapped =
             stage2.map(m.ipa, channel.pa, channel.config->size, m.writable ? MemType::Normal : MemType::NormalReadOnly);
         irqs = channel_config::intid(m.doorbell) + 1 > irqs ? channel_config::intid(m.doorbell) + 1 : irqs;
@@ -596,10 +601,7 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
     }
     add_devices(*vm, stage2, irqs);
     attach_channels(*vm, on);
-    if (!join_networks(*vm)) {
-        release(vm);
-        return nullptr;
-    }
+    join_networks(*vm);
     claim_passthrough(*vm);
     load_images(*vm);
     return vm;

@@ -80,6 +80,32 @@ TEST(Virtqueue, TakesAChainOfReadableThenWritableBuffers)
     EXPECT_EQ(q.take(ram, c, why), Virtqueue::Take::Empty);
 }
 
+TEST(Virtqueue, ScatterAndGatherCrossBuffersFromAnOffset)
+{
+    uint8_t a[5] = {}, b[20] = {};
+    Virtqueue::Chain c;
+    c.writable[0] = {a, sizeof a};
+    c.writable[1] = {b, sizeof b};
+    c.writable_count = 2;
+    c.writable_bytes = sizeof a + sizeof b;
+    const uint8_t data[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    ASSERT_TRUE(scatter(c, 3, data, sizeof data));
+    EXPECT_EQ(a[2], 0);
+    EXPECT_EQ(a[3], 1);
+    EXPECT_EQ(a[4], 2);
+    EXPECT_EQ(b[0], 3);
+    EXPECT_EQ(b[7], 10);
+    EXPECT_EQ(b[8], 0);
+    EXPECT_FALSE(scatter(c, 20, data, sizeof data)) << "past the chain's end: nothing written";
+    EXPECT_EQ(b[19], 0);
+    c.readable[0] = {a, sizeof a};
+    c.readable[1] = {b, sizeof b};
+    c.readable_count = 2;
+    uint8_t back[10] = {};
+    EXPECT_EQ(gather(c, 3, back, sizeof back), sizeof back);
+    EXPECT_EQ(memcmp(back, data, sizeof data), 0);
+}
+
 TEST(Virtqueue, RefusesWhatReachesOutsideTheGuestOrLoops)
 {
     const char* why = nullptr;

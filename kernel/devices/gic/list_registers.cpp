@@ -573,6 +573,8 @@ void set_private_level(Vcpu& v, uint32_t intid, bool level)
     }
 }
 
+bool lrs_in_use(const Vcpu& v) { return v.vgic->cpu[v.index].used != 0; }
+
 bool has_pending(Vcpu& v)
 {
     Vgic& g = *v.vgic;

@@ -13,7 +13,6 @@
 #include "kernel/base/spinlock.hpp"
 #include "kernel/devices/gic/vgic_dist.hpp"
 #include "kernel/devices/mmio/mmio_bus.hpp"
-#include "vcpu/vcpu.hpp"
 
 class Vcpu;
 class VmHost;
@@ -141,6 +140,6 @@ bool has_pending(Vcpu& vcpu);
 /// not completed as far as Vireo knows (it learns of EOIs at exits only:
 /// while one does, an instance raised meanwhile may wait for the next exit,
 /// so the guest's WFI must be one).
-inline bool lrs_in_use(const Vcpu& vcpu) { return vcpu.vgic->cpu[vcpu.index].used != 0; }
+bool lrs_in_use(const Vcpu& vcpu);
 
 } // namespace vgic

@@ -247,10 +247,8 @@ bool VirtioNet::deliver(const uint8_t* frame, size_t length)
     }
     uint8_t header[kHeader] = {};
     header[10] = 1; // num_buffers: one chain holds the frame
-    uint8_t packet[kHeader + kMaxFrame];
-    memcpy(packet, header, kHeader);
-    memcpy(packet + kHeader, frame, length);
-    scatter(chain, packet, kHeader + length);
+    scatter(chain, 0, header, kHeader);
+    scatter(chain, kHeader, frame, length);
     rx.put(*owner_.ram, chain.head, static_cast<uint32_t>(kHeader + length));
     if (!rx.interrupts_suppressed(*owner_.ram)) {
         raise(kUsedBuffer);

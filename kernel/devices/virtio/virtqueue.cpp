@@ -160,17 +160,22 @@ size_t gather(const Virtqueue::Chain& chain, size_t offset, uint8_t* to, size_t 
     return done;
 }
 
-bool scatter(const Virtqueue::Chain& chain, const uint8_t* from, size_t length)
+bool scatter(const Virtqueue::Chain& chain, size_t offset, const uint8_t* from, size_t length)
 {
-    if (chain.writable_bytes < length) {
+    if (chain.writable_bytes < offset || chain.writable_bytes - offset < length) {
         return false;
     }
     size_t done = 0;
     for (size_t b = 0; b < chain.writable_count && done < length; b++) {
         const Virtqueue::Buffer& buf = chain.writable[b];
-        const size_t n = buf.length < length - done ? buf.length : length - done;
-        memcpy(buf.data, from + done, n);
+        if (offset >= buf.length) {
+            offset -= buf.length;
+            continue;
+        }
+        const size_t n = buf.length - offset < length - done ? buf.length - offset : length - done;
+        memcpy(buf.data + offset, from + done, n);
         done += n;
+        offset = 0;
     }
     return true;
 }

@@ -75,6 +75,7 @@ private:
 /// Copies `length` bytes from the chain's readable buffers, from byte
 /// `offset` on, into `to`; returns how many there were.
 size_t gather(const Virtqueue::Chain& chain, size_t offset, uint8_t* to, size_t length);
-/// Copies `length` bytes into the chain's writable buffers; false if they
-/// do not hold that much (nothing is written then).
-bool scatter(const Virtqueue::Chain& chain, const uint8_t* from, size_t length);
+/// Copies `length` bytes into the chain's writable buffers, from byte
+/// `offset` of them on; false if they do not hold that much (nothing is
+/// written then).
+bool scatter(const Virtqueue::Chain& chain, size_t offset, const uint8_t* from, size_t length);
