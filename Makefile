@@ -19,7 +19,6 @@ endif
 Q := $(if $(V),,@)
 quiet = $(if $(V),,@printf '  %-7s %s\n' $(1) $(2);)
 
-BOARD ?= qemu-virt
 BUILD ?= build
 CROSS ?= aarch64-linux-gnu-
 
@@ -39,16 +38,11 @@ READELF := $(CROSS)readelf
 DEPS := $(BUILD)/deps
 NEWLIB := $(DEPS)/newlib/aarch64-none-elf
 LIBFDT := $(DEPS)/libfdt/usr
-OBJ := $(BUILD)/obj/$(BOARD)
-# build/vireo.bin for QEMU virt; build/vireo-BOARD.bin for the others.
-IMAGE := $(BUILD)/vireo$(if $(filter qemu-virt,$(BOARD)),,-$(BOARD))
-
-board_symbol_qemu-virt := kQemuVirt
-board_symbol_rpi4 := kRpi4
-board_symbol_rk3588 := kRk3588
-BOARD_SYMBOL := $(board_symbol_$(BOARD))
-ifeq ($(BOARD_SYMBOL),)
-$(error BOARD=$(BOARD) is not known; expected qemu-virt, rpi4 or rk3588)
+OBJ := $(BUILD)/obj
+# One image for every board: the device tree it is handed says which.
+IMAGE := $(BUILD)/vireo
+ifneq ($(BOARD),)
+$(warning BOARD=$(BOARD) is ignored: $(IMAGE).bin runs on QEMU virt, Raspberry Pi 4 and RK3588 alike (docs/boards.md))
 endif
 
 # --- the hypervisor image ----------------------------------------------------
@@ -62,7 +56,7 @@ OBJS := $(SRCS_S:%.S=$(OBJ)/%.o) $(SRCS_CXX:%.cpp=$(OBJ)/%.o)
 ARCHFLAGS := -march=armv8-a -mgeneral-regs-only -mstrict-align -mno-outline-atomics
 INCLUDES := -I. -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
 	-isystem $(NEWLIB)/include -isystem $(LIBFDT)/include
-CPPFLAGS := $(INCLUDES) -DVIREO_BOARD=$(BOARD_SYMBOL) -MMD -MP
+CPPFLAGS := $(INCLUDES) -MMD -MP
 CXXFLAGS := -std=c++20 -O2 -g $(ARCHFLAGS) -ffreestanding -fno-exceptions -fno-rtti \
 	-fno-threadsafe-statics -fno-use-cxa-atexit -fno-stack-protector -fpie \
 	-ffunction-sections -fdata-sections -fno-common \
@@ -72,12 +66,8 @@ LIBGCC := $(shell $(CC) -print-libgcc-file-name)
 LIBS := $(NEWLIB)/lib/libc.a $(LIBFDT)/lib/aarch64-linux-gnu/libfdt.a $(LIBGCC)
 LDFLAGS := -pie --no-dynamic-linker -z norelro -z noexecstack --gc-sections --build-id=none --no-warn-rwx-segments
 
-.PHONY: all boards setup run debug test unit systest stress bench fuzz fuzzers format format-check clean
+.PHONY: all setup run debug test unit systest stress bench fuzz fuzzers format format-check clean
 all: $(IMAGE).bin compile_commands.json
-
-# Every board's image, from the same sources.
-boards:
-	$(Q)for b in qemu-virt rpi4 rk3588; do $(MAKE) --no-print-directory BOARD=$$b $(BUILD)/vireo$$( [ $$b = qemu-virt ] || echo -$$b).bin || exit 1; done
 
 setup:
 	@true # scripts/setup ran when this Makefile was read
@@ -208,7 +198,7 @@ compile_commands.json: $(OBJS)
 # --- host unit tests ------------------------------------------------------
 
 HOST_CXX ?= g++
-UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/uart.cpp platform/psci.cpp \
+UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/early_fdt.cpp platform/uart.cpp platform/psci.cpp \
 	vcpu/exit.cpp vcpu/inject.cpp kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp \
 	kernel/devices/calls/psci_vm.cpp kernel/devices/mmio/mmio_bus.cpp kernel/devices/mmio/test_device.cpp kernel/devices/mmio/forwarded.cpp kernel/devices/channel/doorbell.cpp \
 	kernel/devices/virtio/virtqueue.cpp kernel/devices/virtio/virtio_net.cpp kernel/devices/virtio/net_switch.cpp \
@@ -218,7 +208,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/host/%.o)
 UNIT_DTS := $(wildcard tests/dts/*.dts)
 UNIT_DTBS := $(UNIT_DTS:tests/dts/%.dts=$(BUILD)/host/dtb/%.dtb)
 HOST_CXXFLAGS := -std=c++20 -O1 -g -I. -Wall -Wextra -Werror -Wconversion -Wshadow -MMD -MP \
-	-DTEST_DTB_DIR='"$(CURDIR)/$(BUILD)/host/dtb"' -DVIREO_IMAGE_PATH='"$(CURDIR)/$(BUILD)/vireo.bin"' \
+	-DTEST_DTB_DIR='"$(CURDIR)/$(BUILD)/host/dtb"' -DTEST_DEPS_DIR='"$(CURDIR)/$(DEPS)"' -DVIREO_IMAGE_PATH='"$(CURDIR)/$(BUILD)/vireo.bin"' \
 	-fsanitize=address,undefined
 
 $(BUILD)/host/%.o: %.cpp
@@ -256,6 +246,7 @@ fuzz_srcs_calls := kernel/devices/calls/calls.cpp kernel/devices/calls/psci_vm.c
 fuzz_srcs_config := kernel/loader/config.cpp kernel/loader/channel_config.cpp
 fuzz_srcs_package := kernel/loader/package.cpp
 fuzz_srcs_image := kernel/loader/image.cpp
+fuzz_srcs_early_fdt := platform/early_fdt.cpp
 fuzz_srcs_guest_fdt := kernel/loader/guest_fdt.cpp
 fuzz_srcs_host_device := kernel/loader/host_device.cpp
 fuzz_srcs_virtio_net := kernel/devices/virtio/virtqueue.cpp kernel/devices/virtio/virtio_net.cpp \
@@ -306,7 +297,7 @@ debug: all $(RUN_PACKAGE) $(if $(findstring --disk,$(QEMU_DEVICES)),$(DISK))
 	@echo "QEMU waits for gdb on :1234; in another terminal: gdb-multiarch -ex 'symbol-file $(IMAGE).elf -o 0x40200000' -ex 'target remote :1234'"
 	$(QEMU_RUN) --gdb $(IMAGE).bin
 
-test: format-check all boards $(BUILD)/unit-tests $(FUZZ_BINS)
+test: format-check all $(BUILD)/unit-tests $(FUZZ_BINS)
 	@scripts/run-tests --unit $(BUILD)/unit-tests --fuzz $(FUZZ_DIR) --image $(IMAGE).bin tests/system/*.tests
 
 bench: all
@@ -315,7 +306,7 @@ bench: all
 unit: $(BUILD)/unit-tests
 	$(BUILD)/unit-tests
 
-systest: all boards
+systest: all
 	@scripts/run-tests --image $(IMAGE).bin tests/system/*.tests
 
 # Longer runs (minutes): Linux timer loops. CI runs them after make test.

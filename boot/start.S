@@ -55,12 +55,13 @@ primary_at_el2:
 	bl	primary_main		/* never returns */
 	b	halt
 
-/* Entered below EL2: say so on the early UART and stop. */
+/* Entered below EL2: say so on the DTB's console (if any) and stop. */
 primary_wrong_el:
 	bl	clear_bss
 	adr_l	x1, __stacks_start
 	add	sp, x1, #VIREO_STACK_SLOT
 	mov	x0, x21
+	mov	x1, x19			/* DTB */
 	bl	early_wrong_el		/* never returns */
 	b	halt
 

@@ -16,8 +16,8 @@
 #include "kernel/sched/sched.hpp"
 #include "kernel/vm/configs.hpp"
 #include "kernel/vm/vm.hpp"
-#include "platform/board.hpp"
 #include "platform/cpu.hpp"
+#include "platform/early_fdt.hpp"
 #include "platform/platform.hpp"
 #include "platform/psci.hpp"
 
@@ -27,21 +27,6 @@ extern "C" char _text[], _end[];
 namespace {
 
 Platform platform;
-
-void report_dtb_problem(uint64_t dtb, const DtbCheck& check)
-{
-    switch (check.status) {
-    case DtbStatus::Missing: log_error("no device tree: the boot loader passed 0 in x0"); break;
-    case DtbStatus::Misaligned: log_error("no device tree: x0 = 0x%lx is not 8-byte aligned", dtb); break;
-    case DtbStatus::BadMagic:
-        log_error("no device tree at x0 = 0x%lx: magic is 0x%08x, expected 0xd00dfeed", dtb, check.magic);
-        break;
-    case DtbStatus::BadSize:
-        log_error("device tree at 0x%lx: totalsize %u is not plausible (40 bytes to 2 MiB)", dtb, check.size);
-        break;
-    case DtbStatus::Ok: break;
-    }
-}
 
 const char* method_name(EnableMethod method)
 {
@@ -92,9 +77,8 @@ void print_summary(const Platform& p, uint64_t frequency)
         line.add(", no maintenance interrupt");
     }
     line.print();
-    const UartDesc& uart = console::device();
-    console::print("uart: %s at 0x%lx%s\n", uart_kind_name(uart.kind), uart.base,
-                   p.uart.kind == UartKind::None ? " (board default: no usable stdout-path)" : "");
+    console::print("uart: %s at 0x%lx (%s)\n", uart_kind_name(p.uart.kind), p.uart.base,
+                   console_source_name(p.uart_source));
     console::print("timer: %lu Hz%s, ppi sec %u nonsec %u virt %u hyp %u\n", frequency,
                    p.timer.frequency != 0 ? " (clock-frequency)" : " (CNTFRQ_EL0)", p.timer.ppi[0], p.timer.ppi[1],
                    p.timer.ppi[2], p.timer.ppi[3]);
@@ -118,21 +102,24 @@ void apply_bootargs(const Platform& p)
 extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, uint64_t entry_el)
 {
     stack_guard_init(entry_counter ^ arch::counter());
-    console::attach(board().early_uart);
+    // Nothing is written before the DTB names the console: on another board
+    // a guessed address could be RAM (a boot package) or some other device.
     const DtbCheck check = early_check_dtb(dtb);
-    el2_map::enable_early(check.status == DtbStatus::Ok ? dtb : 0, check.size, board().early_uart.base);
+    const bool have_dtb = check.status == DtbStatus::Ok;
+    const early_fdt::Console early =
+        have_dtb ? early_fdt::find_console(reinterpret_cast<const void*>(dtb)) : early_fdt::Console{};
+    console::attach(early.uart);
+    el2_map::enable_early(have_dtb ? dtb : 0, check.size, early.uart.base);
     console::enable_locking();
     percpu_init(0, arch::read_mpidr() & kMpidrAffinityMask);
 
-    console::print("\nVireo hypervisor (board %s), image at 0x%lx-0x%lx, DTB at 0x%lx\n", board().name,
-                   reinterpret_cast<uint64_t>(_text), reinterpret_cast<uint64_t>(_end) - 1, dtb);
+    console::print("\nVireo hypervisor, image at 0x%lx-0x%lx, DTB at 0x%lx\n", reinterpret_cast<uint64_t>(_text),
+                   reinterpret_cast<uint64_t>(_end) - 1, dtb);
     if (entry_el == 3) {
         console::print("entered at EL3 (no firmware): dropped to EL2; SMCs to EL3 answer NOT_SUPPORTED\n");
     }
-    if (check.status != DtbStatus::Ok) {
-        report_dtb_problem(dtb, check);
-        log_error("cannot continue without a device tree; halting");
-        halt();
+    if (!have_dtb) {
+        halt(); // no device tree, so no console to say so on (docs/boot.md)
     }
     PlatformError error;
     if (!parse_platform(reinterpret_cast<const void*>(dtb), platform, error)) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "platform/early_fdt.hpp"
 #include "platform/format.hpp"
 #include "platform/platform.hpp"
 
@@ -30,67 +31,7 @@ bool node_enabled(const void* fdt, int node)
     return status == nullptr || strcmp(status, "okay") == 0 || strcmp(status, "ok") == 0;
 }
 
-/// Translates a bus address of `node`'s children through the `ranges` of
-/// `node` and its ancestors into a CPU physical address (DT spec 2.3.8).
-bool translate(const void* fdt, int node, uint64_t& addr)
-{
-    for (int bus = node; bus > 0; bus = fdt_parent_offset(fdt, bus)) {
-        int len = 0;
-        const auto* ranges = static_cast<const fdt32_t*>(fdt_getprop(fdt, bus, "ranges", &len));
-        if (ranges == nullptr) {
-            return false; // no path to the CPU's address space
-        }
-        if (len == 0) {
-            continue; // identity
-        }
-        const int parent = fdt_parent_offset(fdt, bus);
-        const int child_cells = fdt_address_cells(fdt, bus);
-        const int parent_cells = fdt_address_cells(fdt, parent);
-        const int size_cells = fdt_size_cells(fdt, bus);
-        const int entry = child_cells + parent_cells + size_cells;
-        if (child_cells < 0 || parent_cells < 0 || size_cells < 0 || entry == 0) {
-            return false;
-        }
-        bool mapped = false;
-        for (int i = 0; i + entry <= len / 4; i += entry) {
-            const uint64_t child = read_cells(ranges + i, child_cells);
-            const uint64_t target = read_cells(ranges + i + child_cells, parent_cells);
-            const uint64_t size = read_cells(ranges + i + child_cells + parent_cells, size_cells);
-            if (addr >= child && addr - child < size) {
-                addr = addr - child + target;
-                mapped = true;
-                break;
-            }
-        }
-        if (!mapped) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/// Entry `index` of `node`'s reg, translated to a CPU physical address.
-bool node_reg(const void* fdt, int node, int index, Range& out)
-{
-    const int parent = fdt_parent_offset(fdt, node);
-    const int addr_cells = fdt_address_cells(fdt, parent);
-    const int size_cells = fdt_size_cells(fdt, parent);
-    int len = 0;
-    const auto* reg = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "reg", &len));
-    if (reg == nullptr || addr_cells <= 0 || addr_cells > 2 || size_cells < 0 || size_cells > 2) {
-        return false;
-    }
-    const int entry = addr_cells + size_cells;
-    if ((index + 1) * entry * 4 > len) {
-        return false;
-    }
-    uint64_t base = read_cells(reg + index * entry, addr_cells);
-    if (parent > 0 && !translate(fdt, parent, base)) {
-        return false;
-    }
-    out = {base, read_cells(reg + index * entry + addr_cells, size_cells)};
-    return true;
-}
+bool node_reg(const void* fdt, int node, int index, Range& out) { return early_fdt::node_reg(fdt, node, index, out); }
 
 void copy_string(char* dst, size_t size, const char* src)
 {
@@ -331,29 +272,7 @@ void parse_timer(const void* fdt, Platform& out, int gic_node)
     timer.frequency = freq != nullptr ? fdt32_ld(freq) : 0;
 }
 
-struct UartCompatible {
-    const char* compatible;
-    UartKind kind;
-    uint8_t reg_shift; // default when the node has no reg-shift
-    uint8_t io_width;  // default when the node has no reg-io-width
-};
-
-constexpr UartCompatible kUarts[] = {
-    {"arm,pl011", UartKind::Pl011, 2, 4},
-    {"snps,dw-apb-uart", UartKind::Ns16550, 0, 1},
-    {"brcm,bcm2835-aux-uart", UartKind::Ns16550, 2, 4},
-    {"ns16550a", UartKind::Ns16550, 0, 1},
-    {"ns16550", UartKind::Ns16550, 0, 1},
-};
-
-uint8_t u8_prop(const void* fdt, int node, const char* name, uint8_t fallback)
-{
-    int len = 0;
-    const auto* value = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, name, &len));
-    return value != nullptr && len == 4 ? static_cast<uint8_t>(fdt32_ld(value)) : fallback;
-}
-
-void parse_console(const void* fdt, Platform& out)
+void parse_chosen(const void* fdt, Platform& out)
 {
     const int chosen = fdt_path_offset(fdt, "/chosen");
     if (chosen < 0) {
@@ -367,36 +286,15 @@ void parse_console(const void* fdt, Platform& out)
         chosen_address(fdt, chosen, "linux,initrd-end", initrd_end) && initrd_end > initrd_start) {
         out.initrd = {initrd_start, initrd_end - initrd_start};
     }
-    const char* path = static_cast<const char*>(fdt_getprop(fdt, chosen, "stdout-path", nullptr));
-    if (path == nullptr) {
-        path = static_cast<const char*>(fdt_getprop(fdt, chosen, "linux,stdout-path", nullptr));
-    }
-    if (path == nullptr) {
-        return;
-    }
-    const char* options = strchr(path, ':');
-    const int length = options != nullptr ? static_cast<int>(options - path) : static_cast<int>(strlen(path));
-    int node = -1;
-    if (path[0] == '/') {
-        node = fdt_path_offset_namelen(fdt, path, length);
-    } else {
-        const char* alias = fdt_get_alias_namelen(fdt, path, length);
-        node = alias != nullptr ? fdt_path_offset(fdt, alias) : -1;
-    }
-    if (node < 0) {
-        return;
-    }
-    for (const UartCompatible& uart : kUarts) {
-        if (fdt_node_check_compatible(fdt, node, uart.compatible) != 0) {
-            continue;
-        }
-        Range reg;
-        if (!node_reg(fdt, node, 0, reg)) {
-            return;
-        }
-        out.uart = {uart.kind, reg.base, u8_prop(fdt, node, "reg-shift", uart.reg_shift),
-                    u8_prop(fdt, node, "reg-io-width", uart.io_width), spi_of(fdt, node)};
-        return;
+}
+
+void parse_console(const void* fdt, Platform& out)
+{
+    const early_fdt::Console console = early_fdt::find_console(fdt);
+    out.uart = console.uart;
+    out.uart_source = console.source;
+    if (console.node >= 0) {
+        out.uart.intid = spi_of(fdt, console.node);
     }
 }
 
@@ -442,6 +340,7 @@ bool parse_platform(const void* fdt, Platform& out, PlatformError& error)
     parse_reserved(fdt, out);
     parse_psci(fdt, out);
     parse_timer(fdt, out, gic_node);
+    parse_chosen(fdt, out);
     parse_console(fdt, out);
     return true;
 }

@@ -65,6 +65,7 @@ struct Platform {
     GicDesc gic;
     TimerDesc timer;
     UartDesc uart;
+    ConsoleSource uart_source = ConsoleSource::None;
     Range initrd; // /chosen linux,initrd-start/end: where the boot loader put Vireo's package; size 0 if none
     char bootargs[256] = {};
 

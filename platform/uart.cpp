@@ -49,6 +49,17 @@ const char* uart_kind_name(UartKind kind)
     return "none";
 }
 
+const char* console_source_name(ConsoleSource source)
+{
+    switch (source) {
+    case ConsoleSource::StdoutPath: return "/chosen/stdout-path";
+    case ConsoleSource::Earlycon: return "earlycon in /chosen/bootargs";
+    case ConsoleSource::FirstSerial: return "the first serial node";
+    case ConsoleSource::None: break;
+    }
+    return "none";
+}
+
 void Uart::attach(const UartDesc& desc) { attach(desc, bus_read, bus_write); }
 
 void Uart::attach(const UartDesc& desc, Read read, Write write)

@@ -21,6 +21,16 @@ struct UartDesc {
 
 const char* uart_kind_name(UartKind kind);
 
+/// Where the console's description came from (platform/early_fdt.hpp).
+enum class ConsoleSource : uint8_t {
+    None,        // the DTB names no UART Vireo can drive: Vireo writes nothing
+    StdoutPath,  // /chosen/stdout-path (or linux,stdout-path)
+    Earlycon,    // earlycon=NAME,[mmio|mmio32,]ADDRESS in /chosen/bootargs
+    FirstSerial, // the first enabled node with a UART compatible, in DT order
+};
+
+const char* console_source_name(ConsoleSource source);
+
 /// Register-level driver. Bus access goes through the two function pointers
 /// so host tests can run the driver against fake registers.
 class Uart {

@@ -2,7 +2,7 @@
 // only aligned accesses) and without newlib.
 #include "kernel/base/early.hpp"
 
-#include "platform/board.hpp"
+#include "platform/early_fdt.hpp"
 
 namespace {
 
@@ -24,10 +24,12 @@ uint32_t be32(const volatile uint32_t* p)
 
 } // namespace
 
-extern "C" [[noreturn]] void early_wrong_el(uint64_t el)
+extern "C" [[noreturn]] void early_wrong_el(uint64_t el, uint64_t dtb)
 {
-    Uart uart;
-    uart.attach(board().early_uart);
+    Uart uart; // says nothing unless the DTB names the console
+    if (early_check_dtb(dtb).status == DtbStatus::Ok) {
+        uart.attach(early_fdt::find_console(reinterpret_cast<const void*>(dtb)).uart);
+    }
     char level[] = "ELx";
     level[2] = static_cast<char>('0' + (el & 3));
     early_puts(uart, "\nVireo must be entered at EL2; found ");

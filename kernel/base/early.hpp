@@ -17,5 +17,5 @@ struct DtbCheck {
 /// size, so the early map can cover it.
 DtbCheck early_check_dtb(uint64_t dtb);
 
-/// Called by boot/start.S when entered below EL2.
-extern "C" [[noreturn]] void early_wrong_el(uint64_t el);
+/// Called by boot/start.S when entered below EL2, with the boot loader's x0.
+extern "C" [[noreturn]] void early_wrong_el(uint64_t el, uint64_t dtb);
