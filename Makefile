@@ -192,6 +192,22 @@ $(BUILD)/dtb/virt-gicv3-one-redistributor.dtb: Makefile
 		| dtc -q -I dts -O dtb -o $@ - && rm -f $@.full
 all: $(BUILD)/dtb/virt-gicv3-one-redistributor.dtb
 
+# --- the Raspberry Pi 4's SD card (docs/boards.md) ----------------------------
+
+# make sdcard [SDCARD_VM=CONFIG.dts] [TFA=1]: the boot partition's files in
+# build/sdcard; TFA=1 adds Debian's TF-A BL31 as the armstub.
+SDCARD := $(BUILD)/sdcard
+SDCARD_VM ?= guests/configs/linux.dts
+RPI4_DTB = $(firstword $(wildcard $(DEPS)/linux/usr/lib/linux-image-*/broadcom/bcm2711-rpi-4-b.dtb))
+TFA_BL31 := $(DEPS)/tf-a/usr/lib/arm-trusted-firmware/rpi4/bl31.bin
+.PHONY: sdcard
+sdcard: $(SDCARD)/config.txt
+$(SDCARD)/config.txt: $(IMAGE).bin $(BUILD)/packages/$(SDCARD_VM:.dts=.pkg) scripts/mksdcard $(DEPS)/linux.version FORCE
+	$(call quiet,SDCARD,$(SDCARD))scripts/mksdcard $(SDCARD) $(IMAGE).bin $(BUILD)/packages/$(SDCARD_VM:.dts=.pkg) \
+		$(RPI4_DTB) $(if $(TFA),$(TFA_BL31))
+.PHONY: FORCE
+FORCE:
+
 compile_commands.json: $(OBJS)
 	@scripts/compdb-merge $@ $(OBJS:%=%.json) $(UNIT_OBJS:%=%.json) $(GUEST_NAMES:%=$(GUEST_DIR)/obj/%.o.json)
 
@@ -209,6 +225,7 @@ UNIT_DTS := $(wildcard tests/dts/*.dts)
 UNIT_DTBS := $(UNIT_DTS:tests/dts/%.dts=$(BUILD)/host/dtb/%.dtb)
 HOST_CXXFLAGS := -std=c++20 -O1 -g -I. -Wall -Wextra -Werror -Wconversion -Wshadow -MMD -MP \
 	-DTEST_DTB_DIR='"$(CURDIR)/$(BUILD)/host/dtb"' -DTEST_DEPS_DIR='"$(CURDIR)/$(DEPS)"' -DVIREO_IMAGE_PATH='"$(CURDIR)/$(BUILD)/vireo.bin"' \
+	-DTEST_SDCARD_DIR='"$(CURDIR)/$(BUILD)/sdcard"' \
 	-fsanitize=address,undefined
 
 $(BUILD)/host/%.o: %.cpp
@@ -221,7 +238,7 @@ $(BUILD)/host/dtb/%.dtb: tests/dts/%.dts
 	$(call quiet,DTC,$<)dtc -q -I dts -O dtb -o $@ $<
 
 # The image is an input too: tests/unit/image_test.cpp checks QEMU virt's.
-$(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_DTBS) $(BUILD)/vireo.bin
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_DTBS) $(BUILD)/vireo.bin $(SDCARD)/config.txt
 	$(call quiet,HOSTLD,$@)$(HOST_CXX) -fsanitize=address,undefined -o $@ $(UNIT_OBJS) -lgtest -lgtest_main -lfdt -pthread
 
 # --- fuzzing (libFuzzer: clang's -fsanitize=fuzzer) ------------------------

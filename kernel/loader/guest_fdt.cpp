@@ -221,6 +221,12 @@ void write_devices(Writer& w, const GuestFdtSpec& spec)
         if (d.compatible_with("arm,primecell")) {
             w.cells("clocks", {kClockPhandle});
             w.string("clock-names", "apb_pclk");
+            // Linux's AMBA bus reads the ID from the last 32 bytes of the
+            // region, which a 0x200-byte PL011 (Raspberry Pi 4) does not
+            // have there: the host DTB's ID stands in, as on the host.
+            if (d.primecell_periphid != 0) {
+                w.u32("arm,primecell-periphid", d.primecell_periphid);
+            }
         }
         w.end();
     }

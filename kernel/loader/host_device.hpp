@@ -18,6 +18,7 @@ struct HostDevice {
     const char* compatible = nullptr; // in the DTB; nullptr if it has none
     size_t compatible_length = 0;     // bytes, the final NUL included
     bool dma_coherent = false;
+    uint32_t primecell_periphid = 0; // arm,primecell-periphid: the ID a PrimeCell's registers may not show; 0 if none
 };
 
 namespace host_device {

@@ -29,8 +29,9 @@ struct PassthroughDevice {
     // dma-coherent read from the host's DTB when the VM is built,
     // kernel/loader/host_device.cpp): the path, and room for the INTIDs.
     const char* path = nullptr;
-    bool dma_coherent = false; // the guest DTB says so too
-    bool edge = false;         // its interrupts are edge-triggered (else level-high)
+    bool dma_coherent = false;       // the guest DTB says so too
+    bool edge = false;               // its interrupts are edge-triggered (else level-high)
+    uint32_t primecell_periphid = 0; // from the host DTB: a PrimeCell whose ID registers are not where Linux reads
     uint8_t intid_cells[4 * 8] = {};
 
     /// Registers filling whole pages are mapped at stage 2; others share a

@@ -121,6 +121,7 @@ bool resolve_paths(VmConfig& config, const void* host_dtb)
         p.compatible_length = d.compatible_length;
         p.dma_coherent = d.dma_coherent;
         p.edge = d.edge;
+        p.primecell_periphid = d.primecell_periphid;
     }
     return true;
 }

@@ -290,6 +290,22 @@ TEST(GuestFdt, PassthroughDevicesWithACompatibleAreDescribed)
         << "every interrupt, up to INTID 256 (SPI 224)";
     EXPECT_FALSE(has(b, "/widget@a001000", "clocks"));
     EXPECT_FALSE(has(b, "/rtc@9010000", "dma-coherent"));
+    EXPECT_FALSE(has(b, "/rtc@9010000", "arm,primecell-periphid")) << "none given, none written";
+}
+
+TEST(GuestFdt, PrimecellFromTheHostKeepsItsPeriphid)
+{
+    GuestFdtSpec s = spec(3);
+    static const char kPl011[] = "arm,pl011\0arm,primecell";
+    GuestFdtDevice uart{"uart0", kPl011, sizeof kPl011, 0xfe201000, 0x200, {}};
+    uart.path = "/soc/serial@7e201000";
+    uart.primecell_periphid = 0x341011;
+    s.devices = &uart;
+    s.device_count = 1;
+    const Built b = build(s);
+    ASSERT_GT(b.size, 0) << b.error;
+    EXPECT_EQ(cells(b, "/serial@7e201000", "arm,primecell-periphid"), (std::vector<uint32_t>{0x341011}));
+    EXPECT_EQ(str(b, "/serial@7e201000", "clock-names"), "apb_pclk");
 }
 
 TEST(GuestFdt, DeviceFromTheHostDtbKeepsItsTriggerAndDmaCoherence)

@@ -60,6 +60,15 @@ TEST(HostDevice, ParentBusRangesTranslateTheRegisters)
     EXPECT_EQ(r.device.intids[0], 32u + 93);
 }
 
+TEST(HostDevice, PrimecellPeriphidIsKeptForTheGuest)
+{
+    const Read r = read("/soc/serial@7e201000");
+    ASSERT_TRUE(r.ok) << r.why;
+    EXPECT_EQ(r.device.base, 0xfe201000u);
+    EXPECT_EQ(r.device.primecell_periphid, 0x341011u) << "the Raspberry Pi 4's 0x200-byte PL011";
+    EXPECT_EQ(read("/soc/serial@7e215040").device.primecell_periphid, 0u);
+}
+
 TEST(HostDevice, Refusals)
 {
     EXPECT_EQ(read("/no-such-node").why, "the host DTB has no node /no-such-node");
