@@ -192,6 +192,16 @@ $(BUILD)/dtb/virt-gicv3-one-redistributor.dtb: Makefile
 		| dtc -q -I dts -O dtb -o $@ - && rm -f $@.full
 all: $(BUILD)/dtb/virt-gicv3-one-redistributor.dtb
 
+# QEMU virt's DTB whose /chosen names a boot package where none can be: in
+# the PCIe window (not RAM) and over Vireo's own image (-kernel's 0x40200000).
+$(BUILD)/dtb/virt-package-%.dtb: Makefile
+	@mkdir -p $(dir $@)
+	$(call quiet,DUMPDTB,$@)$(QEMU) -M virt,virtualization=on,gic-version=3,dumpdtb=$@.tmp -cpu cortex-a72 -smp 1 \
+		-m 1G -nographic >/dev/null 2>&1 && \
+		fdtput -t x $@.tmp /chosen linux,initrd-start 0 $(if $(filter %not-ram,$*),0x10000000,0x40210000) && \
+		fdtput -t x $@.tmp /chosen linux,initrd-end 0 $(if $(filter %not-ram,$*),0x10100000,0x40220000) && mv $@.tmp $@
+all: $(BUILD)/dtb/virt-package-not-ram.dtb $(BUILD)/dtb/virt-package-over-image.dtb
+
 # --- the Raspberry Pi 4's SD card (docs/boards.md) ----------------------------
 
 # make sdcard [SDCARD_VM=CONFIG.dts] [TFA=1]: the boot partition's files in

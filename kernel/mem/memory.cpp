@@ -75,7 +75,11 @@ void init(const Platform& platform, uint64_t dtb, uint64_t dtb_size)
 
 PhysAllocator& phys() { return allocator; }
 
-bool claim(const char* name, uint64_t base, uint64_t size, char* why, size_t why_size)
+namespace {
+
+/// Whether [base, base + size) lies in one RAM bank, clear of Vireo's image
+/// and of the DTB it was booted with; else `why` says which.
+bool in_ram_apart_from_vireo(uint64_t base, uint64_t size, char* why, size_t why_size)
 {
     const Platform& p = *machine;
     bool in_ram = false;
@@ -90,7 +94,26 @@ bool claim(const char* name, uint64_t base, uint64_t size, char* why, size_t why
         format(why, why_size, "overlaps Vireo's image [0x%lx, 0x%lx)", image.base, image.end());
     } else if (overlaps(base, size, boot_dtb)) {
         format(why, why_size, "overlaps the DTB Vireo was booted with [0x%lx, 0x%lx)", boot_dtb.base, boot_dtb.end());
-    } else if (overlaps(base, size, p.initrd)) {
+    } else {
+        return true;
+    }
+    return false;
+}
+
+} // namespace
+
+bool package_placed(char* why, size_t why_size)
+{
+    return in_ram_apart_from_vireo(machine->initrd.base, machine->initrd.size, why, why_size);
+}
+
+bool claim(const char* name, uint64_t base, uint64_t size, char* why, size_t why_size)
+{
+    const Platform& p = *machine;
+    if (!in_ram_apart_from_vireo(base, size, why, why_size)) {
+        return false;
+    }
+    if (overlaps(base, size, p.initrd)) {
         format(why, why_size, "overlaps the boot package [0x%lx, 0x%lx)", p.initrd.base, p.initrd.end());
     } else {
         for (size_t i = 0; i < p.reserved_count; i++) {

@@ -24,6 +24,12 @@ PhysAllocator& phys();
 /// another VM's identity-mapped RAM, or memory Vireo has taken already.
 bool claim(const char* name, uint64_t base, uint64_t size, char* why, size_t why_size);
 
+/// Whether the boot package (/chosen linux,initrd-start/end) lies in RAM,
+/// clear of Vireo's image and DTB: anything else is the boot loader's
+/// mistake, and reading it (as Device memory, or being overwritten) would
+/// crash or mislead Vireo. False with `why` saying what is wrong.
+bool package_placed(char* why, size_t why_size);
+
 /// Tables for stage-2 maps, from phys() (identity-mapped at EL2).
 TableAllocator& stage2_tables();
 

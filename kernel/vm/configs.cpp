@@ -152,6 +152,12 @@ Specs load(const Platform& platform, size_t online_cpus, const void* host_dtb)
     if (platform.initrd.size == 0) {
         return {};
     }
+    char why[128];
+    if (!memory::package_placed(why, sizeof why)) {
+        log_error("boot package at [0x%lx, 0x%lx) (from /chosen linux,initrd-start/end) %s: no VMs from it",
+                  platform.initrd.base, platform.initrd.end(), why);
+        return {};
+    }
     LoadError error;
     if (!package.open(reinterpret_cast<const void*>(platform.initrd.base), platform.initrd.size, error)) {
         log_error("boot package at 0x%lx (%lu bytes, from /chosen linux,initrd-start/end): %s", platform.initrd.base,
