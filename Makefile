@@ -202,6 +202,20 @@ $(BUILD)/dtb/virt-package-%.dtb: Makefile
 		fdtput -t x $@.tmp /chosen linux,initrd-end 0 $(if $(filter %not-ram,$*),0x10100000,0x40220000) && mv $@.tmp $@
 all: $(BUILD)/dtb/virt-package-not-ram.dtb $(BUILD)/dtb/virt-package-over-image.dtb
 
+# Debian's Radxa ROCK 5B DTB adapted to QEMU virt (GICv3, 8 CPUs) where the
+# machine differs: CPU MPIDRs, GIC addresses, serial2 as QEMU's PL011
+# (scripts/adapt-rk3588-dtb; system tests, -dtb: tests/system/rk3588.tests).
+# The -keep-mpidrs variant keeps the board's MPIDRs 0x0-0x700 for QEMU's
+# CPUs 0, 16, ... 112 of -smp 113.
+RK3588_ROCK5B_DTB = $(firstword $(wildcard $(DEPS)/linux-6.12/usr/lib/linux-image-*/rockchip/rk3588-rock-5b.dtb))
+$(BUILD)/dtb/rk3588-rock-5b-on-qemu-virt.dtb: $(RK3588_ROCK5B_DTB) scripts/adapt-rk3588-dtb
+	@mkdir -p $(dir $@)
+	$(call quiet,ADAPT,$@)scripts/adapt-rk3588-dtb $< $@
+$(BUILD)/dtb/rk3588-rock-5b-on-qemu-virt-keep-mpidrs.dtb: $(RK3588_ROCK5B_DTB) scripts/adapt-rk3588-dtb
+	@mkdir -p $(dir $@)
+	$(call quiet,ADAPT,$@)scripts/adapt-rk3588-dtb --keep-mpidrs $< $@
+all: $(BUILD)/dtb/rk3588-rock-5b-on-qemu-virt.dtb $(BUILD)/dtb/rk3588-rock-5b-on-qemu-virt-keep-mpidrs.dtb
+
 # --- the Raspberry Pi 4's SD card (docs/boards.md) ----------------------------
 
 # make sdcard [SDCARD_VM=CONFIG.dts] [TFA=1]: the boot partition's files in
