@@ -232,6 +232,15 @@ $(SDCARD)/config.txt: $(IMAGE).bin $(BUILD)/packages/$(SDCARD_VM:.dts=.pkg) scri
 .PHONY: FORCE
 FORCE:
 
+# Vireo behind TF-A on QEMU raspi4b (scripts/mkrpi4-tfa; tests/system/boards.tests).
+TFA_DIR := $(BUILD)/rpi4-tfa
+TFA_PACKAGES := linux=$(BUILD)/packages/guests/configs/linux.pkg fwquery=$(BUILD)/packages/tests/configs/bare/fwquery.pkg
+$(TFA_DIR)/.done: scripts/mkrpi4-tfa $(TFA_BL31) $(DEPS)/linux.version $(BUILD)/packages/guests/configs/linux.pkg \
+		$(BUILD)/packages/tests/configs/bare/fwquery.pkg
+	$(call quiet,TF-A,$(TFA_DIR))scripts/mkrpi4-tfa $(TFA_DIR) $(TFA_BL31) $(RPI4_DTB) $(TFA_PACKAGES) poweroff=none
+	@touch $@
+all: $(TFA_DIR)/.done
+
 compile_commands.json: $(OBJS)
 	@scripts/compdb-merge $@ $(OBJS:%=%.json) $(UNIT_OBJS:%=%.json) $(GUEST_NAMES:%=$(GUEST_DIR)/obj/%.o.json)
 

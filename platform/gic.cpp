@@ -82,6 +82,17 @@ uint64_t find_redist(uint64_t mpidr)
     return 0;
 }
 
+/// A GICv2 without the Security Extensions (GICD_TYPER.SecurityExtn clear,
+/// e.g. QEMU raspi4b's GIC-400) has one register view, where GICC_CTLR bit 0
+/// enables Group 0 only and a Group 1 interrupt needs EnableGrp1 and AckCtl
+/// to be signalled and acknowledged. Firmware written for a secure GIC
+/// (TF-A's gicv2_distif_init and gicv2_pcpu_distif_init: "all interrupts
+/// G1NS") leaves every interrupt in Group 1 there, so Vireo puts those it
+/// uses back in Group 0. With the Security Extensions Vireo sees the
+/// non-secure view (bit 0 is EnableGrp1, GICD_IGROUPR is RAZ/WI) and
+/// changes nothing.
+bool v2_single_security() { return (rd32(state.dist + kGicdTyper) & (1u << 10)) == 0; }
+
 constinit uint64_t sgi_frame[VIREO_MAX_CPUS] = {};
 constinit uint64_t sgi_frame_mpidr[VIREO_MAX_CPUS] = {};
 
@@ -118,6 +129,13 @@ bool init(const GicDesc& desc)
         return state.redist_count > 0;
     }
     if (state.version == 2 && state.cpu_if != 0) {
+        if (v2_single_security()) {
+            // Every SPI to Group 0, which GICC_CTLR bit 0 signals as IRQ here.
+            const uint32_t words = (rd32(state.dist + kGicdTyper) & 0x1f) + 1;
+            for (uint32_t i = 1; i < words; i++) {
+                wr32(state.dist + kGicdIgroupr + 4 * i, 0);
+            }
+        }
         wr32(state.dist + kGicdCtlr, 0x3); // EnableGrp0, EnableGrp1
         return true;
     }
@@ -168,6 +186,9 @@ bool init_cpu(uint64_t mpidr)
         if (mask == (1u << i)) {
             v2_target_mpidr[i] = mpidr;
         }
+    }
+    if (v2_single_security()) {
+        wr32(state.dist + kGicdIgroupr, 0); // this CPU's SGIs and PPIs: Group 0 (see v2_single_security)
     }
     for (unsigned i = 0; i < 32; i += 4) {
         wr32(state.dist + kGicdIpriorityr + i, 0x80808080u);
