@@ -120,7 +120,14 @@ $(GUEST_DIR)/obj/%.o: guests/tests/%.S
 
 $(GUEST_DIR)/%.elf: $(GUEST_DIR)/obj/%.o $(GUEST_LIB_OBJS) guests/tests/lib/guest.ld
 	$(call quiet,LD,$@)$(LD) -static -nostdlib --gc-sections --no-warn-rwx-segments -T guests/tests/lib/guest.ld \
-		-e _image_head -o $@ $< $(GUEST_LIB_OBJS) \
+		--defsym=__load_base=0x40000000 -e _image_head -o $@ $< $(GUEST_LIB_OBJS) \
+		--start-group $(LIBFDT)/lib/aarch64-linux-gnu/libfdt.a $(NEWLIB)/lib/libc.a $(LIBGCC) --end-group
+
+# rawboot is a plain binary linked at 0x40080000, as RTOS-style guests for
+# QEMU virt are: no Image header, entered at its first byte.
+$(GUEST_DIR)/rawboot.elf: $(GUEST_DIR)/obj/rawboot.o $(GUEST_DIR)/obj/lib/crt0.o $(GUEST_DIR)/obj/lib/guest.o guests/tests/lib/guest.ld
+	$(call quiet,LD,$@)$(LD) -static -nostdlib --gc-sections --no-warn-rwx-segments -T guests/tests/lib/guest.ld \
+		--defsym=__load_base=0x40080000 -e _start -o $@ $(filter %.o,$^) \
 		--start-group $(LIBFDT)/lib/aarch64-linux-gnu/libfdt.a $(NEWLIB)/lib/libc.a $(LIBGCC) --end-group
 
 $(GUEST_DIR)/%.img: $(GUEST_DIR)/%.elf
@@ -373,7 +380,7 @@ format-check:
 	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/fuzz $(BUILD)/guests $(BUILD)/vireo*.* $(BUILD)/vireo.ld $(BUILD)/unit-tests $(BUILD)/test-logs compile_commands.json
+	rm -rf $(BUILD)/obj $(BUILD)/host $(BUILD)/fuzz $(BUILD)/guests $(BUILD)/vireo*.* $(BUILD)/vireo.ld $(BUILD)/unit-tests $(BUILD)/test-logs $(BUILD)/sdcard $(BUILD)/rpi4-tfa $(BUILD)/dtb compile_commands.json
 
 .SECONDARY:
 

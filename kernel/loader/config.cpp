@@ -10,9 +10,9 @@ using namespace vm_config;
 
 namespace {
 
-constexpr const char* const kVmProperties[] = {"vcpus",       "cpus",        "memory",          "kernel",
-                                               "initrd",      "dtb",         "bootargs",        "console-input",
-                                               "smc-forward", "test-device", "identity-mapped", "networks"};
+constexpr const char* const kVmProperties[] = {
+    "vcpus",       "cpus",     "memory",        "kernel",      "kernel-address", "entry",           "initrd",  "dtb",
+    "dtb-address", "bootargs", "console-input", "smc-forward", "test-device",    "identity-mapped", "networks"};
 constexpr const char* const kRootProperties[] = {"compatible", "model", "#address-cells", "#size-cells"};
 
 template <size_t N> bool is_one_of(const char* name, const char* const (&names)[N])
@@ -27,7 +27,7 @@ template <size_t N> bool is_one_of(const char* name, const char* const (&names)[
 
 /// The known VM properties as "a, b, c", for the message about an unknown one.
 struct PropertyList {
-    char text[192] = {};
+    char text[256] = {};
     PropertyList()
     {
         size_t used = 0;
@@ -90,7 +90,7 @@ public:
         }
         // In this order: an unknown property is most likely a misspelt known one.
         vm_.ok = known_properties_only() && parse_children() && parse_vcpus() && parse_cpus() && parse_memory() &&
-                 parse_images() && parse_bootargs() && flag("console-input", vm_.console_input) &&
+                 parse_images() && parse_placement() && parse_bootargs() && flag("console-input", vm_.console_input) &&
                  parse_smc_forward() && flag("test-device", vm_.test_device) &&
                  flag("identity-mapped", vm_.identity_mapped) && parse_networks();
         return vm_.ok;
@@ -349,9 +349,58 @@ private:
 
     bool parse_images()
     {
-        return entry_name("kernel", true, "the name of a package entry holding an arm64 Image", vm_.kernel) &&
+        return entry_name("kernel", true, "the name of a package entry holding an arm64 Image or a raw binary",
+                          vm_.kernel) &&
                entry_name("initrd", false, "the name of a package entry holding an initramfs", vm_.initrd) &&
                entry_name("dtb", false, "the name of a package entry holding the VM's DTB", vm_.dtb);
+    }
+
+    /// An optional guest-physical address in the VM's RAM, `name = <high low>;`.
+    bool ram_address(const char* name, bool& given, uint64_t& out)
+    {
+        int length = 0;
+        const void* value = property(name, length);
+        given = value != nullptr;
+        if (!given) {
+            return true;
+        }
+        if (length != 8) {
+            return fail("property '%s' has %d bytes: expected 2 cells, <address-high address-low>", name, length);
+        }
+        out = cells64(value, 0);
+        if (out < vm_.ram_base || out - vm_.ram_base >= vm_.ram_size) {
+            return fail("property '%s' is 0x%lx: expected an address in the VM's RAM [0x%lx, 0x%lx)", name, out,
+                        vm_.ram_base, vm_.ram_base + vm_.ram_size);
+        }
+        return true;
+    }
+
+    /// kernel-address (a raw binary loaded there), entry (where it starts;
+    /// default: kernel-address) and dtb-address (docs/config.md, "Raw images").
+    bool parse_placement()
+    {
+        bool entry_given = false;
+        if (!ram_address("kernel-address", vm_.kernel_raw, vm_.kernel_address) ||
+            !ram_address("entry", entry_given, vm_.entry) ||
+            !ram_address("dtb-address", vm_.dtb_fixed, vm_.dtb_address)) {
+            return false;
+        }
+        if (entry_given && !vm_.kernel_raw) {
+            return fail("property 'entry' without 'kernel-address': an arm64 Image starts at its load address; "
+                        "expected 'kernel-address' to load the kernel as a raw binary");
+        }
+        if (!entry_given) {
+            vm_.entry = vm_.kernel_address;
+        }
+        if (vm_.entry % 4 != 0) {
+            return fail("property '%s' is 0x%lx: expected a multiple of 4 (an instruction's address)",
+                        entry_given ? "entry" : "kernel-address", vm_.entry);
+        }
+        if (vm_.dtb_fixed && vm_.dtb_address % 8 != 0) {
+            return fail("property 'dtb-address' is 0x%lx: expected a multiple of 8 (the arm64 boot protocol)",
+                        vm_.dtb_address);
+        }
+        return true;
     }
 
     bool parse_bootargs()

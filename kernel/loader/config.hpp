@@ -43,6 +43,11 @@ struct VmConfig {
     const char* initrd = nullptr;             // (optional)
     const char* dtb = nullptr;                // (optional: nullptr means "generate one")
     const char* bootargs = nullptr;           // (optional)
+    bool kernel_raw = false;                  // 'kernel-address' given: the kernel is a raw binary loaded there
+    uint64_t kernel_address = 0;              // guest-physical, in the VM's RAM
+    uint64_t entry = 0;                       // the raw kernel's entry point ('entry', default kernel_address)
+    bool dtb_fixed = false;                   // 'dtb-address' given: the DTB goes there
+    uint64_t dtb_address = 0;                 // guest-physical, 8-byte aligned, in the VM's RAM
     bool console_input = false;               // takes the console input first
     bool test_device = false;                 // "vireo,test-device" at 0x0a000000 (a test aid, docs/config.md)
     bool identity_mapped = false;             // RAM at host-physical = guest-physical (for devices that do DMA)

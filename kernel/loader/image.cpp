@@ -94,7 +94,102 @@ bool linux_image::plan_layout(uint64_t ram_base, uint64_t ram_size, const ImageI
         out.initrd_start = start;
         out.initrd_end = start + initrd_size;
     }
+    out.entry = out.kernel_start;
     out.dtb_start = dtb_start;
     out.dtb_end = dtb_start + dtb_size;
+    return true;
+}
+
+bool linux_image::plan(const LayoutRequest& r, GuestLayout& out, LoadError& error)
+{
+    if (r.image != nullptr && !r.dtb_fixed) {
+        return plan_layout(r.ram_base, r.ram_size, *r.image, r.kernel_file_size, r.initrd_size, r.dtb_size, out, error);
+    }
+    out = GuestLayout{};
+    if (r.ram_size == 0 || r.ram_base > UINT64_MAX - r.ram_size) {
+        return fail(error, "guest RAM of %s at 0x%lx is empty or wraps around", size_text(r.ram_size).text, r.ram_base);
+    }
+    if (r.dtb_size == 0 || r.dtb_size > kMaxDtbSize) {
+        return fail(error, "DTB of %s: the arm64 boot protocol needs one of 1 byte to 2 MiB",
+                    size_text(r.dtb_size).text);
+    }
+    const uint64_t ram_end = r.ram_base + r.ram_size;
+    const auto in_ram = [&](uint64_t at, uint64_t size) {
+        return at >= r.ram_base && at < ram_end && size <= ram_end - at;
+    };
+    const auto overlap = [](uint64_t a, uint64_t a_end, uint64_t b, uint64_t b_end) { return a < b_end && b < a_end; };
+    if (r.image != nullptr) {
+        const uint64_t base = bytes::align_up(r.ram_base, kBaseAlign);
+        const uint64_t footprint = r.image->image_size > r.kernel_file_size ? r.image->image_size : r.kernel_file_size;
+        if (base < r.ram_base || !in_ram(base, saturating_add(r.image->text_offset, footprint))) {
+            return fail(error,
+                        "kernel does not fit: it needs %s from 0x%lx (text_offset 0x%lx + image size %s) in guest "
+                        "RAM of %s at 0x%lx",
+                        size_text(saturating_add(r.image->text_offset, footprint)).text, base, r.image->text_offset,
+                        size_text(footprint).text, size_text(r.ram_size).text, r.ram_base);
+        }
+        out.kernel_start = base + r.image->text_offset;
+        out.kernel_end = out.kernel_start + footprint;
+        out.entry = out.kernel_start;
+    } else {
+        if (r.kernel_file_size == 0 || !in_ram(r.raw_address, r.kernel_file_size)) {
+            return fail(error, "raw kernel of %s at 0x%lx does not lie in guest RAM (%s at 0x%lx)",
+                        size_text(r.kernel_file_size).text, r.raw_address, size_text(r.ram_size).text, r.ram_base);
+        }
+        out.kernel_start = r.raw_address;
+        out.kernel_end = r.raw_address + r.kernel_file_size;
+        if (r.raw_entry % 4 != 0 || r.raw_entry < out.kernel_start || r.raw_entry >= out.kernel_end) {
+            return fail(error, "entry 0x%lx is not a 4-byte aligned address inside the raw kernel [0x%lx, 0x%lx)",
+                        r.raw_entry, out.kernel_start, out.kernel_end);
+        }
+        out.entry = r.raw_entry;
+    }
+    if (r.dtb_fixed) {
+        if (r.dtb_address % 8 != 0 || !in_ram(r.dtb_address, r.dtb_size)) {
+            return fail(error,
+                        "DTB at 0x%lx (%s of room): expected an 8-byte aligned address with the room in guest "
+                        "RAM (%s at 0x%lx)",
+                        r.dtb_address, size_text(r.dtb_size).text, size_text(r.ram_size).text, r.ram_base);
+        }
+        out.dtb_start = r.dtb_address;
+    } else {
+        const uint64_t top = bytes::align_down(ram_end, kBaseAlign);
+        if (top < kBaseAlign || top - kBaseAlign < r.ram_base) {
+            return fail(error,
+                        "guest RAM of %s at 0x%lx has no 2 MiB-aligned 2 MiB block for the DTB: give dtb-address",
+                        size_text(r.ram_size).text, r.ram_base);
+        }
+        out.dtb_start = top - kBaseAlign;
+    }
+    out.dtb_end = out.dtb_start + r.dtb_size;
+    if (overlap(out.kernel_start, out.kernel_end, out.dtb_start, out.dtb_end)) {
+        return fail(error, "the DTB at [0x%lx, 0x%lx) overlaps the kernel at [0x%lx, 0x%lx)", out.dtb_start,
+                    out.dtb_end, out.kernel_start, out.kernel_end);
+    }
+    if (r.initrd_size == 0) {
+        return true;
+    }
+    // As high as it goes: just below the DTB, or at the end of RAM (a DTB low in RAM).
+    const uint64_t ends[] = {out.dtb_start, ram_end};
+    for (const uint64_t end : ends) {
+        if (r.initrd_size > end - r.ram_base) {
+            continue;
+        }
+        const uint64_t start = bytes::align_down(end - r.initrd_size, kInitrdAlign);
+        const uint64_t stop = start + r.initrd_size;
+        if (start >= r.ram_base && start >= out.initrd_start &&
+            !overlap(start, stop, out.kernel_start, out.kernel_end) &&
+            !overlap(start, stop, out.dtb_start, out.dtb_end)) {
+            out.initrd_start = start;
+            out.initrd_end = stop;
+        }
+    }
+    if (out.initrd_end == 0) {
+        return fail(error,
+                    "initrd of %s does not fit in guest RAM (%s at 0x%lx) beside the kernel [0x%lx, 0x%lx) and "
+                    "the DTB [0x%lx, 0x%lx)",
+                    size_text(r.initrd_size).text, size_text(r.ram_size).text, r.ram_base, out.kernel_start,
+                    out.kernel_end, out.dtb_start, out.dtb_end);
+    }
     return true;
 }

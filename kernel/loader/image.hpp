@@ -61,7 +61,8 @@ struct ImageInfo {
 /// Where each part of a Linux guest goes, in guest-physical addresses.
 /// The `_end` addresses are exclusive; an absent initrd has start == end == 0.
 struct GuestLayout {
-    uint64_t kernel_start = 0; // load address of the Image, the vCPU's entry point
+    uint64_t kernel_start = 0; // load address of the Image (or raw binary)
+    uint64_t entry = 0;        // the boot vCPU's first instruction: kernel_start for an Image
     uint64_t kernel_end = 0;   // kernel_start + image_size: the running kernel's footprint
     uint64_t initrd_start = 0;
     uint64_t initrd_end = 0;
@@ -90,5 +91,30 @@ bool parse(const void* data, size_t size, ImageInfo& out, LoadError& error);
 /// parts overlap or leave RAM.
 bool plan_layout(uint64_t ram_base, uint64_t ram_size, const ImageInfo& image, uint64_t kernel_file_size,
                  uint64_t initrd_size, uint64_t dtb_size, GuestLayout& out, LoadError& error);
+
+/// What plan() places: an arm64 Image or a raw binary at a fixed address,
+/// an initrd, and a DTB where Vireo chooses or at a given address.
+struct LayoutRequest {
+    uint64_t ram_base = 0;
+    uint64_t ram_size = 0;
+    const ImageInfo* image = nullptr; // an arm64 Image; nullptr: a raw binary
+    uint64_t kernel_file_size = 0;
+    uint64_t raw_address = 0; // a raw binary's load address
+    uint64_t raw_entry = 0;   // and its entry point, inside it
+    uint64_t initrd_size = 0; // 0: none
+    uint64_t dtb_size = 0;    // the room the DTB needs
+    bool dtb_fixed = false;   // the DTB goes at dtb_address (8-byte aligned), else Vireo chooses
+    uint64_t dtb_address = 0;
+};
+
+/// Places what `request` asks for. An Image with the DTB where Vireo
+/// chooses is plan_layout(). Otherwise: an Image at the first 2 MiB
+/// boundary of RAM plus text_offset, or the raw binary where it asks (it
+/// occupies its file size: Vireo cannot know its bss); the DTB at its
+/// address or in the highest 2 MiB-aligned 2 MiB block; the initrd
+/// page-aligned as high as it fits below the DTB or the end of RAM, clear
+/// of both. Fails, naming the parts and their ranges, when something
+/// leaves RAM or two parts overlap.
+bool plan(const LayoutRequest& request, GuestLayout& out, LoadError& error);
 
 } // namespace linux_image

@@ -70,8 +70,8 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
     const VmConfig& config = *spec.config;
     LoadError error;
     ImageInfo image;
-    if (!linux_image::parse(spec.image, spec.image_size, image, error)) {
-        log_error("vm %s: kernel: %s", config.name, error.message);
+    if (!config.kernel_raw && !linux_image::parse(spec.image, spec.image_size, image, error)) {
+        log_error("vm %s: kernel: %s", config.name, error.message); // configs.cpp checked it: a VM reset
         return false;
     }
     if (!vgic::available()) {
@@ -79,16 +79,26 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
         return false;
     }
     const size_t dtb_room = spec.dtb != nullptr ? spec.dtb_size : kDtbRoom;
+    linux_image::LayoutRequest request;
+    request.ram_base = config.ram_base;
+    request.ram_size = config.ram_size;
+    request.image = config.kernel_raw ? nullptr : &image;
+    request.kernel_file_size = spec.image_size;
+    request.raw_address = config.kernel_address;
+    request.raw_entry = config.entry;
+    request.initrd_size = spec.initrd_size;
+    request.dtb_size = dtb_room;
+    request.dtb_fixed = config.dtb_fixed;
+    request.dtb_address = config.dtb_address;
     GuestLayout layout;
-    if (!linux_image::plan_layout(config.ram_base, config.ram_size, image, spec.image_size, spec.initrd_size, dtb_room,
-                                  layout, error)) {
+    if (!linux_image::plan(request, layout, error)) {
         log_error("vm %s: %s", config.name, error.message);
         return false;
     }
     vm.kernel_ipa = layout.kernel_start;
     vm.initrd_ipa = layout.initrd_start;
     vm.dtb_ipa = layout.dtb_start;
-    vm.entry = layout.kernel_start;
+    vm.entry = layout.entry;
     vm.entry_x0 = layout.dtb_start;
     if (spec.dtb != nullptr) {
         vm.dtb = spec.dtb;

@@ -135,8 +135,9 @@ bool to_spec(const VmConfig& config, VmSpec& spec)
     }
     ImageInfo image;
     LoadError why;
-    if (!linux_image::parse(spec.image, spec.image_size, image, why)) {
-        log_error("%s: /%s: property 'kernel' names \"%s\": %s", file_name, config.name, config.kernel, why.message);
+    if (!config.kernel_raw && !linux_image::parse(spec.image, spec.image_size, image, why)) {
+        log_error("%s: /%s: property 'kernel' names \"%s\": %s; with 'kernel-address' it is loaded as a raw binary",
+                  file_name, config.name, config.kernel, why.message);
         return false;
     }
     if (config.initrd != nullptr && !entry(config, "initrd", config.initrd, spec.initrd, spec.initrd_size)) {

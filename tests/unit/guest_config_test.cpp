@@ -169,16 +169,16 @@ TEST_F(BadVms, EveryVmIsReportedAndTheGoodOneStaysGood)
 TEST_F(BadVms, KernelMustBeOnePackageEntryName)
 {
     EXPECT_EQ(error("no-kernel"), FILE_AND_NODE("no-kernel") "property 'kernel' missing: expected the name of a "
-                                                             "package entry holding an arm64 Image");
+                                                             "package entry holding an arm64 Image or a raw binary");
     EXPECT_EQ(error("kernel-not-terminated"),
               FILE_AND_NODE("kernel-not-terminated") "property 'kernel' is not a NUL-terminated string: expected the "
-                                                     "name of a package entry holding an arm64 Image");
+                                                     "name of a package entry holding an arm64 Image or a raw binary");
     EXPECT_EQ(error("kernel-two-strings"),
               FILE_AND_NODE("kernel-two-strings") "property 'kernel' holds several strings: expected one, the name of "
-                                                  "a package entry holding an arm64 Image");
+                                                  "a package entry holding an arm64 Image or a raw binary");
     EXPECT_EQ(error("kernel-empty"),
               FILE_AND_NODE("kernel-empty") "property 'kernel' is 0 characters long: expected the name of a package "
-                                            "entry holding an arm64 Image (1 to 47 characters)");
+                                            "entry holding an arm64 Image or a raw binary (1 to 47 characters)");
     EXPECT_EQ(error("kernel-too-long")
                   .find(FILE_AND_NODE("kernel-too-long") "property 'kernel' is 48 characters "
                                                          "long"),
@@ -242,8 +242,9 @@ TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
 {
     EXPECT_EQ(error("misspelt-property"),
               FILE_AND_NODE("misspelt-property") "property 'kernal' is not known: expected one of vcpus, cpus, "
-                                                 "memory, kernel, initrd, dtb, bootargs, console-input, smc-forward, "
-                                                 "test-device, identity-mapped, networks");
+                                                 "memory, kernel, kernel-address, entry, initrd, dtb, dtb-address, "
+                                                 "bootargs, console-input, smc-forward, test-device, identity-mapped, "
+                                                 "networks");
     EXPECT_EQ(error("child-node"),
               FILE_AND_NODE("child-node") "unexpected child node 'uart': expected only 'passthrough'");
     EXPECT_EQ(error("passthrough-no-reg"),
@@ -510,6 +511,49 @@ TEST(VmConfigBlob, OldDeviceTreeVersionsAreRefusedBeforeLibfdtLooks)
     EXPECT_FALSE(vm_config::parse(dtb.data(), dtb.size(), "old.dtb", kMachine, vms, 2, nullptr, 0, count, error));
     EXPECT_STREQ(error.message, "old.dtb: device tree version 2: expected version 16 or later, as dtc writes");
     EXPECT_EQ(vm_config::room(dtb.data(), dtb.size()).vms, 0u);
+}
+
+} // namespace
+
+namespace {
+
+#define RAW_NODE(node) "tests/dts/config_raw.dts: /" node ": "
+
+TEST(VmConfig, RawImagesTheirEntryAndTheDtbAddress)
+{
+    const Parsed r = parse_config("config_raw");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    const VmConfig& raw = r.vm("raw");
+    ASSERT_TRUE(raw.ok) << raw.error;
+    EXPECT_TRUE(raw.kernel_raw);
+    EXPECT_EQ(raw.kernel_address, 0x40080000u);
+    EXPECT_EQ(raw.entry, 0x40081000u);
+    EXPECT_TRUE(raw.dtb_fixed);
+    EXPECT_EQ(raw.dtb_address, 0x40000000u);
+    const VmConfig& plain = r.vm("raw-default-entry");
+    ASSERT_TRUE(plain.ok) << plain.error;
+    EXPECT_EQ(plain.entry, 0x40000000u) << "the load address";
+    EXPECT_FALSE(plain.dtb_fixed) << "Vireo chooses";
+    const VmConfig& image = r.vm("image-dtb-at-base");
+    ASSERT_TRUE(image.ok) << image.error;
+    EXPECT_FALSE(image.kernel_raw) << "no kernel-address: an arm64 Image";
+    EXPECT_TRUE(image.dtb_fixed);
+    EXPECT_EQ(r.error_of("entry-without-address"),
+              RAW_NODE("entry-without-address") "property 'entry' without 'kernel-address': an arm64 Image starts "
+                                                "at its load address; expected 'kernel-address' to load the kernel "
+                                                "as a raw binary");
+    EXPECT_EQ(r.error_of("address-outside-ram"),
+              RAW_NODE("address-outside-ram") "property 'kernel-address' is 0x41000000: expected an address in the "
+                                              "VM's RAM [0x40000000, 0x41000000)");
+    EXPECT_EQ(r.error_of("address-one-cell"),
+              RAW_NODE("address-one-cell") "property 'kernel-address' has 4 bytes: expected 2 cells, "
+                                           "<address-high address-low>");
+    EXPECT_EQ(r.error_of("entry-unaligned"),
+              RAW_NODE("entry-unaligned") "property 'entry' is 0x40080002: expected a multiple of 4 (an "
+                                          "instruction's address)");
+    EXPECT_EQ(r.error_of("dtb-unaligned"),
+              RAW_NODE("dtb-unaligned") "property 'dtb-address' is 0x40000004: expected a multiple of 8 (the arm64 "
+                                        "boot protocol)");
 }
 
 } // namespace

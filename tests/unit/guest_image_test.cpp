@@ -237,3 +237,98 @@ TEST(GuestLayout, DtbMustBeOneByteTo2MiB)
 }
 
 } // namespace
+
+namespace {
+
+// --- raw binaries and a fixed DTB (linux_image::plan) -------------------------
+
+struct RawPlanned {
+    bool ok;
+    GuestLayout layout;
+    std::string error;
+};
+
+RawPlanned plan_raw(uint64_t load, uint64_t file_size, uint64_t entry, uint64_t initrd, bool dtb_fixed, uint64_t dtb_at,
+                    uint64_t ram_size = 16 * kMiB)
+{
+    linux_image::LayoutRequest request;
+    request.ram_base = 0x40000000;
+    request.ram_size = ram_size;
+    request.kernel_file_size = file_size;
+    request.raw_address = load;
+    request.raw_entry = entry;
+    request.initrd_size = initrd;
+    request.dtb_size = 64 * 1024;
+    request.dtb_fixed = dtb_fixed;
+    request.dtb_address = dtb_at;
+    RawPlanned result{};
+    LoadError error;
+    result.ok = linux_image::plan(request, result.layout, error);
+    result.error = error.message;
+    return result;
+}
+
+TEST(RawLayout, RawBinaryWhereItAsksDtbAtTheRamBaseInitrdAtTheTop)
+{
+    const RawPlanned r = plan_raw(0x40080000, 300 * 1024, 0x40080000, 1 * kMiB + 5, true, 0x40000000);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.layout.kernel_start, 0x40080000u);
+    EXPECT_EQ(r.layout.kernel_end, 0x40080000u + 300 * 1024) << "a raw binary occupies its file";
+    EXPECT_EQ(r.layout.entry, 0x40080000u);
+    EXPECT_EQ(r.layout.dtb_start, 0x40000000u);
+    EXPECT_EQ(r.layout.dtb_end, 0x40010000u);
+    EXPECT_EQ(r.layout.initrd_end - r.layout.initrd_start, 1 * kMiB + 5);
+    EXPECT_EQ(r.layout.initrd_start % 4096, 0u);
+    EXPECT_LE(r.layout.initrd_end, 0x41000000u);
+    EXPECT_GT(r.layout.initrd_end + 4096, 0x41000000u) << "as high as it goes: the end of RAM";
+}
+
+TEST(RawLayout, DtbWhereVireoChoosesIsTheTopBlockAndTheEntryMayBeInside)
+{
+    const RawPlanned r = plan_raw(0x40080000, 64 * 1024, 0x40080800, 0, false, 0);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.layout.entry, 0x40080800u);
+    EXPECT_EQ(r.layout.dtb_start, 0x40e00000u);
+}
+
+TEST(RawLayout, WhatDoesNotFitOrOverlapsIsNamed)
+{
+    EXPECT_EQ(plan_raw(0x40f00000, 2 * kMiB, 0x40f00000, 0, true, 0x40000000).error,
+              "raw kernel of 2 MiB at 0x40f00000 does not lie in guest RAM (16 MiB at 0x40000000)");
+    EXPECT_EQ(plan_raw(0x40080000, 4096, 0x40081000, 0, true, 0x40000000).error,
+              "entry 0x40081000 is not a 4-byte aligned address inside the raw kernel [0x40080000, 0x40081000)");
+    EXPECT_EQ(plan_raw(0x40000000, 4096, 0x40000000, 0, true, 0x40000000).error,
+              "the DTB at [0x40000000, 0x40010000) overlaps the kernel at [0x40000000, 0x40001000)");
+    EXPECT_EQ(plan_raw(0x40080000, 4096, 0x40080000, 0, true, 0x40fff000).error,
+              "DTB at 0x40fff000 (64 KiB of room): expected an 8-byte aligned address with the room in guest RAM "
+              "(16 MiB at 0x40000000)");
+    EXPECT_EQ(plan_raw(0x40080000, 4096, 0x40080000, 0, false, 0, 1 * kMiB).error,
+              "guest RAM of 1 MiB at 0x40000000 has no 2 MiB-aligned 2 MiB block for the DTB: give dtb-address");
+    EXPECT_EQ(plan_raw(0x40080000, 8 * kMiB, 0x40080000, 9 * kMiB, true, 0x40000000).error,
+              "initrd of 9 MiB does not fit in guest RAM (16 MiB at 0x40000000) beside the kernel [0x40080000, "
+              "0x40880000) and the DTB [0x40000000, 0x40010000)");
+}
+
+TEST(RawLayout, AnImageWithAFixedDtbKeepsTheImagePlacement)
+{
+    const ImageInfo image{0x80000, 4 * kMiB, 0xa, false};
+    linux_image::LayoutRequest request;
+    request.ram_base = 0x40000000;
+    request.ram_size = 64 * kMiB;
+    request.image = &image;
+    request.kernel_file_size = 3 * kMiB;
+    request.dtb_size = 64 * 1024;
+    request.dtb_fixed = true;
+    request.dtb_address = 0x40000000;
+    GuestLayout l;
+    LoadError error;
+    ASSERT_TRUE(linux_image::plan(request, l, error)) << error.message;
+    EXPECT_EQ(l.kernel_start, 0x40080000u);
+    EXPECT_EQ(l.entry, 0x40080000u);
+    EXPECT_EQ(l.dtb_start, 0x40000000u);
+    request.dtb_address = 0x40100000;
+    EXPECT_FALSE(linux_image::plan(request, l, error));
+    EXPECT_STREQ(error.message, "the DTB at [0x40100000, 0x40110000) overlaps the kernel at [0x40080000, 0x40480000)");
+}
+
+} // namespace
