@@ -53,6 +53,27 @@ __attribute__((noinline)) bool first_touch(Vcpu& vcpu, const Exit& exit)
     return (fsc & 0x3c) == 0x04 && vcpu.vm->touch_ram(exit.ipa); // 0b0001LL: translation fault, any level
 }
 
+/// An emulable access to an address with nothing behind it (no RAM, no
+/// device's range: a stage-2 translation fault no device claimed) in a VM
+/// with unmapped-mmio = "ignore": a load gets zero, a store is dropped.
+__attribute__((noinline)) bool ignore_unmapped(Vcpu& vcpu, const MmioAccess& access)
+{
+    Vm& vm = *vcpu.vm;
+    const uint64_t bytes = access.size * (access.pair ? 2u : 1u);
+    const bool in_ram = access.ipa < vm.ram_ipa + vm.ram_size && vm.ram_ipa < access.ipa + bytes;
+    if (vm.spec->config->unmapped_mmio != UnmappedMmio::Ignore || in_ram || vm.bus.overlaps(access.ipa, bytes)) {
+        return false;
+    }
+    if (vm.should_log_fault()) {
+        log_info("vm %s vcpu %u: MMIO %s with no device at IPA 0x%lx (pc 0x%lx): %s (unmapped-mmio = \"ignore\")",
+                 vm.name, vcpu.index, access.write ? "write" : "read", access.ipa, vcpu.regs.elr,
+                 access.write ? "dropped" : "read as zero");
+    }
+    const uint64_t zeros[2] = {};
+    vcpu.complete_mmio(access, zeros);
+    return true;
+}
+
 void guest_fault(Vcpu& vcpu, const Exit& exit, const char* what)
 {
     Vm& vm = *vcpu.vm;
@@ -121,7 +142,7 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
 {
     switch (exit.kind) {
     case ExitKind::Mmio:
-        if (!emulate_mmio(vcpu, exit.mmio) && !first_touch(vcpu, exit)) {
+        if (!emulate_mmio(vcpu, exit.mmio) && !first_touch(vcpu, exit) && !ignore_unmapped(vcpu, exit.mmio)) {
             guest_fault(vcpu, exit, exit.mmio.write ? "MMIO write with no device" : "MMIO read with no device");
         }
         return Outcome::Continue;

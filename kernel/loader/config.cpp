@@ -11,8 +11,9 @@ using namespace vm_config;
 namespace {
 
 constexpr const char* const kVmProperties[] = {
-    "vcpus",       "cpus",     "memory",        "kernel",      "kernel-address", "entry",           "initrd",  "dtb",
-    "dtb-address", "bootargs", "console-input", "smc-forward", "test-device",    "identity-mapped", "networks"};
+    "vcpus",    "cpus",         "memory",   "kernel",        "kernel-address", "entry",       "initrd",
+    "dtb",      "dtb-address",  "bootargs", "console-input", "smc-forward",    "test-device", "identity-mapped",
+    "networks", "unmapped-mmio"};
 constexpr const char* const kRootProperties[] = {"compatible", "model", "#address-cells", "#size-cells"};
 
 template <size_t N> bool is_one_of(const char* name, const char* const (&names)[N])
@@ -92,7 +93,7 @@ public:
         vm_.ok = known_properties_only() && parse_children() && parse_vcpus() && parse_cpus() && parse_memory() &&
                  parse_images() && parse_placement() && parse_bootargs() && flag("console-input", vm_.console_input) &&
                  parse_smc_forward() && flag("test-device", vm_.test_device) &&
-                 flag("identity-mapped", vm_.identity_mapped) && parse_networks();
+                 flag("identity-mapped", vm_.identity_mapped) && parse_networks() && parse_unmapped_mmio();
         return vm_.ok;
     }
 
@@ -421,6 +422,26 @@ private:
         out = property(name, length) != nullptr;
         if (out && length != 0) {
             return fail("property '%s' has %d bytes: expected no value (%s;)", name, length, name);
+        }
+        return true;
+    }
+
+    /// unmapped-mmio = "abort" | "ignore";: what an access to an address with
+    /// no RAM and no device gets.
+    bool parse_unmapped_mmio()
+    {
+        constexpr const char* kExpected = "\"abort\" or \"ignore\"";
+        bool ok = false;
+        const char* value = string("unmapped-mmio", false, kExpected, ok);
+        if (!ok || value == nullptr) {
+            return ok; // absent: abort
+        }
+        if (strcmp(value, "abort") == 0) {
+            vm_.unmapped_mmio = UnmappedMmio::Abort;
+        } else if (strcmp(value, "ignore") == 0) {
+            vm_.unmapped_mmio = UnmappedMmio::Ignore;
+        } else {
+            return fail("property 'unmapped-mmio' is \"%s\": expected %s", value, kExpected);
         }
         return true;
     }

@@ -28,6 +28,13 @@ struct SmcIdRange {
 /// A device given to the VM (node passthrough/NAME).
 using PassthroughConfig = PassthroughDevice;
 
+/// What a load or store the VM's MMIO path could emulate gets when the
+/// address has no RAM and no device (property 'unmapped-mmio').
+enum class UnmappedMmio : uint8_t {
+    Abort,  // a data abort, as on hardware with nothing there
+    Ignore, // reads return zero, writes are dropped (as KVM with kvmtool)
+};
+
 struct VmConfig {
     static constexpr size_t kNameSize = 32; // the node name, NUL included
     static constexpr uint32_t kMaxVcpus = limits::kVcpusPerVm;
@@ -55,6 +62,7 @@ struct VmConfig {
     size_t smc_forward_count = 0;             // pairs
     PassthroughConfig* passthrough = nullptr; // in the room parse() was given
     size_t passthrough_count = 0;
+    UnmappedMmio unmapped_mmio = UnmappedMmio::Abort; // accesses with no RAM and no device behind them
     static constexpr uint32_t kMaxNetworks = 4;
     static constexpr size_t kNetworkNameSize = 32;
     const char* networks = nullptr; // the virtual networks it joins: network_count NUL-terminated names, in the blob
@@ -72,7 +80,7 @@ struct VmConfig {
     /// Inclusive range `i` of SMCCC function IDs forwarded to the firmware.
     SmcIdRange smc_range(size_t i) const { return {smc_forward[2 * i], smc_forward[2 * i + 1]}; }
     bool ok = false;
-    char error[256] = {}; // when !ok: file, node, property and what was expected
+    char error[384] = {}; // when !ok: file, node, property and what was expected (the list of known properties is long)
 };
 
 /// What the machine can give the VMs, for the checks that depend on it.

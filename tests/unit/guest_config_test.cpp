@@ -114,6 +114,7 @@ TEST(VmConfig, EveryPropertyLandsInItsField)
     EXPECT_TRUE(vm.console_input);
     EXPECT_TRUE(vm.test_device);
     EXPECT_TRUE(vm.identity_mapped);
+    EXPECT_EQ(vm.unmapped_mmio, UnmappedMmio::Ignore);
     ASSERT_EQ(vm.smc_forward_count, 2u);
     EXPECT_EQ(vm.smc_range(0).first, 0xc2000000u);
     EXPECT_EQ(vm.smc_range(0).last, 0xc200ffffu);
@@ -133,6 +134,7 @@ TEST(VmConfig, EveryPropertyLandsInItsField)
     EXPECT_FALSE(minimal.console_input) << "'full' asked for it";
     EXPECT_FALSE(minimal.test_device) << "a test aid, never there by default";
     EXPECT_FALSE(minimal.identity_mapped);
+    EXPECT_EQ(minimal.unmapped_mmio, UnmappedMmio::Abort) << "an access with nothing behind it aborts by default";
 
     // The identity-mapped VMs are found before anything is parsed.
     vm_config::IdentityRange ranges[4];
@@ -158,7 +160,7 @@ Parsed* BadVms::parsed = nullptr;
 TEST_F(BadVms, EveryVmIsReportedAndTheGoodOneStaysGood)
 {
     ASSERT_TRUE(parsed->ok) << parsed->error.message;
-    EXPECT_EQ(parsed->count, 33u);
+    EXPECT_EQ(parsed->count, 36u);
     EXPECT_EQ(error("good"), "ok");
     EXPECT_TRUE(parsed->vm("good").console_input) << "the first good VM";
     for (size_t i = 1; i < parsed->count; i++) {
@@ -244,7 +246,7 @@ TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
               FILE_AND_NODE("misspelt-property") "property 'kernal' is not known: expected one of vcpus, cpus, "
                                                  "memory, kernel, kernel-address, entry, initrd, dtb, dtb-address, "
                                                  "bootargs, console-input, smc-forward, test-device, identity-mapped, "
-                                                 "networks");
+                                                 "networks, unmapped-mmio");
     EXPECT_EQ(error("child-node"),
               FILE_AND_NODE("child-node") "unexpected child node 'uart': expected only 'passthrough'");
     EXPECT_EQ(error("passthrough-no-reg"),
@@ -301,6 +303,19 @@ TEST_F(BadVms, SmcForwardIsOrderedPairs)
     EXPECT_EQ(error("smc-empty"), FILE_AND_NODE("smc-empty") "property 'smc-forward' has 0 bytes: " + pairs);
     EXPECT_EQ(error("smc-reversed"), FILE_AND_NODE("smc-reversed") "property 'smc-forward' pair 0 is <0xc200ffff "
                                                                    "0xc2000000>: expected first <= last");
+}
+
+TEST_F(BadVms, UnmappedMmioIsAbortOrIgnore)
+{
+    EXPECT_EQ(error("unmapped-mmio-unknown"),
+              FILE_AND_NODE("unmapped-mmio-unknown") "property 'unmapped-mmio' is \"zero\": expected \"abort\" or "
+                                                     "\"ignore\"");
+    EXPECT_EQ(error("unmapped-mmio-flag"),
+              FILE_AND_NODE("unmapped-mmio-flag") "property 'unmapped-mmio' is not a NUL-terminated string: expected "
+                                                  "\"abort\" or \"ignore\"");
+    EXPECT_EQ(error("unmapped-mmio-two-strings"),
+              FILE_AND_NODE("unmapped-mmio-two-strings") "property 'unmapped-mmio' holds several strings: expected "
+                                                         "one, \"abort\" or \"ignore\"");
 }
 
 TEST_F(BadVms, VmNamesHaveAtMost31Characters)
@@ -448,7 +463,7 @@ namespace {
 TEST(VmConfigNodes, CountsEveryVmNodeSoTheCallerCanMakeRoom)
 {
     const std::vector<char> bad = load_dtb("config_bad_vms");
-    EXPECT_EQ(vm_config::room(bad.data(), bad.size()).vms, 33u) << "bad VMs included";
+    EXPECT_EQ(vm_config::room(bad.data(), bad.size()).vms, 36u) << "bad VMs included";
     EXPECT_EQ(vm_config::room(bad.data(), bad.size()).devices, 5u) << "every device node, even of bad VMs";
     const std::vector<char> two = load_dtb("config_two_linux");
     EXPECT_EQ(vm_config::room(two.data(), two.size()).vms, 2u);

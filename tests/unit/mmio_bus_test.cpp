@@ -33,6 +33,20 @@ TEST(MmioBus, UnclaimedAndStraddlingAccessesFail)
     EXPECT_FALSE(bus.write(0, 0x0a000100, 4, 0)) << "the device refuses its reserved range";
 }
 
+// What unmapped-mmio = "ignore" asks before it drops an access: any byte of
+// it in a device's range, the device's refusal stands.
+TEST(MmioBus, OverlapsAnyByteOfADevicesRange)
+{
+    MmioBus bus;
+    TestDevice dev;
+    ASSERT_TRUE(bus.add(0x0a000000, TestDevice::kSize, dev));
+    EXPECT_TRUE(bus.overlaps(0x0a000100, 4)) << "a range the device refuses is still its range";
+    EXPECT_TRUE(bus.overlaps(0x09fffffc, 8)) << "straddling its start";
+    EXPECT_TRUE(bus.overlaps(0x0a000ffc, 8)) << "straddling its end";
+    EXPECT_FALSE(bus.overlaps(0x09fffff8, 8)) << "ends where the device starts";
+    EXPECT_FALSE(bus.overlaps(0x0a001000, 4)) << "starts where the device ends";
+}
+
 TEST(MmioBus, OverlappingRegistrationsAreRejected)
 {
     MmioBus bus;

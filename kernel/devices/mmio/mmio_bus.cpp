@@ -36,3 +36,14 @@ bool MmioBus::write(uint32_t vcpu, uint64_t ipa, unsigned size, uint64_t value) 
     const Region* r = find(ipa, size);
     return r != nullptr && r->device->write(vcpu, ipa - r->base, size, value);
 }
+
+bool MmioBus::overlaps(uint64_t ipa, uint64_t size) const
+{
+    for (size_t i = 0; i < count_; i++) {
+        const Region& r = regions_[i];
+        if (ipa < r.base + r.size && r.base < ipa + size) {
+            return true;
+        }
+    }
+    return false;
+}

@@ -29,6 +29,9 @@ public:
     bool read(uint32_t vcpu, uint64_t ipa, unsigned size, uint64_t& value) const;
     bool write(uint32_t vcpu, uint64_t ipa, unsigned size, uint64_t value) const;
 
+    /// Whether any device's range overlaps [ipa, ipa + size).
+    bool overlaps(uint64_t ipa, uint64_t size) const;
+
 private:
     struct Region {
         uint64_t base;
