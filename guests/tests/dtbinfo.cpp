@@ -10,19 +10,6 @@
 
 using namespace guest;
 
-namespace {
-
-uint64_t cells(const fdt32_t* p, int count)
-{
-    uint64_t value = 0;
-    for (int i = 0; i < count; i++) {
-        value = value << 32 | fdt32_to_cpu(p[i]);
-    }
-    return value;
-}
-
-} // namespace
-
 extern "C" void guest_main(uint64_t, uint64_t dtb_address)
 {
     const void* fdt = reinterpret_cast<const void*>(dtb_address);
@@ -32,8 +19,8 @@ extern "C" void guest_main(uint64_t, uint64_t dtb_address)
     const int memory = fdt_path_offset(fdt, "/memory@40000000");
     int len = 0;
     const auto* reg = static_cast<const fdt32_t*>(fdt_getprop(fdt, memory, "reg", &len));
-    const uint64_t base = reg != nullptr && len == 16 ? cells(reg, 2) : 0;
-    const uint64_t size = reg != nullptr && len == 16 ? cells(reg + 2, 2) : 0;
+    const uint64_t base = reg != nullptr && len == 16 ? dt_cells(reg, 2) : 0;
+    const uint64_t size = reg != nullptr && len == 16 ? dt_cells(reg + 2, 2) : 0;
     int cpus = 0;
     const int cpus_node = fdt_path_offset(fdt, "/cpus");
     int node = 0;

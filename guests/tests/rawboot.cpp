@@ -21,15 +21,6 @@ char* const linked_start = _start;
 
 volatile uint64_t second_cpu_ran;
 
-uint64_t cells(const fdt32_t* p, int count)
-{
-    uint64_t value = 0;
-    for (int i = 0; i < count; i++) {
-        value = value << 32 | fdt32_to_cpu(p[i]);
-    }
-    return value;
-}
-
 } // namespace
 
 extern "C" void guest_secondary(uint64_t, uint64_t context) { second_cpu_ran = context; }
@@ -51,8 +42,8 @@ extern "C" void guest_main(uint64_t, uint64_t dtb_address)
     int len = 0;
     const auto* reg = static_cast<const fdt32_t*>(fdt_getprop(fdt, memory, "reg", &len));
     if (reg != nullptr && len == 16) {
-        base = cells(reg, 2);
-        size = cells(reg + 2, 2);
+        base = dt_cells(reg, 2);
+        size = dt_cells(reg + 2, 2);
     }
     int cpus = 0;
     uint64_t other_mpidr = ~0ull;
@@ -63,7 +54,7 @@ extern "C" void guest_main(uint64_t, uint64_t dtb_address)
         const auto* mpidr = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "reg", &len));
         if (type != nullptr && strcmp(type, "cpu") == 0 && mpidr != nullptr) {
             if (cpus++ == 1) {
-                other_mpidr = cells(mpidr, len / 4);
+                other_mpidr = dt_cells(mpidr, len / 4);
             }
         }
     }

@@ -95,6 +95,16 @@ uint64_t counter()
     return value;
 }
 
+uint64_t dt_cells(const void* cells, int count)
+{
+    const auto* p = static_cast<const fdt32_t*>(cells);
+    uint64_t value = 0;
+    for (int i = 0; i < count; i++) {
+        value = value << 32 | fdt32_to_cpu(p[i]);
+    }
+    return value;
+}
+
 uint64_t bootarg(uint64_t dtb, const char* key, uint64_t fallback)
 {
     const void* fdt = reinterpret_cast<const void*>(dtb);

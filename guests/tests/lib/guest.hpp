@@ -65,6 +65,9 @@ uint64_t counter();
 /// when there is no DTB, no bootargs or no such key.
 uint64_t bootarg(uint64_t dtb, const char* key, uint64_t fallback);
 
+/// `count` big-endian 32-bit cells at `cells` (a DTB property's value) as one number.
+uint64_t dt_cells(const void* cells, int count);
+
 /// Runs `fn` expecting it to take a synchronous exception at EL1; the
 /// faulting instruction is skipped. Returns ESR_EL1 of it, or 0 if none came.
 struct Fault {
