@@ -17,7 +17,6 @@
 #include "kernel/vm/configs.hpp"
 #include "kernel/vm/vm.hpp"
 #include "platform/cpu.hpp"
-#include "platform/early_fdt.hpp"
 #include "platform/platform.hpp"
 #include "platform/psci.hpp"
 
@@ -104,12 +103,10 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     stack_guard_init(entry_counter ^ arch::counter());
     // Nothing is written before the DTB names the console: on another board
     // a guessed address could be RAM (a boot package) or some other device.
-    const DtbCheck check = early_check_dtb(dtb);
-    const bool have_dtb = check.status == DtbStatus::Ok;
-    const early_fdt::Console early =
-        have_dtb ? early_fdt::find_console(reinterpret_cast<const void*>(dtb)) : early_fdt::Console{};
-    console::attach(early.uart);
-    el2_map::enable_early(have_dtb ? dtb : 0, check.size, early.uart.base);
+    const uint32_t dtb_size = early_dtb_size(dtb);
+    const UartDesc early_uart = early_console(dtb).uart;
+    console::attach(early_uart);
+    el2_map::enable_early(dtb_size != 0 ? dtb : 0, dtb_size, early_uart.base);
     console::enable_locking();
     percpu_init(0, arch::read_mpidr() & kMpidrAffinityMask);
 
@@ -118,7 +115,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     if (entry_el == 3) {
         console::print("entered at EL3 (no firmware): dropped to EL2; SMCs to EL3 answer NOT_SUPPORTED\n");
     }
-    if (!have_dtb) {
+    if (dtb_size == 0) {
         halt(); // no device tree, so no console to say so on (docs/boot.md)
     }
     PlatformError error;
@@ -169,7 +166,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     }
 
     run_selftest(platform);
-    memory::init(platform, dtb, check.size);
+    memory::init(platform, dtb, dtb_size);
     vcpu_cpu_init(vcpu_ipa_bits());
     calls::probe_firmware(platform.psci_conduit);
     const vm_configs::Specs wanted = vm_configs::load(platform, online, reinterpret_cast<const void*>(dtb));

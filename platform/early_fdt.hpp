@@ -22,7 +22,7 @@ struct Console {
 };
 
 /// The console UART the DTB at `fdt` names, tried in ConsoleSource order.
-/// The header must have been checked (early_check_dtb); a malformed
+/// The header must have been checked (early_dtb_size); a malformed
 /// structure block gives kind None, never a read outside totalsize.
 Console find_console(const void* fdt);
 

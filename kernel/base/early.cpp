@@ -2,8 +2,6 @@
 // only aligned accesses) and without newlib.
 #include "kernel/base/early.hpp"
 
-#include "platform/early_fdt.hpp"
-
 namespace {
 
 void early_puts(Uart& uart, const char* text)
@@ -27,9 +25,7 @@ uint32_t be32(const volatile uint32_t* p)
 extern "C" [[noreturn]] void early_wrong_el(uint64_t el, uint64_t dtb)
 {
     Uart uart; // says nothing unless the DTB names the console
-    if (early_check_dtb(dtb).status == DtbStatus::Ok) {
-        uart.attach(early_fdt::find_console(reinterpret_cast<const void*>(dtb)).uart);
-    }
+    uart.attach(early_console(dtb).uart);
     char level[] = "ELx";
     level[2] = static_cast<char>('0' + (el & 3));
     early_puts(uart, "\nVireo must be entered at EL2; found ");
@@ -38,24 +34,20 @@ extern "C" [[noreturn]] void early_wrong_el(uint64_t el, uint64_t dtb)
     halt();
 }
 
-DtbCheck early_check_dtb(uint64_t dtb)
+uint32_t early_dtb_size(uint64_t dtb)
 {
     constexpr uint32_t kFdtMagic = 0xd00dfeed;
     constexpr uint32_t kMaxSize = 2u << 20;
-    if (dtb == 0) {
-        return {DtbStatus::Missing, 0, 0};
-    }
-    if (dtb % 8 != 0) {
-        return {DtbStatus::Misaligned, 0, 0};
+    if (dtb == 0 || dtb % 8 != 0) {
+        return 0;
     }
     const auto* header = reinterpret_cast<const volatile uint32_t*>(dtb);
-    const uint32_t magic = be32(&header[0]);
-    if (magic != kFdtMagic) {
-        return {DtbStatus::BadMagic, magic, 0};
-    }
     const uint32_t size = be32(&header[1]);
-    if (size < 40 || size > kMaxSize) {
-        return {DtbStatus::BadSize, magic, size};
-    }
-    return {DtbStatus::Ok, magic, size};
+    return be32(&header[0]) == kFdtMagic && size >= 40 && size <= kMaxSize ? size : 0;
+}
+
+early_fdt::Console early_console(uint64_t dtb)
+{
+    return early_dtb_size(dtb) != 0 ? early_fdt::find_console(reinterpret_cast<const void*>(dtb))
+                                    : early_fdt::Console{};
 }

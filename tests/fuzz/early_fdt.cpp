@@ -1,5 +1,5 @@
 // The console reader Vireo runs with the MMU off (platform/early_fdt.cpp):
-// any blob whose header passed early_check_dtb (magic, a totalsize it
+// any blob whose header passed early_dtb_size (magic, a totalsize it
 // maps); reads must stay inside totalsize and a UART found has an address.
 // The input is the DTB.
 #include <stdlib.h>
