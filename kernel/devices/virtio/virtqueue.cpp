@@ -143,21 +143,35 @@ bool Virtqueue::interrupts_suppressed(GuestRam& ram)
     return avail != nullptr && (load16(avail) & kAvailNoInterrupt) != 0;
 }
 
-size_t gather(const Virtqueue::Chain& chain, size_t offset, uint8_t* to, size_t length)
+namespace {
+
+/// Calls copy(buffer bytes, done, n) for the `length` bytes that start
+/// `offset` bytes into the buffers [buffers, buffers + count), in order;
+/// returns how many bytes there were.
+template <typename Copy>
+size_t walk(const Virtqueue::Buffer* buffers, size_t count, size_t offset, size_t length, Copy copy)
 {
     size_t done = 0;
-    for (size_t b = 0; b < chain.readable_count && done < length; b++) {
-        const Virtqueue::Buffer& buf = chain.readable[b];
+    for (size_t b = 0; b < count && done < length; b++) {
+        const Virtqueue::Buffer& buf = buffers[b];
         if (offset >= buf.length) {
             offset -= buf.length;
             continue;
         }
         const size_t n = buf.length - offset < length - done ? buf.length - offset : length - done;
-        memcpy(to + done, buf.data + offset, n);
+        copy(buf.data + offset, done, n);
         done += n;
         offset = 0;
     }
     return done;
+}
+
+} // namespace
+
+size_t gather(const Virtqueue::Chain& chain, size_t offset, uint8_t* to, size_t length)
+{
+    return walk(chain.readable, chain.readable_count, offset, length,
+                [&](const uint8_t* data, size_t done, size_t n) { memcpy(to + done, data, n); });
 }
 
 bool scatter(const Virtqueue::Chain& chain, size_t offset, const uint8_t* from, size_t length)
@@ -165,17 +179,7 @@ bool scatter(const Virtqueue::Chain& chain, size_t offset, const uint8_t* from, 
     if (chain.writable_bytes < offset || chain.writable_bytes - offset < length) {
         return false;
     }
-    size_t done = 0;
-    for (size_t b = 0; b < chain.writable_count && done < length; b++) {
-        const Virtqueue::Buffer& buf = chain.writable[b];
-        if (offset >= buf.length) {
-            offset -= buf.length;
-            continue;
-        }
-        const size_t n = buf.length - offset < length - done ? buf.length - offset : length - done;
-        memcpy(buf.data + offset, from + done, n);
-        done += n;
-        offset = 0;
-    }
+    walk(chain.writable, chain.writable_count, offset, length,
+         [&](uint8_t* data, size_t done, size_t n) { memcpy(data, from + done, n); });
     return true;
 }
