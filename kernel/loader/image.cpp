@@ -13,6 +13,18 @@ constexpr size_t kFlagsAt = 24;
 
 uint64_t saturating_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
 
+/// RAM that is not empty and does not wrap, and a DTB of 1 byte to 2 MiB.
+bool ram_and_dtb_plausible(uint64_t ram_base, uint64_t ram_size, uint64_t dtb_size, LoadError& error)
+{
+    if (ram_size == 0 || ram_base > UINT64_MAX - ram_size) {
+        return fail(error, "guest RAM of %s at 0x%lx is empty or wraps around", size_text(ram_size).text, ram_base);
+    }
+    if (dtb_size == 0 || dtb_size > kMaxDtbSize) {
+        return fail(error, "DTB of %s: the arm64 boot protocol needs one of 1 byte to 2 MiB", size_text(dtb_size).text);
+    }
+    return true;
+}
+
 } // namespace
 
 uint32_t ImageInfo::page_size() const
@@ -55,11 +67,8 @@ bool linux_image::plan_layout(uint64_t ram_base, uint64_t ram_size, const ImageI
                               uint64_t initrd_size, uint64_t dtb_size, GuestLayout& out, LoadError& error)
 {
     out = GuestLayout{};
-    if (ram_size == 0 || ram_base > UINT64_MAX - ram_size) {
-        return fail(error, "guest RAM of %s at 0x%lx is empty or wraps around", size_text(ram_size).text, ram_base);
-    }
-    if (dtb_size == 0 || dtb_size > kMaxDtbSize) {
-        return fail(error, "DTB of %s: the arm64 boot protocol needs one of 1 byte to 2 MiB", size_text(dtb_size).text);
+    if (!ram_and_dtb_plausible(ram_base, ram_size, dtb_size, error)) {
+        return false;
     }
     const uint64_t ram_end = ram_base + ram_size;
     const uint64_t base = bytes::align_up(ram_base, kBaseAlign);
@@ -106,12 +115,8 @@ bool linux_image::plan(const LayoutRequest& r, GuestLayout& out, LoadError& erro
         return plan_layout(r.ram_base, r.ram_size, *r.image, r.kernel_file_size, r.initrd_size, r.dtb_size, out, error);
     }
     out = GuestLayout{};
-    if (r.ram_size == 0 || r.ram_base > UINT64_MAX - r.ram_size) {
-        return fail(error, "guest RAM of %s at 0x%lx is empty or wraps around", size_text(r.ram_size).text, r.ram_base);
-    }
-    if (r.dtb_size == 0 || r.dtb_size > kMaxDtbSize) {
-        return fail(error, "DTB of %s: the arm64 boot protocol needs one of 1 byte to 2 MiB",
-                    size_text(r.dtb_size).text);
+    if (!ram_and_dtb_plausible(r.ram_base, r.ram_size, r.dtb_size, error)) {
+        return false;
     }
     const uint64_t ram_end = r.ram_base + r.ram_size;
     const auto in_ram = [&](uint64_t at, uint64_t size) {
