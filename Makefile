@@ -181,6 +181,13 @@ $(BUILD)/packages/%.pkg: $(BUILD)/packages/%.dtb $(INITRAMFS) $(GUEST_DIR)/dtbin
 	@printf '%s' $*.dts > $(BUILD)/packages/$*.name
 	$(call quiet,PACK,$@)scripts/mkpackage $@ config=$< config-name=$(BUILD)/packages/$*.name $(PACKAGE_INPUTS)
 
+# Firmware guests (guests/configs/uboot.dts, edk2.dts) take Debian's U-Boot
+# and EDK2 builds for QEMU virt from their packages as well.
+UBOOT_BIN := $(DEPS)/uboot-qemu/usr/lib/u-boot/qemu_arm64/u-boot.bin
+EDK2_FD := $(DEPS)/edk2/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
+FIRMWARE_PACKAGES := $(BUILD)/packages/guests/configs/uboot.pkg $(BUILD)/packages/guests/configs/edk2.pkg
+$(FIRMWARE_PACKAGES): PACKAGE_INPUTS += u-boot=$(UBOOT_BIN) edk2=$(EDK2_FD)
+$(FIRMWARE_PACKAGES): $(UBOOT_BIN) $(EDK2_FD)
 # A test package holds every test guest, entry NAME for guests/tests/NAME.cpp.
 $(BUILD)/packages/tests/configs/bare/%.pkg: $(BUILD)/packages/tests/configs/bare/%.dtb $(GUEST_IMAGES) scripts/mkpackage
 	@printf '%s' tests/configs/bare/$*.dts > $(BUILD)/packages/tests/configs/bare/$*.name
@@ -258,7 +265,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/ear
 	vcpu/exit.cpp vcpu/inject.cpp kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp \
 	kernel/devices/calls/psci_vm.cpp kernel/devices/mmio/mmio_bus.cpp kernel/devices/mmio/test_device.cpp kernel/devices/mmio/forwarded.cpp kernel/devices/channel/doorbell.cpp \
 	kernel/devices/virtio/virtqueue.cpp kernel/devices/virtio/virtio_net.cpp kernel/devices/virtio/net_switch.cpp \
-	kernel/devices/sysreg/sanitize_id.cpp kernel/devices/gic/vgic_dist.cpp kernel/devices/uart/vpl011.cpp \
+	kernel/devices/sysreg/sanitize_id.cpp kernel/devices/gic/vgic_dist.cpp kernel/devices/uart/vpl011.cpp kernel/devices/flash/cfi_flash.cpp \
 	$(wildcard kernel/loader/*.cpp)
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/host/%.o)
 UNIT_DTS := $(wildcard tests/dts/*.dts)
@@ -297,6 +304,7 @@ FUZZ_CXXFLAGS := -std=c++20 -O1 -g -I. -Wall -Wextra -Werror -Wno-format-securit
 fuzz_srcs_exit_decode := vcpu/exit.cpp
 fuzz_srcs_vgic_dist := kernel/devices/gic/vgic_dist.cpp
 fuzz_srcs_vpl011 := kernel/devices/uart/vpl011.cpp
+fuzz_srcs_cfi_flash := kernel/devices/flash/cfi_flash.cpp
 fuzz_srcs_psci := kernel/devices/calls/psci_vm.cpp
 fuzz_srcs_calls := kernel/devices/calls/calls.cpp kernel/devices/calls/psci_vm.cpp platform/psci.cpp \
 	kernel/devices/channel/doorbell.cpp

@@ -15,6 +15,7 @@ constexpr unsigned kS1ptw = 7;
 constexpr unsigned kWnR = 6;
 
 bool is_translation_fault(uint64_t fsc) { return (fsc & 0x3c) == 0x04; } // 0b0001LL, levels 0-3
+bool is_permission_fault(uint64_t fsc) { return (fsc & 0x3c) == 0x0c; }  // 0b0011LL, levels 0-3
 
 void decode_data_abort(Exit& exit, uint64_t hpfar)
 {
@@ -22,9 +23,11 @@ void decode_data_abort(Exit& exit, uint64_t hpfar)
     const uint64_t fsc = bits(esr, 5, 0);
     exit.ipa = fault_ipa(hpfar, exit.far);
     exit.instruction_fault = false;
-    // A fault on the guest's own page-table walk, a permission fault (write to
-    // read-only memory), an external abort...: not an emulated device.
-    if (!is_translation_fault(fsc) || bits(esr, kS1ptw, kS1ptw)) {
+    // A store to read-only memory (ROM, flash) goes to the device model
+    // that owns it, if any. A fault on the guest's own page-table walk, an
+    // external abort...: not an emulated device.
+    exit.permission_fault = is_permission_fault(fsc) && bits(esr, kWnR, kWnR) && !bits(esr, kCm, kCm);
+    if ((!is_translation_fault(fsc) && !exit.permission_fault) || bits(esr, kS1ptw, kS1ptw)) {
         exit.kind = ExitKind::GuestFault;
         return;
     }

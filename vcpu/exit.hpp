@@ -82,6 +82,10 @@ struct Exit {
     uint64_t ipa = 0;               // guest physical address of a stage-2 abort
     uint16_t imm = 0;               // HVC/SMC immediate
     bool instruction_fault = false; // GuestFault from an instruction fetch
+    // A store to memory its stage 2 maps read-only (a ROM, a flash bank in
+    // read-array mode), decoded as MMIO: HPFAR_EL2 need not hold the IPA for
+    // a permission fault, so Vcpu::run() finds it from FAR_EL2 (AT).
+    bool permission_fault = false;
     MmioAccess mmio;
     SysRegAccess sysreg;
 };

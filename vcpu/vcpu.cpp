@@ -175,6 +175,42 @@ void Vcpu::set_stack_pointer(uint64_t value)
     }
 }
 
+bool Vcpu::ipa_from_far(Exit& exit)
+{
+    // The guest's stage 1 for the faulting VA (AT S1E1R/S1E0R, D7.7): PAR
+    // holds the IPA, which HPFAR_EL2 need not for a permission fault
+    // (D19.2.56, "HPFAR_EL2"). AT writes PAR_EL1, which is the guest's.
+    const uint64_t saved_par = READ_SYSREG(par_el1);
+    if ((regs.spsr & 0xc) == 0) {
+        asm volatile("at s1e0r, %0" ::"r"(exit.far));
+    } else {
+        asm volatile("at s1e1r, %0" ::"r"(exit.far));
+    }
+    asm volatile("isb");
+    const uint64_t par = READ_SYSREG(par_el1);
+    WRITE_SYSREG(par_el1, saved_par);
+    if (par & 1) {
+        return false; // the guest changed its tables since the store: it gets the abort
+    }
+    exit.ipa = (par & 0x0000fffffffff000ull) | (exit.far & 0xfff);
+    exit.mmio.ipa = exit.ipa;
+    return true;
+}
+
+bool Vcpu::code_at(uint64_t pa) const
+{
+    if (pa >= stage2->ram_pa && pa - stage2->ram_pa <= stage2->ram_size - 4) {
+        return true;
+    }
+    for (size_t i = 0; i < stage2->span_count; i++) {
+        const Stage2Context::Span& s = stage2->spans[i];
+        if (pa >= s.pa && pa - s.pa <= s.size - 4) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool Vcpu::decode_from_instruction(Exit& exit)
 {
     // Find the instruction through the guest's stage 1 and our stage 2
@@ -195,9 +231,9 @@ bool Vcpu::decode_from_instruction(Exit& exit)
     if (par & 1) {
         return false; // the instruction's own page does not translate
     }
-    // Only from the VM's RAM: a PC in a passthrough device is not decoded.
+    // Only from the VM's memory: a PC in a passthrough device is not decoded.
     const uint64_t pa = (par & 0x0000fffffffff000ull) | (pc & 0xfff);
-    if (pa < stage2->ram_pa || pa - stage2->ram_pa > stage2->ram_size - 4) {
+    if (!code_at(pa)) {
         return false;
     }
     const uint32_t insn = *reinterpret_cast<const volatile uint32_t*>(pa);
@@ -257,6 +293,9 @@ const Exit& Vcpu::run()
         if (exit.kind == ExitKind::FpSimdTrap) {
             take_fpsimd(); // and retry the instruction
             continue;
+        }
+        if (exit.permission_fault && exit.kind != ExitKind::GuestFault && !ipa_from_far(exit)) {
+            exit.kind = ExitKind::GuestFault;
         }
         if (exit.kind == ExitKind::MmioNeedsDecode && !decode_from_instruction(exit)) {
             exit.kind = ExitKind::GuestFault;

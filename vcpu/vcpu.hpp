@@ -3,6 +3,7 @@
 // handlers get a decoded Exit and complete it through the methods below.
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vcpu/context.hpp"
@@ -68,6 +69,14 @@ struct Stage2Context {
     uint64_t cntvoff = 0; // virtual counter offset
     uint64_t ram_pa = 0;  // the VM's RAM, where guest instructions may be read
     uint64_t ram_size = 0;
+    // The VM's other memory (ROM, flash, more RAM), where they may be read too.
+    struct Span {
+        uint64_t pa;
+        uint64_t size;
+    };
+    static constexpr size_t kMaxSpans = 8;
+    Span spans[kMaxSpans] = {};
+    size_t span_count = 0;
 };
 
 class Vcpu {
@@ -159,6 +168,9 @@ private:
     /// Charges the time from the last exit to `now` to that exit's kind.
     void charge_vireo(uint64_t now);
     bool decode_from_instruction(vcpu::Exit& exit);
+    bool ipa_from_far(vcpu::Exit& exit);
+    /// Whether `pa` is memory of the VM's (RAM or a region) holding a whole instruction.
+    bool code_at(uint64_t pa) const;
     uint64_t stack_pointer() const;
     void set_stack_pointer(uint64_t value);
 };

@@ -56,9 +56,13 @@ __attribute__((noinline)) bool first_touch(Vcpu& vcpu, const Exit& exit)
 /// An emulable access to an address with nothing behind it (no RAM, no
 /// device's range: a stage-2 translation fault no device claimed) in a VM
 /// with unmapped-mmio = "ignore": a load gets zero, a store is dropped.
-__attribute__((noinline)) bool ignore_unmapped(Vcpu& vcpu, const MmioAccess& access)
+__attribute__((noinline)) bool ignore_unmapped(Vcpu& vcpu, const Exit& exit)
 {
+    const MmioAccess& access = exit.mmio;
     Vm& vm = *vcpu.vm;
+    if (exit.permission_fault) {
+        return false; // a store to read-only memory no device owns (a read-only channel): never ignored
+    }
     const uint64_t bytes = access.size * (access.pair ? 2u : 1u);
     const bool in_ram = access.ipa < vm.ram_ipa + vm.ram_size && vm.ram_ipa < access.ipa + bytes;
     if (vm.spec->config->unmapped_mmio != UnmappedMmio::Ignore || in_ram || vm.bus.overlaps(access.ipa, bytes)) {
@@ -142,8 +146,11 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
 {
     switch (exit.kind) {
     case ExitKind::Mmio:
-        if (!emulate_mmio(vcpu, exit.mmio) && !first_touch(vcpu, exit) && !ignore_unmapped(vcpu, exit.mmio)) {
-            guest_fault(vcpu, exit, exit.mmio.write ? "MMIO write with no device" : "MMIO read with no device");
+        if (!emulate_mmio(vcpu, exit.mmio) && !first_touch(vcpu, exit) && !ignore_unmapped(vcpu, exit)) {
+            guest_fault(vcpu, exit,
+                        exit.permission_fault ? "write to read-only memory"
+                        : exit.mmio.write     ? "MMIO write with no device"
+                                              : "MMIO read with no device");
         }
         return Outcome::Continue;
     case ExitKind::MmioNeedsDecode: // run() decodes or turns these into GuestFault

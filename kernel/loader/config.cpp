@@ -3,6 +3,7 @@
 #include <libfdt.h>
 #include <string.h>
 
+#include "kernel/devices/flash/cfi_flash.hpp"
 #include "kernel/loader/channel_config.hpp"
 #include "kernel/loader/package.hpp"
 
@@ -14,6 +15,7 @@ constexpr const char* const kVmProperties[] = {
     "vcpus",    "cpus",         "memory",   "kernel",        "kernel-address", "entry",       "initrd",
     "dtb",      "dtb-address",  "bootargs", "console-input", "smc-forward",    "test-device", "identity-mapped",
     "networks", "unmapped-mmio"};
+// (child nodes: passthrough, regions)
 constexpr const char* const kRootProperties[] = {"compatible", "model", "#address-cells", "#size-cells"};
 
 template <size_t N> bool is_one_of(const char* name, const char* const (&names)[N])
@@ -91,9 +93,10 @@ public:
         }
         // In this order: an unknown property is most likely a misspelt known one.
         vm_.ok = known_properties_only() && parse_children() && parse_vcpus() && parse_cpus() && parse_memory() &&
-                 parse_images() && parse_placement() && parse_bootargs() && flag("console-input", vm_.console_input) &&
-                 parse_smc_forward() && flag("test-device", vm_.test_device) &&
-                 flag("identity-mapped", vm_.identity_mapped) && parse_networks() && parse_unmapped_mmio();
+                 check_regions() && parse_images() && parse_placement() && parse_bootargs() &&
+                 flag("console-input", vm_.console_input) && parse_smc_forward() &&
+                 flag("test-device", vm_.test_device) && flag("identity-mapped", vm_.identity_mapped) &&
+                 parse_networks() && parse_unmapped_mmio();
         return vm_.ok;
     }
 
@@ -122,21 +125,141 @@ private:
         return true;
     }
 
-    /// The one child node a VM may have: passthrough { NAME { reg; interrupts; compatible; }; ... }.
+    /// The child nodes a VM may have: passthrough { NAME { reg; interrupts;
+    /// compatible; }; ... } and regions { NAME { type; reg; contents; executable; }; ... }.
     bool parse_children()
     {
         int child = 0;
         fdt_for_each_subnode(child, fdt_, node_)
         {
             const char* name = fdt_get_name(fdt_, child, nullptr);
-            if (name == nullptr || strcmp(name, "passthrough") != 0) {
-                return fail("unexpected child node '%s': expected only 'passthrough'", name != nullptr ? name : "?");
+            const bool regions = name != nullptr && strcmp(name, "regions") == 0;
+            if (name == nullptr || (!regions && strcmp(name, "passthrough") != 0)) {
+                return fail("unexpected child node '%s': expected only 'passthrough' and 'regions'",
+                            name != nullptr ? name : "?");
             }
             int device = 0;
             fdt_for_each_subnode(device, fdt_, child)
             {
-                if (!parse_passthrough(device)) {
+                if (!(regions ? parse_region(device) : parse_passthrough(device))) {
                     return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /// regions/NAME: type = "rom" | "ram" | "flash"; reg = <base size>;
+    /// contents = "ENTRY"; executable; (docs/config.md, "Regions").
+    bool parse_region(int node)
+    {
+        const char* name = fdt_get_name(fdt_, node, nullptr);
+        if (vm_.region_count == VmConfig::kMaxRegions) {
+            return fail("regions/%s: more than %lu regions: expected at most %lu", name, VmConfig::kMaxRegions,
+                        VmConfig::kMaxRegions);
+        }
+        RegionConfig& r = vm_.regions[vm_.region_count];
+        r = RegionConfig{};
+        r.name = name;
+        bool have_type = false;
+        bool have_reg = false;
+        int offset = 0;
+        fdt_for_each_property_offset(offset, fdt_, node)
+        {
+            const char* prop = nullptr;
+            int length = 0;
+            const void* value = fdt_getprop_by_offset(fdt_, offset, &prop, &length);
+            if (value == nullptr || prop == nullptr) {
+                return fail("regions/%s: unreadable property", name);
+            }
+            const auto* text = static_cast<const char*>(value);
+            const bool one_string = length > 0 && text[length - 1] == '\0' && strlen(text) + 1 == size_t(length);
+            if (strcmp(prop, "type") == 0) {
+                have_type = true;
+                if (one_string && strcmp(text, "rom") == 0) {
+                    r.type = RegionType::Rom;
+                } else if (one_string && strcmp(text, "ram") == 0) {
+                    r.type = RegionType::Ram;
+                } else if (one_string && strcmp(text, "flash") == 0) {
+                    r.type = RegionType::Flash;
+                } else {
+                    return fail("regions/%s: property 'type' is not \"rom\", \"ram\" or \"flash\"", name);
+                }
+            } else if (strcmp(prop, "reg") == 0) {
+                if (length != 16) {
+                    return fail("regions/%s: property 'reg' has %d bytes: expected 4 cells <base-high base-low "
+                                "size-high size-low>",
+                                name, length);
+                }
+                r.base = cells64(value, 0);
+                r.size = cells64(value, 2);
+                have_reg = true;
+            } else if (strcmp(prop, "contents") == 0) {
+                if (!one_string || strlen(text) == 0 || strlen(text) > Package::kMaxName) {
+                    return fail("regions/%s: property 'contents' is not the name of a package entry (1 to %lu "
+                                "characters)",
+                                name, Package::kMaxName);
+                }
+                r.contents = text;
+            } else if (strcmp(prop, "executable") == 0) {
+                if (length != 0) {
+                    return fail("regions/%s: property 'executable' has %d bytes: expected no value (executable;)", name,
+                                length);
+                }
+                r.executable = true;
+            } else {
+                return fail("regions/%s: property '%s' is not known: expected type, reg, contents or executable", name,
+                            prop);
+            }
+        }
+        if (!have_type) {
+            return fail("regions/%s: property 'type' missing: expected \"rom\", \"ram\" or \"flash\"", name);
+        }
+        if (!have_reg) {
+            return fail("regions/%s: property 'reg' missing: expected its guest-physical base and size, e.g. "
+                        "reg = <0x0 0x0 0x0 0x4000000>;",
+                        name);
+        }
+        const uint64_t align = r.type == RegionType::Flash ? CfiFlash::kSectorSize : kRegionAlign;
+        if (r.size == 0 || r.base % align != 0 || r.size % align != 0 ||
+            (r.type == RegionType::Flash && !CfiFlash::size_ok(r.size))) {
+            return fail("regions/%s: property 'reg' is base 0x%lx size 0x%lx: expected a non-zero size, both "
+                        "multiples of %lu KiB%s",
+                        name, r.base, r.size, align >> 10,
+                        r.type == RegionType::Flash ? " (the flash's erase block), at most 65536 blocks" : "");
+        }
+        if (r.base >= kIpaLimit || r.size > kIpaLimit - r.base) {
+            return fail("regions/%s: property 'reg' is base 0x%lx size 0x%lx: expected it to end by 0x%lx (40-bit "
+                        "guest-physical addresses)",
+                        name, r.base, r.size, kIpaLimit);
+        }
+        vm_.region_count++;
+        return true;
+    }
+
+    /// The regions against the RAM, the device window and each other.
+    bool check_regions()
+    {
+        const auto overlap = [](uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
+            return a < b + b_size && b < a + a_size;
+        };
+        for (size_t i = 0; i < vm_.region_count; i++) {
+            const RegionConfig& r = vm_.regions[i];
+            if (overlap(r.base, r.size, vm_.ram_base, vm_.ram_size)) {
+                return fail("regions/%s: property 'reg' [0x%lx, 0x%lx) overlaps the VM's RAM [0x%lx, 0x%lx): expected "
+                            "a region outside it",
+                            r.name, r.base, r.base + r.size, vm_.ram_base, vm_.ram_base + vm_.ram_size);
+            }
+            if (overlap(r.base, r.size, kDeviceWindowBase, kDeviceWindowEnd - kDeviceWindowBase)) {
+                return fail("regions/%s: property 'reg' [0x%lx, 0x%lx) overlaps the device window [0x%lx, 0x%lx): "
+                            "expected a region outside it",
+                            r.name, r.base, r.base + r.size, kDeviceWindowBase, kDeviceWindowEnd);
+            }
+            for (size_t j = 0; j < i; j++) {
+                const RegionConfig& o = vm_.regions[j];
+                if (overlap(r.base, r.size, o.base, o.size)) {
+                    return fail("regions/%s: property 'reg' [0x%lx, 0x%lx) overlaps region %s [0x%lx, 0x%lx)", r.name,
+                                r.base, r.base + r.size, o.name, o.base, o.base + o.size);
                 }
             }
         }
@@ -350,28 +473,67 @@ private:
 
     bool parse_images()
     {
-        return entry_name("kernel", true, "the name of a package entry holding an arm64 Image or a raw binary",
+        return entry_name("kernel", false, "the name of a package entry holding an arm64 Image or a raw binary",
                           vm_.kernel) &&
                entry_name("initrd", false, "the name of a package entry holding an initramfs", vm_.initrd) &&
                entry_name("dtb", false, "the name of a package entry holding the VM's DTB", vm_.dtb);
     }
 
-    /// An optional guest-physical address in the VM's RAM, `name = <high low>;`.
-    bool ram_address(const char* name, bool& given, uint64_t& out)
+    /// An optional guest-physical address, `name = <high low>;`.
+    bool address(const char* name, bool& given, uint64_t& out)
     {
         int length = 0;
         const void* value = property(name, length);
         given = value != nullptr;
-        if (!given) {
-            return true;
-        }
-        if (length != 8) {
+        if (given && length != 8) {
             return fail("property '%s' has %d bytes: expected 2 cells, <address-high address-low>", name, length);
         }
-        out = cells64(value, 0);
-        if (out < vm_.ram_base || out - vm_.ram_base >= vm_.ram_size) {
+        out = given ? cells64(value, 0) : 0;
+        return true;
+    }
+
+    /// An optional guest-physical address in the VM's RAM.
+    bool ram_address(const char* name, bool& given, uint64_t& out)
+    {
+        if (!address(name, given, out)) {
+            return false;
+        }
+        if (given && (out < vm_.ram_base || out - vm_.ram_base >= vm_.ram_size)) {
             return fail("property '%s' is 0x%lx: expected an address in the VM's RAM [0x%lx, 0x%lx)", name, out,
                         vm_.ram_base, vm_.ram_base + vm_.ram_size);
+        }
+        return true;
+    }
+
+    /// Without 'kernel', the boot vCPU starts at 'entry' in an executable
+    /// region (firmware in a ROM or flash: docs/config.md, "Regions").
+    bool parse_firmware_entry()
+    {
+        bool given = false;
+        uint64_t unused = 0;
+        if (!address("kernel-address", given, unused)) {
+            return false;
+        }
+        if (given) {
+            return fail("property 'kernel-address' without 'kernel': expected 'kernel' to name the raw binary");
+        }
+        if (!address("entry", given, vm_.entry)) {
+            return false;
+        }
+        if (!given) {
+            return fail("property 'kernel' missing: expected the name of a package entry holding an arm64 Image or a "
+                        "raw binary, or 'entry' in an executable region (firmware)");
+        }
+        for (size_t i = 0; i < vm_.region_count; i++) {
+            const RegionConfig& r = vm_.regions[i];
+            if (r.executable && vm_.entry >= r.base && vm_.entry - r.base < r.size) {
+                vm_.entry_in_region = true;
+            }
+        }
+        if (!vm_.entry_in_region) {
+            return fail("property 'entry' is 0x%lx and there is no 'kernel': expected an address in a region marked "
+                        "'executable'",
+                        vm_.entry);
         }
         return true;
     }
@@ -380,13 +542,24 @@ private:
     /// default: kernel-address) and dtb-address (docs/config.md, "Raw images").
     bool parse_placement()
     {
-        bool entry_given = false;
-        if (!ram_address("kernel-address", vm_.kernel_raw, vm_.kernel_address) ||
-            !ram_address("entry", entry_given, vm_.entry) ||
-            !ram_address("dtb-address", vm_.dtb_fixed, vm_.dtb_address)) {
+        if (!ram_address("dtb-address", vm_.dtb_fixed, vm_.dtb_address)) {
             return false;
         }
-        if (entry_given && !vm_.kernel_raw) {
+        if (vm_.dtb_fixed && vm_.dtb_address % 8 != 0) {
+            return fail("property 'dtb-address' is 0x%lx: expected a multiple of 8 (the arm64 boot protocol)",
+                        vm_.dtb_address);
+        }
+        bool entry_given = false;
+        if (vm_.kernel == nullptr) {
+            if (!parse_firmware_entry()) {
+                return false;
+            }
+            entry_given = true;
+        } else if (!ram_address("kernel-address", vm_.kernel_raw, vm_.kernel_address) ||
+                   !ram_address("entry", entry_given, vm_.entry)) {
+            return false;
+        }
+        if (entry_given && vm_.kernel != nullptr && !vm_.kernel_raw) {
             return fail("property 'entry' without 'kernel-address': an arm64 Image starts at its load address; "
                         "expected 'kernel-address' to load the kernel as a raw binary");
         }
@@ -396,10 +569,6 @@ private:
         if (vm_.entry % 4 != 0) {
             return fail("property '%s' is 0x%lx: expected a multiple of 4 (an instruction's address)",
                         entry_given ? "entry" : "kernel-address", vm_.entry);
-        }
-        if (vm_.dtb_fixed && vm_.dtb_address % 8 != 0) {
-            return fail("property 'dtb-address' is 0x%lx: expected a multiple of 8 (the arm64 boot protocol)",
-                        vm_.dtb_address);
         }
         return true;
     }

@@ -35,6 +35,23 @@ enum class UnmappedMmio : uint8_t {
     Ignore, // reads return zero, writes are dropped (as KVM with kvmtool)
 };
 
+/// A memory region of the VM besides its RAM (node regions/NAME): a ROM,
+/// more RAM, or a CFI flash bank, optionally filled from a package entry.
+enum class RegionType : uint8_t {
+    Rom,   // read-only; writes are dropped (and logged), as a ROM ignores them
+    Ram,   // read-write memory, reloaded from its contents on a VM reset
+    Flash, // a CFI NOR flash bank (kernel/devices/flash/cfi_flash.hpp); keeps what the guest wrote across resets
+};
+
+struct RegionConfig {
+    const char* name = nullptr; // the node name, in the blob
+    uint64_t base = 0;          // guest-physical
+    uint64_t size = 0;          // bytes
+    RegionType type = RegionType::Rom;
+    const char* contents = nullptr; // package entry copied to its start; nullptr: empty (zeros; 0xff for flash)
+    bool executable = false;        // the guest may run code from it
+};
+
 struct VmConfig {
     static constexpr size_t kNameSize = 32; // the node name, NUL included
     static constexpr uint32_t kMaxVcpus = limits::kVcpusPerVm;
@@ -46,7 +63,7 @@ struct VmConfig {
         false; // 'cpus' given; otherwise vCPU i of the n-th VM started runs on CPU (n + i) modulo the CPUs online
     uint64_t ram_base = 0; // guest-physical
     uint64_t ram_size = 0;
-    const char* kernel = nullptr;             // package entry names; nullptr when not given
+    const char* kernel = nullptr;             // package entry names; nullptr when not given (firmware in a region)
     const char* initrd = nullptr;             // (optional)
     const char* dtb = nullptr;                // (optional: nullptr means "generate one")
     const char* bootargs = nullptr;           // (optional)
@@ -63,6 +80,10 @@ struct VmConfig {
     PassthroughConfig* passthrough = nullptr; // in the room parse() was given
     size_t passthrough_count = 0;
     UnmappedMmio unmapped_mmio = UnmappedMmio::Abort; // accesses with no RAM and no device behind them
+    static constexpr size_t kMaxRegions = 8;
+    RegionConfig regions[kMaxRegions]; // node regions: ROM, more RAM, flash
+    size_t region_count = 0;
+    bool entry_in_region = false; // no 'kernel': the boot vCPU starts at 'entry' in an executable region
     static constexpr uint32_t kMaxNetworks = 4;
     static constexpr size_t kNetworkNameSize = 32;
     const char* networks = nullptr; // the virtual networks it joins: network_count NUL-terminated names, in the blob
@@ -99,7 +120,8 @@ constexpr uint64_t kDeviceWindowEnd = 0x0b000000;
 /// Guest-physical addresses are 40 bits (VTCR_EL2.T0SZ for a 1 TiB IPA space).
 constexpr uint64_t kIpaLimit = 1ull << 40;
 constexpr uint64_t kMemoryAlign = 2ull << 20;
-constexpr size_t kMaxBootargs = 2047; // Linux's arm64 COMMAND_LINE_SIZE, less its NUL
+constexpr size_t kMaxBootargs = 2047;        // Linux's arm64 COMMAND_LINE_SIZE, less its NUL
+constexpr uint64_t kRegionAlign = 64 * 1024; // a region's base and size (a flash bank's: its sectors)
 
 /// The room parse() needs for the configuration DTB of `blob_size` bytes at
 /// `blob`: a record per VM node (child of /) and per device node under a

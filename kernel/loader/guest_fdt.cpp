@@ -289,6 +289,21 @@ void write_virtio(Writer& w, const GuestFdtSpec& spec)
     }
 }
 
+void write_flash(Writer& w, const GuestFdtSpec& spec)
+{
+    char name[48];
+    for (size_t i = 0; spec.flash != nullptr && i < spec.flash_count; i++) {
+        const GuestFdtFlash& f = spec.flash[i];
+        format(name, sizeof name, "flash@%lx", f.base);
+        w.begin(name);
+        w.string("compatible", "cfi-flash");
+        const uint64_t reg[] = {f.base, f.size};
+        w.reg(reg);
+        w.cells("bank-width", {kFlashBankWidth});
+        w.end();
+    }
+}
+
 } // namespace
 
 int guest_fdt::build(const GuestFdtSpec& spec, void* buf, size_t size, const char*& error)
@@ -350,6 +365,7 @@ int guest_fdt::build(const GuestFdtSpec& spec, void* buf, size_t size, const cha
     write_devices(w, spec);
     write_channels(w, spec);
     write_virtio(w, spec);
+    write_flash(w, spec);
 
     w.end(); // root
     w.step([&] { return fdt_finish(buf); });

@@ -41,6 +41,13 @@ struct GuestFdtVirtio {
     uint32_t intid = 0;
 };
 
+/// A CFI flash bank Vireo emulates for the VM (a region of type "flash",
+/// kernel/devices/flash/cfi_flash.hpp): what U-Boot and EDK2 look for.
+struct GuestFdtFlash {
+    uint64_t base = 0;
+    uint64_t size = 0;
+};
+
 struct GuestFdtSpec {
     uint64_t ram_base = 0;
     uint64_t ram_size = 0;
@@ -63,6 +70,8 @@ struct GuestFdtSpec {
     size_t channel_count = 0;
     const GuestFdtVirtio* virtio = nullptr;
     size_t virtio_count = 0;
+    const GuestFdtFlash* flash = nullptr;
+    size_t flash_count = 0;
 };
 
 namespace guest_fdt {
@@ -71,6 +80,7 @@ constexpr uint32_t kGicPhandle = 1;
 constexpr uint32_t kClockPhandle = 2;
 constexpr uint32_t kChannelPhandleBase = 16; // channel i's region: 16 + i
 constexpr uint32_t kUartClockHz = 24000000;
+constexpr uint32_t kFlashBankWidth = 4; // bytes: two x16 chips, as QEMU virt's
 constexpr uint64_t kUartSize = 0x1000;
 
 // GIC binding interrupt specifiers (<type number flags>).

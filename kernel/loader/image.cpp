@@ -123,7 +123,9 @@ bool linux_image::plan(const LayoutRequest& r, GuestLayout& out, LoadError& erro
         return at >= r.ram_base && at < ram_end && size <= ram_end - at;
     };
     const auto overlap = [](uint64_t a, uint64_t a_end, uint64_t b, uint64_t b_end) { return a < b_end && b < a_end; };
-    if (r.image != nullptr) {
+    if (r.firmware) {
+        out.entry = r.raw_entry; // nothing of the kernel's in RAM: an empty range at 0
+    } else if (r.image != nullptr) {
         const uint64_t base = bytes::align_up(r.ram_base, kBaseAlign);
         const uint64_t footprint = r.image->image_size > r.kernel_file_size ? r.image->image_size : r.kernel_file_size;
         if (base < r.ram_base || !in_ram(base, saturating_add(r.image->text_offset, footprint))) {

@@ -101,6 +101,7 @@ struct LayoutRequest {
     uint64_t kernel_file_size = 0;
     uint64_t raw_address = 0; // a raw binary's load address
     uint64_t raw_entry = 0;   // and its entry point, inside it
+    bool firmware = false;    // no kernel in RAM: the boot vCPU starts at raw_entry (in a ROM or flash)
     uint64_t initrd_size = 0; // 0: none
     uint64_t dtb_size = 0;    // the room the DTB needs
     bool dtb_fixed = false;   // the DTB goes at dtb_address (8-byte aligned), else Vireo chooses

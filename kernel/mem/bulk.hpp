@@ -8,7 +8,9 @@
 
 namespace bulk {
 
-/// Zeroes [dst, dst + size), 64 bytes a step where 16-byte aligned.
+/// Sets [dst, dst + size) to `byte`, 64 bytes a step where 16-byte aligned.
+void fill(void* dst, uint8_t byte, size_t size);
+/// Zeroes [dst, dst + size), as fill().
 void zero(void* dst, size_t size);
 /// Zeroes [dst, dst + size) and cleans it to the point of coherency, in
 /// one pass (a cache line zeroed, then cleaned): for memory a guest may

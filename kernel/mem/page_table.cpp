@@ -11,6 +11,8 @@ uint64_t PageTable::leaf_attributes(MemType type) const
         switch (type) {
         case MemType::Normal:
         case MemType::NormalReadOnly:
+        case MemType::NormalNoExec:
+        case MemType::ReadOnlyNoExec:
             return pte::kAttrNormal << pte::kAttrShift | pte::kApRes1 | pte::kShInner | pte::kAf;
         case MemType::Device: return pte::kAttrDevice << pte::kAttrShift | pte::kApRes1 | pte::kAf | pte::kXn;
         case MemType::Unmapped: break;
@@ -21,6 +23,10 @@ uint64_t PageTable::leaf_attributes(MemType type) const
     case MemType::Normal:
         return pte::kS2Normal << pte::kAttrShift | pte::kS2apRead | pte::kS2apWrite | pte::kShInner | pte::kAf;
     case MemType::NormalReadOnly: return pte::kS2Normal << pte::kAttrShift | pte::kS2apRead | pte::kShInner | pte::kAf;
+    // Stage-2 XN (bit 54, XN[1] with FEAT_XNX, XN[0] = 0): no EL1 or EL0
+    // instruction fetch from the page (D8.5.8).
+    case MemType::NormalNoExec: return leaf_attributes(MemType::Normal) | pte::kXn;
+    case MemType::ReadOnlyNoExec: return leaf_attributes(MemType::NormalReadOnly) | pte::kXn;
     case MemType::Device:
         return pte::kS2Device << pte::kAttrShift | pte::kS2apRead | pte::kS2apWrite | pte::kAf | pte::kXn;
     case MemType::Unmapped: break;
@@ -133,6 +139,9 @@ MemType PageTable::lookup(uint64_t va, uint64_t* pa, unsigned* level) const
         }
         if (attr != pte::kS2Normal) {
             return MemType::Device;
+        }
+        if (entry & pte::kXn) {
+            return (entry & pte::kS2apWrite) ? MemType::NormalNoExec : MemType::ReadOnlyNoExec;
         }
         return (entry & pte::kS2apWrite) ? MemType::Normal : MemType::NormalReadOnly;
     }

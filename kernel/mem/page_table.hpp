@@ -11,6 +11,8 @@ enum class MemType : uint8_t {
     Unmapped,       // invalid descriptor: any access faults (guard pages, MMIO traps)
     Normal,         // write-back cacheable, inner shareable, read-write, executable
     NormalReadOnly, // as Normal, writes fault (stage 2 only)
+    NormalNoExec,   // as Normal, instruction fetches fault (stage 2 only)
+    ReadOnlyNoExec, // as NormalReadOnly, instruction fetches fault (stage 2 only)
     Device,         // Device-nGnRE, never executable
 };
 

@@ -11,6 +11,7 @@
 #include "kernel/mem/memory.hpp"
 #include "kernel/mem/objects.hpp"
 #include "kernel/vm/channels.hpp"
+#include "kernel/vm/regions.hpp"
 #include "kernel/vm/vm.hpp"
 #include "platform/cpu.hpp"
 #include "platform/platform.hpp"
@@ -57,6 +58,7 @@ void release(Vm* vm)
     if (vm->ram_pa != 0) {
         memory::phys().free(vm->ram_pa, config.ram_size);
     }
+    vm_regions::release(*vm);
     memory::unmake(vm->ram_ready, Vm::ram_words(config.ram_size));
     memory::unmake(vm->net_ports, config.network_count);
     memory::unmake(vm->vcpus, config.vcpus);
@@ -70,7 +72,8 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
     const VmConfig& config = *spec.config;
     LoadError error;
     ImageInfo image;
-    if (!config.kernel_raw && !linux_image::parse(spec.image, spec.image_size, image, error)) {
+    const bool image_kernel = config.kernel != nullptr && !config.kernel_raw;
+    if (image_kernel && !linux_image::parse(spec.image, spec.image_size, image, error)) {
         log_error("vm %s: kernel: %s", config.name, error.message); // configs.cpp checked it: a VM reset
         return false;
     }
@@ -82,7 +85,8 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
     linux_image::LayoutRequest request;
     request.ram_base = config.ram_base;
     request.ram_size = config.ram_size;
-    request.image = config.kernel_raw ? nullptr : &image;
+    request.image = image_kernel ? &image : nullptr;
+    request.firmware = config.entry_in_region;
     request.kernel_file_size = spec.image_size;
     request.raw_address = config.kernel_address;
     request.raw_entry = config.entry;
@@ -144,6 +148,13 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
     }
     fdt.virtio = nets;
     fdt.virtio_count = config.network_count;
+    GuestFdtFlash flash[VmConfig::kMaxRegions];
+    for (size_t i = 0; i < config.region_count; i++) {
+        if (config.regions[i].type == RegionType::Flash) {
+            flash[fdt.flash_count++] = {config.regions[i].base, config.regions[i].size};
+        }
+    }
+    fdt.flash = flash;
     // libfdt uses FP/SIMD registers: fine here, VMs are built before any guest runs.
     const char* why = nullptr;
     const int size = guest_fdt::build(fdt, reinterpret_cast<void*>(buffer), kDtbRoom, why);
@@ -354,6 +365,21 @@ bool emulated_devices_clear(const VmConfig& config, const Memberships& on)
             return false;
         }
     }
+    for (size_t i = 0; i < config.region_count; i++) {
+        const RegionConfig& r = config.regions[i];
+        if (!clear_of_passthrough(config, r.base, r.size, 0, "region", r.name)) {
+            return false;
+        }
+        for (size_t c = 0; c < on.count; c++) {
+            const ChannelMember& m = on.list[c].record();
+            if (overlaps(r.base, r.size, m.ipa, on.list[c].channel->config->size) ||
+                overlaps(r.base, r.size, channel_config::doorbell_ipa(m.doorbell), Doorbell::kSize)) {
+                log_error("vm %s: region %s [0x%lx, +0x%lx) overlaps the region or doorbell of channel %s", config.name,
+                          r.name, r.base, r.size, on.list[c].channel->config->name);
+                return false;
+            }
+        }
+    }
     return true;
 }
 
@@ -444,6 +470,7 @@ bool load_images_step(Vm& vm, uint64_t& cursor, uint64_t budget)
 {
     if (cursor == 0) {
         vm.forget_ram(); // a reset: what the guest touched is cleared when it is touched again
+        vm_regions::reset(vm);
     }
     const VmSpec& spec = *vm.spec;
     // The load as one sequence of pieces, each image copied to its place
@@ -586,6 +613,10 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
     }
     if (!mapped) {
         log_error("vm %s: out of memory for its stage-2 tables", config.name);
+        release(vm);
+        return nullptr;
+    }
+    if (!vm_regions::set_up(*vm, spec, stage2)) {
         release(vm);
         return nullptr;
     }

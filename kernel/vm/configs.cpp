@@ -72,7 +72,7 @@ bool identity_ok(const VmConfig& config, bool starts)
 }
 
 /// The package entry a configuration names, or an error naming what the package holds.
-bool entry(const VmConfig& config, const char* property, const char* name, const uint8_t*& data, size_t& size)
+bool entry(const VmConfig& config, const char* what, const char* name, const uint8_t*& data, size_t& size)
 {
     const PackageBlob blob = package.find(name);
     if (blob.found()) {
@@ -85,8 +85,8 @@ bool entry(const VmConfig& config, const char* property, const char* name, const
         const size_t used = strlen(held);
         format(held + used, sizeof held - used, "%s%s", i == 0 ? "" : ", ", package.name(i));
     }
-    log_error("%s: /%s: property '%s' names \"%s\": expected an entry of the boot package (it holds: %s)", file_name,
-              config.name, property, name, held);
+    log_error("%s: /%s: %s names \"%s\": expected an entry of the boot package (it holds: %s)", file_name, config.name,
+              what, name, held);
     return false;
 }
 
@@ -130,7 +130,33 @@ bool to_spec(const VmConfig& config, VmSpec& spec)
 {
     spec = VmSpec{};
     spec.config = &config;
-    if (!entry(config, "kernel", config.kernel, spec.image, spec.image_size)) {
+    for (size_t i = 0; i < config.region_count; i++) {
+        const RegionConfig& r = config.regions[i];
+        if (r.contents == nullptr) {
+            continue;
+        }
+        char property[48];
+        format(property, sizeof property, "regions/%s: property 'contents'", r.name);
+        const uint8_t* data = nullptr;
+        size_t size = 0;
+        if (!entry(config, property, r.contents, data, size)) {
+            return false;
+        }
+        if (size > r.size) {
+            log_error("%s: /%s: regions/%s: property 'contents' names \"%s\" of %lu bytes: expected at most the "
+                      "region's %lu (reg)",
+                      file_name, config.name, r.name, r.contents, size, r.size);
+            return false;
+        }
+        spec.region_data[i] = data;
+        spec.region_size[i] = size;
+    }
+    if (config.kernel == nullptr) { // firmware in a region ('entry' there)
+        return (config.initrd == nullptr ||
+                entry(config, "property 'initrd'", config.initrd, spec.initrd, spec.initrd_size)) &&
+               (config.dtb == nullptr || entry(config, "property 'dtb'", config.dtb, spec.dtb, spec.dtb_size));
+    }
+    if (!entry(config, "property 'kernel'", config.kernel, spec.image, spec.image_size)) {
         return false;
     }
     ImageInfo image;
@@ -140,10 +166,10 @@ bool to_spec(const VmConfig& config, VmSpec& spec)
                   file_name, config.name, config.kernel, why.message);
         return false;
     }
-    if (config.initrd != nullptr && !entry(config, "initrd", config.initrd, spec.initrd, spec.initrd_size)) {
+    if (config.initrd != nullptr && !entry(config, "property 'initrd'", config.initrd, spec.initrd, spec.initrd_size)) {
         return false;
     }
-    return config.dtb == nullptr || entry(config, "dtb", config.dtb, spec.dtb, spec.dtb_size);
+    return config.dtb == nullptr || entry(config, "property 'dtb'", config.dtb, spec.dtb, spec.dtb_size);
 }
 
 } // namespace

@@ -108,12 +108,16 @@ void Vm::forget_ram()
     for (size_t word = 0; word < ram_words(ram_size); word++) {
         __atomic_store_n(&ram_ready[word], 0ull, __ATOMIC_RELEASE);
     }
-    if (!unmapped) {
-        return;
+    if (unmapped) {
+        flush_stage2_tlbs(); // before any block is cleared and handed out again
     }
-    // Valid entries went away: every CPU's TLB entries for this VMID must
-    // go too (TLBI by VMID acts on the VMID in VTTBR_EL2: this VM's, for the
-    // moment), before any block is cleared and handed out again.
+}
+
+void Vm::flush_stage2_tlbs() const
+{
+    // TLBI by VMID acts on the VMID in VTTBR_EL2: this VM's, for the
+    // moment. The DSB first: the table writes are seen before the
+    // invalidation (D8.16.1, break-before-make).
     uint64_t saved;
     asm volatile("mrs %0, vttbr_el2" : "=r"(saved));
     asm volatile("dsb ishst\n\t"

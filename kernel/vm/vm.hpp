@@ -20,6 +20,7 @@
 #include "kernel/loader/channel_config.hpp"
 #include "kernel/loader/config.hpp"
 #include "kernel/vm/networks.hpp"
+#include "kernel/vm/regions.hpp"
 #include "vcpu/limits.hpp"
 #include "vcpu/vcpu.hpp"
 
@@ -33,6 +34,8 @@ struct VmSpec {
     size_t initrd_size = 0;
     const uint8_t* dtb = nullptr; // nullptr: generated
     size_t dtb_size = 0;
+    const uint8_t* region_data[VmConfig::kMaxRegions] = {}; // each region's contents (nullptr: none)
+    size_t region_size[VmConfig::kMaxRegions] = {};
 };
 
 constexpr uint64_t kTestDeviceBase = 0x0a000000;
@@ -77,6 +80,9 @@ public:
     // Its virtio network device for each network it joins (kernel/vm/networks.hpp).
     vm_networks::NetPort* net_ports = nullptr;
     uint32_t net_port_count = 0;
+    // Its ROMs, extra RAM and flash banks (kernel/vm/regions.hpp), as its configuration lists them.
+    VmRegion regions[VmConfig::kMaxRegions];
+    size_t region_count = 0;
     Vgic vgic;
     VmConsole console;
     vpsci::CpuView power[limits::kVcpusPerVm] = {};
@@ -132,6 +138,9 @@ public:
     /// Takes all RAM out of the stage 2 again (a reset): the next touch of
     /// any block finds it cleared.
     void forget_ram();
+    /// Invalidates every CPU's TLB entries for this VM's VMID: after valid
+    /// stage-2 entries were taken away or changed.
+    void flush_stage2_tlbs() const;
 
 private:
     void halt(const char* why, bool power_off_if_last);

@@ -59,12 +59,31 @@ TEST(DecodeSync, DataAbortWithoutSyndromeNeedsTheInstruction)
     EXPECT_TRUE(exit.mmio.write);
 }
 
-TEST(DecodeSync, PermissionFaultIsAGuestFaultNotMmio)
+TEST(DecodeSync, StoreToReadOnlyMemoryIsMmioWithTheIpaStillToFind)
 {
-    const uint64_t esr = ec(0x24) | 1ull << 24 | 1ull << 6 | 0x0f; // permission fault level 3
+    // A ROM or a flash bank in read-array mode: its device model gets the store.
+    const uint64_t esr = ec(0x24) | 1ull << 24 | 2ull << 22 | 3ull << 16 | 1ull << 6 | 0x0f; // STR W3, permission L3
+    const Exit exit = decode_sync(esr, 0x4000010, 0x4000000 >> 8);
+    EXPECT_EQ(exit.kind, ExitKind::Mmio);
+    EXPECT_TRUE(exit.permission_fault);
+    EXPECT_TRUE(exit.mmio.write);
+    EXPECT_EQ(exit.mmio.size, 4);
+    EXPECT_EQ(exit.mmio.rt, 3);
+}
+
+TEST(DecodeSync, ReadPermissionFaultIsAGuestFaultNotMmio)
+{
+    const uint64_t esr = ec(0x24) | 1ull << 24 | 0x0f; // a load, permission fault level 3
     const Exit exit = decode_sync(esr, 0x40001000, 0x40001000 >> 8);
     EXPECT_EQ(exit.kind, ExitKind::GuestFault);
+    EXPECT_FALSE(exit.permission_fault);
     EXPECT_EQ(exit.ipa, 0x40001000u);
+}
+
+TEST(DecodeSync, TranslationFaultNeedsNoIpaFromFar)
+{
+    const uint64_t esr = ec(0x24) | 1ull << 24 | 2ull << 22 | 1ull << 6 | 0x07;
+    EXPECT_FALSE(decode_sync(esr, 0x0a000010, 0x0a000000 >> 8).permission_fault);
 }
 
 TEST(DecodeSync, StageTwoFaultOnTheGuestsPageTableWalkIsAGuestFault)

@@ -171,7 +171,8 @@ TEST_F(BadVms, EveryVmIsReportedAndTheGoodOneStaysGood)
 TEST_F(BadVms, KernelMustBeOnePackageEntryName)
 {
     EXPECT_EQ(error("no-kernel"), FILE_AND_NODE("no-kernel") "property 'kernel' missing: expected the name of a "
-                                                             "package entry holding an arm64 Image or a raw binary");
+                                                             "package entry holding an arm64 Image or a raw binary, "
+                                                             "or 'entry' in an executable region (firmware)");
     EXPECT_EQ(error("kernel-not-terminated"),
               FILE_AND_NODE("kernel-not-terminated") "property 'kernel' is not a NUL-terminated string: expected the "
                                                      "name of a package entry holding an arm64 Image or a raw binary");
@@ -248,7 +249,7 @@ TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
                                                  "bootargs, console-input, smc-forward, test-device, identity-mapped, "
                                                  "networks, unmapped-mmio");
     EXPECT_EQ(error("child-node"),
-              FILE_AND_NODE("child-node") "unexpected child node 'uart': expected only 'passthrough'");
+              FILE_AND_NODE("child-node") "unexpected child node 'uart': expected only 'passthrough' and 'regions'");
     EXPECT_EQ(error("passthrough-no-reg"),
               FILE_AND_NODE("passthrough-no-reg") "passthrough/rtc: property 'reg' missing: expected the device's "
                                                   "registers, e.g. reg = <0x0 0x9010000 0x0 0x1000>;, or path");
@@ -569,6 +570,72 @@ TEST(VmConfig, RawImagesTheirEntryAndTheDtbAddress)
     EXPECT_EQ(r.error_of("dtb-unaligned"),
               RAW_NODE("dtb-unaligned") "property 'dtb-address' is 0x40000004: expected a multiple of 8 (the arm64 "
                                         "boot protocol)");
+}
+
+} // namespace
+
+namespace {
+
+#define REGION_NODE(node) "tests/dts/config_regions.dts: /" node ": "
+
+TEST(VmConfig, RegionsAndAFirmwareEntryLandInTheirFields)
+{
+    const Parsed r = parse_config("config_regions");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    const VmConfig& fw = r.vm("firmware");
+    ASSERT_TRUE(fw.ok) << fw.error;
+    EXPECT_EQ(fw.kernel, nullptr);
+    EXPECT_TRUE(fw.entry_in_region);
+    EXPECT_EQ(fw.entry, 0u);
+    ASSERT_EQ(fw.region_count, 3u);
+    EXPECT_STREQ(fw.regions[0].name, "flash0");
+    EXPECT_EQ(fw.regions[0].type, RegionType::Rom);
+    EXPECT_EQ(fw.regions[0].base, 0u);
+    EXPECT_EQ(fw.regions[0].size, 0x4000000u);
+    EXPECT_STREQ(fw.regions[0].contents, "u-boot");
+    EXPECT_TRUE(fw.regions[0].executable);
+    EXPECT_EQ(fw.regions[1].type, RegionType::Flash);
+    EXPECT_EQ(fw.regions[1].base, 0x4000000u);
+    EXPECT_EQ(fw.regions[1].contents, nullptr) << "an erased bank";
+    EXPECT_FALSE(fw.regions[1].executable);
+    EXPECT_EQ(fw.regions[2].type, RegionType::Ram);
+    EXPECT_EQ(fw.regions[2].base, 0x100000000u);
+}
+
+TEST(VmConfig, RegionMistakesNameTheRegionAndProperty)
+{
+    const Parsed r = parse_config("config_regions");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    EXPECT_EQ(r.error_of("no-kernel-no-entry"),
+              REGION_NODE("no-kernel-no-entry") "property 'kernel' missing: expected the name of a package entry "
+                                                "holding an arm64 Image or a raw binary, or 'entry' in an executable "
+                                                "region (firmware)");
+    EXPECT_EQ(r.error_of("entry-not-executable"),
+              REGION_NODE("entry-not-executable") "property 'entry' is 0x0 and there is no 'kernel': expected an "
+                                                  "address in a region marked 'executable'");
+    EXPECT_EQ(r.error_of("address-without-kernel"),
+              REGION_NODE("address-without-kernel") "property 'kernel-address' without 'kernel': expected 'kernel' "
+                                                    "to name the raw binary");
+    EXPECT_EQ(r.error_of("type-unknown"),
+              REGION_NODE("type-unknown") "regions/rom: property 'type' is not \"rom\", \"ram\" or \"flash\"");
+    EXPECT_EQ(r.error_of("no-type"),
+              REGION_NODE("no-type") "regions/rom: property 'type' missing: expected \"rom\", \"ram\" or \"flash\"");
+    EXPECT_EQ(r.error_of("flash-not-whole-blocks"),
+              REGION_NODE("flash-not-whole-blocks") "regions/nor: property 'reg' is base 0x0 size 0x30000: expected a "
+                                                    "non-zero size, both multiples of 256 KiB (the flash's erase "
+                                                    "block), at most 65536 blocks");
+    EXPECT_EQ(r.error_of("over-ram"),
+              REGION_NODE("over-ram") "regions/rom: property 'reg' [0x40f00000, 0x41100000) overlaps the VM's RAM "
+                                      "[0x40000000, 0x41000000): expected a region outside it");
+    EXPECT_EQ(r.error_of("in-device-window"),
+              REGION_NODE("in-device-window") "regions/rom: property 'reg' [0x9000000, 0x9010000) overlaps the device "
+                                              "window [0x8000000, 0xb000000): expected a region outside it");
+    EXPECT_EQ(r.error_of("overlapping"),
+              REGION_NODE("overlapping") "regions/b: property 'reg' [0x100000, 0x300000) overlaps region a [0x0, "
+                                         "0x200000)");
+    EXPECT_EQ(r.error_of("unknown-property"),
+              REGION_NODE("unknown-property") "regions/rom: property 'writable' is not known: expected type, reg, "
+                                              "contents or executable");
 }
 
 } // namespace

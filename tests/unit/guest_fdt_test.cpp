@@ -330,3 +330,23 @@ TEST(GuestFdt, DeviceFromTheHostDtbKeepsItsTriggerAndDmaCoherence)
 }
 
 } // namespace
+
+TEST(GuestFdt, FlashBanksAreCfiFlashNodesWithTheBankWidth)
+{
+    GuestFdtSpec s = spec(3);
+    const GuestFdtFlash banks[] = {{0x04000000, 0x04000000}};
+    s.flash = banks;
+    s.flash_count = 1;
+    const Built b = build(s);
+    ASSERT_GT(b.size, 0) << b.error;
+    EXPECT_EQ(str(b, "/flash@4000000", "compatible"), "cfi-flash");
+    EXPECT_EQ(cells(b, "/flash@4000000", "reg"), (std::vector<uint32_t>{0, 0x04000000, 0, 0x04000000}));
+    EXPECT_EQ(cells(b, "/flash@4000000", "bank-width"), (std::vector<uint32_t>{4}));
+}
+
+TEST(GuestFdt, NoFlashRegionNoFlashNode)
+{
+    const Built b = build(spec(3));
+    ASSERT_GT(b.size, 0) << b.error;
+    EXPECT_EQ(fdt_path_offset(b.dtb.data(), "/flash@4000000"), -FDT_ERR_NOTFOUND);
+}

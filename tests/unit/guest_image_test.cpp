@@ -332,3 +332,21 @@ TEST(RawLayout, AnImageWithAFixedDtbKeepsTheImagePlacement)
 }
 
 } // namespace
+
+TEST(RawLayout, FirmwareInARegionPutsNothingInRamButTheDtb)
+{
+    linux_image::LayoutRequest request;
+    request.ram_base = 0x40000000;
+    request.ram_size = 16 * kMiB;
+    request.firmware = true;
+    request.raw_entry = 0; // QEMU virt's flash0
+    request.dtb_size = 64 * 1024;
+    request.dtb_fixed = true;
+    request.dtb_address = 0x40000000;
+    GuestLayout layout;
+    LoadError error;
+    ASSERT_TRUE(linux_image::plan(request, layout, error)) << error.message;
+    EXPECT_EQ(layout.entry, 0u);
+    EXPECT_EQ(layout.kernel_start, layout.kernel_end) << "no kernel";
+    EXPECT_EQ(layout.dtb_start, 0x40000000u);
+}

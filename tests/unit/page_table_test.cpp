@@ -274,3 +274,18 @@ TEST(Stage2, RamBlocksMappedLaterAllocateNothing)
     EXPECT_EQ(built.lookup(block), MemType::Unmapped);
     EXPECT_EQ(alloc.used(), tables) << "no table allocated after the build";
 }
+
+TEST(Stage2, NoExecTypesSetXnAndReadBackAsThemselves)
+{
+    FakeTables alloc(8);
+    PageTable table(alloc, Regime::Stage2, 40);
+    ASSERT_TRUE(table.init());
+    ASSERT_TRUE(table.map(0x04000000, 0x60000000, 2 * kMiB, MemType::ReadOnlyNoExec));
+    ASSERT_TRUE(table.map(0x100000000ull, 0x62000000, 0x10000, MemType::NormalNoExec));
+    EXPECT_EQ(table.lookup(0x04000010), MemType::ReadOnlyNoExec);
+    EXPECT_EQ(table.lookup(0x100000010ull), MemType::NormalNoExec);
+    EXPECT_NE(table.leaf_attributes(MemType::ReadOnlyNoExec) & (1ull << 54), 0u) << "stage-2 XN";
+    EXPECT_EQ((table.leaf_attributes(MemType::ReadOnlyNoExec) >> 6) & 3, 1u) << "S2AP read-only";
+    EXPECT_EQ((table.leaf_attributes(MemType::NormalNoExec) >> 6) & 3, 3u) << "S2AP read-write";
+    EXPECT_EQ(table.leaf_attributes(MemType::NormalReadOnly) & (1ull << 54), 0u) << "a ROM firmware runs from";
+}
