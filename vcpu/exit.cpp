@@ -26,7 +26,9 @@ void decode_data_abort(Exit& exit, uint64_t hpfar)
     // A store to read-only memory (ROM, flash) goes to the device model
     // that owns it, if any. A fault on the guest's own page-table walk, an
     // external abort...: not an emulated device.
-    exit.permission_fault = is_permission_fault(fsc) && bits(esr, kWnR, kWnR) && !bits(esr, kCm, kCm);
+    // Cache maintenance that needs write permission (DC IVAC) on read-only
+    // memory: the guest cannot have dirtied it, skipping loses nothing.
+    exit.permission_fault = is_permission_fault(fsc) && bits(esr, kWnR, kWnR);
     if ((!is_translation_fault(fsc) && !exit.permission_fault) || bits(esr, kS1ptw, kS1ptw)) {
         exit.kind = ExitKind::GuestFault;
         return;

@@ -294,7 +294,8 @@ const Exit& Vcpu::run()
             take_fpsimd(); // and retry the instruction
             continue;
         }
-        if (exit.permission_fault && exit.kind != ExitKind::GuestFault && !ipa_from_far(exit)) {
+        if (exit.permission_fault && (exit.kind == ExitKind::Mmio || exit.kind == ExitKind::MmioNeedsDecode) &&
+            !ipa_from_far(exit)) {
             exit.kind = ExitKind::GuestFault;
         }
         if (exit.kind == ExitKind::MmioNeedsDecode && !decode_from_instruction(exit)) {

@@ -71,6 +71,12 @@ TEST(DecodeSync, StoreToReadOnlyMemoryIsMmioWithTheIpaStillToFind)
     EXPECT_EQ(exit.mmio.rt, 3);
 }
 
+TEST(DecodeSync, CacheMaintenanceOnReadOnlyMemoryIsSkipped)
+{
+    const uint64_t esr = ec(0x24) | 1ull << 8 | 1ull << 6 | 0x0f; // DC IVAC: CM, WnR, permission fault
+    EXPECT_EQ(decode_sync(esr, 0x1000, 0x1000 >> 8).kind, ExitKind::CacheMaintenance);
+}
+
 TEST(DecodeSync, ReadPermissionFaultIsAGuestFaultNotMmio)
 {
     const uint64_t esr = ec(0x24) | 1ull << 24 | 0x0f; // a load, permission fault level 3
