@@ -11,6 +11,7 @@
 #include "kernel/cpu/smp.hpp"
 #include "kernel/devices/calls/calls.hpp"
 #include "kernel/devices/gic/vgic.hpp"
+#include "kernel/devices/pmu/vpmu.hpp"
 #include "kernel/mem/el2_map.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/sched/sched.hpp"
@@ -149,6 +150,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
         log_warn("vgic: no GIC virtualization support on this host; VMs get no interrupt controller");
     }
     irq::init_cpu();
+    vpmu::probe(); // before the secondary CPUs set up theirs
     console_input::init(platform);
     console::print("cpu 0 online (mpidr 0x%lx)\n", mpidr);
     __atomic_store_n(&vireo_cpus[0].online, 1u, __ATOMIC_RELEASE);
@@ -168,6 +170,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     run_selftest(platform);
     memory::init(platform, dtb, dtb_size);
     vcpu_cpu_init(vcpu_ipa_bits());
+    vpmu::init_cpu();
     calls::probe_firmware(platform.psci_conduit);
     const vm_configs::Specs wanted = vm_configs::load(platform, online, reinterpret_cast<const void*>(dtb));
     if (wanted.count > 0 || platform.initrd.size != 0) {

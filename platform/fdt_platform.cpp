@@ -272,6 +272,15 @@ void parse_timer(const void* fdt, Platform& out, int gic_node)
     timer.frequency = freq != nullptr ? fdt32_ld(freq) : 0;
 }
 
+void parse_pmu(const void* fdt, Platform& out, int gic_node)
+{
+    const int node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-pmuv3");
+    uint32_t ppi = 0;
+    if (node >= 0 && ppi_of(fdt, node, 0, interrupt_cells(fdt, gic_node), ppi)) {
+        out.pmu_ppi = ppi;
+    }
+}
+
 void parse_chosen(const void* fdt, Platform& out)
 {
     const int chosen = fdt_path_offset(fdt, "/chosen");
@@ -340,6 +349,7 @@ bool parse_platform(const void* fdt, Platform& out, PlatformError& error)
     parse_reserved(fdt, out);
     parse_psci(fdt, out);
     parse_timer(fdt, out, gic_node);
+    parse_pmu(fdt, out, gic_node);
     parse_chosen(fdt, out);
     parse_console(fdt, out);
     return true;

@@ -64,6 +64,9 @@ struct Platform {
     Conduit psci_conduit = Conduit::None;
     GicDesc gic;
     TimerDesc timer;
+    // The PMU's overflow interrupt (PPI number, 0-15): the DTB's pmu node
+    // (arm,armv8-pmuv3), else QEMU virt's.
+    uint32_t pmu_ppi = 7;
     UartDesc uart;
     ConsoleSource uart_source = ConsoleSource::None;
     Range initrd; // /chosen linux,initrd-start/end: where the boot loader put Vireo's package; size 0 if none

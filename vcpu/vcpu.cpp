@@ -80,6 +80,7 @@ void Vcpu::reset(uint64_t pc, uint64_t x0)
     el1.sctlr = kSctlrEl1Reset;
     fp = {};
     ptimer = {};
+    pmu.request_reset(); // its own CPU drops what the hardware holds of it (vpmu::enter)
 }
 
 void Vcpu::load()

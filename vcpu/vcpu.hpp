@@ -8,6 +8,7 @@
 
 #include "vcpu/context.hpp"
 #include "vcpu/exit.hpp"
+#include "vcpu/pmu_state.hpp"
 
 class Vm;
 class Vgic;
@@ -90,6 +91,7 @@ public:
     VcpuStats stats_base;
     VcpuStats stats_shown;
     PhysTimer ptimer;
+    PmuState pmu; // its virtual PMU (kernel/devices/pmu)
 
     Vm* vm = nullptr; // the VM layer's view of its VM (kernel/vm)
     // Whether its WFI exits to Vireo (else it waits in the guest, load()).

@@ -4,6 +4,7 @@
 #include "kernel/console/input.hpp"
 #include "kernel/cpu/percpu.hpp"
 #include "kernel/devices/gic/vgic.hpp"
+#include "kernel/devices/pmu/vpmu.hpp"
 #include "platform/cpu.hpp"
 #include "platform/gic.hpp"
 #include "platform/platform.hpp"
@@ -16,6 +17,7 @@ constinit bool ready = false;
 constinit uint32_t hyp_timer_intid = gic::kPpiBase + 10; // CNTHP: PPI 10 unless the DTB says otherwise
 constinit uint32_t vtimer_intid = gic::kPpiBase + 11;    // CNTV: the guests' virtual timer
 constinit uint32_t maintenance_intid = gic::kSpurious;   // GICH maintenance, from the DTB
+constinit uint32_t pmu_intid = gic::kPpiBase + 7;        // the PMU's overflow interrupt
 
 constexpr uint32_t kMaxIntid = 1020;
 constinit Vgic* spi_owner[kMaxIntid] = {}; // passthrough SPIs: the virtual GIC of the VM that has each
@@ -38,6 +40,7 @@ bool init(const Platform& platform)
     if (platform.timer.found && platform.timer.ppi[2] != 0) {
         vtimer_intid = gic::kPpiBase + platform.timer.ppi[2];
     }
+    pmu_intid = gic::kPpiBase + platform.pmu_ppi;
     if (!gic::init(platform.gic)) {
         log_error("GICv%u at 0x%lx cannot be driven; no time slices or CPU kicks", platform.gic.version,
                   platform.gic.dist.base);
@@ -64,6 +67,9 @@ void init_cpu()
     gic::enable_local(vtimer_intid);
     if (maintenance_intid != gic::kSpurious) {
         gic::enable_local(maintenance_intid);
+    }
+    if (vpmu::available()) {
+        gic::enable_local(pmu_intid);
     }
 }
 
@@ -94,6 +100,9 @@ void handle_pending()
                 vgic::timer_fired(*loaded, intid); // ends (or hands on) the interrupt itself
                 continue;
             }
+        }
+        if (intid == pmu_intid) {
+            vpmu::overflow(); // masks the overflowing counters' interrupts: the line is low before the EOI
         }
         // SGI 0 (kick) and the vGIC maintenance interrupt need nothing
         // more: their job was to make this CPU leave the guest and look.

@@ -2,6 +2,7 @@
 
 #include "kernel/console/console.hpp"
 #include "kernel/cpu/irq.hpp"
+#include "kernel/devices/pmu/vpmu.hpp"
 #include "kernel/sched/sched.hpp"
 #include "platform/cpu.hpp"
 #include "platform/mmio.hpp"
@@ -98,6 +99,7 @@ extern "C" [[noreturn]] void secondary_main(PerCpu* cpu)
     const uint64_t mpidr = arch::read_mpidr() & kMpidrAffinityMask;
     console::print("cpu %u online (mpidr 0x%lx)\n", cpu->index, mpidr);
     vcpu_cpu_init(vcpu_ipa_bits());
+    vpmu::init_cpu();
     irq::init_cpu();
     __atomic_store_n(&cpu->online, 1u, __ATOMIC_RELEASE);
     sched::run(); // idles in WFE until a vCPU is pinned here

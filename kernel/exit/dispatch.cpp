@@ -5,6 +5,7 @@
 #include "kernel/cpu/percpu.hpp"
 #include "kernel/devices/calls/calls.hpp"
 #include "kernel/devices/gic/vgic.hpp"
+#include "kernel/devices/pmu/vpmu.hpp"
 #include "kernel/devices/sysreg/sysreg_emul.hpp"
 #include "kernel/devices/timer/ptimer.hpp"
 #include "kernel/vm/vm.hpp"
@@ -100,9 +101,13 @@ void undefined(Vcpu& vcpu, const Exit& exit, const char* what)
 }
 
 /// A trapped MSR/MRS the system-register emulation does not own: the
-/// emulated physical timer's, or UNDEFINED.
+/// emulated physical timer's, the virtual PMU's, or UNDEFINED.
 __attribute__((noinline)) Outcome other_sysreg(Vcpu& vcpu, const Exit& exit)
 {
+    if (vpmu::access(vcpu, exit.sysreg)) {
+        vcpu.skip_instruction();
+        return Outcome::Continue;
+    }
     if (ptimer::owns(exit.sysreg)) {
         vcpu.skip_instruction();
         return ptimer::access(vcpu, exit.sysreg);
@@ -138,6 +143,9 @@ Outcome wait_for_interrupt(Vcpu& vcpu)
     }
     if (vcpu.ptimer.armed()) {
         ptimer::update(vcpu); // its deadline may have passed since the last look
+    }
+    if (vcpu.pmu.level) {
+        vpmu::update(vcpu); // an overflow still flagged after the guest's EOI is pending again
     }
     return vgic::has_pending(vcpu) || vgic::timer_owed(vcpu) ? Outcome::Continue : Outcome::Block;
 }

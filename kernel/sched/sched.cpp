@@ -4,6 +4,7 @@
 #include "kernel/cpu/irq.hpp"
 #include "kernel/cpu/percpu.hpp"
 #include "kernel/devices/gic/vgic.hpp"
+#include "kernel/devices/pmu/vpmu.hpp"
 #include "kernel/devices/timer/ptimer.hpp"
 #include "kernel/exit/dispatch.hpp"
 #include "platform/cpu.hpp"
@@ -214,6 +215,7 @@ void run_until_switch(RunQueue& q, Vcpu& v, bool sliced, uint64_t earliest)
     } leave{v};
     for (;;) {
         const bool vgic = v.vgic != nullptr;
+        vpmu::enter(v);
         if (vgic) {
             vgic::enter(v);
         } else if (this_cpu()->lr_owner != nullptr) {

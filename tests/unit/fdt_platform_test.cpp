@@ -82,6 +82,26 @@ TEST(FdtPlatform, QemuVirtGicV3FindsRedistributorsMemreserveAndReservedMemory)
     EXPECT_EQ(p.initrd.size, 0x1f00000u);
 }
 
+TEST(FdtPlatform, PmuInterruptIsTheDtbsPmuPpiElseQemuVirts)
+{
+    const Parsed none = parse("qemu-virt-gicv3");
+    ASSERT_TRUE(none.ok) << none.error.message;
+    EXPECT_EQ(none.platform.pmu_ppi, 7u) << "no pmu node: QEMU virt's PPI 7 (INTID 23)";
+
+    std::vector<char> dtb = load_dtb("qemu-virt-gicv3");
+    dtb.resize(dtb.size() + 256);
+    ASSERT_EQ(fdt_open_into(dtb.data(), dtb.data(), static_cast<int>(dtb.size())), 0);
+    const int pmu = fdt_add_subnode(dtb.data(), 0, "pmu");
+    ASSERT_GE(pmu, 0);
+    ASSERT_EQ(fdt_setprop_string(dtb.data(), pmu, "compatible", "arm,armv8-pmuv3"), 0);
+    const fdt32_t interrupts[] = {cpu_to_fdt32(1), cpu_to_fdt32(5), cpu_to_fdt32(4)};
+    ASSERT_EQ(fdt_setprop(dtb.data(), pmu, "interrupts", interrupts, sizeof interrupts), 0);
+    Platform p;
+    PlatformError error;
+    ASSERT_TRUE(parse_platform(dtb.data(), p, error)) << error.message;
+    EXPECT_EQ(p.pmu_ppi, 5u);
+}
+
 TEST(FdtPlatform, RaspberryPi4TranslatesSocAddressesAndUsesSpinTable)
 {
     const Parsed r = parse("rpi4");
