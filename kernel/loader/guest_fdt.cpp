@@ -167,6 +167,14 @@ void write_timer(Writer& w, uint32_t ppi_cpus)
     w.end();
 }
 
+void write_pmu(Writer& w, uint32_t ppi_cpus)
+{
+    w.begin("pmu");
+    w.string("compatible", "arm,armv8-pmuv3");
+    w.cells("interrupts", {kPpi, kPmuPpi, kLevelHigh | ppi_cpus});
+    w.end();
+}
+
 void write_uart(Writer& w, const GuestFdtSpec& spec, const char* name)
 {
     w.begin("apb-pclk");
@@ -361,6 +369,9 @@ int guest_fdt::build(const GuestFdtSpec& spec, void* buf, size_t size, const cha
 
     write_gic(w, spec, ppi_cpus);
     write_timer(w, ppi_cpus);
+    if (spec.pmu) {
+        write_pmu(w, ppi_cpus);
+    }
     write_uart(w, spec, uart_name);
     write_devices(w, spec);
     write_channels(w, spec);

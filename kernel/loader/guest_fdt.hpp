@@ -72,6 +72,7 @@ struct GuestFdtSpec {
     size_t virtio_count = 0;
     const GuestFdtFlash* flash = nullptr;
     size_t flash_count = 0;
+    bool pmu = false; // a PMUv3 node (arm,armv8-pmuv3), its overflow interrupt on kPmuPpi
 };
 
 namespace guest_fdt {
@@ -96,6 +97,7 @@ constexpr uint32_t kSecurePhysTimerPpi = 13;
 constexpr uint32_t kPhysTimerPpi = 14;
 constexpr uint32_t kVirtTimerPpi = 11;
 constexpr uint32_t kHypTimerPpi = 10;
+constexpr uint32_t kPmuPpi = 7; // INTID 23, as on QEMU virt
 
 /// Writes the guest's DTB for `spec` into `buf` (`size` bytes). Returns the
 /// DTB's size in bytes, or a negative libfdt error with `error` saying why:

@@ -5,6 +5,7 @@
 #include "kernel/console/console.hpp"
 #include "kernel/cpu/irq.hpp"
 #include "kernel/cpu/percpu.hpp"
+#include "kernel/devices/pmu/vpmu.hpp"
 #include "kernel/loader/guest_fdt.hpp"
 #include "kernel/loader/image.hpp"
 #include "kernel/mem/bulk.hpp"
@@ -120,6 +121,7 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
     fdt.ram_size = config.ram_size;
     fdt.vcpus = config.vcpus;
     fdt.gic_version = vgic::version();
+    fdt.pmu = vpmu::available();
     fdt.uart_base = kUartBase;
     fdt.uart_spi = kUartIntid - 32;
     fdt.bootargs = config.bootargs;

@@ -162,6 +162,26 @@ TEST(GuestFdt, GicV3VmHasOneRedistributorRegionForAllVcpus)
     EXPECT_EQ(cells(b, "/timer", "interrupts"), (Cells{1, 13, 8, 1, 14, 8, 1, 11, 8, 1, 10, 8}));
 }
 
+TEST(GuestFdt, PmuNodeOnlyWhenTheVmHasAPmu)
+{
+    const Built none = build(spec(3));
+    expect_common(none);
+    EXPECT_LT(fdt_path_offset(none.dtb.data(), "/pmu"), 0) << "no PMU, no node";
+
+    GuestFdtSpec s = spec(3);
+    s.pmu = true;
+    const Built v3 = build(s);
+    expect_common(v3);
+    EXPECT_EQ(str(v3, "/pmu", "compatible"), "arm,armv8-pmuv3");
+    EXPECT_EQ(cells(v3, "/pmu", "interrupts"), (Cells{1, 7, 4})) << "PPI 7 (INTID 23), level-high, no CPU mask";
+
+    s = spec(2);
+    s.pmu = true;
+    const Built v2 = build(s);
+    expect_common(v2);
+    EXPECT_EQ(cells(v2, "/pmu", "interrupts"), (Cells{1, 7, 0xf04})) << "GICv2: the four vCPUs in the CPU mask";
+}
+
 TEST(GuestFdt, SixteenVcpusOnGicv3EachWithItsCpuNodeAndRedistributor)
 {
     GuestFdtSpec s = spec(3);

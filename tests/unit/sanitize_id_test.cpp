@@ -45,13 +45,27 @@ TEST(SanitizeId, Pfr1HidesMteAndSme)
     EXPECT_EQ(field(v, 4), 2u) << "SSBS stays";
 }
 
-TEST(SanitizeId, DebugFeaturesHidePmuAndTrace)
+TEST(SanitizeId, DebugFeaturesHideTraceAndProfiling)
 {
     const uint64_t v = sanitize_id(sysreg_encoding(3, 0, 0, 5, 0), 0x0000'0001'f051'5196ull);
-    EXPECT_EQ(field(v, 8), 0u) << "PMUVer";
+    EXPECT_EQ(field(v, 8), 1u) << "PMUVer: PMUv3, the virtual PMU's";
     EXPECT_EQ(field(v, 4), 0u) << "TraceVer";
     EXPECT_EQ(field(v, 32), 0u) << "PMSVer";
     EXPECT_EQ(field(v, 0), 6u) << "DebugVer stays";
+}
+
+TEST(SanitizeId, PmuVersionIsCappedAndItsExtrasHidden)
+{
+    const uint32_t dfr0 = sysreg_encoding(3, 0, 0, 5, 0);
+    // -cpu max: PMUv3p5 (6), PMU snapshots, SEBEP and HPMN0 present.
+    const uint64_t max = 1ull << 60 | 1ull << 24 | 1ull << 16 | 6ull << 8 | 0x6;
+    const uint64_t v = sanitize_id(dfr0, max);
+    EXPECT_EQ(field(v, 8), 4u) << "PMUVer capped at PMUv3p1";
+    EXPECT_EQ(field(v, 16), 0u) << "PMSS";
+    EXPECT_EQ(field(v, 24), 0u) << "SEBEP";
+    EXPECT_EQ(field(v, 60), 0u) << "HPMN0";
+    EXPECT_EQ(field(sanitize_id(dfr0, 0xfull << 8), 8), 0u) << "an IMPLEMENTATION DEFINED PMU: none";
+    EXPECT_EQ(field(sanitize_id(dfr0, 0x6), 8), 0u) << "no PMU: none";
 }
 
 TEST(SanitizeId, SveAndSmeFeatureRegistersReadAsZero)
