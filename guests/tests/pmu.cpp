@@ -282,6 +282,140 @@ void test_no_storm()
     test("pmu-cleared-overflow-is-not-pending", !pmu_pending_in_gic());
 }
 
+// An excursion to EL0: el0_run(fn) saves the callee-saved registers and the
+// stack, enters fn at EL0 (MMU off, interrupts masked) on its own stack,
+// and returns ESR_EL1 of the first exception fn takes: SVC (EC 0x15) when
+// fn ran to its end, a trapped system register access (EC 0x18) or
+// UNDEFINED (EC 0) otherwise. Its vectors are in place only meanwhile.
+extern "C" uint64_t el0_run(void (*fn)());
+asm(R"(
+	.text
+	.globl	el0_run
+el0_run:
+	stp	x19, x20, [sp, #-96]!
+	stp	x21, x22, [sp, #16]
+	stp	x23, x24, [sp, #32]
+	stp	x25, x26, [sp, #48]
+	stp	x27, x28, [sp, #64]
+	stp	x29, x30, [sp, #80]
+	mrs	x1, vbar_el1
+	adrp	x2, el0_saved
+	add	x2, x2, :lo12:el0_saved
+	mov	x3, sp
+	stp	x3, x1, [x2]
+	adrp	x1, el0_vectors
+	add	x1, x1, :lo12:el0_vectors
+	msr	vbar_el1, x1
+	adrp	x1, el0_stack_top
+	add	x1, x1, :lo12:el0_stack_top
+	msr	sp_el0, x1
+	msr	elr_el1, x0
+	mov	x1, #0x3c0		/* EL0t, DAIF masked */
+	msr	spsr_el1, x1
+	isb
+	eret
+
+	.balign	2048
+el0_vectors:
+	.skip	0x400			/* exceptions from EL1 are not expected here */
+	mrs	x0, esr_el1		/* synchronous, lower EL, AArch64 */
+	adrp	x2, el0_saved
+	add	x2, x2, :lo12:el0_saved
+	ldp	x3, x1, [x2]
+	msr	vbar_el1, x1
+	mov	sp, x3
+	isb
+	ldp	x21, x22, [sp, #16]
+	ldp	x23, x24, [sp, #32]
+	ldp	x25, x26, [sp, #48]
+	ldp	x27, x28, [sp, #64]
+	ldp	x29, x30, [sp, #80]
+	ldp	x19, x20, [sp], #96
+	ret
+
+	.bss
+	.balign	16
+el0_saved:
+	.skip	16
+el0_stack:
+	.skip	4096
+el0_stack_top:
+	.text
+)");
+
+volatile uint64_t el0_value;
+
+void el0_read_cycles()
+{
+    uint64_t v;
+    asm volatile("mrs %0, pmccntr_el0" : "=r"(v));
+    el0_value = v;
+    asm volatile("svc #0");
+}
+
+void el0_increment() { asm volatile("msr pmswinc_el0, %0\n\tsvc #0" ::"r"(uint64_t{1})); }
+
+uint64_t ec(uint64_t esr) { return esr >> 26; }
+
+/// PMUSERENR_EL0 decides what EL0 may do (CR: read the cycle counter, SW:
+/// software increments); what it does not allow traps to the guest's EL1.
+void test_el0()
+{
+    constexpr uint64_t kUserenrSw = 2, kUserenrCr = 4;
+    quiesce();
+    MSR(pmccfiltr_el0, 0);
+    MSR(pmcntenset_el0, kCycle | 1);
+    MSR(pmcr_el0, kPmcrE | kPmcrLc);
+    set_type(0, kSwIncr);
+    set_count(0, 0);
+    MSR(pmuserenr_el0, 0);
+    uint64_t esr = el0_run(el0_read_cycles);
+    test("pmu-el0-cycle-read-traps-to-el1-without-pmuserenr", ec(esr) == 0x18);
+    MSR(pmuserenr_el0, kUserenrCr);
+    el0_value = 0;
+    esr = el0_run(el0_read_cycles);
+    test("pmu-el0-cycle-read-with-pmuserenr-cr", ec(esr) == 0x15 && el0_value > 0);
+    esr = el0_run(el0_increment);
+    test("pmu-el0-swinc-traps-without-pmuserenr-sw", ec(esr) == 0x18 && count(0) == 0);
+    MSR(pmuserenr_el0, kUserenrSw);
+    esr = el0_run(el0_increment);
+    test("pmu-el0-swinc-with-pmuserenr-sw", ec(esr) == 0x15 && count(0) == 1);
+    set_type(0, kSwIncr | 1ull << 30); // U: not at EL0
+    esr = el0_run(el0_increment);
+    test("pmu-el0-swinc-filtered-by-u", ec(esr) == 0x15 && count(0) == 1);
+    MSR(pmuserenr_el0, 0);
+    quiesce();
+}
+
+/// Whether the DTB at `dtb` holds `text` anywhere (a property value).
+bool dtb_mentions(uint64_t dtb, const char* text)
+{
+    const auto* base = reinterpret_cast<const char*>(dtb);
+    const uint64_t size = dt_cells(base + 4, 1); // totalsize
+    for (uint64_t i = 0; dt_cells(base, 1) == 0xd00dfeed && i < size; i++) {
+        uint64_t n = 0;
+        while (text[n] != '\0' && i + n < size && base[i + n] == text[n]) {
+            n++;
+        }
+        if (text[n] == '\0') {
+            return true;
+        }
+    }
+    return false;
+}
+
+void read_pmcr() { (void)MRS(pmcr_el0); }
+void write_pmswinc() { MSR(pmswinc_el0, 1); }
+
+/// A host without a PMU (-cpu cortex-a72,pmu=off): neither is there one in the VM.
+void test_absent(uint64_t dtb)
+{
+    test("pmu-absent-pmuver-zero", ((MRS(id_aa64dfr0_el1) >> 8) & 0xf) == 0);
+    test("pmu-absent-no-dtb-node", !dtb_mentions(dtb, "arm,armv8-pmuv3"));
+    test("pmu-absent-registers-undefined",
+         expect_fault(read_pmcr).esr == (1ull << 25) && expect_fault(write_pmswinc).esr == (1ull << 25));
+}
+
 /// Two VMs on one physical CPU (two-pmu.dts): role 1 keeps its cycle
 /// counter running, role 2 leaves its own stopped at a value it chose;
 /// both count software increments, yielding the CPU between them.
@@ -349,6 +483,11 @@ extern "C" void guest_main(uint64_t, uint64_t dtb)
         test_isolation(role);
         return;
     }
+    if (((MRS(id_aa64dfr0_el1) >> 8) & 0xf) == 0) {
+        test_absent(dtb);
+        return;
+    }
+    test("pmu-dtb-has-pmu-node", dtb_mentions(dtb, "arm,armv8-pmuv3"));
     test_identity();
     measure();
     test_cycle_counter();
@@ -357,4 +496,5 @@ extern "C" void guest_main(uint64_t, uint64_t dtb)
     test_missing_counter();
     test_overflow_interrupt();
     test_no_storm();
+    test_el0();
 }
