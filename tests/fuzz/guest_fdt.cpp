@@ -64,6 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     }
     spec.devices = devices.data();
     spec.device_count = device_count;
+    spec.pmu = in.flag();
 
     std::vector<uint8_t> buffer(64 * 1024);
     const char* why = nullptr;
@@ -95,6 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         cpu_nodes++;
     }
     FUZZ_CHECK(cpu_nodes == spec.vcpus);
+    FUZZ_CHECK((fdt_path_offset(fdt, "/pmu") >= 0) == spec.pmu); // a PMU node exactly when the VM has a PMU
     // /chosen says what was asked.
     const int chosen = fdt_path_offset(fdt, "/chosen");
     FUZZ_CHECK(chosen >= 0);
