@@ -28,7 +28,6 @@ struct El1State {
     uint64_t sctlr, ttbr0, ttbr1, tcr, mair, amair, vbar, contextidr;
     uint64_t tpidr_el0, tpidr_el1, tpidrro_el0, sp_el1, elr_el1, spsr_el1;
     uint64_t esr, far, afsr0, afsr1, par, cpacr, csselr, cntkctl;
-    uint64_t mdscr; // emulated: debug registers trap
     uint64_t cntv_ctl, cntv_cval;
 };
 

@@ -5,8 +5,8 @@
 #define LOAD(field, reg) asm volatile("msr " #reg ", %0" ::"r"(state.field))
 
 // One list for both directions, so save and load cannot drift apart.
-// MDSCR_EL1 is not here: debug registers trap (MDCR_EL2.TDA) and the guest's
-// value lives in El1State::mdscr only (kernel/devices/sysreg/sysreg_emul.cpp).
+// MDSCR_EL1 is not here: debug registers trap (MDCR_EL2.TDA), and the guest's
+// value lives in the vCPU's DebugState (vcpu/debug.hpp).
 #define EL1_REGISTERS(X)                                                                                               \
     X(sctlr, sctlr_el1);                                                                                               \
     X(ttbr0, ttbr0_el1);                                                                                               \

@@ -58,10 +58,13 @@ void vcpu_cpu_init(unsigned ipa_bits)
     }
     const uint64_t vtcr = 1ull << 31 | ps << 16 | 3ull << 12 | 1ull << 10 | 1ull << 8 | 1ull << 6 | (64 - ipa_bits);
     WRITE_SYSREG(vtcr_el2, vtcr);
-    // MDCR_EL2: keep HPMN, trap PMU (TPM, TPMCR) and debug registers (TDA,
-    // TDOSA, TDRA): the guests see neither.
+    // MDCR_EL2: keep HPMN, trap PMU (TPM, TPMCR) and every debug register
+    // access (TDA, TDOSA, TDRA): the guests see no PMU, and their debug
+    // registers are emulated per vCPU (vcpu/debug.hpp); TDE clear, so their
+    // debug exceptions go to their own EL1.
     const uint64_t hpmn = READ_SYSREG(mdcr_el2) & 0x1f;
     WRITE_SYSREG(mdcr_el2, hpmn | 1u << 5 | 1u << 6 | 1u << 9 | 1u << 10 | 1u << 11);
+    debug_cpu_init();
     // The physical counter stays readable at EL1; the physical timer traps.
     WRITE_SYSREG(cnthctl_el2, 1);
     WRITE_SYSREG(vpidr_el2, READ_SYSREG(midr_el1));
@@ -79,6 +82,7 @@ void Vcpu::reset(uint64_t pc, uint64_t x0)
     el1 = {};
     el1.sctlr = kSctlrEl1Reset;
     fp = {};
+    debug = {};
     ptimer = {};
     pmu.request_reset(); // its own CPU drops what the hardware holds of it (vpmu::enter)
 }
@@ -95,6 +99,7 @@ void Vcpu::load()
         }
         needs_reload_ = false;
         el1_state_load(el1);
+        debug_load(debug);
         WRITE_SYSREG(vttbr_el2, stage2->vttbr);
         WRITE_SYSREG(cntvoff_el2, stage2->cntvoff);
         WRITE_SYSREG(vmpidr_el2, (1ull << 31) | mpidr);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "vcpu/context.hpp"
+#include "vcpu/debug.hpp"
 #include "vcpu/exit.hpp"
 #include "vcpu/pmu_state.hpp"
 
@@ -85,6 +86,7 @@ public:
     GuestRegs regs = {};
     El1State el1 = {};
     FpState fp = {};
+    DebugState debug = {}; // breakpoints, watchpoints, MDSCR_EL1, OS lock (vcpu/debug.hpp)
     VcpuStats stats;
     // The monitor's marks (kernel/console/monitor.cpp, CPU 0 only): what
     // `stat -r` took as zero, and what the last `stat` showed.

@@ -7,6 +7,7 @@
 #include "boot/layout.h"
 #include "kernel/cpu/asm_offsets.h"
 
+struct DebugState;
 struct GuestRegs;
 class Vcpu;
 
@@ -27,6 +28,8 @@ struct PerCpu {
     uint64_t cptr = ~0ull;      // CPTR_EL2 as Vireo last wrote it for a guest (~0: unknown)
     uint64_t hcr = 0;           // HCR_EL2 as Vireo last wrote it for a guest (0: not yet)
     uint32_t vcpus = 0;         // vCPUs assigned to this CPU (kernel/vm/build.cpp); atomic
+    // Whose breakpoints and watchpoints are in the hardware (nullptr: all disabled; vcpu/debug.cpp).
+    const DebugState* debug_owner = nullptr;
 };
 
 static_assert(offsetof(PerCpu, stack_top) == PERCPU_STACK_TOP);

@@ -47,10 +47,14 @@ TEST(SanitizeId, Pfr1HidesMteAndSme)
 
 TEST(SanitizeId, DebugFeaturesHideTraceAndProfiling)
 {
-    const uint64_t v = sanitize_id(sysreg_encoding(3, 0, 0, 5, 0), 0x0000'0001'f051'5196ull);
+    const uint64_t v = sanitize_id(sysreg_encoding(3, 0, 0, 5, 0), 0x1111'1111'f051'5196ull);
     EXPECT_EQ(field(v, 8), 1u) << "PMUVer: PMUv3, the virtual PMU's";
     EXPECT_EQ(field(v, 4), 0u) << "TraceVer";
     EXPECT_EQ(field(v, 32), 0u) << "PMSVer";
+    EXPECT_EQ(field(v, 40), 0u) << "TraceFilt";
+    EXPECT_EQ(field(v, 44), 0u) << "TraceBuffer";
+    EXPECT_EQ(field(v, 52), 0u) << "BRBE";
+    EXPECT_EQ(field(v, 56), 0u) << "ExtTrcBuff";
     EXPECT_EQ(field(v, 0), 6u) << "DebugVer stays";
 }
 
@@ -66,6 +70,16 @@ TEST(SanitizeId, PmuVersionIsCappedAndItsExtrasHidden)
     EXPECT_EQ(field(v, 60), 0u) << "HPMN0";
     EXPECT_EQ(field(sanitize_id(dfr0, 0xfull << 8), 8), 0u) << "an IMPLEMENTATION DEFINED PMU: none";
     EXPECT_EQ(field(sanitize_id(dfr0, 0x6), 8), 0u) << "no PMU: none";
+}
+
+TEST(SanitizeId, DebugFeaturesReportTheRealBreakpointsAndWatchpoints)
+{
+    // QEMU's Cortex-A72: 6 breakpoints, 2 of them context-aware, 4 watchpoints.
+    const uint64_t v = sanitize_id(sysreg_encoding(3, 0, 0, 5, 0), 0x10305106ull);
+    EXPECT_EQ(field(v, 12), 5u) << "BRPs";
+    EXPECT_EQ(field(v, 20), 3u) << "WRPs";
+    EXPECT_EQ(field(v, 28), 1u) << "CTX_CMPs";
+    EXPECT_EQ(field(v, 36), 0u) << "DoubleLock implemented";
 }
 
 TEST(SanitizeId, SveAndSmeFeatureRegistersReadAsZero)

@@ -21,11 +21,11 @@ uint64_t sanitize_id(uint32_t encoding, uint64_t value)
     case id(4, 4): // ID_AA64ZFR0_EL1 (SVE)
     case id(4, 5): // ID_AA64SMFR0_EL1 (SME)
         return 0;
-    case id(5, 0): // ID_AA64DFR0_EL1: no SPE, trace, BRBE; one breakpoint and watchpoint (RAZ/WI)
+    case id(5, 0): // ID_AA64DFR0_EL1: no SPE, trace, BRBE; the real debug version, breakpoints and watchpoints
         // PMUVer as far as the virtual PMU goes, without PMU snapshots (PMSS),
         // exception-based event profiling (SEBEP) or EL2's HPMN0.
-        return (value & ~(field(4) | field(8) | field(12) | field(20) | field(28) | field(32) | field(40) | field(44) |
-                          field(48) | field(52) | field(16) | field(24) | field(60))) |
+        return (value & ~(field(4) | field(8) | field(16) | field(24) | field(32) | field(40) | field(44) | field(48) |
+                          field(52) | field(56) | field(60))) |
                uint64_t{pmu::guest_pmuver(value)} << 8;
     case id(6, 1): // ID_AA64ISAR1_EL1: no pointer authentication (APA, API, GPA, GPI)
         return value & ~(field(4) | field(8) | field(24) | field(28));

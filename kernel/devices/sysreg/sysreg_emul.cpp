@@ -1,6 +1,7 @@
 #include "kernel/devices/sysreg/sysreg_emul.hpp"
 
 #include "kernel/devices/gic/vgic.hpp"
+#include "kernel/devices/sysreg/debug_regs.hpp"
 #include "vcpu/vcpu.hpp"
 
 namespace sysreg_emul {
@@ -34,12 +35,10 @@ uint64_t read_id(uint32_t encoding)
 }
 
 constexpr uint32_t kIdAa64pfr0El1 = sysreg_encoding(3, 0, 0, 4, 0);
-constexpr uint32_t kMdscrEl1 = sysreg_encoding(2, 0, 0, 2, 2);
 // Trapped to EL2 with HCR_EL2.IMO: a virtual GICv3's SGI generation.
 constexpr uint32_t kIccSgi1rEl1 = sysreg_encoding(3, 0, 12, 11, 5);
 constexpr uint32_t kIccAsgi1rEl1 = sysreg_encoding(3, 0, 12, 11, 6);
 constexpr uint32_t kIccSgi0rEl1 = sysreg_encoding(3, 0, 12, 11, 7);
-constexpr uint32_t kOslsrEl1 = sysreg_encoding(2, 0, 1, 1, 4);
 
 } // namespace
 
@@ -67,17 +66,22 @@ bool handle(Vcpu& vcpu, const vcpu::SysRegAccess& access)
         return true;
     }
     if (access.op0 == 2) {
-        // Debug registers (MDCR_EL2.TDA/TDOSA/TDRA): the guest keeps its
-        // MDSCR_EL1; breakpoints, watchpoints and the OS lock are inert.
-        if (encoding == kMdscrEl1) {
-            if (access.read) {
-                vcpu.set_reg(access.rt, vcpu.el1.mdscr);
-            } else {
-                vcpu.el1.mdscr = vcpu.reg(access.rt);
+        // Debug registers (MDCR_EL2.TDA/TDOSA/TDRA): emulated per vCPU
+        // (debug_regs.cpp); after a write the hardware follows, as this
+        // vCPU is the one loaded here.
+        const DebugLimits limits = debug_limits();
+        if (access.read) {
+            uint64_t value = 0;
+            if (!debug_read(vcpu.debug, limits, encoding, value)) {
+                return false;
             }
-        } else if (access.read) {
-            vcpu.set_reg(access.rt, encoding == kOslsrEl1 ? 0x8 : 0); // OSLSR: OSLM = 0b10, unlocked
+            vcpu.set_reg(access.rt, value);
+            return true;
         }
+        if (!debug_write(vcpu.debug, limits, encoding, vcpu.reg(access.rt))) {
+            return false;
+        }
+        debug_load(vcpu.debug);
         return true;
     }
     return false; // PMU, implementation defined, LORegions...: UNDEFINED

@@ -1,7 +1,7 @@
 // System registers guests may not touch directly: ID registers (trapped
 // with HCR_EL2.TID3, features Vireo does not switch per vCPU hidden), debug
-// registers (trapped, read as zero and ignore writes, MDSCR_EL1 kept per
-// vCPU), the PMU (hidden: UNDEFINED). See docs/vcpu.md.
+// registers (trapped, emulated per vCPU: debug_regs.hpp), the PMU (hidden:
+// UNDEFINED). See docs/vcpu.md.
 #pragma once
 
 #include <stdint.h>
