@@ -9,6 +9,7 @@
 #include "vcpu/context.hpp"
 #include "vcpu/debug.hpp"
 #include "vcpu/exit.hpp"
+#include "vcpu/inject.hpp"
 #include "vcpu/pmu_state.hpp"
 
 class Vm;
@@ -145,7 +146,17 @@ public:
             regs.x[n] = value;
         }
     }
-    void skip_instruction() { regs.elr += 4; }
+    /// Steps past an instruction Vireo emulated. A step in progress
+    /// completes as on hardware: PSTATE.SS 0 on the return makes the
+    /// guest take its software step exception before the next
+    /// instruction (Arm ARM D2, "Software Step exceptions": the state
+    /// machine moves from active-not-pending to active-pending once the
+    /// instruction completes), not one instruction later.
+    void skip_instruction()
+    {
+        regs.elr += 4;
+        regs.spsr &= ~vcpu::kPstateSs;
+    }
 
     /// Finishes an emulated load or store: writes the loaded values
     /// (`values[1]` for the second register of a pair), applies a pre/post

@@ -53,3 +53,22 @@ TEST(Inject, AbortsFromEl0UseLowerElClassesAndVector)
 }
 
 } // namespace
+
+namespace {
+
+// A guest single-stepping an instruction that faults: the instruction did
+// not complete, so the handler sees SPSR_EL1.SS set (its ERET steps the
+// instruction again), and the handler itself runs with PSTATE.SS clear
+// (Arm ARM D2, "Software Step exceptions").
+TEST(Inject, StepStateOfAFaultingSteppedInstructionGoesToSpsrEl1)
+{
+    const uint64_t stepping = 0x5 | kPstateSs; // EL1h, D clear, active-not-pending
+    Injection in = inject_abort({0x40000800, stepping, kVbar}, 0x0b000000, false, false);
+    EXPECT_EQ(in.spsr_el1, stepping);
+    EXPECT_EQ(in.pstate & kPstateSs, 0u);
+    in = inject_undefined({0x40000800, stepping, kVbar});
+    EXPECT_EQ(in.spsr_el1 & kPstateSs, kPstateSs);
+    EXPECT_EQ(in.pstate & kPstateSs, 0u);
+}
+
+} // namespace
