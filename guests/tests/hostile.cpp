@@ -51,7 +51,7 @@ extern "C" void guest_main(uint64_t, uint64_t)
     f = expect_fault(pacga_instruction);
     test("pointer-auth-instruction-undefined", (f.esr >> 26) == 0x00);
     f = expect_fault(write_debug_breakpoint);
-    test("debug-register-write-ignored", f.esr == 0);
+    test("debug-register-write-harmless", f.esr == 0);
     f = expect_fault(load_pair_from_unmapped);
     test("ldp-from-unmapped-ipa-aborts", (f.esr >> 26) == 0x25);
     f = expect_fault(simd_load_from_mmio);

@@ -144,12 +144,6 @@ void __stack_chk_fail()
     guest_system_off();
 }
 
-struct ExceptionFrame {
-    uint64_t x[31];
-    uint64_t elr;
-    uint64_t spsr;
-};
-
 void guest_exception(ExceptionFrame* frame, uint64_t kind)
 {
     uint64_t esr, far;
@@ -165,6 +159,9 @@ void guest_exception(ExceptionFrame* frame, uint64_t kind)
         guest::expecting = false;
         // An instruction abort has no instruction to skip: return to the caller.
         frame->elr = (esr >> 26) == 0x21 ? frame->x[30] : frame->elr + 4;
+        return;
+    }
+    if (kind == 4 && guest_sync_exception(frame, esr, far)) {
         return;
     }
     guest::print("TEST unexpected-exception: FAIL (vector %lu, ESR 0x%lx, FAR 0x%lx, ELR 0x%lx)\n", kind, esr, far,
@@ -190,6 +187,8 @@ void guest_cpu_off()
 }
 
 __attribute__((weak)) void guest_secondary(uint64_t, uint64_t) {}
+
+__attribute__((weak)) bool guest_sync_exception(ExceptionFrame*, uint64_t, uint64_t) { return false; }
 
 __attribute__((weak)) void guest_irq()
 {

@@ -79,6 +79,17 @@ Fault expect_fault(void (*fn)());
 } // namespace guest
 
 extern "C" {
+/// What an exception at EL1 saved (lib/crt0.S): the return goes to `elr`
+/// with `spsr`, which a handler may change.
+struct ExceptionFrame {
+    uint64_t x[31];
+    uint64_t elr;
+    uint64_t spsr;
+};
+/// Synchronous exceptions from EL1 that expect_fault() does not expect
+/// (weak default: false, then the guest reports an unexpected exception
+/// and stops); true when the test handled it.
+bool guest_sync_exception(ExceptionFrame* frame, uint64_t esr, uint64_t far);
 /// The boot vCPU's test; x0 of the entry (the DTB's address) in `arg`.
 void guest_main(uint64_t cpu, uint64_t arg);
 /// Secondary vCPUs started with PSCI CPU_ON (weak default: CPU_OFF).
