@@ -59,11 +59,17 @@ void vcpu_cpu_init(unsigned ipa_bits)
     const uint64_t vtcr = 1ull << 31 | ps << 16 | 3ull << 12 | 1ull << 10 | 1ull << 8 | 1ull << 6 | (64 - ipa_bits);
     WRITE_SYSREG(vtcr_el2, vtcr);
     // MDCR_EL2: keep HPMN, trap PMU (TPM, TPMCR) and every debug register
-    // access (TDA, TDOSA, TDRA): the guests see no PMU, and their debug
-    // registers are emulated per vCPU (vcpu/debug.hpp); TDE clear, so their
-    // debug exceptions go to their own EL1.
+    // access (TDA, TDOSA, TDRA): both are emulated per vCPU (the virtual
+    // PMU, kernel/devices/pmu/vpmu.hpp, adds HPMD/HCCD; debug: vcpu/debug.hpp);
+    // TDE clear, so their debug exceptions go to their own EL1. Where the
+    // CPU has them, SPE's sampling controls (TPMS) and the trace filter
+    // TRFCR_EL1 (TTRF) trap too: their ID fields read as 0 to guests. (Both
+    // bits are RES0 without the feature, so they are set only with it.)
+    const uint64_t dfr0 = READ_SYSREG(id_aa64dfr0_el1);
+    const uint64_t tpms = ((dfr0 >> 32) & 0xf) != 0 ? 1ull << 14 : 0;
+    const uint64_t ttrf = ((dfr0 >> 40) & 0xf) != 0 ? 1ull << 19 : 0;
     const uint64_t hpmn = READ_SYSREG(mdcr_el2) & 0x1f;
-    WRITE_SYSREG(mdcr_el2, hpmn | 1u << 5 | 1u << 6 | 1u << 9 | 1u << 10 | 1u << 11);
+    WRITE_SYSREG(mdcr_el2, hpmn | 1u << 5 | 1u << 6 | 1u << 9 | 1u << 10 | 1u << 11 | tpms | ttrf);
     debug_cpu_init();
     // The physical counter stays readable at EL1; the physical timer traps.
     WRITE_SYSREG(cnthctl_el2, 1);
