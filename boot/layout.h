@@ -18,7 +18,7 @@
 /* The most build/vireo.bin may weigh (checked by tests/unit/image_test.cpp;
  * 160 KiB until channels and the emulated virtio network came, at 169 KiB;
  * 192 KiB until firmware guests' regions and CFI flash, guest debug and the
- * virtual PMU came, at 194 KiB).
+ * virtual PMU came, at 198 KiB).
  * Small enough that boot loaders and the Raspberry Pi firmware load it in a
  * blink, and that one person can audit every byte of it: the product holds
  * Vireo and nothing else (test guests come in test packages). */
