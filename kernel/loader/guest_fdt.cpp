@@ -243,6 +243,18 @@ void write_devices(Writer& w, const GuestFdtSpec& spec)
 /// Each channel's region under /reserved-memory (no-map: never the
 /// guest's RAM) and a "vireo,channel" node for its doorbell page that
 /// points at it (docs/config.md, "Channels").
+/// Opens node PREFIX@BASE with its compatible and one reg range: the
+/// devices Vireo emulates at a single address.
+void begin_device(Writer& w, const char* prefix, uint64_t base, uint64_t size, const char* compatible)
+{
+    char name[48];
+    format(name, sizeof name, "%s@%lx", prefix, base);
+    w.begin(name);
+    w.string("compatible", compatible);
+    const uint64_t reg[] = {base, size};
+    w.reg(reg);
+}
+
 void write_channels(Writer& w, const GuestFdtSpec& spec)
 {
     if (spec.channels == nullptr || spec.channel_count == 0) {
@@ -266,11 +278,7 @@ void write_channels(Writer& w, const GuestFdtSpec& spec)
     w.end();
     for (size_t i = 0; i < spec.channel_count; i++) {
         const GuestFdtChannel& c = spec.channels[i];
-        format(name, sizeof name, "vireo-channel@%lx", c.doorbell_ipa);
-        w.begin(name);
-        w.string("compatible", "vireo,channel");
-        const uint64_t reg[] = {c.doorbell_ipa, c.doorbell_size};
-        w.reg(reg);
+        begin_device(w, "vireo-channel", c.doorbell_ipa, c.doorbell_size, "vireo,channel");
         w.cells("interrupts", {kSpi, c.intid - 32, kLevelHigh});
         w.u32("memory-region", kChannelPhandleBase + static_cast<uint32_t>(i));
         w.string("label", c.name);
@@ -283,14 +291,9 @@ void write_channels(Writer& w, const GuestFdtSpec& spec)
 
 void write_virtio(Writer& w, const GuestFdtSpec& spec)
 {
-    char name[48];
     for (size_t i = 0; spec.virtio != nullptr && i < spec.virtio_count; i++) {
         const GuestFdtVirtio& d = spec.virtio[i];
-        format(name, sizeof name, "virtio_mmio@%lx", d.base);
-        w.begin(name);
-        w.string("compatible", "virtio,mmio");
-        const uint64_t reg[] = {d.base, d.size};
-        w.reg(reg);
+        begin_device(w, "virtio_mmio", d.base, d.size, "virtio,mmio");
         w.cells("interrupts", {kSpi, d.intid - 32, kLevelHigh});
         w.empty("dma-coherent");
         w.end();
@@ -299,14 +302,9 @@ void write_virtio(Writer& w, const GuestFdtSpec& spec)
 
 void write_flash(Writer& w, const GuestFdtSpec& spec)
 {
-    char name[48];
     for (size_t i = 0; spec.flash != nullptr && i < spec.flash_count; i++) {
         const GuestFdtFlash& f = spec.flash[i];
-        format(name, sizeof name, "flash@%lx", f.base);
-        w.begin(name);
-        w.string("compatible", "cfi-flash");
-        const uint64_t reg[] = {f.base, f.size};
-        w.reg(reg);
+        begin_device(w, "flash", f.base, f.size, "cfi-flash");
         w.cells("bank-width", {kFlashBankWidth});
         w.end();
     }
