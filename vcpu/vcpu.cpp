@@ -187,33 +187,44 @@ void Vcpu::set_stack_pointer(uint64_t value)
     }
 }
 
-bool Vcpu::ipa_from_far(Exit& exit)
+bool Vcpu::translate(uint64_t va, bool through_stage2, uint64_t& out) const
 {
-    // The guest's stage 1 for the faulting VA (AT S1E1R/S1E0R, D7.7): PAR
-    // holds the IPA, which HPFAR_EL2 need not for a permission fault
-    // (D19.2.56, "HPFAR_EL2"). AT writes PAR_EL1, which is the guest's.
+    // AT S1E1R/S1E0R (the guest's stage 1: an IPA) or S12E1R/S12E0R (and
+    // our stage 2: a PA), at the guest's EL (D7.7). AT writes PAR_EL1,
+    // which is the guest's: saved and put back.
+    const bool el0 = (regs.spsr & 0xc) == 0;
     const uint64_t saved_par = READ_SYSREG(par_el1);
-    if ((regs.spsr & 0xc) == 0) {
-        asm volatile("at s1e0r, %0" ::"r"(exit.far));
+    if (through_stage2) {
+        if (el0) {
+            asm volatile("at s12e0r, %0" ::"r"(va));
+        } else {
+            asm volatile("at s12e1r, %0" ::"r"(va));
+        }
+    } else if (el0) {
+        asm volatile("at s1e0r, %0" ::"r"(va));
     } else {
-        asm volatile("at s1e1r, %0" ::"r"(exit.far));
+        asm volatile("at s1e1r, %0" ::"r"(va));
     }
     asm volatile("isb");
     const uint64_t par = READ_SYSREG(par_el1);
     WRITE_SYSREG(par_el1, saved_par);
-    if (par & 1) {
+    out = (par & 0x0000fffffffff000ull) | (va & 0xfff);
+    return (par & 1) == 0;
+}
+
+bool Vcpu::ipa_from_far(Exit& exit)
+{
+    // HPFAR_EL2 need not hold the IPA for a permission fault (D19.2.56,
+    // "HPFAR_EL2"): the guest's stage 1 gives it.
+    if (!translate(exit.far, false, exit.ipa)) {
         return false; // the guest changed its tables since the store: it gets the abort
     }
-    exit.ipa = (par & 0x0000fffffffff000ull) | (exit.far & 0xfff);
     exit.mmio.ipa = exit.ipa;
     return true;
 }
 
 bool Vcpu::code_at(uint64_t pa) const
 {
-    if (pa >= stage2->ram_pa && pa - stage2->ram_pa <= stage2->ram_size - 4) {
-        return true;
-    }
     for (size_t i = 0; i < stage2->span_count; i++) {
         const Stage2Context::Span& s = stage2->spans[i];
         if (pa >= s.pa && pa - s.pa <= s.size - 4) {
@@ -225,26 +236,16 @@ bool Vcpu::code_at(uint64_t pa) const
 
 bool Vcpu::decode_from_instruction(Exit& exit)
 {
-    // Find the instruction through the guest's stage 1 and our stage 2
-    // (AT S12E1R/S12E0R, D7.7). AT writes PAR_EL1, which is the guest's.
+    // Find the instruction through the guest's stage 1 and our stage 2.
     if (regs.spsr & kPstateAarch32) {
         return false; // only A64 loads and stores are decoded; an AArch32 EL0 gets the abort
     }
     const uint64_t pc = regs.elr;
-    const uint64_t saved_par = READ_SYSREG(par_el1);
-    if ((regs.spsr & 0xc) == 0) {
-        asm volatile("at s12e0r, %0" ::"r"(pc));
-    } else {
-        asm volatile("at s12e1r, %0" ::"r"(pc));
-    }
-    asm volatile("isb");
-    const uint64_t par = READ_SYSREG(par_el1);
-    WRITE_SYSREG(par_el1, saved_par);
-    if (par & 1) {
+    uint64_t pa = 0;
+    if (!translate(pc, true, pa)) {
         return false; // the instruction's own page does not translate
     }
     // Only from the VM's memory: a PC in a passthrough device is not decoded.
-    const uint64_t pa = (par & 0x0000fffffffff000ull) | (pc & 0xfff);
     if (!code_at(pa)) {
         return false;
     }

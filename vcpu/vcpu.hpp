@@ -70,14 +70,13 @@ struct PhysTimer {
 struct Stage2Context {
     uint64_t vttbr = 0;   // VMID and stage-2 root
     uint64_t cntvoff = 0; // virtual counter offset
-    uint64_t ram_pa = 0;  // the VM's RAM, where guest instructions may be read
-    uint64_t ram_size = 0;
-    // The VM's other memory (ROM, flash, more RAM), where they may be read too.
+    // The VM's memory, where guest instructions may be read: its RAM
+    // first, then its regions (ROM, flash, more RAM).
     struct Span {
         uint64_t pa;
         uint64_t size;
     };
-    static constexpr size_t kMaxSpans = 8;
+    static constexpr size_t kMaxSpans = 9;
     Span spans[kMaxSpans] = {};
     size_t span_count = 0;
 };
@@ -184,6 +183,9 @@ private:
     void charge_vireo(uint64_t now);
     bool decode_from_instruction(vcpu::Exit& exit);
     bool ipa_from_far(vcpu::Exit& exit);
+    /// The guest's `va` translated as its EL reads it: to an IPA, or through
+    /// stage 2 to a PA. False when it does not translate.
+    bool translate(uint64_t va, bool through_stage2, uint64_t& out) const;
     /// Whether `pa` is memory of the VM's (RAM or a region) holding a whole instruction.
     bool code_at(uint64_t pa) const;
     uint64_t stack_pointer() const;

@@ -565,6 +565,7 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
         release(vm);
         return nullptr;
     }
+    vm->stage2.spans[vm->stage2.span_count++] = {vm->ram_pa, config.ram_size}; // the regions' follow
     PageTable stage2(memory::stage2_tables(), Regime::Stage2, ipa_bits);
     // RAM starts unmapped, each 64 KiB block's level-3 entries in place,
     // mapped when first touched (kernel/vm/ram.cpp).
@@ -628,8 +629,6 @@ Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, c
     vm->vmid = vmid;
     vm->stage2.vttbr = uint64_t{vmid} << 48 | stage2.root_phys();
     vm->stage2.cntvoff = arch::counter(); // the guest's virtual counter starts near zero
-    vm->stage2.ram_pa = vm->ram_pa;
-    vm->stage2.ram_size = config.ram_size;
     for (uint32_t i = 0; i < vm->vcpu_count; i++) {
         Vcpu& v = vm->vcpus[i];
         v.vm = vm;

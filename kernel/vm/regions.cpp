@@ -130,7 +130,7 @@ void VmRegion::reset(const uint8_t* contents, size_t contents_size)
 bool vm_regions::set_up(Vm& vm, const VmSpec& spec, PageTable& stage2)
 {
     const VmConfig& config = *spec.config;
-    static_assert(VmConfig::kMaxRegions <= Stage2Context::kMaxSpans);
+    static_assert(1 + VmConfig::kMaxRegions <= Stage2Context::kMaxSpans); // the RAM and the regions
     for (size_t i = 0; i < config.region_count; i++) {
         const RegionConfig& c = config.regions[i];
         VmRegion& r = vm.regions[i];
@@ -172,8 +172,7 @@ bool vm_regions::set_up(Vm& vm, const VmSpec& spec, PageTable& stage2)
                       c.name, c.base, c.base + c.size);
             return false;
         }
-        vm.stage2.spans[i] = {r.pa, c.size};
-        vm.stage2.span_count = i + 1;
+        vm.stage2.spans[vm.stage2.span_count++] = {r.pa, c.size}; // after the RAM's
         log_info("vm %s: region %s [0x%lx, 0x%lx) %s%s%s%s%s", config.name, c.name, c.base, c.base + c.size,
                  type_name(c.type), c.executable ? ", executable" : "", c.contents != nullptr ? ", from \"" : "",
                  c.contents != nullptr ? c.contents : "", c.contents != nullptr ? "\"" : "");
