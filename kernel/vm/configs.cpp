@@ -151,20 +151,19 @@ bool to_spec(const VmConfig& config, VmSpec& spec)
         spec.region_data[i] = data;
         spec.region_size[i] = size;
     }
-    if (config.kernel == nullptr) { // firmware in a region ('entry' there)
-        return (config.initrd == nullptr ||
-                entry(config, "property 'initrd'", config.initrd, spec.initrd, spec.initrd_size)) &&
-               (config.dtb == nullptr || entry(config, "property 'dtb'", config.dtb, spec.dtb, spec.dtb_size));
-    }
-    if (!entry(config, "property 'kernel'", config.kernel, spec.image, spec.image_size)) {
-        return false;
-    }
-    ImageInfo image;
-    LoadError why;
-    if (!config.kernel_raw && !linux_image::parse(spec.image, spec.image_size, image, why)) {
-        log_error("%s: /%s: property 'kernel' names \"%s\": %s; with 'kernel-address' it is loaded as a raw binary",
-                  file_name, config.name, config.kernel, why.message);
-        return false;
+    // No kernel: firmware in a region ('entry' there).
+    if (config.kernel != nullptr) {
+        if (!entry(config, "property 'kernel'", config.kernel, spec.image, spec.image_size)) {
+            return false;
+        }
+        ImageInfo image;
+        LoadError why;
+        if (!config.kernel_raw && !linux_image::parse(spec.image, spec.image_size, image, why)) {
+            log_error("%s: /%s: property 'kernel' names \"%s\": %s; with 'kernel-address' it is loaded as a raw "
+                      "binary",
+                      file_name, config.name, config.kernel, why.message);
+            return false;
+        }
     }
     if (config.initrd != nullptr && !entry(config, "property 'initrd'", config.initrd, spec.initrd, spec.initrd_size)) {
         return false;

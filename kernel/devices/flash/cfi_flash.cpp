@@ -75,6 +75,12 @@ uint8_t CfiFlash::query(unsigned index) const
     }
 }
 
+bool CfiFlash::in_bank(uint64_t offset, unsigned size) const
+{
+    return (size == 1 || size == 2 || size == 4 || size == 8) && offset % size == 0 && offset < size_ &&
+           size <= size_ - offset;
+}
+
 uint16_t CfiFlash::chip_word(uint64_t offset) const
 {
     // Chip-word address within the block: the bus address over the bank width.
@@ -95,8 +101,7 @@ uint16_t CfiFlash::chip_word(uint64_t offset) const
 
 bool CfiFlash::read(uint64_t offset, unsigned size, uint64_t& value) const
 {
-    if ((size != 1 && size != 2 && size != 4 && size != 8) || offset % size != 0 || offset >= size_ ||
-        size > size_ - offset) {
+    if (!in_bank(offset, size)) {
         return false;
     }
     if (mode_ == Mode::ReadArray) {
@@ -163,8 +168,7 @@ void CfiFlash::command(uint8_t cmd)
 
 bool CfiFlash::write(uint64_t offset, unsigned size, uint64_t value)
 {
-    if ((size != 1 && size != 2 && size != 4 && size != 8) || offset % size != 0 || offset >= size_ ||
-        size > size_ - offset) {
+    if (!in_bank(offset, size)) {
         return false;
     }
     changed_begin_ = changed_end_ = 0;

@@ -88,6 +88,8 @@ private:
     /// What each chip returns for a read at `offset` in the current mode
     /// (not read array).
     uint16_t chip_word(uint64_t offset) const;
+    /// A naturally aligned access of 1, 2, 4 or 8 bytes inside the bank.
+    bool in_bank(uint64_t offset, unsigned size) const;
     void command(uint8_t cmd);
     void program(uint64_t offset, unsigned size, uint64_t value);
     void changed(uint64_t begin, uint64_t end);
