@@ -7,6 +7,8 @@
 
 namespace arch {
 
+// One accessor pair per system register (read_NAME, write_NAME); the
+// macros stay defined for other sets (the PMU's: kernel/devices/pmu/vpmu.cpp).
 #define VIREO_SYSREG_RO(name, reg)                                                                                     \
     inline uint64_t read_##name()                                                                                      \
     {                                                                                                                  \
@@ -29,9 +31,6 @@ VIREO_SYSREG_RO(far_el2, far_el2)
 VIREO_SYSREG_RO(spsr_el2, spsr_el2)
 VIREO_SYSREG_RW(tpidr_el2, tpidr_el2)
 VIREO_SYSREG_RW(ttbr0_el2, ttbr0_el2)
-
-#undef VIREO_SYSREG_RW
-#undef VIREO_SYSREG_RO
 
 inline void isb() { asm volatile("isb" ::: "memory"); }
 inline void dsb_ish() { asm volatile("dsb ish" ::: "memory"); }

@@ -4,6 +4,7 @@
 #include "kernel/cpu/percpu.hpp"
 #include "kernel/devices/gic/vgic.hpp"
 #include "kernel/devices/pmu/pmu_model.hpp"
+#include "platform/cpu.hpp"
 #include "vcpu/vcpu.hpp"
 
 using pmu::Reg;
@@ -13,35 +14,25 @@ namespace {
 // The host's PMU registers, as EL2 sees them (Arm DDI 0487, the PMU register descriptions).
 namespace hw {
 
-#define PMU_REG(name, reg)                                                                                             \
-    inline uint64_t read_##name()                                                                                      \
-    {                                                                                                                  \
-        uint64_t value;                                                                                                \
-        asm volatile("mrs %0, " #reg : "=r"(value));                                                                   \
-        return value;                                                                                                  \
-    }                                                                                                                  \
-    inline void write_##name(uint64_t value) { asm volatile("msr " #reg ", %0" ::"r"(value)); }
-
-PMU_REG(pmcr, pmcr_el0)
-PMU_REG(cntenset, pmcntenset_el0)
-PMU_REG(cntenclr, pmcntenclr_el0)
-PMU_REG(ovsset, pmovsset_el0)
-PMU_REG(ovsclr, pmovsclr_el0)
-PMU_REG(intenset, pmintenset_el1)
-PMU_REG(intenclr, pmintenclr_el1)
-PMU_REG(selr, pmselr_el0)
-PMU_REG(ccntr, pmccntr_el0)
-PMU_REG(ccfiltr, pmccfiltr_el0)
-PMU_REG(xevtyper, pmxevtyper_el0)
-PMU_REG(xevcntr, pmxevcntr_el0)
-PMU_REG(userenr, pmuserenr_el0)
-PMU_REG(ceid0, pmceid0_el0)
-PMU_REG(ceid1, pmceid1_el0)
-PMU_REG(mdcr, mdcr_el2)
-PMU_REG(dfr0, id_aa64dfr0_el1)
-PMU_REG(pfr0, id_aa64pfr0_el1)
-
-#undef PMU_REG
+// Accessors as platform/cpu.hpp declares its own (read-only for the ID registers).
+VIREO_SYSREG_RW(pmcr, pmcr_el0)
+VIREO_SYSREG_RW(cntenset, pmcntenset_el0)
+VIREO_SYSREG_RW(cntenclr, pmcntenclr_el0)
+VIREO_SYSREG_RW(ovsset, pmovsset_el0)
+VIREO_SYSREG_RW(ovsclr, pmovsclr_el0)
+VIREO_SYSREG_RW(intenset, pmintenset_el1)
+VIREO_SYSREG_RW(intenclr, pmintenclr_el1)
+VIREO_SYSREG_RW(selr, pmselr_el0)
+VIREO_SYSREG_RW(ccntr, pmccntr_el0)
+VIREO_SYSREG_RW(ccfiltr, pmccfiltr_el0)
+VIREO_SYSREG_RW(xevtyper, pmxevtyper_el0)
+VIREO_SYSREG_RW(xevcntr, pmxevcntr_el0)
+VIREO_SYSREG_RW(userenr, pmuserenr_el0)
+VIREO_SYSREG_RO(ceid0, pmceid0_el0)
+VIREO_SYSREG_RO(ceid1, pmceid1_el0)
+VIREO_SYSREG_RW(mdcr, mdcr_el2)
+VIREO_SYSREG_RO(dfr0, id_aa64dfr0_el1)
+VIREO_SYSREG_RO(pfr0, id_aa64pfr0_el1)
 
 /// Event counter `n` through PMSELR_EL0 (Vireo's own selection: the
 /// guest's is kept in its PmuState). The ISB makes PMXEV* see the
