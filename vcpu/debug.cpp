@@ -52,6 +52,9 @@ void write_bcr(unsigned n, uint64_t value) { DEBUG_WRITE(dbgbcr) }
 void write_wvr(unsigned n, uint64_t value) { DEBUG_WRITE(dbgwvr) }
 void write_wcr(unsigned n, uint64_t value) { DEBUG_WRITE(dbgwcr) }
 
+#undef DEBUG_WRITE
+#undef DEBUG_CASE
+
 void write_mdscr(uint64_t value) { asm volatile("msr mdscr_el1, %0" ::"r"(value)); }
 
 void load_comparators(const DebugState& state, const DebugLimits& limits)
