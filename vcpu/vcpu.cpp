@@ -262,8 +262,27 @@ bool Vcpu::decode_from_instruction(Exit& exit)
 
 void Vcpu::charge_vireo(uint64_t now)
 {
+    if (exited_at_ == 0) {
+        return;
+    }
+    const uint64_t stretch = now - exited_at_;
+    stats.vireo_ticks[counted_kind_] += stretch;
+    if (stretch > stats.longest_ticks) {
+        stats.longest_ticks = stretch;
+        stats.longest_kind = counted_kind_;
+        const auto kind = static_cast<ExitKind>(counted_kind_);
+        const bool abort = kind == ExitKind::Mmio || kind == ExitKind::MmioNeedsDecode ||
+                           kind == ExitKind::CacheMaintenance || kind == ExitKind::GuestFault;
+        stats.longest_where = abort ? exit_.ipa : regs.elr;
+    }
+}
+
+void Vcpu::end_stretch()
+{
+    const uint64_t now = READ_SYSREG(cntpct_el0);
+    charge_vireo(now);
     if (exited_at_ != 0) {
-        stats.vireo_ticks[counted_kind_] += now - exited_at_;
+        exited_at_ = now;
     }
 }
 

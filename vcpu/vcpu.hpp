@@ -34,6 +34,13 @@ struct VcpuStats {
     uint64_t guest_ticks = 0;              // in the guest
     uint64_t injected = 0;                 // interrupts put into its list registers
     uint64_t wfi_blocks = 0;               // times it slept waiting for an interrupt (WFI, CPU_SUSPEND)
+    // The longest stretch Vireo held its physical CPU for it without
+    // looking at interrupts (from an exit, or a step of device work, to the
+    // next entry, step or switch), and where: the exit's kind and its IPA
+    // (stage-2 aborts) or guest PC (the others).
+    uint64_t longest_ticks = 0;
+    uint64_t longest_kind = 0;
+    uint64_t longest_where = 0;
 
     /// Synchronous exits: all kinds but IRQ, FIQ and SError.
     uint64_t synchronous() const
@@ -116,6 +123,12 @@ public:
     /// (a VM reset's RAM reload): the scheduler calls it instead of
     /// entering the guest, one bounded step at a time, until it returns true.
     bool (*work)(Vcpu& vcpu) = nullptr;
+    /// Device work its exits left over (a transmit queue longer than one
+    /// exit's budget): done in bounded steps on this vCPU's time before its
+    /// guest runs again, the scheduler looking at interrupts and the time
+    /// slice between steps, until it returns true. Set (VmHost::owe_work)
+    /// and run only on its own physical CPU.
+    bool (*device_work)(Vcpu& vcpu) = nullptr;
 
     /// Publishes a new state to the other CPUs (release: what this CPU wrote
     /// before is visible to whoever sees the state).
@@ -136,6 +149,10 @@ public:
     /// The vCPU leaves its physical CPU (blocks, yields, stops) after its
     /// last exit: the time since that exit is charged to it, none after.
     void leave_cpu();
+    /// Vireo looked at interrupts after a step of work for this vCPU: the
+    /// time since its exit (or the last step) is charged as one stretch,
+    /// and the next stretch starts now.
+    void end_stretch();
 
     /// Xn as an instruction sees it: 31 reads as zero (XZR).
     uint64_t reg(unsigned n) const { return n < 31 ? regs.x[n] : 0; }

@@ -10,51 +10,20 @@
 
 #include "lib/gic.hpp"
 #include "lib/guest.hpp"
+#include "lib/vnet.hpp"
 
 using namespace guest;
+using namespace guest::vnet;
 using guest::gic::frequency;
 
 namespace {
 
-constexpr uint64_t kDev = 0x0a200000;
-constexpr uint64_t kStatus = 0x070, kQueueSel = 0x030, kQueueNum = 0x038, kQueueReady = 0x044, kNotify = 0x050,
-                   kDescLow = 0x080, kDescHigh = 0x084, kDriverLow = 0x090, kDeviceLow = 0x0a0,
-                   kDriverFeaturesSel = 0x024, kDriverFeatures = 0x020, kInterruptAck = 0x064;
-constexpr uint32_t kAck = 1, kDriver = 2, kDriverOk = 4, kFeaturesOk = 8, kNeedsReset = 64;
 constexpr uint16_t kSize = 8;
-constexpr uint16_t kNext = 1, kWrite = 2;
 
-void w32(uint64_t off, uint32_t v) { *reinterpret_cast<volatile uint32_t*>(kDev + off) = v; }
-uint32_t r32(uint64_t off) { return *reinterpret_cast<volatile uint32_t*>(kDev + off); }
-
-struct Desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
-struct Queue {
-    alignas(4096) Desc desc[kSize];
-    alignas(4096) uint16_t avail[3 + kSize];
-    alignas(4096) uint16_t used[3 + 4 * kSize];
-};
-Queue queues[2]; // 0 receive, 1 transmit
-alignas(64) uint8_t rx_buffers[kSize][12 + 1514];
-alignas(64) uint8_t tx_buffer[12 + 64];
+Queue<kSize> queues[2]; // 0 receive, 1 transmit
+alignas(64) uint8_t rx_buffers[kSize][kHeader + kMaxFrame];
+alignas(64) uint8_t tx_buffer[kHeader + 64];
 uint16_t tx_avail;
-
-uint64_t addr(const void* p) { return reinterpret_cast<uint64_t>(p); }
-
-void setup_queue(uint32_t index, uint64_t desc, uint64_t driver, uint64_t device)
-{
-    w32(kQueueSel, index);
-    w32(kQueueNum, kSize);
-    w32(kDescLow, static_cast<uint32_t>(desc));
-    w32(kDescHigh, static_cast<uint32_t>(desc >> 32));
-    w32(kDriverLow, static_cast<uint32_t>(driver));
-    w32(kDeviceLow, static_cast<uint32_t>(device));
-    w32(kQueueReady, 1);
-}
 
 /// Reset, features (VERSION_1), both queues, DRIVER_OK; the receive
 /// queue full of buffers.
@@ -63,33 +32,24 @@ void bring_up()
     w32(kStatus, 0);
     memset(queues, 0, sizeof queues);
     tx_avail = 0;
-    w32(kStatus, kAck | kDriver);
-    w32(kDriverFeaturesSel, 1);
-    w32(kDriverFeatures, 1);
-    w32(kDriverFeaturesSel, 0);
-    w32(kDriverFeatures, 0);
-    w32(kStatus, kAck | kDriver | kFeaturesOk);
+    negotiate();
     for (uint16_t i = 0; i < kSize; i++) {
         queues[0].desc[i] = {addr(rx_buffers[i]), sizeof rx_buffers[i], kWrite, 0};
         queues[0].avail[2 + i] = i;
     }
     __atomic_store_n(&queues[0].avail[1], kSize, __ATOMIC_RELEASE);
-    for (uint32_t q = 0; q < 2; q++) {
-        setup_queue(q, addr(queues[q].desc), addr(queues[q].avail), addr(queues[q].used));
+    for (Queue<kSize>& q : queues) {
+        setup_queue(static_cast<uint32_t>(&q - queues), q);
     }
-    w32(kStatus, kAck | kDriver | kFeaturesOk | kDriverOk);
+    driver_ok();
 }
 
 /// Offers transmit chain `head` (its descriptors already written) and notifies.
 void send(uint16_t head)
 {
-    queues[1].avail[2 + tx_avail % kSize] = head;
-    tx_avail++;
-    __atomic_store_n(&queues[1].avail[1], tx_avail, __ATOMIC_RELEASE);
+    queues[1].offer(tx_avail++, head);
     w32(kNotify, 1);
 }
-
-bool needs_reset() { return (r32(kStatus) & kNeedsReset) != 0; }
 
 void hostile()
 {
@@ -117,7 +77,7 @@ void hostile()
     bring_up();
     w32(kQueueSel, 1);
     w32(kQueueReady, 0);
-    setup_queue(1, 0x7ff00000, addr(queues[1].avail), addr(queues[1].used)); // table outside its RAM
+    setup_queue(1, kSize, 0x7ff00000, addr(queues[1].avail), addr(queues[1].used)); // table outside its RAM
     test("netbad-ring-outside-ram-needs-reset", needs_reset());
     w32(kInterruptAck, 3);
 
@@ -125,9 +85,11 @@ void hostile()
     bring_up();
     memset(tx_buffer, 0, sizeof tx_buffer);
     uint8_t* frame = tx_buffer + 12;
-    memset(frame, 0xff, 6);                           // broadcast
-    memcpy(frame + 6, "\x02\x00\x00\x00\x00\x01", 6); // a source address
-    frame[12] = 0x88;                                 // EtherType 0x88b5 (local experimental)
+    memset(frame, 0xff, 6); // broadcast
+    uint8_t own[6];
+    mac(own);
+    memcpy(frame + 6, own, 6); // its own address: the switch drops frames from any other
+    frame[12] = 0x88;          // EtherType 0x88b5 (local experimental)
     frame[13] = 0xb5;
     memcpy(frame + 14, "still alive after abuse", 23);
     queues[1].desc[0] = {addr(tx_buffer), sizeof tx_buffer, 0, 0};
@@ -138,8 +100,7 @@ void hostile()
         while (counter() - start < frequency() / 20) {
         }
         if (n == 1) {
-            test("netbad-good-frame-sent-after-reset",
-                 __atomic_load_n(&queues[1].used[1], __ATOMIC_ACQUIRE) == 1 && !needs_reset());
+            test("netbad-good-frame-sent-after-reset", queues[1].used_idx() == 1 && !needs_reset());
         }
     }
 }
@@ -151,11 +112,10 @@ void peer()
     const uint64_t start = counter();
     bool got = false;
     while (!got && counter() - start < 20 * frequency()) {
-        const uint16_t n = __atomic_load_n(&queues[0].used[1], __ATOMIC_ACQUIRE);
+        const uint16_t n = queues[0].used_idx();
         for (uint16_t i = 0; i < n && !got; i++) {
             // used.ring[i].id: the low half of the element's first 32 bits (little-endian).
-            const uint32_t id = __atomic_load_n(&queues[0].used[2 + 4 * i], __ATOMIC_RELAXED);
-            const uint8_t* f = rx_buffers[id % kSize] + 12;
+            const uint8_t* f = rx_buffers[queues[0].used_id(i) % kSize] + kHeader;
             got = f[12] == 0x88 && f[13] == 0xb5 && memcmp(f + 14, "still alive after abuse", 23) == 0;
         }
     }

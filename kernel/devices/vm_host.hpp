@@ -45,6 +45,10 @@ public:
     virtual Doorbell* doorbell(uint32_t index) = 0;
     /// True for the first guest-caused log lines, false once too many came.
     virtual bool should_log_fault() = 0;
+    /// Called in vCPU `index`'s exit, on its CPU: a device of the VM has
+    /// more work than one exit may do (kernel/sched: device work); Vireo
+    /// does the rest in bounded steps on that vCPU's time.
+    virtual void owe_work(uint32_t index) = 0;
 
 protected:
     ~VmHost() = default;

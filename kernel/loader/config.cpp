@@ -11,10 +11,15 @@ using namespace vm_config;
 
 namespace {
 
-constexpr const char* const kVmProperties[] = {
-    "vcpus",    "cpus",         "memory",   "kernel",        "kernel-address", "entry",       "initrd",
-    "dtb",      "dtb-address",  "bootargs", "console-input", "smc-forward",    "test-device", "identity-mapped",
-    "networks", "unmapped-mmio"};
+constexpr const char* const kVmProperties[] = {"vcpus",          "cpus",
+                                               "memory",         "kernel",
+                                               "kernel-address", "entry",
+                                               "initrd",         "dtb",
+                                               "dtb-address",    "bootargs",
+                                               "console-input",  "smc-forward",
+                                               "test-device",    "identity-mapped",
+                                               "networks",       "bridged-networks",
+                                               "unmapped-mmio"};
 // (child nodes: passthrough, regions)
 constexpr const char* const kRootProperties[] = {"compatible", "model", "#address-cells", "#size-cells"};
 
@@ -96,7 +101,7 @@ public:
                  check_regions() && parse_images() && parse_placement() && parse_bootargs() &&
                  flag("console-input", vm_.console_input) && parse_smc_forward() &&
                  flag("test-device", vm_.test_device) && flag("identity-mapped", vm_.identity_mapped) &&
-                 parse_networks() && parse_unmapped_mmio();
+                 parse_networks() && parse_bridged_networks() && parse_unmapped_mmio();
         return vm_.ok;
     }
 
@@ -654,6 +659,35 @@ private:
         }
         vm_.networks = list;
         vm_.network_count = count;
+        return true;
+    }
+
+    /// bridged-networks = "lan0";: networks (of those in `networks`) on
+    /// which the VM bridges other hosts: it may send from other addresses.
+    bool parse_bridged_networks()
+    {
+        int length = 0;
+        const auto* list = static_cast<const char*>(property("bridged-networks", length));
+        if (list == nullptr) {
+            return true;
+        }
+        if (length < 2 || list[length - 1] != '\0') {
+            return fail("property 'bridged-networks' is not a list of strings: expected e.g. bridged-networks = "
+                        "\"lan0\";");
+        }
+        for (int at = 0; at < length; at += static_cast<int>(strlen(list + at)) + 1) {
+            const char* name = list + at;
+            uint32_t n = 0;
+            while (n < vm_.network_count && strcmp(vm_.network(n), name) != 0) {
+                n++;
+            }
+            if (n == vm_.network_count) {
+                return fail("property 'bridged-networks' names \"%s\": expected networks the VM joins (its "
+                            "'networks')",
+                            name);
+            }
+            vm_.bridged |= 1u << n;
+        }
         return true;
     }
 

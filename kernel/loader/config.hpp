@@ -88,6 +88,8 @@ struct VmConfig {
     static constexpr size_t kNetworkNameSize = 32;
     const char* networks = nullptr; // the virtual networks it joins: network_count NUL-terminated names, in the blob
     uint32_t network_count = 0;
+    uint32_t bridged = 0; // bit n: on network n it bridges other hosts (may send from other addresses)
+    bool bridges(uint32_t n) const { return (bridged >> n & 1) != 0; }
     /// The name of network `i`.
     const char* network(uint32_t i) const
     {

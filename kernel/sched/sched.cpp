@@ -203,6 +203,38 @@ void idle(uint64_t deadline)
     this_cpu()->idle_ticks += arch::counter() - start;
 }
 
+/// Runs `v`'s guest until its next exit, and handles the exit.
+Outcome enter_guest(Vcpu& v)
+{
+    const bool vgic = v.vgic != nullptr;
+    vpmu::enter(v);
+    if (vgic) {
+        vgic::enter(v);
+    } else if (this_cpu()->lr_owner != nullptr) {
+        vgic::release_cpu();
+    }
+    const vcpu::Exit& exit = v.run();
+    if (vgic) {
+        vgic::exit(v);
+    }
+    return handle_exit(v, exit);
+}
+
+/// One bounded step of the device work `v`'s exits left over, on its time,
+/// then a look at this CPU's interrupts: the end of its time slice, a
+/// neighbour's timer and kicks are seen between steps as they are between
+/// its guest's instructions, so no amount of work a guest queues holds the
+/// CPU longer than a step.
+Outcome device_step(Vcpu& v)
+{
+    if (v.device_work(v)) {
+        v.device_work = nullptr;
+    }
+    v.end_stretch();
+    irq::handle_pending();
+    return Outcome::Interrupted;
+}
+
 /// Runs `v`, picked for this CPU, until it blocks, yields, stops or its
 /// time slice ends; `sliced` says whether a slice is armed, `earliest` is
 /// the earliest timer deadline the EL2 timer must also serve (blocked
@@ -214,18 +246,7 @@ void run_until_switch(RunQueue& q, Vcpu& v, bool sliced, uint64_t earliest)
         ~Leave() { v.leave_cpu(); } // the time after its last exit is its own, until here
     } leave{v};
     for (;;) {
-        const bool vgic = v.vgic != nullptr;
-        vpmu::enter(v);
-        if (vgic) {
-            vgic::enter(v);
-        } else if (this_cpu()->lr_owner != nullptr) {
-            vgic::release_cpu();
-        }
-        const vcpu::Exit& exit = v.run();
-        if (vgic) {
-            vgic::exit(v);
-        }
-        Outcome outcome = handle_exit(v, exit);
+        Outcome outcome = v.device_work != nullptr ? device_step(v) : enter_guest(v);
         if (outcome == Outcome::Interrupted) {
             if (irq::slice_expired()) {
                 outcome = Outcome::Yield;

@@ -412,10 +412,9 @@ void join_networks(Vm& vm)
     const VmConfig& config = *vm.spec->config;
     for (uint32_t n = 0; n < config.network_count; n++) {
         vm_networks::NetPort& port = vm.net_ports[n];
-        if (!port.join(config.network(n), vm, vm.vgic, vm_networks::intid(n), vm.name)) {
-            log_error("vm %s: network %s: no room (at most %lu networks of %u VMs each): its device is not "
-                      "connected",
-                      config.name, config.network(n), vm_networks::kMaxNetworks, NetSwitch::kMaxPorts);
+        const char* why = port.join(config.network(n), vm, vm.vgic, vm_networks::intid(n), vm.name, config.bridges(n));
+        if (why != nullptr) {
+            log_error("vm %s: network %s: %s: its device is not connected", config.name, config.network(n), why);
         }
         vm.bus.add(vm_networks::device_ipa(n), VirtioNet::kSize, port);
         vm.net_port_count = n + 1;

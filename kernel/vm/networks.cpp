@@ -5,6 +5,7 @@
 #include "kernel/console/console.hpp"
 #include "kernel/devices/gic/vgic.hpp"
 #include "kernel/devices/vm_host.hpp"
+#include "platform/cpu.hpp"
 
 namespace vm_networks {
 
@@ -56,7 +57,7 @@ void mac_for(const char* vm, const char* network, uint8_t (&mac)[6])
     }
 }
 
-bool NetPort::join(const char* name, VmHost& vm, Vgic& vgic, uint32_t intid, const char* vm_name)
+const char* NetPort::join(const char* name, VmHost& vm, Vgic& vgic, uint32_t intid, const char* vm_name, bool bridges)
 {
     vm_ = &vm;
     vgic_ = &vgic;
@@ -79,18 +80,25 @@ bool NetPort::join(const char* name, VmHost& vm, Vgic& vgic, uint32_t intid, con
     device_.init(owner, mac);
     // Then onto the switch: from here on, other VMs' frames may come.
     Network* network = find_or_make(name);
-    int port = -1;
-    if (network != nullptr) {
+    static_assert(kMaxNetworks == 16 && NetSwitch::kMaxPorts == 16, "the messages below say 16");
+    static_assert(NetSwitch::kMaxPorts <= FramePump::kMaxReceivers);
+    if (network == nullptr) {
+        return "no room (a configuration has at most 16 networks)";
+    }
+    int port;
+    {
         LockGuard guard(network->lock);
-        port = network->sw.attach();
+        port = network->sw.attach(mac, bridges);
     }
     if (port < 0) {
-        return false; // a device on no network: what it sends goes nowhere
+        return network->sw.ports() == NetSwitch::kMaxPorts
+                   ? "no room (at most 16 VMs on a network)"
+                   : "its MAC address is another VM's on this network (the names hash alike: rename one)";
     }
     network_ = network;
     port_ = static_cast<uint32_t>(port);
     __atomic_store_n(&network->ports[port_], this, __ATOMIC_RELEASE);
-    return true;
+    return nullptr;
 }
 
 const char* NetPort::network_name() const { return network_ != nullptr ? network_->name : "?"; }
@@ -100,11 +108,30 @@ void NetPort::reset()
     {
         LockGuard guard(lock_);
         device_.reset();
+        device_.dropped = 0;
+        sent_ = received_ = 0;
+        logged_ = 0;
     }
     if (network_ != nullptr) {
         LockGuard guard(network_->lock);
-        network_->sw.forget(port_);
+        network_->sw.reset(port_);
     }
+}
+
+NetPort::Counts NetPort::counts()
+{
+    Counts c;
+    {
+        LockGuard guard(lock_);
+        c.sent = sent_;
+        c.received = received_;
+        c.no_buffer = device_.dropped;
+    }
+    if (network_ != nullptr) {
+        LockGuard guard(network_->lock);
+        c.refused = network_->sw.counts(port_);
+    }
+    return c;
 }
 
 bool NetPort::read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value)
@@ -122,8 +149,12 @@ bool NetPort::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t valu
         ok = device_.write(vcpu, offset, size, value);
         kicked = device_.take_tx_kick();
     }
-    if (kicked) {
-        transmit(); // on the sender's vCPU, in its QueueNotify exit
+    // A step on the sender's vCPU, in its QueueNotify exit; what is left
+    // over is done in steps on its time before its guest runs again, so a
+    // queue the guest keeps filling (from another vCPU, say) cannot hold
+    // this CPU for longer than a step.
+    if (kicked && transmit_step()) {
+        vm_->owe_work(vcpu);
     }
     return ok;
 }
@@ -134,40 +165,75 @@ uint8_t* NetPort::at(uint64_t ipa, uint64_t size)
     return pa != 0 ? reinterpret_cast<uint8_t*>(pa) : nullptr; // RAM is identity-mapped at EL2
 }
 
-void NetPort::transmit()
-{
-    // One frame at a time, no two locks held at once: this device's to take
-    // the frame, the switch's to route it, each receiver's to deliver it.
-    uint8_t frame[VirtioNet::kMaxFrame];
-    for (;;) {
-        size_t length = 0;
-        {
-            LockGuard guard(lock_);
-            if (!device_.take_frame(frame, length)) {
-                return;
-            }
-        }
-        if (network_ == nullptr) {
-            continue; // on no network: dropped
-        }
-        uint32_t to;
-        {
-            LockGuard guard(network_->lock);
-            to = network_->sw.route(port_, frame, length);
-        }
-        for (uint32_t p = 0; to != 0; p++, to >>= 1) {
-            NetPort* target = (to & 1) ? __atomic_load_n(&network_->ports[p], __ATOMIC_ACQUIRE) : nullptr;
-            if (target != nullptr) {
-                target->receive(frame, length);
-            }
-        }
-    }
-}
+namespace {
 
-void NetPort::receive(const uint8_t* frame, size_t length)
+uint64_t now_ms() { return arch::counter() / (arch::read_cntfrq() / 1000); }
+
+} // namespace
+
+bool NetPort::take(uint8_t* frame, size_t& length)
 {
     LockGuard guard(lock_);
-    device_.deliver(frame, length);
+    return device_.take_frame(frame, length);
+}
+
+uint32_t NetPort::route(const uint8_t* frame, size_t length)
+{
+    if (network_ == nullptr) {
+        return 0; // on no network: dropped
+    }
+    NetSwitch::Route route;
+    {
+        LockGuard guard(network_->lock);
+        route = network_->sw.route(port_, frame, length, now_ms());
+    }
+    if (route.drop != NetSwitch::Drop::None) {
+        note_refused(route.drop, frame);
+    } else {
+        LockGuard guard(lock_);
+        sent_++;
+    }
+    return route.to;
+}
+
+bool NetPort::deliver(uint32_t port, const uint8_t* frame, size_t length)
+{
+    NetPort* target = port < NetSwitch::kMaxPorts ? __atomic_load_n(&network_->ports[port], __ATOMIC_ACQUIRE) : nullptr;
+    if (target == nullptr) {
+        return false;
+    }
+    LockGuard guard(target->lock_);
+    target->received_ += target->device_.deliver(frame, length) ? 1 : 0;
+    return true;
+}
+
+void NetPort::note_refused(NetSwitch::Drop drop, const uint8_t* frame)
+{
+    const uint32_t bit = 1u << static_cast<unsigned>(drop);
+    {
+        LockGuard guard(lock_);
+        if ((logged_ & bit) != 0) {
+            return;
+        }
+        logged_ |= bit;
+    }
+    if (!vm_->should_log_fault()) {
+        return;
+    }
+    const uint8_t* src = frame + 6;
+    switch (drop) {
+    case NetSwitch::Drop::Spoofed:
+        log_info("vm %s: network %s: frames from %02x:%02x:%02x:%02x:%02x:%02x, not its MAC address: dropped "
+                 "(counted; bridged-networks lets a VM send from other addresses)",
+                 vm_->vm_name(), network_name(), src[0], src[1], src[2], src[3], src[4], src[5]);
+        break;
+    case NetSwitch::Drop::Storm:
+        log_info("vm %s: network %s: broadcast and multicast frames over its share (%u at once, %u a second): "
+                 "dropped (counted)",
+                 vm_->vm_name(), network_name(), NetSwitch::kFloodBurst, NetSwitch::kFloodPerMs * 1000);
+        break;
+    default: break; // runts and unicast to nobody: counted only, as an Ethernet loses them
+    }
 }
 
 } // namespace vm_networks

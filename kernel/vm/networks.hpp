@@ -1,9 +1,11 @@
 // Virtual networks between VMs (docs/config.md, "Networks"): each network
-// a VM configuration names in `networks` is a learning switch
-// (kernel/devices/virtio/net_switch.hpp), and each VM on it gets a virtio
-// network device (kernel/devices/virtio/virtio_net.hpp) for it: a NetPort,
-// which adds the locking the device model leaves out and moves frames from
-// a sender's transmit chains to the receivers' receive chains.
+// a VM configuration names in `networks` is a switch that knows every
+// port's address (kernel/devices/virtio/net_switch.hpp), and each VM on it
+// gets a virtio network device (kernel/devices/virtio/virtio_net.hpp) for
+// it: a NetPort, which adds the locking the device model leaves out and
+// moves frames from a sender's transmit chains to the receivers' receive
+// chains, a step's budget per exit (kernel/devices/virtio/frame_pump.hpp;
+// the rest on the sender's time, in steps: Vcpu::device_work).
 #pragma once
 
 #include <stddef.h>
@@ -11,6 +13,7 @@
 
 #include "kernel/base/spinlock.hpp"
 #include "kernel/devices/mmio/mmio_bus.hpp"
+#include "kernel/devices/virtio/frame_pump.hpp"
 #include "kernel/devices/virtio/net_switch.hpp"
 #include "kernel/devices/virtio/virtio_net.hpp"
 
@@ -35,13 +38,26 @@ void mac_for(const char* vm, const char* network, uint8_t (&mac)[6]);
 
 struct Network;
 
-class NetPort final : public MmioDevice, public GuestRam {
+class NetPort final : public MmioDevice, public GuestRam, private FramePump {
 public:
-    /// Joins network `name` (made on first use); false when there are too
-    /// many networks or the network has no port left.
-    bool join(const char* name, VmHost& vm, Vgic& vgic, uint32_t intid, const char* vm_name);
-    /// The VM restarts: the device reset, what the switch learned of it forgotten.
+    /// Joins network `name` (made on first use), as a bridge of other
+    /// hosts if `bridges`; nullptr, or why it could not (the device then
+    /// stays unconnected: what it sends goes nowhere).
+    const char* join(const char* name, VmHost& vm, Vgic& vgic, uint32_t intid, const char* vm_name, bool bridges);
+    /// The VM restarts: the device reset, its switch port's counts and share afresh.
     void reset();
+    /// One step of transmit work (FramePump: at most a step's budget of
+    /// copies); true if the transmit queue may hold more.
+    bool transmit_step() { return step(); }
+
+    /// What went through the port since the VM (re)started.
+    struct Counts {
+        uint64_t sent = 0;         // frames the switch took from it
+        uint64_t received = 0;     // frames put into its receive chains
+        uint64_t no_buffer = 0;    // frames for it that found no receive chain
+        NetSwitch::Counts refused; // frames it sent that the switch dropped, by reason
+    };
+    Counts counts();
 
     bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
     bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
@@ -51,11 +67,18 @@ public:
     const char* network_name() const;
 
 private:
-    void transmit();
-    void receive(const uint8_t* frame, size_t length);
+    // FramePump: each under its own lock, never two at once.
+    bool take(uint8_t* frame, size_t& length) override;
+    uint32_t route(const uint8_t* frame, size_t length) override;
+    bool deliver(uint32_t port, const uint8_t* frame, size_t length) override;
+    /// One log line for the first frame of each kind the switch refused since the VM started.
+    void note_refused(NetSwitch::Drop drop, const uint8_t* frame);
 
-    SpinLock lock_; // the device
+    SpinLock lock_; // the device and the counts
     VirtioNet device_;
+    uint64_t sent_ = 0;
+    uint64_t received_ = 0;
+    uint32_t logged_ = 0; // bit n: a frame refused for reason n was logged
     Network* network_ = nullptr;
     uint32_t port_ = 0;
     VmHost* vm_ = nullptr;

@@ -36,6 +36,23 @@ bool Vm::should_log_fault()
     return n < kFaultLogLimit;
 }
 
+void Vm::owe_work(uint32_t index)
+{
+    if (index < vcpu_count) {
+        vcpus[index].device_work = &device_step;
+    }
+}
+
+bool Vm::device_step(Vcpu& v)
+{
+    Vm& vm = *v.vm;
+    bool more = false;
+    for (uint32_t n = 0; n < vm.net_port_count; n++) {
+        more = vm.net_ports[n].transmit_step() || more;
+    }
+    return !more;
+}
+
 bool Vm::smc_allowed(uint32_t fid) const
 {
     const VmConfig& config = *spec->config;

@@ -121,6 +121,7 @@ public:
         return index < channel_config::kMaxPerVm && (doorbell_mask >> index & 1) != 0 ? &doorbells[index] : nullptr;
     }
     bool should_log_fault() override;
+    void owe_work(uint32_t index) override;
 
     static constexpr uint64_t kRamBlock = 64 * 1024; // RAM is cleared and mapped this much at a time
     /// The words of the ram_ready bitmap of `ram_size` bytes of RAM.
@@ -153,6 +154,9 @@ private:
     /// A reset's work on vCPU 0's time (Vcpu::work): wait out the restart
     /// limit, reload RAM a step at a time, then start the boot vCPU.
     static bool reset_step(Vcpu& v);
+    /// Device work on `v`'s time (Vcpu::device_work): a step of each
+    /// network device's transmit queue; true when none has more.
+    static bool device_step(Vcpu& v);
 };
 
 namespace vms {

@@ -247,7 +247,7 @@ TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
               FILE_AND_NODE("misspelt-property") "property 'kernal' is not known: expected one of vcpus, cpus, "
                                                  "memory, kernel, kernel-address, entry, initrd, dtb, dtb-address, "
                                                  "bootargs, console-input, smc-forward, test-device, identity-mapped, "
-                                                 "networks, unmapped-mmio");
+                                                 "networks, bridged-networks, unmapped-mmio");
     EXPECT_EQ(error("child-node"),
               FILE_AND_NODE("child-node") "unexpected child node 'uart': expected only 'passthrough' and 'regions'");
     EXPECT_EQ(error("passthrough-no-reg"),

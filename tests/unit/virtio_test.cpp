@@ -1,6 +1,6 @@
 // Vireo's emulated virtio network (kernel/devices/virtio/): the split
 // virtqueue with its checks of everything the guest gives, the virtio-mmio
-// network device, and the learning switch between VMs. The guest's RAM is
+// network device, and the switch between VMs. The guest's RAM is
 // a host buffer at a fake guest-physical address.
 #include <cstring>
 #include <gtest/gtest.h>
@@ -173,35 +173,122 @@ TEST(Virtqueue, RefusesWhatReachesOutsideTheGuestOrLoops)
     q.desc = kDesc;
     q.size = 0;
     EXPECT_FALSE(q.enable(ram, why));
+    q.size = 12; // 2.7: a power of 2
+    EXPECT_FALSE(q.enable(ram, why));
+    q.size = 16;
+    EXPECT_TRUE(q.enable(ram, why));
 }
 
-TEST(NetSwitch, FloodsUntilItLearnsThenForwards)
+// Three ports with the addresses Vireo gave them, as kernel/vm/networks.cpp attaches them.
+struct ThreeSwitch {
+    NetSwitch sw;
+    const uint8_t a[6] = {2, 0, 0, 0, 0, 0xa}, b[6] = {2, 0, 0, 0, 0, 0xb}, c[6] = {2, 0, 0, 0, 0, 0xc};
+    uint8_t frame[60] = {};
+    explicit ThreeSwitch(bool c_bridges = false)
+    {
+        EXPECT_EQ(sw.attach(a, false), 0);
+        EXPECT_EQ(sw.attach(b, false), 1);
+        EXPECT_EQ(sw.attach(c, c_bridges), 2);
+    }
+    NetSwitch::Route send(uint32_t from, const uint8_t* dst, const uint8_t* src, uint64_t now_ms = 0)
+    {
+        std::memcpy(frame, dst, 6);
+        std::memcpy(frame + 6, src, 6);
+        return sw.route(from, frame, sizeof frame, now_ms);
+    }
+};
+
+constexpr uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+TEST(NetSwitch, DeliversUnicastByTheAddressesItGaveAndFloodsOnlyBroadcast)
+{
+    ThreeSwitch t;
+    EXPECT_EQ(t.send(0, t.b, t.a).to, 0b010u) << "to b's port only, from the first frame on";
+    EXPECT_EQ(t.send(1, t.a, t.b).to, 0b001u);
+    EXPECT_EQ(t.send(2, kBroadcast, t.c).to, 0b011u) << "broadcast: every port but the sender";
+    const uint8_t multicast[6] = {0x01, 0x00, 0x5e, 0, 0, 1};
+    EXPECT_EQ(t.send(0, multicast, t.a).to, 0b110u) << "multicast as broadcast";
+    EXPECT_EQ(t.send(0, t.a, t.a).to, 0u) << "to itself: not sent back";
+    const uint8_t nobody[6] = {2, 0, 0, 0, 0, 0xd};
+    const NetSwitch::Route unknown = t.send(0, nobody, t.a);
+    EXPECT_EQ(unknown.to, 0u) << "an address no port owns: not flooded";
+    EXPECT_EQ(unknown.drop, NetSwitch::Drop::Unknown);
+    EXPECT_EQ(t.sw.counts(0).unknown, 1u);
+    EXPECT_EQ(t.sw.route(2, t.frame, 13, 0).drop, NetSwitch::Drop::Runt);
+    EXPECT_EQ(t.send(5, t.a, t.b).to, 0u) << "no such port";
+}
+
+TEST(NetSwitch, FramesFromAnotherAddressAreDroppedAndCounted)
+{
+    ThreeSwitch t;
+    // c claims to be b: nothing reaches anyone, and b's traffic still goes to b.
+    for (int i = 0; i < 100; i++) {
+        const NetSwitch::Route r = t.send(2, t.a, t.b);
+        EXPECT_EQ(r.to, 0u);
+        EXPECT_EQ(r.drop, NetSwitch::Drop::Spoofed);
+    }
+    EXPECT_EQ(t.sw.counts(2).spoofed, 100u);
+    EXPECT_EQ(t.send(0, t.b, t.a).to, 0b010u) << "a's frames for b still reach b, not c";
+    // 64 new source addresses: no table to flush, a's unicast still goes to b only.
+    for (uint8_t i = 0; i < 64; i++) {
+        const uint8_t fresh[6] = {2, 0x55, 0, 0, 0, i};
+        EXPECT_EQ(t.send(2, kBroadcast, fresh).drop, NetSwitch::Drop::Spoofed);
+    }
+    EXPECT_EQ(t.send(0, t.b, t.a).to, 0b010u);
+    const uint8_t multicast_source[6] = {3, 0, 0, 0, 0, 0xc};
+    EXPECT_EQ(t.send(2, t.a, multicast_source).drop, NetSwitch::Drop::Spoofed);
+    t.sw.reset(2);
+    EXPECT_EQ(t.sw.counts(2).spoofed, 0u) << "counts start afresh when the VM restarts";
+}
+
+TEST(NetSwitch, ABridgeSendsFromOtherAddressesButNeverAsAnotherPort)
+{
+    ThreeSwitch t(true);
+    const uint8_t container[6] = {2, 0x42, 0, 0, 0, 1};
+    EXPECT_EQ(t.send(2, t.a, container).to, 0b001u) << "c bridges: a container's frame goes out";
+    EXPECT_EQ(t.send(0, container, t.a).to, 0b100u) << "unicast to an address no port owns: to the bridge";
+    EXPECT_EQ(t.send(2, t.a, t.b).drop, NetSwitch::Drop::Spoofed) << "not even a bridge may be b";
+    EXPECT_EQ(t.send(2, container, container).to, 0u) << "nothing back to the bridge itself";
+}
+
+TEST(NetSwitch, AttachRefusesMulticastAndTakenAddresses)
 {
     NetSwitch sw;
-    ASSERT_EQ(sw.attach(), 0);
-    ASSERT_EQ(sw.attach(), 1);
-    ASSERT_EQ(sw.attach(), 2);
-    uint8_t frame[60] = {};
-    const uint8_t a[6] = {2, 0, 0, 0, 0, 0xa}, b[6] = {2, 0, 0, 0, 0, 0xb};
-    std::memcpy(frame, b, 6);
-    std::memcpy(frame + 6, a, 6);
-    EXPECT_EQ(sw.route(0, frame, sizeof frame), 0b110u) << "b unknown: flooded to all but the sender";
-    std::memcpy(frame, a, 6);
-    std::memcpy(frame + 6, b, 6);
-    EXPECT_EQ(sw.route(1, frame, sizeof frame), 0b001u) << "a was learned on port 0";
-    std::memcpy(frame, b, 6);
-    std::memcpy(frame + 6, a, 6);
-    EXPECT_EQ(sw.route(0, frame, sizeof frame), 0b010u) << "b was learned on port 1";
-    std::memset(frame, 0xff, 6);
-    EXPECT_EQ(sw.route(2, frame, sizeof frame), 0b011u) << "broadcast";
-    EXPECT_EQ(sw.route(2, frame, 13), 0u) << "a runt goes nowhere";
-    std::memcpy(frame, a, 6);
-    std::memcpy(frame + 6, a, 6);
-    EXPECT_EQ(sw.route(0, frame, sizeof frame), 0u) << "to itself: not sent back";
-    sw.forget(1);
-    std::memcpy(frame, b, 6);
-    EXPECT_EQ(sw.route(0, frame, sizeof frame), 0b110u) << "port 1 forgot b: flooded again";
-    EXPECT_EQ(sw.route(5, frame, sizeof frame), 0u) << "no such port";
+    const uint8_t a[6] = {2, 0, 0, 0, 0, 0xa}, m[6] = {1, 0, 0, 0, 0, 0xa};
+    EXPECT_EQ(sw.attach(a, false), 0);
+    EXPECT_EQ(sw.attach(a, false), -1) << "two ports with one address";
+    EXPECT_EQ(sw.attach(m, false), -1);
+    for (uint8_t i = 1; i < NetSwitch::kMaxPorts; i++) {
+        const uint8_t mac[6] = {2, 0, 0, 0, 1, i};
+        EXPECT_EQ(sw.attach(mac, false), i);
+    }
+    const uint8_t late[6] = {2, 0, 0, 0, 2, 0};
+    EXPECT_EQ(sw.attach(late, false), -1) << "full";
+}
+
+TEST(NetSwitch, StormControlGivesEachPortABurstThenARate)
+{
+    ThreeSwitch t;
+    for (uint32_t i = 0; i < NetSwitch::kFloodBurst; i++) {
+        ASSERT_EQ(t.send(2, kBroadcast, t.c, 100).to, 0b011u) << i;
+    }
+    const NetSwitch::Route over = t.send(2, kBroadcast, t.c, 100);
+    EXPECT_EQ(over.to, 0u);
+    EXPECT_EQ(over.drop, NetSwitch::Drop::Storm);
+    EXPECT_EQ(t.send(0, kBroadcast, t.a, 100).to, 0b110u) << "another port has its own share";
+    EXPECT_EQ(t.send(2, t.a, t.c, 100).to, 0b001u) << "unicast is not limited";
+    // Refilled at kFloodPerMs a millisecond.
+    EXPECT_EQ(t.send(2, kBroadcast, t.c, 101).to, 0b011u);
+    EXPECT_EQ(t.send(2, kBroadcast, t.c, 101).drop, NetSwitch::Drop::Storm);
+    uint32_t sent = 0;
+    for (uint64_t ms = 102; ms < 1102; ms++) {
+        for (int i = 0; i < 10; i++) {
+            sent += t.send(2, kBroadcast, t.c, ms).to != 0 ? 1 : 0;
+        }
+    }
+    EXPECT_EQ(sent, 1000u * NetSwitch::kFloodPerMs) << "a flood of 10 a millisecond gets the rate";
+    EXPECT_EQ(t.sw.counts(2).storm, 2u + 9000u);
+    EXPECT_EQ(t.send(2, kBroadcast, t.c, 100000).to, 0b011u) << "a quiet port has its burst back";
 }
 
 // The network device, driven as Linux's virtio_mmio and virtio_net drivers do.
@@ -286,6 +373,60 @@ TEST(VirtioNet, FeaturesWithoutVersion1AreNotAccepted)
     d.wr(0x020, 1);
     d.wr(0x070, 1 | 2 | 8);
     EXPECT_EQ(d.rd(0x070) & 8, 0u);
+}
+
+TEST(VirtioNet, DriverOkWithoutFeaturesOkWantsAResetAndSendsNothing)
+{
+    Device d;
+    d.wr(0x070, 1 | 2);
+    d.wr(0x024, 1);
+    d.wr(0x020, 1);
+    d.queue(0, kRam + 0x10000);
+    d.queue(1, kRam + 0x20000);
+    d.wr(0x070, 1 | 2 | 4); // 3.1.1 skipped: no FEATURES_OK
+    EXPECT_EQ(d.rd(0x070) & VirtioNet::kNeedsReset, VirtioNet::kNeedsReset);
+    EXPECT_EQ(d.line.broken, 1);
+    Driver tx{d.ram, kRam + 0x20000, kRam + 0x21000, kRam + 0x22000};
+    uint8_t packet[12 + 60] = {};
+    std::memcpy(d.ram.at(kBuf, sizeof packet), packet, sizeof packet);
+    tx.descriptor(0, kBuf, sizeof packet, 0);
+    tx.offer(0);
+    d.wr(0x050, 1);
+    EXPECT_FALSE(d.net.take_tx_kick()) << "nothing transmitted";
+    uint8_t frame[VirtioNet::kMaxFrame];
+    size_t length = 0;
+    EXPECT_FALSE(d.net.take_frame(frame, length));
+    EXPECT_EQ(tx.used_idx(), 0);
+    d.wr(0x070, 1 | 2 | 4);
+    EXPECT_EQ(d.line.broken, 1) << "reported once";
+    d.wr(0x070, 0);
+    d.bring_up();
+    EXPECT_EQ(d.rd(0x070), 1u | 2 | 4 | 8) << "negotiated properly, it works";
+}
+
+TEST(VirtioNet, AQueueSizeThatIsNotAPowerOfTwoWantsAReset)
+{
+    Device d;
+    d.wr(0x070, 1 | 2);
+    d.wr(0x024, 1);
+    d.wr(0x020, 1);
+    d.wr(0x070, 1 | 2 | 8);
+    d.wr(0x030, 0);
+    d.wr(0x038, 6); // 2.7: a split virtqueue's size is a power of 2
+    d.wr(0x080, static_cast<uint32_t>(kRam + 0x10000));
+    d.wr(0x090, static_cast<uint32_t>(kRam + 0x11000));
+    d.wr(0x0a0, static_cast<uint32_t>(kRam + 0x12000));
+    d.wr(0x044, 1);
+    EXPECT_EQ(d.rd(0x044), 0u) << "not made ready";
+    EXPECT_EQ(d.rd(0x070) & VirtioNet::kNeedsReset, VirtioNet::kNeedsReset);
+    d.wr(0x070, 0);
+    d.wr(0x070, 1 | 2);
+    d.wr(0x024, 1);
+    d.wr(0x020, 1);
+    d.wr(0x070, 1 | 2 | 8);
+    d.queue(0, kRam + 0x10000); // 8
+    EXPECT_EQ(d.rd(0x044), 1u);
+    EXPECT_EQ(d.rd(0x070) & VirtioNet::kNeedsReset, 0u);
 }
 
 TEST(VirtioNet, SendsAndReceivesFramesAndInterrupts)

@@ -177,20 +177,31 @@ bool VirtioNet::write(uint32_t, uint64_t offset, unsigned size, uint64_t value)
         interrupt_status_ &= ~v;
         update_line();
         break;
-    case kStatus:
-        if (v == 0) {
-            reset();
-        } else if ((v & kFeaturesOk) && !(status_ & kFeaturesOk)) {
-            // FEATURES_OK only for a subset of what was offered, VERSION_1 included (this is not a legacy device).
-            const bool acceptable = (driver_features_ & ~kFeatures) == 0 && (driver_features_ & kFeatureVersion1);
-            status_ = acceptable ? v : v & ~kFeaturesOk;
-        } else {
-            status_ = (v & ~kNeedsReset) | (status_ & kNeedsReset);
-        }
-        break;
+    case kStatus: write_status(v); break;
     default: break; // read-only and reserved registers ignore writes
     }
     return true;
+}
+
+void VirtioNet::write_status(uint32_t v)
+{
+    if (v == 0) {
+        reset();
+        return;
+    }
+    uint32_t next = (v & ~kNeedsReset) | (status_ & kNeedsReset); // only the device sets NEEDS_RESET
+    if ((v & kFeaturesOk) && !(status_ & kFeaturesOk)) {
+        // FEATURES_OK only for a subset of what was offered, VERSION_1 included (this is not a legacy device).
+        const bool acceptable = (driver_features_ & ~kFeatures) == 0 && (driver_features_ & kFeatureVersion1);
+        next = acceptable ? next : next & ~kFeaturesOk;
+    }
+    const bool driver_ok = (next & kDriverOk) && !(status_ & kDriverOk);
+    status_ = next;
+    if (driver_ok && !(status_ & kFeaturesOk)) {
+        // 3.1.1: the driver sets DRIVER_OK only after the device accepted
+        // FEATURES_OK; a device never used without negotiated features.
+        needs_reset("DRIVER_OK without FEATURES_OK");
+    }
 }
 
 bool VirtioNet::take_frame(uint8_t* frame, size_t& length)

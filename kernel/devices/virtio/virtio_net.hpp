@@ -59,6 +59,7 @@ public:
 
 private:
     void needs_reset(const char* why);
+    void write_status(uint32_t value);
     void raise(uint32_t bits);
     void update_line();
     bool running() const { return (status_ & kDriverOk) != 0 && (status_ & kNeedsReset) == 0; }

@@ -27,8 +27,9 @@ uint16_t load16(const uint8_t* p) { return __atomic_load_n(reinterpret_cast<cons
 
 bool Virtqueue::enable(GuestRam& ram, const char*& why)
 {
-    if (size == 0 || size > kMaxSize) {
-        why = "queue size 0 or above the maximum";
+    if (size == 0 || size > kMaxSize || (size & (size - 1)) != 0) {
+        // 2.7: a split virtqueue's size is a power of 2 (and at most QueueNumMax, 4.2.2.2)
+        why = "queue size 0, not a power of 2 or above the maximum";
         return false;
     }
     if (desc % 16 != 0 || driver % 2 != 0 || device % 4 != 0) {
