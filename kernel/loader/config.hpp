@@ -106,7 +106,7 @@ struct VmConfig {
 
 /// What the machine can give the VMs, for the checks that depend on it.
 struct ConfigLimits {
-    size_t cpu_count = 0;   // physical CPUs: a pinned vCPU must name one of 0..cpu_count-1
+    size_t cpu_count = 0;   // physical CPUs numbered at boot, online or not: a pinned vCPU names one of 0..cpu_count-1
     uint64_t ram_bytes = 0; // RAM for all the VMs' memory together
 };
 
