@@ -145,6 +145,11 @@ struct IdentityRange {
 /// report); returns how many.
 size_t identity_ranges(const void* blob, size_t blob_size, IdentityRange* out, size_t max);
 
+/// Whether device `p` of `vm` is refused because it does DMA
+/// (PassthroughDevice::dma_reason) and the VM's RAM is not identity-mapped:
+/// then `out` (of `size` bytes) says so, starting "passthrough/NAME: ".
+bool dma_refused(const VmConfig& vm, const PassthroughDevice& p, char* out, size_t size);
+
 /// Parses the configuration DTB of `blob_size` bytes at `blob`, read from
 /// `file_name` (used in messages). Fills out[0..count) with one record per
 /// VM node, in the order of the file, bad ones included (ok == false).
