@@ -211,6 +211,15 @@ $(BUILD)/dtb/virt-gicv3-one-redistributor.dtb: Makefile
 		| dtc -q -I dts -O dtb -o $@ - && rm -f $@.full
 all: $(BUILD)/dtb/virt-gicv3-one-redistributor.dtb
 
+# QEMU virt's own DTB (GICv3, 4 CPUs) whose cpu@2 has an MPIDR no CPU has:
+# PSCI CPU_ON refuses it, so cpu 2 fails to start and cpu 3 still comes
+# online (a system test, -dtb).
+$(BUILD)/dtb/virt-gicv3-cpu2-fails.dtb: Makefile
+	@mkdir -p $(dir $@)
+	$(call quiet,DUMPDTB,$@)$(QEMU) -M virt,virtualization=on,gic-version=3,dumpdtb=$@.tmp -cpu cortex-a72 -smp 4 \
+		-m 1G -nographic >/dev/null 2>&1 && fdtput -t x $@.tmp /cpus/cpu@2 reg 0x7f && mv $@.tmp $@
+all: $(BUILD)/dtb/virt-gicv3-cpu2-fails.dtb
+
 # QEMU virt's DTB whose /chosen names a boot package where none can be: in
 # the PCIe window (not RAM) and over Vireo's own image (-kernel's 0x40200000).
 $(BUILD)/dtb/virt-package-%.dtb: Makefile

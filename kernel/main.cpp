@@ -154,17 +154,17 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     console_input::init(platform);
     console::print("cpu 0 online (mpidr 0x%lx)\n", mpidr);
     __atomic_store_n(&vireo_cpus[0].online, 1u, __ATOMIC_RELEASE);
-    const size_t online = smp::start_secondaries(platform, static_cast<size_t>(boot_index));
-    const size_t expected = platform.cpu_count + (boot_index < 0 ? 1 : 0);
+    const smp::Cpus cpus = smp::start_secondaries(platform, static_cast<size_t>(boot_index));
 
     const uint64_t now = arch::counter();
     const uint64_t since_entry_us = (now - entry_counter) * 1000000 / frequency;
     const uint64_t since_reset_us = now * 1000000 / frequency;
-    if (online == expected) {
-        console::print("all %lu CPUs online, %lu.%03lu ms after entry (%lu.%03lu ms after counter reset)\n", online,
-                       since_entry_us / 1000, since_entry_us % 1000, since_reset_us / 1000, since_reset_us % 1000);
+    if (cpus.online == cpus.numbered) {
+        console::print("all %lu CPUs online, %lu.%03lu ms after entry (%lu.%03lu ms after counter reset)\n",
+                       cpus.online, since_entry_us / 1000, since_entry_us % 1000, since_reset_us / 1000,
+                       since_reset_us % 1000);
     } else {
-        log_error("only %lu of %lu CPUs online", online, expected);
+        log_error("only %lu of %lu CPUs online", cpus.online, cpus.numbered);
     }
 
     run_selftest(platform);
@@ -172,9 +172,9 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     vcpu_cpu_init(vcpu_ipa_bits());
     vpmu::init_cpu();
     calls::probe_firmware(platform.psci_conduit);
-    const vm_configs::Specs wanted = vm_configs::load(platform, online, reinterpret_cast<const void*>(dtb));
+    const vm_configs::Specs wanted = vm_configs::load(platform, cpus.numbered, reinterpret_cast<const void*>(dtb));
     if (wanted.count > 0 || platform.initrd.size != 0) {
-        if (vms::create_all(wanted.specs, wanted.count, online, platform) == 0) {
+        if (vms::create_all(wanted.specs, wanted.count, cpus.numbered, platform) == 0) {
             log_error("no VM could be started");
             vms::power_off("no VM to run"); // as after the last VM stops
         }

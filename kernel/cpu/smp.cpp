@@ -5,6 +5,7 @@
 #include "kernel/devices/pmu/vpmu.hpp"
 #include "kernel/sched/sched.hpp"
 #include "platform/cpu.hpp"
+#include "platform/format.hpp"
 #include "platform/mmio.hpp"
 #include "platform/platform.hpp"
 #include "platform/psci.hpp"
@@ -16,20 +17,28 @@ extern char secondary_entry[];
 }
 
 namespace smp {
+namespace {
 
-bool release(const CpuDesc& desc, const Platform& platform, uint32_t index)
+constexpr uint64_t kOnlineTimeoutMs = 500;
+
+// Why each CPU that failed to start did (empty: it did not fail), for the
+// boot log and for refusing a VM pinned to it.
+constinit char failures[VIREO_MAX_CPUS][96] = {};
+
+/// Starts the CPU as release() says; false, with the reason in `why`, if the
+/// firmware refuses or the DTB gives no way to start it.
+bool try_release(const CpuDesc& desc, const Platform& platform, uint32_t index, char (&why)[96])
 {
     const auto entry = reinterpret_cast<uint64_t>(secondary_entry);
     switch (desc.method) {
     case EnableMethod::Psci: {
         if (platform.psci_conduit != Conduit::Smc) {
-            log_error("cpu %u (mpidr 0x%lx): PSCI conduit must be smc for a hypervisor at EL2", index, desc.mpidr);
+            format(why, sizeof why, "its PSCI conduit must be smc for a hypervisor at EL2");
             return false;
         }
         const int64_t ret = psci::call(Conduit::Smc, psci::kCpuOn64, desc.mpidr, entry, index);
         if (ret != psci::kSuccess) {
-            log_error("cpu %u (mpidr 0x%lx) failed to start: PSCI CPU_ON returned %ld (%s)", index, desc.mpidr, ret,
-                      psci::error_name(ret));
+            format(why, sizeof why, "PSCI CPU_ON returned %ld (%s)", ret, psci::error_name(ret));
             return false;
         }
         return true;
@@ -42,15 +51,9 @@ bool release(const CpuDesc& desc, const Platform& platform, uint32_t index)
         return true;
     case EnableMethod::Unknown: break;
     }
-    log_error(
-        "cpu %u (mpidr 0x%lx): no usable enable-method in the DTB (need psci, or spin-table with cpu-release-addr)",
-        index, desc.mpidr);
+    format(why, sizeof why, "no usable enable-method in the DTB (need psci, or spin-table with cpu-release-addr)");
     return false;
 }
-
-namespace {
-
-constexpr uint64_t kOnlineTimeoutMs = 500;
 
 bool wait_online(const PerCpu& cpu, uint64_t frequency)
 {
@@ -66,30 +69,54 @@ bool wait_online(const PerCpu& cpu, uint64_t frequency)
 
 } // namespace
 
-size_t start_secondaries(const Platform& platform, size_t boot_index)
+bool release(const CpuDesc& desc, const Platform& platform, uint32_t index)
+{
+    char why[96];
+    if (!try_release(desc, platform, index, why)) {
+        log_error("cpu %u (mpidr 0x%lx) failed to start: %s", index, desc.mpidr, why);
+        return false;
+    }
+    return true;
+}
+
+Cpus start_secondaries(const Platform& platform, size_t boot_index)
 {
     const uint64_t frequency = arch::read_cntfrq();
-    size_t online = 1;
-    uint32_t next = 1;
+    Cpus cpus{1, 1};
     for (size_t i = 0; i < platform.cpu_count; i++) {
         if (i == boot_index) {
             continue;
         }
         const CpuDesc& desc = platform.cpus[i];
-        const uint32_t index = next++;
+        if (cpus.numbered == VIREO_MAX_CPUS) { // only when the boot CPU is not in the DTB's /cpus
+            log_warn("cpu (mpidr 0x%lx) not started: Vireo supports %d CPUs", desc.mpidr, VIREO_MAX_CPUS);
+            break;
+        }
+        // A CPU that fails keeps its number: the next one is numbered as
+        // the DTB's order says, and as the boot log names it.
+        const auto index = static_cast<uint32_t>(cpus.numbered++);
         percpu_init(index, desc.mpidr);
         vireo_secondary_boot = {&vireo_cpus[index], el2_map::config()};
         arch::clean_dcache_to_poc(&vireo_secondary_boot, sizeof vireo_secondary_boot);
-        if (!release(desc, platform, index)) {
-            continue;
+        char(&why)[96] = failures[index];
+        if (try_release(desc, platform, index, why)) {
+            if (wait_online(vireo_cpus[index], frequency)) {
+                cpus.online++;
+                continue;
+            }
+            format(why, sizeof why, "it did not come online within %lu ms", kOnlineTimeoutMs);
         }
-        if (!wait_online(vireo_cpus[index], frequency)) {
-            log_error("cpu %u (mpidr 0x%lx) did not come online within %lu ms", index, desc.mpidr, kOnlineTimeoutMs);
-            continue;
-        }
-        online++;
+        log_error("cpu %u (mpidr 0x%lx) failed to start: %s", index, desc.mpidr, why);
     }
-    return online;
+    return cpus;
+}
+
+const char* why_offline(uint32_t index)
+{
+    if (index < VIREO_MAX_CPUS && __atomic_load_n(&vireo_cpus[index].online, __ATOMIC_ACQUIRE) != 0) {
+        return nullptr;
+    }
+    return index < VIREO_MAX_CPUS && failures[index][0] != '\0' ? failures[index] : "it was not started";
 }
 
 } // namespace smp

@@ -23,9 +23,23 @@ static_assert(offsetof(SecondaryBoot, mmu) == SECONDARY_BOOT_MMU);
 
 namespace smp {
 
+/// The physical CPUs after start_secondaries(): `numbered` have a number
+/// (0 to numbered - 1), `online` of them came online.
+struct Cpus {
+    size_t numbered;
+    size_t online;
+};
+
 /// Starts every CPU in `platform` except the boot CPU, one at a time, and
-/// waits for each to report in. Returns how many CPUs are online in all.
-size_t start_secondaries(const Platform& platform, size_t boot_index);
+/// waits for each to report in. The boot CPU is cpu 0, the others follow
+/// the DTB's /cpus order. A CPU that does not start keeps its number, so
+/// the numbers the boot log prints are the ones a configuration's `cpus`
+/// names, whichever CPUs failed.
+Cpus start_secondaries(const Platform& platform, size_t boot_index);
+
+/// Why CPU `index` is not online, as the boot log said (e.g. "PSCI CPU_ON
+/// returned -2 (INVALID_PARAMETERS)"); nullptr when it is online.
+const char* why_offline(uint32_t index);
 
 /// Asks the firmware (PSCI CPU_ON) or the spin-table to start the CPU `desc`
 /// at secondary_entry as cpu `index`. A failure is reported, with the PSCI

@@ -101,7 +101,7 @@ public:
                  check_regions() && parse_images() && parse_placement() && parse_bootargs() &&
                  flag("console-input", vm_.console_input) && parse_smc_forward() &&
                  flag("test-device", vm_.test_device) && flag("identity-mapped", vm_.identity_mapped) &&
-                 parse_networks() && parse_bridged_networks() && parse_unmapped_mmio();
+                 parse_networks() && parse_bridged_networks() && parse_unmapped_mmio() && check_dma();
         return vm_.ok;
     }
 
@@ -327,6 +327,12 @@ private:
                 }
                 p.compatible = text;
                 p.compatible_length = static_cast<size_t>(length);
+            } else if (strcmp(property, "dma") == 0 || strcmp(property, "no-dma") == 0) {
+                if (length != 0) {
+                    return fail("passthrough/%s: property '%s' has %d bytes: expected no value (%s;)", name, property,
+                                length, property);
+                }
+                (strcmp(property, "dma") == 0 ? p.declares_dma : p.declares_no_dma) = true;
             } else if (strcmp(property, "path") == 0) {
                 const auto* text = static_cast<const char*>(value);
                 if (length < 2 || text[0] != '/' || text[length - 1] != '\0' ||
@@ -338,13 +344,17 @@ private:
                 p.path = text;
             } else {
                 return fail("passthrough/%s: property '%s' is not known: expected path, or reg, interrupts, "
-                            "compatible",
+                            "compatible; and dma or no-dma",
                             name, property);
             }
         }
         if (p.path != nullptr && (p.size != 0 || p.intids.count != 0 || p.compatible != nullptr)) {
             return fail("passthrough/%s: property 'path' takes reg, interrupts and compatible from the host's DTB: "
                         "expected either path or those",
+                        name);
+        }
+        if (p.declares_dma && p.declares_no_dma) {
+            return fail("passthrough/%s: properties 'dma' and 'no-dma' contradict each other: expected one of them",
                         name);
         }
         if (p.size == 0 && p.path == nullptr) {
@@ -354,6 +364,20 @@ private:
         }
         vm_.passthrough_count++;
         room_.used++;
+        return true;
+    }
+
+    /// Devices that do DMA need identity-mapped RAM. Devices named by
+    /// `path` are checked again when the host DTB has said what they are
+    /// (kernel/vm/configs.cpp).
+    bool check_dma()
+    {
+        for (size_t i = 0; i < vm_.passthrough_count; i++) {
+            char why[320];
+            if (dma_refused(vm_, vm_.passthrough[i], why, sizeof why)) {
+                return fail("%s", why);
+            }
+        }
         return true;
     }
 
@@ -862,6 +886,20 @@ size_t vm_config::identity_ranges(const void* blob, size_t blob_size, IdentityRa
         count++;
     }
     return count;
+}
+
+bool vm_config::dma_refused(const VmConfig& vm, const PassthroughDevice& p, char* out, size_t size)
+{
+    const char* reason = p.dma_reason();
+    if (vm.identity_mapped || reason == nullptr) {
+        return false;
+    }
+    format(out, size,
+           "passthrough/%s: the device does DMA (%s) and the VM's RAM is not identity-mapped, so without an SMMU it "
+           "would read and write memory that is not the VM's: expected identity-mapped; on the VM, or no-dma; on a "
+           "device that does no DMA",
+           p.name, reason);
+    return true;
 }
 
 bool vm_config::parse(const void* blob, size_t blob_size, const char* file_name, const ConfigLimits& limits,

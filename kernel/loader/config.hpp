@@ -108,7 +108,7 @@ struct VmConfig {
 
 /// What the machine can give the VMs, for the checks that depend on it.
 struct ConfigLimits {
-    size_t cpu_count = 0;   // physical CPUs: a pinned vCPU must name one of 0..cpu_count-1
+    size_t cpu_count = 0;   // physical CPUs numbered at boot, online or not: a pinned vCPU names one of 0..cpu_count-1
     uint64_t ram_bytes = 0; // RAM for all the VMs' memory together
 };
 
@@ -146,6 +146,11 @@ struct IdentityRange {
 /// `out` (a VM whose `memory` property is malformed is left to parse() to
 /// report); returns how many.
 size_t identity_ranges(const void* blob, size_t blob_size, IdentityRange* out, size_t max);
+
+/// Whether device `p` of `vm` is refused because it does DMA
+/// (PassthroughDevice::dma_reason) and the VM's RAM is not identity-mapped:
+/// then `out` (of `size` bytes) says so, starting "passthrough/NAME: ".
+bool dma_refused(const VmConfig& vm, const PassthroughDevice& p, char* out, size_t size);
 
 /// Parses the configuration DTB of `blob_size` bytes at `blob`, read from
 /// `file_name` (used in messages). Fills out[0..count) with one record per

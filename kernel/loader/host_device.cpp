@@ -153,6 +153,7 @@ bool read(const void* dtb, const char* path, HostDevice& out, char* why, size_t 
         out.compatible_length = static_cast<size_t>(compatible_length);
     }
     out.dma_coherent = fdt_getprop(dtb, node, "dma-coherent", nullptr) != nullptr;
+    out.iommus = fdt_getprop(dtb, node, "iommus", nullptr) != nullptr;
     int len = 0;
     const auto* periphid = static_cast<const fdt32_t*>(fdt_getprop(dtb, node, "arm,primecell-periphid", &len));
     out.primecell_periphid = periphid != nullptr && len == 4 ? fdt32_ld(periphid) : 0;

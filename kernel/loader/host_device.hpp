@@ -2,7 +2,8 @@
 // configuration may name it (docs/config.md): its registers translated to
 // host-physical addresses through the parent buses' `ranges`, its
 // interrupts translated from the GIC's 3-cell specifiers to INTIDs, its
-// `compatible` and `dma-coherent`. Pure logic over libfdt, host-tested.
+// `compatible`, `dma-coherent` and whether it has `iommus`. Pure logic over
+// libfdt, host-tested.
 #pragma once
 
 #include <stddef.h>
@@ -18,6 +19,7 @@ struct HostDevice {
     const char* compatible = nullptr; // in the DTB; nullptr if it has none
     size_t compatible_length = 0;     // bytes, the final NUL included
     bool dma_coherent = false;
+    bool iommus = false;             // behind an IOMMU: a device that does DMA
     uint32_t primecell_periphid = 0; // arm,primecell-periphid: the ID a PrimeCell's registers may not show; 0 if none
 };
 

@@ -29,7 +29,12 @@ struct PassthroughDevice {
     // dma-coherent read from the host's DTB when the VM is built,
     // kernel/loader/host_device.cpp): the path, and room for the INTIDs.
     const char* path = nullptr;
-    bool dma_coherent = false;       // the guest DTB says so too
+    bool dma_coherent = false; // the guest DTB says so too
+    bool iommus = false;       // the host DTB puts it behind an IOMMU (property iommus)
+    // What the configuration says of the device's DMA (properties dma and
+    // no-dma), over what dma_reason() would take from the device itself.
+    bool declares_dma = false;
+    bool declares_no_dma = false;
     bool edge = false;               // its interrupts are edge-triggered (else level-high)
     uint32_t primecell_periphid = 0; // from the host DTB: a PrimeCell whose ID registers are not where Linux reads
     uint8_t intid_cells[4 * 8] = {};
@@ -37,6 +42,27 @@ struct PassthroughDevice {
     /// Registers filling whole pages are mapped at stage 2; others share a
     /// page with something else and are forwarded (ForwardedDevice).
     bool whole_pages() const { return (base | size) % 4096 == 0; }
+
+    /// Why the device is taken to do DMA, for the refusal of a VM whose RAM
+    /// is not identity-mapped (docs/config.md, "Passthrough devices"), or
+    /// nullptr. Without an SMMU such a device uses the guest-physical
+    /// addresses the guest programs as host-physical ones.
+    const char* dma_reason() const
+    {
+        if (declares_no_dma) {
+            return nullptr;
+        }
+        if (declares_dma) {
+            return "its property 'dma'";
+        }
+        if (compatible_with("virtio,mmio")) {
+            return "compatible \"virtio,mmio\"";
+        }
+        if (dma_coherent) {
+            return "dma-coherent in the host DTB";
+        }
+        return iommus ? "iommus in the host DTB" : nullptr;
+    }
 
     /// `string` is one of the strings of its compatible list.
     bool compatible_with(const char* string) const

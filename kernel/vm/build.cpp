@@ -5,6 +5,7 @@
 #include "kernel/console/console.hpp"
 #include "kernel/cpu/irq.hpp"
 #include "kernel/cpu/percpu.hpp"
+#include "kernel/cpu/smp.hpp"
 #include "kernel/devices/pmu/vpmu.hpp"
 #include "kernel/loader/guest_fdt.hpp"
 #include "kernel/loader/image.hpp"
@@ -263,8 +264,9 @@ bool check_passthrough(const VmConfig& config, const Platform& host)
 }
 
 /// The checks that need this machine: vCPUs its virtual GIC can serve,
-/// CPUs that are online, RAM inside the guest-physical address space.
-bool check_machine(const VmConfig& config, size_t online_cpus, unsigned ipa_bits)
+/// pinned CPUs that are online (by the numbers the boot log gave them, of
+/// `cpu_count`), RAM inside the guest-physical address space.
+bool check_machine(const VmConfig& config, size_t cpu_count, unsigned ipa_bits)
 {
     const uint32_t most = vgic::version() == 2 ? limits::kVcpusPerGicv2Vm : limits::kVcpusPerVm;
     if (config.vcpus == 0 || config.vcpus > most) {
@@ -278,25 +280,31 @@ bool check_machine(const VmConfig& config, size_t online_cpus, unsigned ipa_bits
         return false;
     }
     for (uint32_t i = 0; config.pinned && i < config.vcpus; i++) {
-        if (static_cast<size_t>(config.pcpu[i]) >= online_cpus) {
-            log_error("vm %s: vcpu %u is pinned to cpu %d, but only %lu CPUs are online", config.name, i,
-                      config.pcpu[i], online_cpus);
+        const auto cpu = static_cast<uint32_t>(config.pcpu[i]);
+        if (cpu >= cpu_count) {
+            log_error("vm %s: vcpu %u is pinned to cpu %u, but this machine has %lu CPUs", config.name, i, cpu,
+                      cpu_count);
             return false;
         }
-        if (!irq::cpu_usable(static_cast<uint32_t>(config.pcpu[i]))) {
-            log_error("vm %s: vcpu %u is pinned to cpu %d, which has no usable GIC CPU interface or redistributor",
-                      config.name, i, config.pcpu[i]);
+        if (const char* why = smp::why_offline(cpu)) {
+            log_error("vm %s: vcpu %u is pinned to cpu %u, which failed to start: %s", config.name, i, cpu, why);
+            return false;
+        }
+        if (!irq::cpu_usable(cpu)) {
+            log_error("vm %s: vcpu %u is pinned to cpu %u, which has no usable GIC CPU interface or redistributor",
+                      config.name, i, cpu);
             return false;
         }
     }
     return true;
 }
 
-/// The CPUs unpinned vCPUs spread over: the online ones that are usable.
-size_t usable_cpus(size_t online_cpus, uint32_t (&out)[VIREO_MAX_CPUS])
+/// The CPUs unpinned vCPUs spread over: the online ones that are usable,
+/// skipping any that failed to start.
+size_t usable_cpus(size_t cpu_count, uint32_t (&out)[VIREO_MAX_CPUS])
 {
     size_t count = 0;
-    for (uint32_t cpu = 0; cpu < online_cpus && cpu < VIREO_MAX_CPUS; cpu++) {
+    for (uint32_t cpu = 0; cpu < cpu_count && cpu < VIREO_MAX_CPUS; cpu++) {
         if (irq::cpu_usable(cpu)) {
             out[count++] = cpu;
         }
@@ -523,15 +531,15 @@ void load_images(Vm& vm)
     load_images_step(vm, cursor, ~0ull);
 }
 
-Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, const Platform& host)
+Vm* build(const VmSpec& spec, size_t cpu_count, size_t index, uint16_t vmid, const Platform& host)
 {
     const VmConfig& config = *spec.config;
     const unsigned ipa_bits = vcpu_ipa_bits();
-    if (!check_machine(config, online_cpus, ipa_bits) || !check_passthrough(config, host)) {
+    if (!check_machine(config, cpu_count, ipa_bits) || !check_passthrough(config, host)) {
         return nullptr;
     }
     uint32_t usable[VIREO_MAX_CPUS];
-    const size_t usable_count = usable_cpus(online_cpus, usable);
+    const size_t usable_count = usable_cpus(cpu_count, usable);
     if (!config.pinned && usable_count == 0) {
         log_error("vm %s: no CPU has a usable GIC CPU interface or redistributor", config.name);
         return nullptr;

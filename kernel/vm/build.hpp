@@ -13,10 +13,11 @@ struct Platform;
 namespace vm_build {
 
 /// A VM for `spec`, the `index`-th to be built (unpinned vCPUs spread from
-/// there over the `online_cpus`), with VMID `vmid`; its vCPUs are off and
+/// there over the online ones of the `cpu_count` CPUs numbered at boot,
+/// smp::start_secondaries), with VMID `vmid`; its vCPUs are off and
 /// not yet scheduled. nullptr, with a message naming the VM and the reason,
 /// when it cannot be built (everything it took is given back).
-Vm* build(const VmSpec& spec, size_t online_cpus, size_t index, uint16_t vmid, const Platform& host);
+Vm* build(const VmSpec& spec, size_t cpu_count, size_t index, uint16_t vmid, const Platform& host);
 
 /// Copies the VM's kernel, initrd and DTB into its RAM (the blocks they
 /// land in cleared and mapped, the rest left for the guest's first touch),

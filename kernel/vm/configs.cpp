@@ -92,7 +92,8 @@ bool entry(const VmConfig& config, const char* what, const char* name, const uin
 
 /// Passthrough devices named by their host DTB path: registers (exactly as
 /// the host says: not filling whole pages, they are forwarded),
-/// interrupts, compatible and dma-coherent from the host's DTB.
+/// interrupts, compatible, dma-coherent and iommus from the host's DTB; a
+/// device that does DMA by what the host says of it needs identity-mapped RAM.
 bool resolve_paths(VmConfig& config, const void* host_dtb)
 {
     for (size_t i = 0; i < config.passthrough_count; i++) {
@@ -101,7 +102,7 @@ bool resolve_paths(VmConfig& config, const void* host_dtb)
             continue;
         }
         HostDevice d;
-        char why[160];
+        char why[320];
         if (!host_device::read(host_dtb, p.path, d, why, sizeof why)) {
             log_error("%s: /%s: passthrough/%s: property 'path' \"%s\": %s", file_name, config.name, p.name, p.path,
                       why);
@@ -120,8 +121,13 @@ bool resolve_paths(VmConfig& config, const void* host_dtb)
         p.compatible = d.compatible;
         p.compatible_length = d.compatible_length;
         p.dma_coherent = d.dma_coherent;
+        p.iommus = d.iommus;
         p.edge = d.edge;
         p.primecell_periphid = d.primecell_periphid;
+        if (vm_config::dma_refused(config, p, why, sizeof why)) {
+            log_error("%s: /%s: %s", file_name, config.name, why);
+            return false;
+        }
     }
     return true;
 }
@@ -173,7 +179,7 @@ bool to_spec(const VmConfig& config, VmSpec& spec)
 
 } // namespace
 
-Specs load(const Platform& platform, size_t online_cpus, const void* host_dtb)
+Specs load(const Platform& platform, size_t cpu_count, const void* host_dtb)
 {
     if (platform.initrd.size == 0) {
         return {};
@@ -213,7 +219,7 @@ Specs load(const Platform& platform, size_t online_cpus, const void* host_dtb)
         log_error("%s: no memory left for its %lu VMs", file_name, room.vms);
         return {};
     }
-    const ConfigLimits limits{online_cpus, memory::phys().free_bytes() + identity_bytes};
+    const ConfigLimits limits{cpu_count, memory::phys().free_bytes() + identity_bytes};
     size_t count = 0;
     if (!vm_config::parse(config.data, config.size, file_name, limits, configs, room.vms, devices, room.devices, count,
                           error)) {

@@ -21,6 +21,6 @@ struct Specs {
 /// the physical allocator, as many as the file has VMs). Reports each bad
 /// VM (left out; the others still start), and a missing or broken package
 /// or configuration.
-Specs load(const Platform& platform, size_t online_cpus, const void* host_dtb);
+Specs load(const Platform& platform, size_t cpu_count, const void* host_dtb);
 
 } // namespace vm_configs

@@ -238,7 +238,7 @@ size_t count() { return vm_count; }
 
 Vm* at(size_t index) { return index < vm_count ? vm_list[index] : nullptr; }
 
-size_t create_all(const VmSpec* specs, size_t count, size_t online_cpus, const Platform& host)
+size_t create_all(const VmSpec* specs, size_t count, size_t cpu_count, const Platform& host)
 {
     for (size_t i = 0; i < count; i++) {
         const VmConfig& config = *specs[i].config;
@@ -246,7 +246,7 @@ size_t create_all(const VmSpec* specs, size_t count, size_t online_cpus, const P
             log_error("vm %s not started: %u VMs run already, as many as there are VMIDs", config.name, limits::kVms);
             continue;
         }
-        Vm* vm = vm_build::build(specs[i], online_cpus, vm_count, static_cast<uint16_t>(vm_count + 1), host);
+        Vm* vm = vm_build::build(specs[i], cpu_count, vm_count, static_cast<uint16_t>(vm_count + 1), host);
         if (vm == nullptr) {
             log_error("vm %s not started", config.name);
             continue;

@@ -164,7 +164,7 @@ namespace vms {
 /// Builds and starts a VM for each of the `count` specs, reporting any that
 /// cannot be built (the others still start). Returns how many started.
 /// `host` says which devices are Vireo's (never passed through).
-size_t create_all(const VmSpec* specs, size_t count, size_t online_cpus, const struct Platform& host);
+size_t create_all(const VmSpec* specs, size_t count, size_t cpu_count, const struct Platform& host);
 
 /// Powers the machine off through the firmware, saying `why` (all VMs
 /// stopped, or none could start); without firmware, says so and returns:

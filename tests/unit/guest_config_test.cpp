@@ -287,6 +287,58 @@ TEST(GoodVms, PassthroughDevicesAreRead)
     EXPECT_EQ(p.intids[0], 34u);
 }
 
+TEST(VmConfig, DmaDevicesNeedIdentityMappedRam)
+{
+    const Parsed r = parse_config("config_dma");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    const auto refused = [](const char* node, const char* device, const char* reason) {
+        return std::string("tests/dts/config_dma.dts: /") + node + ": passthrough/" + device +
+               ": the device does DMA (" + reason +
+               ") and the VM's RAM is not identity-mapped, so without an SMMU it would read and write memory that is "
+               "not the VM's: expected identity-mapped; on the VM, or no-dma; on a device that does no DMA";
+    };
+    EXPECT_EQ(r.error_of("virtio-identity"), "ok");
+    EXPECT_EQ(r.error_of("virtio-not-identity"),
+              refused("virtio-not-identity", "disk@a003e00", "compatible \"virtio,mmio\""))
+        << "the PL031 before it does no DMA";
+    EXPECT_EQ(r.error_of("virtio-said-no-dma"), "ok");
+    EXPECT_EQ(r.error_of("declared-dma"), refused("declared-dma", "engine", "its property 'dma'"));
+    EXPECT_EQ(r.error_of("declared-dma-by-path"), refused("declared-dma-by-path", "engine", "its property 'dma'"))
+        << "known before the host DTB is read";
+    EXPECT_EQ(r.error_of("path-said-no-dma"), "ok") << "what the host DTB says is checked when it is read";
+    EXPECT_EQ(r.error_of("no-dma-device"), "ok");
+    EXPECT_EQ(r.error_of("both"), "tests/dts/config_dma.dts: /both: passthrough/engine: properties 'dma' and 'no-dma' "
+                                  "contradict each other: expected one of them");
+    EXPECT_EQ(r.error_of("dma-with-value"), "tests/dts/config_dma.dts: /dma-with-value: passthrough/engine: property "
+                                            "'dma' has 4 bytes: expected no value (dma;)");
+    EXPECT_TRUE(r.vm("virtio-said-no-dma").passthrough[0].declares_no_dma);
+    EXPECT_TRUE(r.vm("virtio-identity").passthrough[0].compatible_with("virtio,mmio"));
+}
+
+TEST(PassthroughDevice, WhatCountsAsDma)
+{
+    static const char kVirtio[] = "vendor,x\0virtio,mmio";
+    PassthroughDevice d;
+    EXPECT_EQ(d.dma_reason(), nullptr) << "registers and interrupts only";
+    d.iommus = true;
+    EXPECT_STREQ(d.dma_reason(), "iommus in the host DTB");
+    d.dma_coherent = true;
+    EXPECT_STREQ(d.dma_reason(), "dma-coherent in the host DTB");
+    d.compatible = kVirtio;
+    d.compatible_length = sizeof kVirtio;
+    EXPECT_STREQ(d.dma_reason(), "compatible \"virtio,mmio\"") << "any string of the list";
+    d.declares_dma = true;
+    EXPECT_STREQ(d.dma_reason(), "its property 'dma'");
+    d.declares_no_dma = true;
+    EXPECT_EQ(d.dma_reason(), nullptr) << "no-dma overrides every rule";
+
+    VmConfig vm;
+    vm.identity_mapped = true;
+    d.declares_no_dma = false;
+    char why[320];
+    EXPECT_FALSE(vm_config::dma_refused(vm, d, why, sizeof why)) << "identity-mapped RAM takes any device";
+}
+
 TEST_F(BadVms, FlagsTakeNoValue)
 {
     EXPECT_EQ(error("console-input-value"),

@@ -34,6 +34,7 @@ TEST(HostDevice, RootBusDeviceWithGicSpi)
     EXPECT_EQ(r.device.intids[0], 32u + 0x2f) << "GIC_SPI 47 is INTID 79";
     EXPECT_TRUE(r.device.edge);
     EXPECT_TRUE(r.device.dma_coherent);
+    EXPECT_FALSE(r.device.iommus);
     ASSERT_NE(r.device.compatible, nullptr);
     EXPECT_STREQ(r.device.compatible, "virtio,mmio");
     EXPECT_EQ(r.device.compatible_length, sizeof "virtio,mmio");
@@ -49,6 +50,15 @@ TEST(HostDevice, SeveralInterruptsAndACompatibleList)
     EXPECT_FALSE(r.device.edge) << "level-high";
     EXPECT_FALSE(r.device.dma_coherent);
     EXPECT_EQ(r.device.compatible_length, sizeof "vendor,two" + sizeof "vendor,generic");
+}
+
+TEST(HostDevice, ADeviceBehindAnIommuIsSaidToBe)
+{
+    const Read r = read("/dma-engine@9060000");
+    ASSERT_TRUE(r.ok) << r.why;
+    EXPECT_TRUE(r.device.iommus) << "iommus: it does DMA through the SMMU";
+    EXPECT_FALSE(r.device.dma_coherent);
+    EXPECT_FALSE(read("/two-irqs@9020000").device.iommus);
 }
 
 TEST(HostDevice, ParentBusRangesTranslateTheRegisters)
