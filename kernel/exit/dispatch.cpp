@@ -71,7 +71,7 @@ __attribute__((noinline)) bool ignore_unmapped(Vcpu& vcpu, const Exit& exit)
     if (vm.spec->config->unmapped_mmio != UnmappedMmio::Ignore || in_ram || vm.bus.overlaps(access.ipa, bytes)) {
         return false;
     }
-    if (vm.should_log_fault()) {
+    if (vm.should_log_unmapped()) {
         log_info("vm %s vcpu %u: MMIO %s with no device at IPA 0x%lx (pc 0x%lx): %s (unmapped-mmio = \"ignore\")",
                  vm.name, vcpu.index, access.write ? "write" : "read", access.ipa, vcpu.regs.elr,
                  access.write ? "dropped" : "read as zero");
