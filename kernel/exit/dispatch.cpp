@@ -116,9 +116,9 @@ __attribute__((noinline)) void mmio_fault(Vcpu& vcpu, const Exit& exit, uint64_t
     }
     Vm& vm = *vcpu.vm;
     if (vm.should_log_fault()) {
-        log_info("vm %s vcpu %u: MMIO %s of %u bytes at IPA 0x%lx refused by %s (offset 0x%lx): %s (pc 0x%lx, ESR "
+        log_info("vm %s vcpu %u: %u-byte MMIO %s at IPA 0x%lx refused by %s (offset 0x%lx): %s (pc 0x%lx, ESR "
                  "0x%lx): abort injected",
-                 vm.name, vcpu.index, access.write ? "write" : "read", access.size, ipa, device->name(), offset,
+                 vm.name, vcpu.index, access.size, access.write ? "write" : "read", ipa, device->name(), offset,
                  device->refusal(offset, access.size, access.write), vcpu.regs.elr, exit.esr);
     }
     abort_access(vcpu, exit);
