@@ -272,12 +272,49 @@ void parse_timer(const void* fdt, Platform& out, int gic_node)
     timer.frequency = freq != nullptr ? fdt32_ld(freq) : 0;
 }
 
+/// The PMU's SPIs, one per CPU: entry i of `interrupts` belongs to the
+/// CPU node entry i of `interrupt-affinity` points to (the binding,
+/// Documentation/devicetree/bindings/arm/pmu.yaml). An SPI without a CPU
+/// of its own (a single one, combined for all CPUs) is not taken: the CPU
+/// it reached would find no overflow of its own PMU to act on.
+void parse_pmu_spis(const void* fdt, Platform& out, int node, int cells)
+{
+    int len = 0;
+    int affinity_len = 0;
+    const auto* irq = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "interrupts", &len));
+    const auto* affinity = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "interrupt-affinity", &affinity_len));
+    if (irq == nullptr || affinity == nullptr || cells < 3 || len / (cells * 4) != affinity_len / 4) {
+        return;
+    }
+    const int addr_cells = fdt_address_cells(fdt, fdt_path_offset(fdt, "/cpus"));
+    for (int i = 0; i < affinity_len / 4; i++) {
+        const uint32_t spi = fdt32_ld(&irq[i * cells + 1]);
+        const int cpu_node = fdt_node_offset_by_phandle(fdt, fdt32_ld(&affinity[i]));
+        int reg_len = 0;
+        const auto* reg = static_cast<const fdt32_t*>(fdt_getprop(fdt, cpu_node, "reg", &reg_len));
+        if (fdt32_ld(&irq[i * cells]) != 0 || spi > 987 || reg == nullptr || addr_cells < 1 || addr_cells > 2 ||
+            reg_len < addr_cells * 4) {
+            continue;
+        }
+        const int cpu = out.cpu_index(read_cells(reg, addr_cells));
+        if (cpu >= 0) {
+            out.cpus[cpu].pmu_spi = 32 + spi;
+        }
+    }
+}
+
 void parse_pmu(const void* fdt, Platform& out, int gic_node)
 {
     const int node = fdt_node_offset_by_compatible(fdt, -1, "arm,armv8-pmuv3");
+    if (node < 0) {
+        return;
+    }
+    const int cells = interrupt_cells(fdt, gic_node);
     uint32_t ppi = 0;
-    if (node >= 0 && ppi_of(fdt, node, 0, interrupt_cells(fdt, gic_node), ppi)) {
+    if (ppi_of(fdt, node, 0, cells, ppi)) {
         out.pmu_ppi = ppi;
+    } else {
+        parse_pmu_spis(fdt, out, node, cells);
     }
 }
 

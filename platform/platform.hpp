@@ -24,6 +24,11 @@ struct CpuDesc {
     uint64_t mpidr = 0; // affinity fields only (arch::kMpidrAffinityMask)
     EnableMethod method = EnableMethod::Unknown;
     uint64_t release_addr = 0; // spin-table only
+    // Its PMU's overflow interrupt when that is an SPI of its own (the
+    // DTB's pmu node names one per CPU in interrupt-affinity: the
+    // Raspberry Pi 4's SPIs 16-19), as a GIC INTID; 0 when it is the PPI
+    // Platform::pmu_ppi.
+    uint32_t pmu_spi = 0;
 };
 
 struct GicDesc {
@@ -65,7 +70,8 @@ struct Platform {
     GicDesc gic;
     TimerDesc timer;
     // The PMU's overflow interrupt (PPI number, 0-15): the DTB's pmu node
-    // (arm,armv8-pmuv3), else QEMU virt's.
+    // (arm,armv8-pmuv3), else QEMU virt's; unused where the node gives
+    // each CPU an SPI instead (CpuDesc::pmu_spi).
     uint32_t pmu_ppi = 7;
     UartDesc uart;
     ConsoleSource uart_source = ConsoleSource::None;

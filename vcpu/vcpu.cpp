@@ -80,15 +80,17 @@ void vcpu_cpu_init(unsigned ipa_bits)
 
 void Vcpu::reset(uint64_t pc, uint64_t x0)
 {
-    needs_reload_ = true; // whatever of ours is still in some CPU's registers is stale
+    // The EL1 and FP/SIMD state is reset by load(), on this vCPU's own CPU:
+    // until then that CPU may still hold our pre-reset registers, and
+    // another vCPU taking the registers there saves them into el1 and fp
+    // (an FP/SIMD trap, a switch), which would bring them back if they had
+    // been cleared here. (reset() may also run on another CPU: PSCI CPU_ON.)
+    needs_reload_ = true;
     regs = {};
     regs.x[0] = x0;
     regs.elr = pc;
     regs.spsr = kPstateDaif | kPstateEl1h;
-    el1 = {};
-    el1.sctlr = kSctlrEl1Reset;
-    fp = {};
-    debug = {};
+    debug = {}; // never saved from the hardware (vcpu/debug.hpp)
     ptimer = {};
     pmu.request_reset(); // its own CPU drops what the hardware holds of it (vpmu::enter)
 }
@@ -100,8 +102,16 @@ void Vcpu::load()
         if (cpu->loaded != nullptr && cpu->loaded != this) {
             el1_state_save(cpu->loaded->el1);
         }
-        if (needs_reload_ && cpu->fp_owner == this) {
-            cpu->fp_owner = nullptr; // drop the pre-reset registers unsaved
+        if (needs_reload_) {
+            // After reset(): nobody saves into our state any more (we own
+            // the registers, or our state left them), so it is reset now.
+            // Our pre-reset registers are dropped unsaved.
+            if (cpu->fp_owner == this) {
+                cpu->fp_owner = nullptr;
+            }
+            el1 = {};
+            el1.sctlr = kSctlrEl1Reset;
+            fp = {};
         }
         needs_reload_ = false;
         el1_state_load(el1);

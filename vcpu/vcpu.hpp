@@ -42,12 +42,12 @@ struct VcpuStats {
     uint64_t longest_kind = 0;
     uint64_t longest_where = 0;
 
-    /// Synchronous exits: all kinds but IRQ, FIQ and SError.
-    uint64_t synchronous() const
+    /// Exits of every kind, IRQ, FIQ and SError included.
+    uint64_t all_exits() const
     {
         uint64_t n = 0;
-        for (unsigned k = 0; k < static_cast<unsigned>(vcpu::ExitKind::Irq); k++) {
-            n += exits[k];
+        for (uint64_t count : exits) {
+            n += count;
         }
         return n;
     }

@@ -108,6 +108,9 @@ void check_registers(uint32_t self, uint64_t shm)
     test("channel-unknown-channel-refused", call(kHcInfo, 5) == -2 && call(kHcRing, 0, 7) == -2);
     fault_address = d + kRing;
     test("channel-ring-register-write-only", expect_fault(read_fault_address).esr != 0);
+    fault_address = d + kMagic;
+    test("channel-magic-register-read-only",
+         expect_fault(write_fault_address).esr != 0 && read32(d + kMagic) == 0x4e484356);
 }
 
 void produce(uint64_t shm, uint32_t messages)

@@ -11,12 +11,12 @@ extern "C" void guest_main(uint64_t, uint64_t)
     const auto stat = [](uint64_t item) { return static_cast<uint64_t>(call(kHcStat, item)); };
     const uint64_t guest_before = stat(0);
     const uint64_t hvc_ticks_before = stat(16 + kExitHvc);
-    const uint64_t exits_before = static_cast<uint64_t>(call(kHcExitCount, ~0ull));
+    const uint64_t exits_before = static_cast<uint64_t>(call(kHcExitCount, kExitHvc));
     bool all_zero = true;
     for (int i = 0; i < 1000; i++) {
         all_zero = all_zero && call(kHcNull) == 0;
     }
-    const uint64_t exits_after = static_cast<uint64_t>(call(kHcExitCount, ~0ull));
+    const uint64_t exits_after = static_cast<uint64_t>(call(kHcExitCount, kExitHvc));
     test("null-hypercall-round-trip", all_zero);
     // 1000 null calls + the first exit-count call itself.
     char details[64];

@@ -260,7 +260,6 @@ void test_overflow_interrupt()
 /// hardware, so its guest keeps running with next to no IRQ exits.
 void test_no_storm()
 {
-    constexpr uint64_t kExitIrq = 11; // vcpu::ExitKind::Irq
     quiesce();
     asm volatile("msr daifset, #2");
     const int64_t before = call(kHcExitCount, kExitIrq);

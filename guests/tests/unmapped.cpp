@@ -2,7 +2,8 @@
 // address with no RAM and no device reads as zero at every width and takes
 // writes without an exception, while RAM, a device's refusal and what Vireo
 // cannot emulate (SIMD loads) behave as without it; by default the same
-// accesses abort.
+// accesses abort. Ignored accesses have their own log budget: once it is
+// spent, a device's refusal is still logged, naming the device and why.
 #include "lib/guest.hpp"
 
 using namespace guest;
@@ -44,6 +45,12 @@ void ignoring()
     // What Vireo cannot emulate still aborts.
     test("hole-simd-ldp-aborts", data_abort(expect_fault(simd_pair_from_hole), kHole));
     test("hole-simd-load-aborts", data_abort(expect_fault(simd_load_from_hole), kHole));
+
+    // More ignored accesses than the VM logs: a device's refusal below
+    // is still logged, from a budget of its own.
+    for (int i = 0; i < 25; i++) {
+        read_hole();
+    }
 
     // RAM and devices as before.
     auto* ram = reinterpret_cast<volatile uint64_t*>(kUntouchedRam);

@@ -83,6 +83,18 @@ extern "C" void guest_main(uint64_t, uint64_t)
     print("vtimer: worst latency %lu ticks (period %lu)\n", worst_late, period);
     test("vtimer-latency-within-a-period", worst_late < period, details);
 
+    // Each of those interrupts came through Vireo (an IRQ exit): EXIT_COUNT
+    // for all kinds (~0) counts them beside the synchronous exits, which
+    // are read first (the calls after them only add to the total).
+    const uint64_t irqs = static_cast<uint64_t>(call(kHcExitCount, kExitIrq));
+    uint64_t synchronous = 0;
+    for (uint64_t kind = 0; kind < kExitIrq; kind++) {
+        synchronous += static_cast<uint64_t>(call(kHcExitCount, kind));
+    }
+    const uint64_t all = static_cast<uint64_t>(call(kHcExitCount, ~0ull));
+    snprintf(details, sizeof details, "%lu in all, %lu synchronous, %lu IRQ", all, synchronous, irqs);
+    test("exit-count-all-includes-interrupts", irqs >= kWanted && all >= synchronous + irqs, details);
+
     // The virtual PL011's interrupt line (SPI 33) through the distributor:
     // unmasking its transmit interrupt (the transmitter is empty) raises it.
     enable_spi(kUartSpi, 0, 0x80);

@@ -41,6 +41,11 @@ public:
     // The PL011's registers, under the console's lock.
     bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
     bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
+    const char* name() const override { return uart_.name(); }
+    const char* refusal(uint64_t offset, unsigned size, bool write) const override
+    {
+        return uart_.refusal(offset, size, write);
+    }
 
 private:
     void emit_line(bool complete);

@@ -6,6 +6,7 @@
 #include "kernel/devices/gic/vgic.hpp"
 #include "kernel/devices/pmu/vpmu.hpp"
 #include "platform/cpu.hpp"
+#include "platform/format.hpp"
 #include "platform/gic.hpp"
 #include "platform/platform.hpp"
 
@@ -17,7 +18,29 @@ constinit bool ready = false;
 constinit uint32_t hyp_timer_intid = gic::kPpiBase + 10; // CNTHP: PPI 10 unless the DTB says otherwise
 constinit uint32_t vtimer_intid = gic::kPpiBase + 11;    // CNTV: the guests' virtual timer
 constinit uint32_t maintenance_intid = gic::kSpurious;   // GICH maintenance, from the DTB
-constinit uint32_t pmu_intid = gic::kPpiBase + 7;        // the PMU's overflow interrupt
+constinit uint32_t pmu_intid = gic::kPpiBase + 7;        // the PMU's overflow interrupt (kSpurious: SPIs instead)
+
+// PMU overflow SPIs, one per CPU where the DTB gives them (CpuDesc::pmu_spi):
+// each is routed to its own CPU only. The overflow is of that CPU's
+// counters, so only that CPU can act on it (vpmu::overflow reads its own
+// PMU), and one target per SPI is what GICv2's ITARGETSR and GICv3's
+// IROUTER give anyway; 1-of-N delivery would send it to any CPU.
+struct PmuSpi {
+    uint64_t mpidr;
+    uint32_t intid;
+};
+constinit PmuSpi pmu_spis[Platform::kMaxCpus] = {};
+constinit size_t pmu_spi_count = 0;
+
+bool is_pmu_spi(uint32_t intid)
+{
+    for (size_t i = 0; i < pmu_spi_count; i++) {
+        if (pmu_spis[i].intid == intid) {
+            return true;
+        }
+    }
+    return false;
+}
 
 constexpr uint32_t kMaxIntid = 1020;
 constinit Vgic* spi_owner[kMaxIntid] = {}; // passthrough SPIs: the virtual GIC of the VM that has each
@@ -41,6 +64,20 @@ bool init(const Platform& platform)
         vtimer_intid = gic::kPpiBase + platform.timer.ppi[2];
     }
     pmu_intid = gic::kPpiBase + platform.pmu_ppi;
+    for (size_t i = 0; i < platform.cpu_count; i++) {
+        if (platform.cpus[i].pmu_spi != 0) {
+            pmu_spis[pmu_spi_count++] = {platform.cpus[i].mpidr, platform.cpus[i].pmu_spi};
+            pmu_intid = gic::kSpurious;
+        }
+    }
+    if (pmu_spi_count != 0) {
+        char list[5 * Platform::kMaxCpus + 1] = {}; // " 1019" at most per CPU
+        size_t used = 0;
+        for (size_t i = 0; i < pmu_spi_count; i++) {
+            used += static_cast<size_t>(format(list + used, sizeof list - used, " %u", pmu_spis[i].intid));
+        }
+        log_info("pmu: overflow interrupts are SPIs, each routed to its own CPU only: INTID%s", list);
+    }
     if (!gic::init(platform.gic)) {
         log_error("GICv%u at 0x%lx cannot be driven; no time slices or CPU kicks", platform.gic.version,
                   platform.gic.dist.base);
@@ -68,8 +105,13 @@ void init_cpu()
     if (maintenance_intid != gic::kSpurious) {
         gic::enable_local(maintenance_intid);
     }
-    if (vpmu::available()) {
+    if (vpmu::available() && pmu_intid != gic::kSpurious) {
         gic::enable_local(pmu_intid);
+    }
+    for (size_t i = 0; i < pmu_spi_count && vpmu::available(); i++) {
+        if (pmu_spis[i].mpidr == mpidr) {
+            gic::enable_spi(pmu_spis[i].intid, mpidr); // this CPU's own, to this CPU
+        }
     }
 }
 
@@ -101,7 +143,7 @@ void handle_pending()
                 continue;
             }
         }
-        if (intid == pmu_intid) {
+        if (intid == pmu_intid || is_pmu_spi(intid)) {
             vpmu::overflow(); // masks the overflowing counters' interrupts: the line is low before the EOI
         }
         // SGI 0 (kick) and the vGIC maintenance interrupt need nothing
@@ -115,7 +157,8 @@ void handle_pending()
 
 bool spi_free(uint32_t intid)
 {
-    return ready && intid >= 32 && intid < kMaxIntid && spi_owner[intid] == nullptr && intid != console_input::intid();
+    return ready && intid >= 32 && intid < kMaxIntid && spi_owner[intid] == nullptr &&
+           intid != console_input::intid() && !is_pmu_spi(intid);
 }
 
 bool claim_spi(uint32_t intid, Vgic& vgic, uint32_t pcpu)

@@ -27,8 +27,9 @@ bool wfi_in_guest(const Vcpu& v)
            (v.console_unfinished == nullptr || __atomic_load_n(v.console_unfinished, __ATOMIC_RELAXED) == 0);
 }
 
-/// Emulates a decoded load or store through the VM's MMIO bus.
-bool emulate_mmio(Vcpu& vcpu, const MmioAccess& access)
+/// Emulates a decoded load or store through the VM's MMIO bus; false with
+/// the address of the (first or second) access that failed in `failed`.
+bool emulate_mmio(Vcpu& vcpu, const MmioAccess& access, uint64_t& failed)
 {
     const MmioBus& bus = vcpu.vm->bus;
     const unsigned count = access.pair ? 2 : 1;
@@ -39,6 +40,7 @@ bool emulate_mmio(Vcpu& vcpu, const MmioAccess& access)
                                                  vcpu::store_value(access, vcpu.reg(i ? access.rt2 : access.rt)))
                                      : bus.read(vcpu.index, ipa, access.size, values[i]);
         if (!ok) {
+            failed = ipa;
             return false;
         }
     }
@@ -69,7 +71,7 @@ __attribute__((noinline)) bool ignore_unmapped(Vcpu& vcpu, const Exit& exit)
     if (vm.spec->config->unmapped_mmio != UnmappedMmio::Ignore || in_ram || vm.bus.overlaps(access.ipa, bytes)) {
         return false;
     }
-    if (vm.should_log_fault()) {
+    if (vm.should_log_unmapped()) {
         log_info("vm %s vcpu %u: MMIO %s with no device at IPA 0x%lx (pc 0x%lx): %s (unmapped-mmio = \"ignore\")",
                  vm.name, vcpu.index, access.write ? "write" : "read", access.ipa, vcpu.regs.elr,
                  access.write ? "dropped" : "read as zero");
@@ -79,6 +81,13 @@ __attribute__((noinline)) bool ignore_unmapped(Vcpu& vcpu, const Exit& exit)
     return true;
 }
 
+/// Injects the abort of the access (or instruction fetch) `exit` stopped at.
+void abort_access(Vcpu& vcpu, const Exit& exit)
+{
+    const bool write = (exit.esr >> 6) & 1;
+    vcpu.inject_abort(exit.far, exit.instruction_fault, write && !exit.instruction_fault);
+}
+
 void guest_fault(Vcpu& vcpu, const Exit& exit, const char* what)
 {
     Vm& vm = *vcpu.vm;
@@ -86,8 +95,33 @@ void guest_fault(Vcpu& vcpu, const Exit& exit, const char* what)
         log_info("vm %s vcpu %u: %s at IPA 0x%lx (VA 0x%lx, pc 0x%lx, ESR 0x%lx): abort injected", vm.name, vcpu.index,
                  what, exit.ipa, exit.far, vcpu.regs.elr, exit.esr);
     }
-    const bool write = (exit.esr >> 6) & 1;
-    vcpu.inject_abort(exit.far, exit.instruction_fault, write && !exit.instruction_fault);
+    abort_access(vcpu, exit);
+}
+
+/// An emulable access at `ipa` (the whole access, or the failed half of a
+/// pair) that no device took: the device whose range it is refused it
+/// (named, with its reason), or there is none.
+__attribute__((noinline)) void mmio_fault(Vcpu& vcpu, const Exit& exit, uint64_t ipa)
+{
+    if (exit.permission_fault) {
+        guest_fault(vcpu, exit, "write to read-only memory");
+        return;
+    }
+    const MmioAccess& access = exit.mmio;
+    uint64_t offset = 0;
+    const MmioDevice* device = vcpu.vm->bus.device_at(ipa, access.size, offset);
+    if (device == nullptr) {
+        guest_fault(vcpu, exit, access.write ? "MMIO write with no device" : "MMIO read with no device");
+        return;
+    }
+    Vm& vm = *vcpu.vm;
+    if (vm.should_log_fault()) {
+        log_info("vm %s vcpu %u: %u-byte MMIO %s at IPA 0x%lx refused by %s (offset 0x%lx): %s (pc 0x%lx, ESR "
+                 "0x%lx): abort injected",
+                 vm.name, vcpu.index, access.size, access.write ? "write" : "read", ipa, device->name(), offset,
+                 device->refusal(offset, access.size, access.write), vcpu.regs.elr, exit.esr);
+    }
+    abort_access(vcpu, exit);
 }
 
 void undefined(Vcpu& vcpu, const Exit& exit, const char* what)
@@ -153,14 +187,13 @@ Outcome wait_for_interrupt(Vcpu& vcpu)
 Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
 {
     switch (exit.kind) {
-    case ExitKind::Mmio:
-        if (!emulate_mmio(vcpu, exit.mmio) && !first_touch(vcpu, exit) && !ignore_unmapped(vcpu, exit)) {
-            guest_fault(vcpu, exit,
-                        exit.permission_fault ? "write to read-only memory"
-                        : exit.mmio.write     ? "MMIO write with no device"
-                                              : "MMIO read with no device");
+    case ExitKind::Mmio: {
+        uint64_t failed = exit.mmio.ipa;
+        if (!emulate_mmio(vcpu, exit.mmio, failed) && !first_touch(vcpu, exit) && !ignore_unmapped(vcpu, exit)) {
+            mmio_fault(vcpu, exit, failed);
         }
         return Outcome::Continue;
+    }
     case ExitKind::MmioNeedsDecode: // run() decodes or turns these into GuestFault
     case ExitKind::GuestFault:
         if (first_touch(vcpu, exit)) {

@@ -27,6 +27,7 @@ public:
 
     bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
     bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
+    const char* name() const override { return "a memory region"; }
 
     /// The stage-2 type it has when mapped (a flash bank: in read-array mode).
     MemType mapped_type() const;

@@ -11,7 +11,6 @@
 
 namespace {
 
-constexpr uint32_t kFaultLogLimit = 20;
 // A reset reloads the VM's RAM this much per step on its vCPU 0's time,
 // so a large VM's reset cannot hold its CPU for long.
 constexpr uint64_t kResetStep = 8ull << 20;
@@ -27,14 +26,16 @@ constinit SpinLock vms_lock;
 
 } // namespace
 
-bool Vm::should_log_fault()
+bool LogBudget::take(const char* vm, const char* what)
 {
-    const uint32_t n = __atomic_fetch_add(&fault_logs, 1u, __ATOMIC_RELAXED);
-    if (n == kFaultLogLimit) {
-        log_info("vm %s: more guest faults; no longer logged", name);
+    const uint32_t n = __atomic_fetch_add(&used, 1u, __ATOMIC_RELAXED);
+    if (n == kLimit) {
+        log_info("vm %s: more %s; no longer logged", vm, what);
     }
-    return n < kFaultLogLimit;
+    return n < kLimit;
 }
+
+bool Vm::should_log_fault() { return fault_logs.take(name, "guest faults"); }
 
 void Vm::owe_work(uint32_t index)
 {

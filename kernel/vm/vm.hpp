@@ -24,6 +24,16 @@
 #include "vcpu/limits.hpp"
 #include "vcpu/vcpu.hpp"
 
+/// A VM's allowance of one kind of log line: the first kLimit are logged,
+/// then one line says the rest are not.
+struct LogBudget {
+    static constexpr uint32_t kLimit = 20;
+    uint32_t used = 0; // atomic: any of the VM's CPUs
+
+    /// Whether to log one more; `what` names the kind ("guest faults").
+    bool take(const char* vm, const char* what);
+};
+
 /// What a VM is made of: a VM configuration from the boot package
 /// (kernel/vm/configs.cpp) and the package entries it names.
 struct VmSpec {
@@ -91,7 +101,11 @@ public:
     bool crashed = false;              // stopped by an error of the guest's (an SError), not by a request
     const char* stop_reason = nullptr; // why it last stopped
     uint32_t resets = 0;               // restarts since it was built (SYSTEM_RESET, the monitor)
-    uint32_t fault_logs = 0;
+    // Rate limits of its log lines: guest faults, and the accesses
+    // unmapped-mmio = "ignore" lets through (a guest probing for devices
+    // must not silence the faults that follow).
+    LogBudget fault_logs;
+    LogBudget unmapped_logs;
     uint64_t started_at = 0;   // physical counter when its boot vCPU last started
     uint64_t stopped_at = 0;   // physical counter when it last stopped
     uint64_t restart_at = 0;   // a reset in progress: not before this counter value
@@ -122,6 +136,8 @@ public:
     }
     bool should_log_fault() override;
     void owe_work(uint32_t index) override;
+    /// Whether to log an access to nothing that unmapped-mmio = "ignore" let through.
+    bool should_log_unmapped() { return unmapped_logs.take(name, "MMIO accesses with no device"); }
 
     static constexpr uint64_t kRamBlock = 64 * 1024; // RAM is cleared and mapped this much at a time
     /// The words of the ram_ready bitmap of `ram_size` bytes of RAM.

@@ -102,6 +102,34 @@ TEST(FdtPlatform, PmuInterruptIsTheDtbsPmuPpiElseQemuVirts)
     EXPECT_EQ(p.pmu_ppi, 5u);
 }
 
+TEST(FdtPlatform, RaspberryPi4PmuInterruptsAreOneSpiPerCpuByInterruptAffinity)
+{
+    const Parsed r = parse("rpi4");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    ASSERT_EQ(r.platform.cpu_count, 4u);
+    for (uint32_t i = 0; i < 4; i++) {
+        EXPECT_EQ(r.platform.cpus[i].pmu_spi, 48 + i) << "SPI 16 + i (INTID 48 + i) belongs to CPU " << i;
+    }
+}
+
+TEST(FdtPlatform, PmuSpiWithoutACpuOfItsOwnIsNotTaken)
+{
+    std::vector<char> dtb = load_dtb("qemu-virt-gicv3");
+    dtb.resize(dtb.size() + 256);
+    ASSERT_EQ(fdt_open_into(dtb.data(), dtb.data(), static_cast<int>(dtb.size())), 0);
+    const int pmu = fdt_add_subnode(dtb.data(), 0, "pmu");
+    ASSERT_GE(pmu, 0);
+    ASSERT_EQ(fdt_setprop_string(dtb.data(), pmu, "compatible", "arm,armv8-pmuv3"), 0);
+    const fdt32_t interrupts[] = {cpu_to_fdt32(0), cpu_to_fdt32(12), cpu_to_fdt32(4)};
+    ASSERT_EQ(fdt_setprop(dtb.data(), pmu, "interrupts", interrupts, sizeof interrupts), 0);
+    Platform p;
+    PlatformError error;
+    ASSERT_TRUE(parse_platform(dtb.data(), p, error)) << error.message;
+    for (size_t i = 0; i < p.cpu_count; i++) {
+        EXPECT_EQ(p.cpus[i].pmu_spi, 0u) << "one SPI for all CPUs: no CPU could act on it alone";
+    }
+}
+
 TEST(FdtPlatform, RaspberryPi4TranslatesSocAddressesAndUsesSpinTable)
 {
     const Parsed r = parse("rpi4");

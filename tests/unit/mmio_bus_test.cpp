@@ -1,6 +1,7 @@
 // The MMIO bus, the test device model and forwarded passthrough registers.
 #include <gtest/gtest.h>
 
+#include "kernel/devices/channel/doorbell.hpp"
 #include "kernel/devices/mmio/forwarded.hpp"
 #include "kernel/devices/mmio/mmio_bus.hpp"
 #include "kernel/devices/mmio/test_device.hpp"
@@ -45,6 +46,43 @@ TEST(MmioBus, OverlapsAnyByteOfADevicesRange)
     EXPECT_TRUE(bus.overlaps(0x0a000ffc, 8)) << "straddling its end";
     EXPECT_FALSE(bus.overlaps(0x09fffff8, 8)) << "ends where the device starts";
     EXPECT_FALSE(bus.overlaps(0x0a001000, 4)) << "starts where the device ends";
+}
+
+// A refused access's log line names the device and gives its reason
+// (kernel/exit/dispatch.cpp): the bus says whose range it was.
+TEST(MmioBus, SaysWhichDeviceAnAccessReachedAndWhere)
+{
+    MmioBus bus;
+    TestDevice dev;
+    ASSERT_TRUE(bus.add(0x0a000000, TestDevice::kSize, dev));
+    uint64_t offset = 0;
+    EXPECT_EQ(bus.device_at(0x0a000104, 4, offset), &dev);
+    EXPECT_EQ(offset, 0x104u);
+    EXPECT_STREQ(bus.device_at(0x0a000104, 4, offset)->name(), "the test device");
+    EXPECT_STREQ(dev.refusal(0x104, 4, true), "a reserved register");
+    EXPECT_EQ(bus.device_at(0x09000000, 4, offset), nullptr) << "nobody's range";
+    EXPECT_EQ(bus.device_at(0x0a000ffe, 4, offset), nullptr) << "straddles the end: no device takes it whole";
+}
+
+TEST(Doorbell, RefusalsSayWhyTheAccessWasRefused)
+{
+    Doorbell d;
+    EXPECT_STREQ(d.name(), "the doorbell");
+    uint64_t value = 0;
+    ASSERT_FALSE(d.write(0, Doorbell::kMagic, 4, 1));
+    EXPECT_STREQ(d.refusal(Doorbell::kMagic, 4, true), "a read-only register");
+    ASSERT_FALSE(d.read(0, Doorbell::kRing, 4, value));
+    EXPECT_STREQ(d.refusal(Doorbell::kRing, 4, false), "RING is write-only");
+    ASSERT_FALSE(d.write(0, Doorbell::kRing, 8, 1));
+    EXPECT_STREQ(d.refusal(Doorbell::kRing, 8, true), "RING takes 4-byte writes");
+    ASSERT_FALSE(d.read(0, Doorbell::kMagic, 2, value));
+    EXPECT_STREQ(d.refusal(Doorbell::kMagic, 2, false), "a 32-bit register, read as 4 bytes");
+    ASSERT_FALSE(d.read(0, Doorbell::kShmBase + 2, 4, value));
+    EXPECT_STREQ(d.refusal(Doorbell::kShmBase + 2, 4, false), "a 64-bit register, read as 8 bytes or by 4-byte halves");
+    ASSERT_FALSE(d.read(0, 0x800, 4, value));
+    EXPECT_STREQ(d.refusal(0x800, 4, false), "no register at this offset");
+    ASSERT_FALSE(d.read(0, 0x2, 4, value));
+    EXPECT_STREQ(d.refusal(0x2, 4, false), "no register at this offset") << "not at a register's start";
 }
 
 TEST(MmioBus, OverlappingRegistrationsAreRejected)

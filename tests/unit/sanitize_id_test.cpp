@@ -72,6 +72,15 @@ TEST(SanitizeId, PmuVersionIsCappedAndItsExtrasHidden)
     EXPECT_EQ(field(sanitize_id(dfr0, 0x6), 8), 0u) << "no PMU: none";
 }
 
+TEST(SanitizeId, Dfr1OffersNothing)
+{
+    // Every field set, as a CPU with FEAT_Debugv8p9 (64 breakpoints), a
+    // System PMU, PMICNTR, ABLE, ITE, EBEP and DPFZS could report.
+    const uint64_t v = sanitize_id(sysreg_encoding(3, 0, 0, 5, 1), 0x1111111111f3f3f1ull);
+    EXPECT_EQ(v, 0u) << "no extended breakpoints or watchpoints, no System PMU, no fixed instruction counter";
+    EXPECT_EQ(sanitize_id(sysreg_encoding(3, 0, 0, 5, 1), ~0ull), 0u);
+}
+
 TEST(SanitizeId, DebugFeaturesReportTheRealBreakpointsAndWatchpoints)
 {
     // QEMU's Cortex-A72: 6 breakpoints, 2 of them context-aware, 4 watchpoints.

@@ -21,6 +21,7 @@ constexpr uint64_t kExitMmio = 0;
 constexpr uint64_t kExitHvc = 3;
 constexpr uint64_t kExitMmioNeedsDecode = 1;
 constexpr uint64_t kExitSysReg = 5;
+constexpr uint64_t kExitIrq = 11; // IRQ, then FIQ and SError: the interrupt exits
 
 // PSCI.
 constexpr uint64_t kPsciVersion = 0x84000000;

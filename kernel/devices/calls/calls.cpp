@@ -115,7 +115,7 @@ Outcome hypercall(Vcpu& vcpu, VmHost& vm, uint32_t fid)
     case kHcExitCount: {
         const uint64_t kind = vcpu.reg(1);
         const VcpuStats& s = vcpu.stats;
-        set_result(vcpu, kind == ~0ull              ? static_cast<int64_t>(s.synchronous())
+        set_result(vcpu, kind == ~0ull              ? static_cast<int64_t>(s.all_exits())
                          : kind < VcpuStats::kKinds ? static_cast<int64_t>(s.exits[kind])
                                                     : kInvalidParameters);
         return Outcome::Continue;

@@ -105,3 +105,20 @@ bool Doorbell::write(uint32_t, uint64_t offset, unsigned size, uint64_t value)
     ring(static_cast<uint32_t>(value)); // an absent member: ignored
     return true;
 }
+
+const char* Doorbell::refusal(uint64_t offset, unsigned, bool write) const
+{
+    // SHM_BASE, SHM_SIZE and RING_TIME are 64-bit, the others 32-bit.
+    const bool wide = (offset >= kShmBase && offset < kFlags) || (offset >= kRingTime && offset < kRingTime + 8);
+    const bool narrow = (offset <= kPending && offset % 4 == 0) || offset == kFlags;
+    if (!wide && !narrow) {
+        return "no register at this offset";
+    }
+    if (write) {
+        return offset == kRing ? "RING takes 4-byte writes" : "a read-only register";
+    }
+    if (offset == kRing) {
+        return "RING is write-only";
+    }
+    return wide ? "a 64-bit register, read as 8 bytes or by 4-byte halves" : "a 32-bit register, read as 4 bytes";
+}

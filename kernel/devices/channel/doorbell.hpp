@@ -88,6 +88,8 @@ public:
 
     bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
     bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
+    const char* name() const override { return "the doorbell"; }
+    const char* refusal(uint64_t offset, unsigned size, bool write) const override;
 
 private:
     void rung_by(uint32_t member, uint64_t when);

@@ -49,6 +49,7 @@ public:
         Vgic* owner = nullptr;
         bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
         bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
+        const char* name() const override { return "the virtual GIC redistributors"; }
     };
 
     bool active = false;
@@ -64,6 +65,7 @@ public:
 
     bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
     bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
+    const char* name() const override { return "the virtual GIC distributor"; }
 
     /// Every vCPU of the VM looks at its interrupts at its next entry.
     void flush_all() { flush(~0u); }

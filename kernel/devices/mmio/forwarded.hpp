@@ -19,6 +19,7 @@ public:
     /// would be Vireo's own alignment fault): others fault in the guest.
     bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
     bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
+    const char* name() const override { return "a forwarded device"; }
 
 private:
     uintptr_t registers_ = 0;

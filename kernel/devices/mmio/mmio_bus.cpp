@@ -47,3 +47,13 @@ bool MmioBus::overlaps(uint64_t ipa, uint64_t size) const
     }
     return false;
 }
+
+const MmioDevice* MmioBus::device_at(uint64_t ipa, unsigned size, uint64_t& offset) const
+{
+    const Region* r = find(ipa, size);
+    if (r == nullptr) {
+        return nullptr;
+    }
+    offset = ipa - r->base;
+    return r->device;
+}

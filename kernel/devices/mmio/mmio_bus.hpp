@@ -7,11 +7,22 @@
 
 /// A device model. Offsets are relative to the registered base; `size` is
 /// 1, 2, 4 or 8; `vcpu` is the accessing vCPU's index in its VM (for banked
-/// registers). Returning false makes the access fault in the guest.
+/// registers). Returning false makes the access fault in the guest; the
+/// log line that says so names the device and gives its refusal().
 class MmioDevice {
 public:
     virtual bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) = 0;
     virtual bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) = 0;
+
+    /// What the log calls it: "the doorbell".
+    virtual const char* name() const { return "a device"; }
+    /// Why it refused an access (read() or write() returned false for it),
+    /// for the log: "a read-only register". Asked only then, so it may
+    /// work the reason out again instead of every access recording one.
+    virtual const char* refusal(uint64_t /*offset*/, unsigned /*size*/, bool /*write*/) const
+    {
+        return "no register there at that width";
+    }
 
 protected:
     ~MmioDevice() = default;
@@ -31,6 +42,11 @@ public:
 
     /// Whether any device's range overlaps [ipa, ipa + size).
     bool overlaps(uint64_t ipa, uint64_t size) const;
+
+    /// The device whose range holds the whole access of `size` bytes at
+    /// `ipa`, with the access's offset in it; nullptr when there is none
+    /// (for saying who refused a failed access, and why).
+    const MmioDevice* device_at(uint64_t ipa, unsigned size, uint64_t& offset) const;
 
 private:
     struct Region {

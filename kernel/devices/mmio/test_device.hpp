@@ -20,6 +20,11 @@ public:
     }
     bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
     bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
+    const char* name() const override { return "the test device"; }
+    const char* refusal(uint64_t offset, unsigned, bool) const override
+    {
+        return offset >= kRegisters ? "a reserved register" : "no register there at that width";
+    }
 
 private:
     uint8_t bytes_[kRegisters] = {};

@@ -27,6 +27,15 @@ uint64_t sanitize_id(uint32_t encoding, uint64_t value)
         return (value & ~(field(4) | field(8) | field(16) | field(24) | field(32) | field(40) | field(44) | field(48) |
                           field(52) | field(56) | field(60))) |
                uint64_t{pmu::guest_pmuver(value)} << 8;
+    case id(5, 1): // ID_AA64DFR1_EL1: nothing of it is offered
+        // Its fields describe what Vireo neither switches nor emulates:
+        // breakpoints, watchpoints and context comparators beyond DFR0's 16
+        // (FEAT_Debugv8p9; vcpu/debug.hpp keeps at most 16), the System PMU
+        // (SYSPMUID, SPMU), the fixed instruction counter (PMICNTR, beyond
+        // the PMUv3p1 of DFR0.PMUVer), address breakpoint linking (ABLE,
+        // ABL_CMPs), instrumentation trace (ITE), exception-based event
+        // profiling (EBEP) and DPFZS. 0 for each is "not implemented".
+        return 0;
     case id(6, 1): // ID_AA64ISAR1_EL1: no pointer authentication (APA, API, GPA, GPI)
         return value & ~(field(4) | field(8) | field(24) | field(28));
     case id(6, 2): // ID_AA64ISAR2_EL1: no pointer authentication (GPA3, APA3)

@@ -34,6 +34,11 @@ public:
 
     bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
     bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
+    const char* name() const override { return "the virtual PL011"; }
+    const char* refusal(uint64_t, unsigned, bool) const override
+    {
+        return "its registers take aligned accesses of at most 4 bytes";
+    }
 
     /// A byte typed for this VM; false if the receive FIFO is full.
     bool receive(uint8_t byte);
