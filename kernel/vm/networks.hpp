@@ -62,6 +62,11 @@ public:
     bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
     bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
     uint8_t* at(uint64_t ipa, uint64_t size) override;
+    const char* name() const override { return "the virtio network device"; }
+    const char* refusal(uint64_t offset, unsigned size, bool write) const override
+    {
+        return device_.refusal(offset, size, write);
+    }
 
     const uint8_t* mac() const { return device_.mac(); }
     const char* network_name() const;

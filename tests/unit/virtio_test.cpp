@@ -355,6 +355,8 @@ TEST(VirtioNet, IdentifiesItselfAsAModernNetworkDevice)
     uint64_t v = 0;
     EXPECT_FALSE(d.net.read(0, 0x002, 2, v)) << "registers are 32-bit";
     EXPECT_FALSE(d.net.read(0, 0x100 + 8, 1, v)) << "past the configuration space";
+    EXPECT_STREQ(d.net.refusal(0x002, 2, false), "its registers take aligned 32-bit accesses (4.2.2.2)");
+    EXPECT_STREQ(d.net.refusal(0x100 + 8, 1, false), "past its configuration space");
 }
 
 TEST(VirtioNet, FeaturesWithoutVersion1AreNotAccepted)

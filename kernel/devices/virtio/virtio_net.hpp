@@ -37,6 +37,8 @@ public:
 
     bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
     bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
+    const char* name() const override { return "the virtio network device"; }
+    const char* refusal(uint64_t offset, unsigned size, bool write) const override;
 
     /// The driver notified the transmit queue since the last call.
     bool take_tx_kick()
