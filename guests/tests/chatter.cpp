@@ -3,9 +3,10 @@
 // prompt ("chatter-X> ") left unfinished while the guest idles (WFI) for a
 // few milliseconds or until input comes, then the typed bytes echoed after
 // the prompt and every complete line answered ("chatter-X: got 'LINE'"),
-// however many lines arrive at once, until it gets "quit". All output is
-// written a byte at a time through the PL011; X comes from the bootargs'
-// tag=N. The receive interrupt (SPI 33) only queues bytes for the loop.
+// however many lines arrive at once, until it gets "quit". Ticks, prompt
+// and echo go a byte at a time through the PL011, answers through the
+// console hypercall; X comes from the bootargs' tag=N. The receive
+// interrupt (SPI 33) only queues bytes for the loop.
 #include "lib/gic.hpp"
 #include "lib/guest.hpp"
 
