@@ -16,6 +16,15 @@ LogLevel current_level = LogLevel::Info;
 
 constexpr size_t kLineMax = 512;
 
+// Whose text ends the terminal's current line, unfinished: nobody (at a
+// line start), Vireo (the monitor's prompt), or a VM's console. Whoever
+// writes next on someone else's unfinished line starts a new one first,
+// so Vireo's lines always begin in column 0 and a VM's text never passes
+// for Vireo's or another VM's (a guest prompt left open is the usual case).
+const char kVireo = 0;
+const void* line_owner = nullptr;
+size_t owner_column = 0; // shared terminal: what the owner VM has on the line after its prefix
+
 void emit(const char* text, size_t length)
 {
     for (size_t i = 0; i < length && text[i] != '\0'; i++) {
@@ -26,16 +35,57 @@ void emit(const char* text, size_t length)
     }
 }
 
-/// emit() under the console lock, once there is one.
-void emit_locked(const char* text, size_t length)
+/// Ends another writer's unfinished line before `owner` writes.
+void take_line(const void* owner)
 {
-    if (locking) {
-        lock.lock();
-        emit(text, length);
-        lock.unlock();
-    } else {
-        emit(text, length);
+    if (line_owner != nullptr && line_owner != owner) {
+        emit("\n", 1);
+        line_owner = nullptr;
     }
+}
+
+/// `text` as `owner`'s, who then has the line if the text leaves it unfinished.
+void emit_as(const void* owner, const char* text, size_t length)
+{
+    size_t end = 0;
+    while (end < length && text[end] != '\0') {
+        end++;
+    }
+    if (end == 0) {
+        return;
+    }
+    take_line(owner);
+    emit(text, end);
+    line_owner = text[end - 1] == '\n' ? nullptr : owner;
+}
+
+/// The console lock, for as long as it exists, once there is one.
+class Locked {
+public:
+    Locked() : taken_(locking)
+    {
+        if (taken_) {
+            lock.lock();
+        }
+    }
+    ~Locked()
+    {
+        if (taken_) {
+            lock.unlock();
+        }
+    }
+    Locked(const Locked&) = delete;
+    Locked& operator=(const Locked&) = delete;
+
+private:
+    bool taken_;
+};
+
+/// emit_as() under the console lock, once there is one.
+void emit_locked(const void* owner, const char* text, size_t length)
+{
+    Locked locked;
+    emit_as(owner, text, length);
 }
 
 void vformat_and_emit(const char* prefix, const char* fmt, va_list args, bool newline)
@@ -52,7 +102,7 @@ void vformat_and_emit(const char* prefix, const char* fmt, va_list args, bool ne
         line[length++] = '\n';
         line[length] = '\0';
     }
-    emit_locked(line, length);
+    emit_locked(&kVireo, line, length);
 }
 
 } // namespace
@@ -63,9 +113,37 @@ void enable_locking() { locking = true; }
 void set_level(LogLevel level) { current_level = level; }
 LogLevel level() { return current_level; }
 
-void write_raw(const char* text, size_t length) { emit(text, length); }
+void write_raw(const char* text, size_t length) { emit_as(&kVireo, text, length); }
 
-void write(const char* text, size_t length) { emit_locked(text, length); }
+void write(const void* owner, const char* text, size_t length) { emit_locked(owner, text, length); }
+
+void write_part(const void* owner, const char* name, const char* text, size_t length, bool complete)
+{
+    Locked locked;
+    if (line_owner != owner) {
+        take_line(owner);
+        emit("[", 1);
+        emit(name, kLineMax);
+        emit("] ", 2);
+        owner_column = 0;
+    }
+    for (size_t i = 0; i < length; i++) {
+        // A backspace may erase only what the owner printed on this line.
+        if (text[i] == '\b') {
+            if (owner_column == 0) {
+                continue;
+            }
+            owner_column--;
+        } else {
+            owner_column++;
+        }
+        uart.put(text[i]);
+    }
+    if (complete) {
+        emit("\n", 1);
+    }
+    line_owner = complete ? nullptr : owner;
+}
 
 void vprint(const char* format, va_list args) { vformat_and_emit("", format, args, false); }
 

@@ -24,8 +24,17 @@ LogLevel level();
 
 /// Writes raw bytes (no lock: for the early path and the fatal path).
 void write_raw(const char* text, size_t length);
-/// Writes raw bytes under the lock (a guest's console output).
-void write(const char* text, size_t length);
+/// Writes raw bytes under the lock: the output of `owner`, the only VM's
+/// console (its escape sequences pass).
+void write(const void* owner, const char* text, size_t length);
+/// A piece of a line of `owner`, one of several VMs' consoles sharing the
+/// terminal: `text` (no newlines) goes on the line `owner` left unfinished
+/// if nobody wrote since, else on a new line after "[name] "; `complete`
+/// ends the line. A backspace never erases more than `owner` wrote there.
+void write_part(const void* owner, const char* name, const char* text, size_t length, bool complete);
+
+// Whatever else is printed (print, log, Line, write_raw) is Vireo's: it
+// starts on a new line when a VM has left the current one unfinished.
 
 /// Prints unconditionally, whatever the log level.
 void print(const char* format, ...) __attribute__((format(printf, 1, 2)));

@@ -17,8 +17,8 @@ constinit ConsoleSwitch escape;
 constinit uint32_t focus = 0;
 constinit bool started = false;
 
-/// VMs the switch reaches: Ctrl-] takes one digit, 1-9.
-size_t switchable() { return vms::count() < 9 ? vms::count() : 9; }
+/// How VM numbers are typed after Ctrl-]: "1-N", or "01-N" (two digits) from ten VMs on.
+const char* first_number() { return escape.two_digits() ? "01" : "1"; }
 
 void switch_to(uint32_t index)
 {
@@ -64,10 +64,11 @@ void start(uint32_t index)
 {
     started = true;
     focus = index;
+    escape.set_vm_count(vms::count());
     if (vms::count() > 1 && uart_intid != 0) {
         Vm* vm = vms::at(index);
-        console::print("console: input to VM %u (%s); Ctrl-] then 1-%lu switches\n", index + 1,
-                       vm != nullptr ? vm->name : "?", switchable());
+        console::print("console: input to VM %u (%s); Ctrl-] then %s-%lu switches\n", index + 1,
+                       vm != nullptr ? vm->name : "?", first_number(), vms::count());
     }
 }
 
@@ -93,9 +94,9 @@ void on_interrupt()
         case ConsoleSwitch::Action::kSwitch: switch_to(action.value); break;
         case ConsoleSwitch::Action::kMonitor: monitor::enter(); break;
         case ConsoleSwitch::Action::kHelp:
-            console::print("console: Ctrl-] then 1-%lu gives that VM the input, Ctrl-] m enters the monitor; "
+            console::print("console: Ctrl-] then %s-%lu gives that VM the input, Ctrl-] m enters the monitor; "
                            "Ctrl-] twice sends Ctrl-]\n",
-                           switchable());
+                           first_number(), vms::count());
             break;
         case ConsoleSwitch::Action::kNone: break;
         }

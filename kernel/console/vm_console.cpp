@@ -6,8 +6,7 @@
 namespace {
 
 constinit bool shared_terminal = false;
-constinit SpinLock output_lock;                 // whole lines of several VMs
-constinit const VmConsole* open_line = nullptr; // whose unfinished line is on the terminal
+constinit SpinLock output_lock; // the VMs' unprinted lines
 
 } // namespace
 
@@ -38,7 +37,7 @@ void VmConsole::reset()
 void VmConsole::output(const char* text, size_t length)
 {
     if (!shared_terminal) {
-        console::write(text, length);
+        console::write(this, text, length);
         return;
     }
     // Several VMs share the terminal: nothing a guest prints may pass for
@@ -83,31 +82,7 @@ void VmConsole::flush()
 
 void VmConsole::emit_line(bool complete)
 {
-    // A backspace may erase only what this VM printed on this physical
-    // line: `column` counts it, from the prefix on.
-    const bool continues = open_line == this;
-    size_t column = continues ? shown_ : 0;
-    char text[kLine];
-    size_t used = 0;
-    for (size_t i = 0; i < line_used_; i++) {
-        if (line_[i] == '\b') {
-            if (column == 0) {
-                continue;
-            }
-            column--;
-        } else {
-            column++;
-        }
-        text[used++] = line_[i];
-    }
-    text[used] = '\0';
-    if (continues) {
-        console::print("%s%s", text, complete ? "\n" : ""); // the rest of the line already begun
-    } else {
-        console::print("%s[%s] %s%s", open_line != nullptr ? "\n" : "", name_, text, complete ? "\n" : "");
-    }
-    open_line = complete ? nullptr : this;
-    shown_ = complete ? 0 : column;
+    console::write_part(this, name_, line_, line_used_, complete);
     line_used_ = 0;
 }
 

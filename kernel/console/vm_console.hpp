@@ -61,5 +61,4 @@ private:
     size_t input_count_ = 0;
     char line_[kLine] = {}; // output not yet printed (several VMs)
     size_t line_used_ = 0;
-    size_t shown_ = 0; // what this VM has on its unfinished physical line, after the prefix
 };
