@@ -75,6 +75,13 @@ enum class ExitKind : uint8_t {
     SError,
 };
 
+/// Exits from stage-2 aborts: their Exit::ipa says where.
+inline bool is_stage2_abort(ExitKind kind)
+{
+    return kind == ExitKind::Mmio || kind == ExitKind::MmioNeedsDecode || kind == ExitKind::CacheMaintenance ||
+           kind == ExitKind::GuestFault;
+}
+
 struct Exit {
     ExitKind kind = ExitKind::Undefined;
     uint64_t esr = 0;

@@ -280,10 +280,14 @@ void Vcpu::charge_vireo(uint64_t now)
     if (stretch > stats.longest_ticks) {
         stats.longest_ticks = stretch;
         stats.longest_kind = counted_kind_;
-        const auto kind = static_cast<ExitKind>(counted_kind_);
-        const bool abort = kind == ExitKind::Mmio || kind == ExitKind::MmioNeedsDecode ||
-                           kind == ExitKind::CacheMaintenance || kind == ExitKind::GuestFault;
-        stats.longest_where = abort ? exit_.ipa : regs.elr;
+        stats.longest_where = is_stage2_abort(static_cast<ExitKind>(counted_kind_)) ? exit_.ipa : regs.elr;
+    }
+}
+
+void Vcpu::begin_stretch()
+{
+    if (exited_at_ == 0) {
+        exited_at_ = READ_SYSREG(cntpct_el0);
     }
 }
 
@@ -291,9 +295,7 @@ void Vcpu::end_stretch()
 {
     const uint64_t now = READ_SYSREG(cntpct_el0);
     charge_vireo(now);
-    if (exited_at_ != 0) {
-        exited_at_ = now;
-    }
+    exited_at_ = now;
 }
 
 void Vcpu::leave_cpu()

@@ -149,9 +149,12 @@ public:
     /// The vCPU leaves its physical CPU (blocks, yields, stops) after its
     /// last exit: the time since that exit is charged to it, none after.
     void leave_cpu();
-    /// Vireo looked at interrupts after a step of work for this vCPU: the
-    /// time since its exit (or the last step) is charged as one stretch,
-    /// and the next stretch starts now.
+    /// A step of device work for this vCPU begins: its time is Vireo's for
+    /// this vCPU from here (if the vCPU just came back to its CPU) or from
+    /// its last exit, charged to that exit's kind.
+    void begin_stretch();
+    /// Vireo looked at interrupts after the step: the time since the stretch
+    /// began is charged as one stretch, and the next one starts now.
     void end_stretch();
 
     /// Xn as an instruction sees it: 31 reads as zero (XZR).

@@ -210,8 +210,8 @@ void attacker(uint64_t end)
         poll();
     }
     char details[80];
-    snprintf(details, sizeof details, "%u spoofed, %lu storm frames sent; %lu unicast frames overheard", spoofed,
-             storm, overheard);
+    snprintf(details, sizeof details, "%u spoofed, %lu storm frames sent; %lu unicast frames overheard", spoofed, storm,
+             overheard);
     print("attacker: %s\n", details);
     test("netspoof-attacker-overheard-nothing", overheard == 0 && storm > 1000, details);
 }

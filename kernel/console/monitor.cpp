@@ -116,6 +116,19 @@ void list()
     }
 }
 
+/// What went through each of the VM's network devices since it started.
+void net_stats(Vm& vm)
+{
+    for (uint32_t n = 0; n < vm.net_port_count; n++) {
+        vm_networks::NetPort& port = vm.net_ports[n];
+        const vm_networks::NetPort::Counts c = port.counts();
+        console::print("  network %s: %lu frames sent, %lu received, %lu lost for want of a receive buffer; "
+                       "dropped: %lu from other addresses, %lu broadcast over its share, %lu to no one\n",
+                       port.network_name(), c.sent, c.received, c.no_buffer, c.refused.spoofed, c.refused.storm,
+                       c.refused.unknown);
+    }
+}
+
 /// One VM's vCPUs: counts since the base, and the change since the last
 /// `stat` (`mark`: remember this one as the last).
 void vm_stats(Vm& vm, uint64_t interval, bool mark)
@@ -155,10 +168,17 @@ void vm_stats(Vm& vm, uint64_t interval, bool mark)
         if (on_line != 0) {
             line.print();
         }
+        if (now.longest_ticks != 0) {
+            const bool at_ipa = vcpu::is_stage2_abort(static_cast<vcpu::ExitKind>(now.longest_kind));
+            console::print("    longest in Vireo at once: %lu ticks, %s %s 0x%lx\n", now.longest_ticks,
+                           kKindNames[now.longest_kind % VcpuStats::kKinds], at_ipa ? "at IPA" : "from pc",
+                           now.longest_where);
+        }
         if (mark) {
             v.stats_shown = now;
         }
     }
+    net_stats(vm);
 }
 
 /// Guest, Vireo and idle time of each physical CPU over the last interval, in percent.

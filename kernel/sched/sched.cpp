@@ -227,6 +227,7 @@ Outcome enter_guest(Vcpu& v)
 /// CPU longer than a step.
 Outcome device_step(Vcpu& v)
 {
+    v.begin_stretch();
     if (v.device_work(v)) {
         v.device_work = nullptr;
     }

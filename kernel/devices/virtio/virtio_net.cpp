@@ -116,9 +116,9 @@ bool VirtioNet::read(uint32_t, uint64_t offset, unsigned size, uint64_t& value)
 
 const char* VirtioNet::refusal(uint64_t offset, unsigned size, bool) const
 {
-    return offset >= kConfig ? (offset - kConfig + size > kConfigSize ? "past its configuration space" : "refused")
-                             : (size != 4 || offset % 4 != 0 ? "its registers take aligned 32-bit accesses (4.2.2.2)"
-                                                             : "refused");
+    return offset >= kConfig
+               ? (offset - kConfig + size > kConfigSize ? "past its configuration space" : "refused")
+               : (size != 4 || offset % 4 != 0 ? "its registers take aligned 32-bit accesses (4.2.2.2)" : "refused");
 }
 
 bool VirtioNet::write(uint32_t, uint64_t offset, unsigned size, uint64_t value)
