@@ -119,9 +119,7 @@ extern "C" void guest_irq()
 {
     const uint32_t iar = acknowledge();
     if ((iar & 0x3ff) == kTimer) {
-        uint64_t cval;
-        asm volatile("mrs %0, cntv_cval_el0" : "=r"(cval));
-        const uint64_t late = counter() - cval;
+        const uint64_t late = timer_lateness();
         worst_late = late > worst_late ? late : worst_late;
         taken = taken + 1;
         arm_timer(period);

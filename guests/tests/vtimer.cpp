@@ -28,9 +28,7 @@ extern "C" void guest_irq()
 {
     const uint32_t iar = acknowledge();
     if ((iar & 0x3ff) == kTimer) {
-        uint64_t cval;
-        asm volatile("mrs %0, cntv_cval_el0" : "=r"(cval));
-        const uint64_t late = counter() - cval;
+        const uint64_t late = timer_lateness();
         if (late > worst_late) {
             worst_late = late;
         }

@@ -644,16 +644,36 @@ private:
         return true;
     }
 
+    /// Property `name`, a list of non-empty network names, in [list, list + length);
+    /// list nullptr and length 0 when it is absent. False (failed) when it
+    /// is not a list of strings.
+    bool network_list(const char* name, const char*& list, int& length)
+    {
+        list = static_cast<const char*>(property(name, length));
+        if (list == nullptr) {
+            length = 0;
+            return true;
+        }
+        bool strings = length >= 2 && list[length - 1] == '\0';
+        for (int at = 0; strings && at < length; at += static_cast<int>(strlen(list + at)) + 1) {
+            strings = list[at] != '\0'; // no empty names (cells of zeros look like them)
+        }
+        if (!strings) {
+            return fail("property '%s' is not a list of strings: expected e.g. %s = \"lan0\";", name, name);
+        }
+        return true;
+    }
+
     /// networks = "lan0", "lan1";: the virtual networks the VM joins.
     bool parse_networks()
     {
+        const char* list = nullptr;
         int length = 0;
-        const auto* list = static_cast<const char*>(property("networks", length));
-        if (list == nullptr) {
-            return true;
+        if (!network_list("networks", list, length)) {
+            return false;
         }
-        if (length < 2 || list[length - 1] != '\0') {
-            return fail("property 'networks' is not a list of strings: expected e.g. networks = \"lan0\";");
+        if (list == nullptr) {
+            return true; // none
         }
         uint32_t count = 0;
         for (int at = 0; at < length; count++) {
@@ -690,14 +710,13 @@ private:
     /// which the VM bridges other hosts: it may send from other addresses.
     bool parse_bridged_networks()
     {
+        const char* list = nullptr;
         int length = 0;
-        const auto* list = static_cast<const char*>(property("bridged-networks", length));
-        if (list == nullptr) {
-            return true;
+        if (!network_list("bridged-networks", list, length)) {
+            return false;
         }
-        if (length < 2 || list[length - 1] != '\0') {
-            return fail("property 'bridged-networks' is not a list of strings: expected e.g. bridged-networks = "
-                        "\"lan0\";");
+        if (list == nullptr) {
+            return true; // none
         }
         for (int at = 0; at < length; at += static_cast<int>(strlen(list + at)) + 1) {
             const char* name = list + at;

@@ -315,6 +315,30 @@ TEST(VmConfig, DmaDevicesNeedIdentityMappedRam)
     EXPECT_TRUE(r.vm("virtio-identity").passthrough[0].compatible_with("virtio,mmio"));
 }
 
+TEST(VmConfig, NetworksAndTheOnesAVmBridges)
+{
+    const Parsed r = parse_config("config_networks");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    EXPECT_EQ(r.error_of("two-networks"), "ok");
+    const VmConfig& vm = r.vm("two-networks");
+    ASSERT_EQ(vm.network_count, 2u);
+    EXPECT_STREQ(vm.network(1), "lan1");
+    EXPECT_FALSE(vm.bridges(0)) << "off by default";
+    EXPECT_TRUE(vm.bridges(1));
+    const std::string at = "tests/dts/config_networks.dts: /";
+    EXPECT_EQ(r.error_of("not-strings"),
+              at + "not-strings: property 'networks' is not a list of strings: expected e.g. networks = \"lan0\";");
+    EXPECT_EQ(r.error_of("twice"), at + "twice: property 'networks' names \"lan0\" twice");
+    EXPECT_EQ(r.error_of("bad-name"),
+              at + "bad-name: property 'networks' names \"lan 0\": expected letters, digits, '-' and '_'");
+    EXPECT_EQ(r.error_of("bridges-a-network-it-is-not-on"),
+              at + "bridges-a-network-it-is-not-on: property 'bridged-networks' names \"lan1\": expected networks "
+                   "the VM joins (its 'networks')");
+    EXPECT_EQ(r.error_of("bridged-not-strings"),
+              at + "bridged-not-strings: property 'bridged-networks' is not a list of strings: expected e.g. "
+                   "bridged-networks = \"lan0\";");
+}
+
 TEST(PassthroughDevice, WhatCountsAsDma)
 {
     static const char kVirtio[] = "vendor,x\0virtio,mmio";

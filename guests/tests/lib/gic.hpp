@@ -121,6 +121,13 @@ inline void arm_timer(uint64_t ticks)
     asm volatile("msr cntv_tval_el0, %0\n\tmsr cntv_ctl_el0, %1\n\tisb" ::"r"(ticks), "r"(uint64_t{1}));
 }
 inline void stop_timer() { asm volatile("msr cntv_ctl_el0, xzr\n\tisb"); }
+/// In the timer's interrupt: how many ticks after its compare value it is taken.
+inline uint64_t timer_lateness()
+{
+    uint64_t cval, now;
+    asm volatile("mrs %0, cntv_cval_el0\n\tisb\n\tmrs %1, cntvct_el0" : "=r"(cval), "=r"(now));
+    return now - cval;
+}
 
 inline uint64_t frequency()
 {
