@@ -157,7 +157,8 @@ void alpha(uint64_t end)
     char details[64];
     snprintf(details, sizeof details, "%u exchanges, %u lost", exchanges, lost);
     print("alpha: %s\n", details);
-    test("netspoof-no-reply-lost", lost == 0 && exchanges > 100, details);
+    // 160-1300 exchanges seen under TCG with other tests beside it; 20 over the 3 s the attack mostly spans.
+    test("netspoof-no-reply-lost", lost == 0 && exchanges >= 20, details);
 }
 
 void beta(uint64_t end)

@@ -167,7 +167,11 @@ uint8_t* NetPort::at(uint64_t ipa, uint64_t size)
 
 namespace {
 
-uint64_t now_ms() { return arch::counter() / (arch::read_cntfrq() / 1000); }
+uint64_t now_ms()
+{
+    const uint64_t per_ms = arch::read_cntfrq() / 1000;
+    return arch::counter() / (per_ms != 0 ? per_ms : 1); // a firmware that left CNTFRQ unset: a tick a "ms"
+}
 
 } // namespace
 
