@@ -53,6 +53,68 @@ struct TimerDesc {
     bool found = false;
 };
 
+/// An SMMUv3 (compatible "arm,smmu-v3", status not "disabled") from the
+/// DTB: Vireo's driver is platform/smmuv3.cpp.
+struct SmmuDesc {
+    Range regs;
+    uint32_t phandle = 0; // what a bridge's iommu-map names it by
+    // GIC INTIDs of its wired interrupts by interrupt-names ("eventq",
+    // "priq", "cmdq-sync", "gerror"); 0 where the node gives none.
+    uint32_t eventq_intid = 0;
+    uint32_t priq_intid = 0;
+    uint32_t cmdq_sync_intid = 0;
+    uint32_t gerror_intid = 0;
+    bool coherent = false; // dma-coherent: its table walks and queues snoop the CPUs' caches
+};
+
+/// A PCIe host bridge with a generic ECAM (compatible
+/// "pci-host-ecam-generic"): its config space, windows and interrupts.
+struct PciHostDesc {
+    Range ecam;            // reg: 1 MiB of config space per bus, from bus_first
+    uint32_t bus_first = 0; // bus-range (default 0-255, capped by the ECAM's size)
+    uint32_t bus_last = 0;
+    // ranges: the 32-bit non-prefetchable memory window, the 64-bit one and
+    // the I/O window, as CPU addresses and the PCI bus addresses they show as.
+    Range mmio32;
+    uint64_t mmio32_pci = 0;
+    Range mmio64;
+    uint64_t mmio64_pci = 0;
+    Range io;
+    uint64_t io_pci = 0;
+    // interrupt-map (after interrupt-map-mask): the INTx of a function is
+    // the entry whose masked (device << 11) and pin (1 = INTA .. 4 = INTD)
+    // match; interrupts go to the GIC as SPIs, level-triggered.
+    struct IntxEntry {
+        uint32_t devfn_bits = 0; // the child unit address' first cell, masked
+        uint32_t pin = 0;        // 1-4
+        uint32_t intid = 0;      // GIC INTID (SPI 0 = 32)
+    };
+    static constexpr size_t kMaxIntx = 32;
+    IntxEntry intx[kMaxIntx];
+    size_t intx_count = 0;
+    uint32_t intx_mask = 0; // interrupt-map-mask's first cell
+    // iommu-map: requester IDs [rid_base, rid_base + length) are StreamIDs
+    // from sid_base on the SMMU with that phandle.
+    struct IommuEntry {
+        uint32_t rid_base = 0;
+        uint32_t smmu_phandle = 0;
+        uint32_t sid_base = 0;
+        uint32_t length = 0;
+    };
+    static constexpr size_t kMaxIommu = 4;
+    IommuEntry iommu[kMaxIommu];
+    size_t iommu_count = 0;
+    bool coherent = false; // dma-coherent
+
+    /// The INTID of `pin` (1-4) of device `device` on the bridge's root bus
+    /// (interrupt-map), or 0 if the map has none.
+    uint32_t intx_intid(uint32_t device, uint32_t pin) const;
+    /// The SMMU (index into Platform::smmu) and StreamID that requester ID
+    /// `rid` (bus << 8 | device << 3 | function) is translated by; false if
+    /// no iommu-map entry covers it (its DMA is not confined).
+    bool stream_of(uint32_t rid, const struct Platform& platform, size_t& smmu, uint32_t& sid) const;
+};
+
 struct Platform {
     static constexpr size_t kMaxMemory = 8;
     static constexpr size_t kMaxReserved = 16;
@@ -69,6 +131,12 @@ struct Platform {
     Conduit psci_conduit = Conduit::None;
     GicDesc gic;
     TimerDesc timer;
+    static constexpr size_t kMaxSmmus = 4;
+    SmmuDesc smmu[kMaxSmmus];
+    size_t smmu_count = 0;
+    // The first ECAM PCIe host bridge (others are not used: docs/config.md).
+    PciHostDesc pci;
+    bool has_pci = false;
     // The PMU's overflow interrupt (PPI number, 0-15): the DTB's pmu node
     // (arm,armv8-pmuv3), else QEMU virt's; unused where the node gives
     // each CPU an SPI instead (CpuDesc::pmu_spi).
