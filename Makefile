@@ -280,7 +280,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/ear
 	kernel/devices/calls/psci_vm.cpp kernel/devices/mmio/mmio_bus.cpp kernel/devices/mmio/test_device.cpp kernel/devices/mmio/forwarded.cpp kernel/devices/channel/doorbell.cpp \
 	kernel/devices/virtio/virtqueue.cpp kernel/devices/virtio/virtio_net.cpp kernel/devices/virtio/net_switch.cpp kernel/devices/virtio/frame_pump.cpp \
 	kernel/devices/sysreg/sanitize_id.cpp kernel/devices/sysreg/debug_regs.cpp kernel/devices/pmu/pmu_model.cpp kernel/devices/gic/vgic_dist.cpp kernel/devices/uart/vpl011.cpp kernel/devices/flash/cfi_flash.cpp \
-	$(wildcard kernel/loader/*.cpp)
+	kernel/devices/pci/config_space.cpp kernel/devices/pci/virtual_ecam.cpp $(wildcard kernel/loader/*.cpp)
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/host/%.o)
 UNIT_DTS := $(wildcard tests/dts/*.dts)
 UNIT_DTBS := $(UNIT_DTS:tests/dts/%.dts=$(BUILD)/host/dtb/%.dtb)
@@ -319,6 +319,7 @@ fuzz_srcs_exit_decode := vcpu/exit.cpp
 fuzz_srcs_vgic_dist := kernel/devices/gic/vgic_dist.cpp
 fuzz_srcs_vpl011 := kernel/devices/uart/vpl011.cpp
 fuzz_srcs_cfi_flash := kernel/devices/flash/cfi_flash.cpp
+fuzz_srcs_pci_config := kernel/devices/pci/config_space.cpp kernel/devices/pci/virtual_ecam.cpp
 fuzz_srcs_psci := kernel/devices/calls/psci_vm.cpp
 fuzz_srcs_calls := kernel/devices/calls/calls.cpp kernel/devices/calls/psci_vm.cpp platform/psci.cpp \
 	kernel/devices/channel/doorbell.cpp

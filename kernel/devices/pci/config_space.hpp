@@ -5,18 +5,40 @@
 //
 // What the guest sees (docs/config.md, "PCIe functions"):
 // - BARs stay where Vireo placed them (guest address = host address). A
-//   guest sizes them as usual (write all-ones, read the size mask); any
-//   other write is ignored, so the BAR reads back its address. The physical
-//   BARs are never written here. I/O BARs read as unimplemented (0).
+//   guest sizes them as usual (write all-ones to a BAR's dword, either half
+//   of a 64-bit one, and read the size mask with the type bits); any other
+//   write, a narrower one too, is ignored, so the BAR reads back its
+//   address. The physical BARs are never written here. I/O BARs read as
+//   unimplemented (0).
 // - Command: only Memory Space, Bus Master Enable, Parity and SERR
-//   responses and Interrupt Disable reach the function; I/O Space never.
-// - The expansion ROM BAR reads 0; BIST writes are ignored; Interrupt Line
-//   is a scratch byte of the guest's.
+//   responses and Interrupt Disable reach the function (the other bits keep
+//   their real values, I/O Space is always cleared) and only they read
+//   back. Status reads as the function's, except that "capabilities list"
+//   says whether any capability is shown; its error bits (write 1 to clear)
+//   are cleared only by the 1s a guest writes to Status itself.
+// - The expansion ROM BAR reads 0; BIST and Cache Line Size writes are
+//   ignored; Interrupt Line is a scratch byte of the guest's (0 at reset).
+//   IDs, class, header type, subsystem and Interrupt Pin are the function's.
 // - Capabilities are relinked without the ones a guest must not touch
-//   (power management, and MSI / MSI-X until Vireo can confine messages);
-//   in the PCI Express capability a guest cannot start a function-level
-//   reset or disable or retrain the link. Extended capabilities (SR-IOV,
-//   ATS/PRI, resizable BAR, AER) are all hidden: offset 0x100 reads 0.
+//   (power management, and MSI / MSI-X until Vireo can confine messages).
+//   Reads inside a shown one are the function's (its Next pointer skipping
+//   the hidden ones); writes reach vendor-specific capabilities in full
+//   and, in the PCI Express capability, only Device Control (without
+//   Initiate Function Level Reset) and Device Control 2: a guest cannot
+//   reset the function or disable or retrain the link. Its Device
+//   Capabilities and Advanced Features capability do not offer a
+//   function-level reset the guest cannot start. Bytes 0x40-0xff outside a
+//   shown capability read 0. Extended capabilities (SR-IOV, ATS/PRI,
+//   resizable BAR, AER) are all hidden: offset 0x100 and above read 0.
+// - A broken or hostile capability list (a loop, a pointer below 0x40 or
+//   unaligned, more than 48 entries) is followed only as far as it is
+//   sound; a list whose capabilities overlap is shown as empty, since no
+//   reading of it can keep the hidden ones out of reach.
+//
+// The real function is accessed in 32-bit units, so a guest's 1- or 2-byte
+// write becomes a read-modify-write of its dword: the other bytes are
+// written with their current values, except write-1-to-clear status bytes
+// (Status, Device Status), which are written as 0.
 #pragma once
 
 #include <stddef.h>
@@ -61,11 +83,50 @@ public:
     bool write(uint32_t offset, unsigned size, uint32_t value);
 
     /// Whether the guest has set Bus Master Enable (DMA allowed).
-    bool bus_master() const;
+    bool bus_master() const { return bus_master_; }
 
     /// The guest's view as after a reset (Interrupt Line, BAR sizing
     /// state), for a VM restart; the caller quiesces the function itself.
     void reset();
 
-    // ... private state as you need it
+    /// Whether `size` bytes at `offset` is an access config space takes.
+    static bool access_ok(uint32_t offset, unsigned size)
+    {
+        return (size == 1 || size == 2 || size == 4) && offset % size == 0 && offset < kSize;
+    }
+
+private:
+    // Offsets 0x40-0xff in dwords: who owns each.
+    static constexpr unsigned kCapDwords = (0x100 - 0x40) / 4;
+    static constexpr unsigned kMaxCaps = kCapDwords; // one per dword at most
+    static constexpr uint8_t kNoCap = 0xff;
+
+    enum class BarRole : uint8_t { Unused, Low32, Low64, High64 };
+
+    /// A capability the guest sees, in list order.
+    struct ShownCap {
+        uint8_t offset;
+        uint8_t id;
+        uint8_t next; // the next shown one's offset, 0 at the end
+    };
+
+    void find_capabilities();
+    uint32_t read_dword(uint32_t reg);
+    // `bytes` has 0xff in each byte lane the guest wrote, `data` its value
+    // in those lanes.
+    void write_dword(uint32_t reg, uint32_t bytes, uint32_t data);
+    uint32_t bar_read(unsigned index) const;
+    void command_write(uint32_t bytes, uint32_t data);
+    uint32_t capability_read(uint32_t reg);
+    void capability_write(uint32_t reg, uint32_t bytes, uint32_t data);
+
+    PciFunction* function_ = nullptr;
+    PciBar bars_[kBars] = {};
+    BarRole roles_[kBars] = {};
+    bool sizing_[kBars] = {}; // all-ones written: the dword reads its size mask
+    uint8_t interrupt_line_ = 0;
+    bool bus_master_ = false;
+    ShownCap caps_[kMaxCaps] = {};
+    size_t cap_count_ = 0;
+    uint8_t owner_[kCapDwords] = {}; // index into caps_, or kNoCap
 };
