@@ -8,9 +8,7 @@
 // FPSR and FPCR at its entry, fills them with a pattern and sleeps in WFI
 // still holding them. At the first boot vCPU 0 then resets the VM (PSCI
 // SYSTEM_RESET); at the second the check has been made after a reset and
-// it powers off. The VM's virtual counter runs on across its resets and
-// Vireo restarts a VM at most once a second (docs/hypercalls.md, PSCI): a
-// counter below one second at entry is the first boot.
+// it powers off (gic::first_boot() tells them apart).
 // The compiler never touches FP/SIMD registers (-mgeneral-regs-only): only
 // the asm does.
 #include "lib/gic.hpp"
@@ -19,8 +17,6 @@
 using namespace guest;
 
 namespace {
-
-constexpr uint64_t kPsciSystemReset = 0x84000009;
 
 volatile uint64_t vcpu1_done;
 
@@ -64,13 +60,11 @@ void fill_vectors()
                  : "memory");
 }
 
-bool first_boot() { return counter() < gic::frequency(); }
-
 } // namespace
 
 extern "C" void guest_secondary(uint64_t, uint64_t)
 {
-    test(first_boot() ? "fpsimd-clear-at-first-entry" : "fpsimd-clear-after-vm-reset", vectors_clear());
+    test(gic::first_boot() ? "fpsimd-clear-at-first-entry" : "fpsimd-clear-after-vm-reset", vectors_clear());
     fill_vectors();
     vcpu1_done = 1;
     for (;;) {
@@ -80,7 +74,7 @@ extern "C" void guest_secondary(uint64_t, uint64_t)
 
 extern "C" void guest_main(uint64_t, uint64_t)
 {
-    const bool first = first_boot();
+    const bool first = gic::first_boot();
     print("fpreset: %s boot\n", first ? "first" : "second");
     test(first ? "fpreset-vcpu1-started" : "fpreset-vcpu1-started-again",
          call(kPsciCpuOn, 1, reinterpret_cast<uint64_t>(secondary_entry), 0) == 0);

@@ -9,5 +9,5 @@ using namespace guest;
 extern "C" void guest_main(uint64_t, uint64_t)
 {
     print("resetter: boot\n");
-    call(0x84000009); // SYSTEM_RESET
+    call(kPsciSystemReset);
 }

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "guest.hpp"
+
 namespace guest::gic {
 
 constexpr uint64_t kGicd = 0x08000000;
@@ -135,5 +137,11 @@ inline uint64_t frequency()
     asm volatile("mrs %0, cntfrq_el0" : "=r"(freq));
     return freq;
 }
+
+/// Whether the VM is at its first boot, not restarted by a PSCI
+/// SYSTEM_RESET: its virtual counter runs on across resets and Vireo
+/// restarts a VM at most once a second (docs/architecture.md, "The life of
+/// a VM"), so a counter below one second at entry is the first boot.
+inline bool first_boot() { return counter() < frequency(); }
 
 } // namespace guest::gic

@@ -31,6 +31,7 @@ constexpr uint64_t kPsciCpuOn = 0xc4000003;
 constexpr uint64_t kPsciAffinityInfo = 0xc4000004;
 constexpr uint64_t kPsciMigrateInfoType = 0x84000006;
 constexpr uint64_t kPsciSystemOff = 0x84000008;
+constexpr uint64_t kPsciSystemReset = 0x84000009;
 constexpr uint64_t kPsciFeatures = 0x8400000a;
 
 struct Regs {
