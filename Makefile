@@ -275,7 +275,7 @@ compile_commands.json: $(OBJS)
 # --- host unit tests ------------------------------------------------------
 
 HOST_CXX ?= g++
-UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/early_fdt.cpp platform/uart.cpp platform/psci.cpp \
+UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/fdt_pci.cpp platform/early_fdt.cpp platform/uart.cpp platform/psci.cpp \
 	vcpu/exit.cpp vcpu/inject.cpp vcpu/debug_rules.cpp kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp \
 	kernel/devices/calls/psci_vm.cpp kernel/devices/mmio/mmio_bus.cpp kernel/devices/mmio/test_device.cpp kernel/devices/mmio/forwarded.cpp kernel/devices/channel/doorbell.cpp \
 	kernel/devices/virtio/virtqueue.cpp kernel/devices/virtio/virtio_net.cpp kernel/devices/virtio/net_switch.cpp kernel/devices/virtio/frame_pump.cpp \

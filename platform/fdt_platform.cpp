@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "platform/early_fdt.hpp"
+#include "platform/fdt_pci.hpp"
+#include "platform/fdt_props.hpp"
 #include "platform/format.hpp"
 #include "platform/platform.hpp"
 
@@ -16,20 +18,8 @@ template <typename... Args> bool fail(PlatformError& error, const char* fmt, Arg
     return false;
 }
 
-uint64_t read_cells(const fdt32_t* cells, int count)
-{
-    uint64_t value = 0;
-    for (int i = 0; i < count; i++) {
-        value = (value << 32) | fdt32_ld(&cells[i]);
-    }
-    return value;
-}
-
-bool node_enabled(const void* fdt, int node)
-{
-    const char* status = static_cast<const char*>(fdt_getprop(fdt, node, "status", nullptr));
-    return status == nullptr || strcmp(status, "okay") == 0 || strcmp(status, "ok") == 0;
-}
+using fdt_props::node_enabled;
+using fdt_props::read_cells;
 
 bool node_reg(const void* fdt, int node, int index, Range& out) { return early_fdt::node_reg(fdt, node, index, out); }
 
@@ -389,6 +379,8 @@ bool parse_platform(const void* fdt, Platform& out, PlatformError& error)
     parse_pmu(fdt, out, gic_node);
     parse_chosen(fdt, out);
     parse_console(fdt, out);
+    fdt_pci::parse_smmus(fdt, gic_node, out);
+    fdt_pci::parse_host_bridge(fdt, gic_node, out);
     return true;
 }
 

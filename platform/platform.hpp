@@ -70,7 +70,7 @@ struct SmmuDesc {
 /// A PCIe host bridge with a generic ECAM (compatible
 /// "pci-host-ecam-generic"): its config space, windows and interrupts.
 struct PciHostDesc {
-    Range ecam;            // reg: 1 MiB of config space per bus, from bus_first
+    Range ecam;             // reg: 1 MiB of config space per bus, from bus_first
     uint32_t bus_first = 0; // bus-range (default 0-255, capped by the ECAM's size)
     uint32_t bus_last = 0;
     // ranges: the 32-bit non-prefetchable memory window, the 64-bit one and
@@ -92,7 +92,8 @@ struct PciHostDesc {
     static constexpr size_t kMaxIntx = 32;
     IntxEntry intx[kMaxIntx];
     size_t intx_count = 0;
-    uint32_t intx_mask = 0; // interrupt-map-mask's first cell
+    uint32_t intx_mask = 0;     // interrupt-map-mask's first cell
+    uint32_t intx_pin_mask = 0; // interrupt-map-mask's last (interrupt) cell
     // iommu-map: requester IDs [rid_base, rid_base + length) are StreamIDs
     // from sid_base on the SMMU with that phandle.
     struct IommuEntry {
@@ -104,7 +105,8 @@ struct PciHostDesc {
     static constexpr size_t kMaxIommu = 4;
     IommuEntry iommu[kMaxIommu];
     size_t iommu_count = 0;
-    bool coherent = false; // dma-coherent
+    uint32_t iommu_rid_mask = ~0u; // iommu-map-mask: the bits of a requester ID the map looks at
+    bool coherent = false;         // dma-coherent
 
     /// The INTID of `pin` (1-4) of device `device` on the bridge's root bus
     /// (interrupt-map), or 0 if the map has none.
@@ -134,9 +136,14 @@ struct Platform {
     static constexpr size_t kMaxSmmus = 4;
     SmmuDesc smmu[kMaxSmmus];
     size_t smmu_count = 0;
+    size_t smmus_ignored = 0; // beyond kMaxSmmus
     // The first ECAM PCIe host bridge (others are not used: docs/config.md).
     PciHostDesc pci;
     bool has_pci = false;
+    // Why the DTB's PCIe host bridge is not used, for the boot log ("" when
+    // there is none or has_pci): a malformed property or a bridge that is
+    // not ECAM-generic. Vireo runs without PCIe then.
+    char pci_problem[96] = {};
     // The PMU's overflow interrupt (PPI number, 0-15): the DTB's pmu node
     // (arm,armv8-pmuv3), else QEMU virt's; unused where the node gives
     // each CPU an SPI instead (CpuDesc::pmu_spi).
