@@ -387,7 +387,7 @@ void set_active(uint32_t intid, bool active)
     }
 }
 
-void enable_spi(uint32_t intid, uint64_t mpidr)
+void enable_spi(uint32_t intid, uint64_t mpidr, bool edge)
 {
     if (intid < 32 || intid >= 1020) {
         return;
@@ -395,9 +395,10 @@ void enable_spi(uint32_t intid, uint64_t mpidr)
     const uint32_t bit = 1u << (intid % 32);
     const uint64_t word = 4 * (intid / 32);
     mmio::write<uint8_t>(state.dist + kGicdIpriorityr + intid, kPriority);
-    // ICFGR: level-sensitive (field 0b00).
+    // ICFGR: level-sensitive (field 0b00) or edge-triggered (0b10).
     const uint64_t cfg = state.dist + kGicdIcfgr + 4 * (intid / 16);
-    wr32(cfg, rd32(cfg) & ~(3u << (2 * (intid % 16))));
+    const uint32_t field = 3u << (2 * (intid % 16));
+    wr32(cfg, (rd32(cfg) & ~field) | (edge ? 2u << (2 * (intid % 16)) : 0));
     if (state.version == 3) {
         wr32(state.dist + kGicdIgroupr + word, rd32(state.dist + kGicdIgroupr + word) | bit); // Group 1
         const uint64_t route = (mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 32;             // Aff3.Aff2.Aff1.Aff0

@@ -29,8 +29,9 @@ void priority_drop(uint32_t intid);
 void enable_local(uint32_t intid);
 /// Sets or clears the active state of an interrupt (an SGI or PPI: on this CPU).
 void set_active(uint32_t intid, bool active);
-/// Enables SPI `intid` (level-sensitive), delivered to the CPU with affinity `mpidr`.
-void enable_spi(uint32_t intid, uint64_t mpidr);
+/// Enables SPI `intid` (level-sensitive, or edge-triggered with `edge`),
+/// delivered to the CPU with affinity `mpidr`.
+void enable_spi(uint32_t intid, uint64_t mpidr, bool edge = false);
 /// Sends SGI `sgi` (0-15) to the CPU with affinity `mpidr`.
 void send_sgi(uint64_t mpidr, uint32_t sgi);
 

@@ -43,6 +43,24 @@ bool is_pmu_spi(uint32_t intid)
 }
 
 constexpr uint32_t kMaxIntid = 1020;
+// Vireo's own SPIs (claim_own_spi) and their handlers.
+struct OwnSpi {
+    uint32_t intid;
+    void (*handler)(uint32_t);
+};
+constexpr size_t kMaxOwnSpis = 8;
+constinit OwnSpi own_spis[kMaxOwnSpis] = {};
+constinit size_t own_spi_count = 0;
+
+const OwnSpi* own_spi(uint32_t intid)
+{
+    for (size_t i = 0; i < own_spi_count; i++) {
+        if (own_spis[i].intid == intid) {
+            return &own_spis[i];
+        }
+    }
+    return nullptr;
+}
 constinit Vgic* spi_owner[kMaxIntid] = {}; // passthrough SPIs: the virtual GIC of the VM that has each
 
 // CNTHP_CTL_EL2: ENABLE (bit 0), IMASK (bit 1).
@@ -131,7 +149,9 @@ void handle_pending()
             vgic::set_spi_level(*spi_owner[intid], intid, true);
             continue;
         }
-        if (intid >= 32 && intid == console_input::intid()) {
+        if (const OwnSpi* own = intid >= 32 ? own_spi(intid) : nullptr) {
+            own->handler(intid);
+        } else if (intid >= 32 && intid == console_input::intid()) {
             console_input::on_interrupt();
         } else if (intid == hyp_timer_intid) {
             timer_off();
@@ -158,7 +178,17 @@ void handle_pending()
 bool spi_free(uint32_t intid)
 {
     return ready && intid >= 32 && intid < kMaxIntid && spi_owner[intid] == nullptr &&
-           intid != console_input::intid() && !is_pmu_spi(intid);
+           intid != console_input::intid() && !is_pmu_spi(intid) && own_spi(intid) == nullptr;
+}
+
+bool claim_own_spi(uint32_t intid, void (*handler)(uint32_t intid))
+{
+    if (!spi_free(intid) || own_spi_count == kMaxOwnSpis) {
+        return false;
+    }
+    own_spis[own_spi_count++] = {intid, handler};
+    gic::enable_spi(intid, arch::read_mpidr() & kMpidrAffinityMask, true);
+    return true;
 }
 
 bool claim_spi(uint32_t intid, Vgic& vgic, uint32_t pcpu)

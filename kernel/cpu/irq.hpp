@@ -24,6 +24,10 @@ void handle_pending();
 /// physical CPU `pcpu`, each one handed to the VM's virtual GIC `vgic`.
 /// False if it is not an SPI or already taken (by Vireo or another VM).
 bool claim_spi(uint32_t intid, Vgic& vgic, uint32_t pcpu);
+/// Takes SPI `intid` for Vireo itself (an SMMU's event queue): routed to
+/// this CPU, edge-triggered, `handler` called for each one (with
+/// interrupts masked, like all of EL2). False if it is not free.
+bool claim_own_spi(uint32_t intid, void (*handler)(uint32_t intid));
 /// Whether claim_spi would take `intid`.
 bool spi_free(uint32_t intid);
 /// A VM restarts: its SPIs' physical active state is cleared, so

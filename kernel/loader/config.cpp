@@ -19,9 +19,27 @@ constexpr const char* const kVmProperties[] = {"vcpus",          "cpus",
                                                "console-input",  "smc-forward",
                                                "test-device",    "identity-mapped",
                                                "networks",       "bridged-networks",
-                                               "unmapped-mmio"};
+                                               "unmapped-mmio",  "pci-functions"};
 // (child nodes: passthrough, regions)
 constexpr const char* const kRootProperties[] = {"compatible", "model", "#address-cells", "#size-cells"};
+
+/// The value of the `count` hexadecimal digits at `text`; -1 if any is not one.
+int hex_digits(const char* text, int count)
+{
+    int value = 0;
+    for (int i = 0; i < count; i++) {
+        const char c = text[i];
+        const int digit = c >= '0' && c <= '9'   ? c - '0'
+                          : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                          : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                 : -1;
+        if (digit < 0) {
+            return -1;
+        }
+        value = value * 16 + digit;
+    }
+    return value;
+}
 
 template <size_t N> bool is_one_of(const char* name, const char* const (&names)[N])
 {
@@ -101,7 +119,8 @@ public:
                  check_regions() && parse_images() && parse_placement() && parse_bootargs() &&
                  flag("console-input", vm_.console_input) && parse_smc_forward() &&
                  flag("test-device", vm_.test_device) && flag("identity-mapped", vm_.identity_mapped) &&
-                 parse_networks() && parse_bridged_networks() && parse_unmapped_mmio() && check_dma();
+                 parse_networks() && parse_bridged_networks() && parse_unmapped_mmio() && parse_pci_functions() &&
+                 check_dma();
         return vm_.ok;
     }
 
@@ -644,10 +663,10 @@ private:
         return true;
     }
 
-    /// Property `name`, a list of non-empty network names, in [list, list + length);
+    /// Property `name`, a list of non-empty strings (network names, `example`), in [list, list + length);
     /// list nullptr and length 0 when it is absent. False (failed) when it
     /// is not a list of strings.
-    bool network_list(const char* name, const char*& list, int& length)
+    bool network_list(const char* name, const char*& list, int& length, const char* example = "\"lan0\"")
     {
         list = static_cast<const char*>(property(name, length));
         if (list == nullptr) {
@@ -659,7 +678,7 @@ private:
             strings = list[at] != '\0'; // no empty names (cells of zeros look like them)
         }
         if (!strings) {
-            return fail("property '%s' is not a list of strings: expected e.g. %s = \"lan0\";", name, name);
+            return fail("property '%s' is not a list of strings: expected e.g. %s = %s;", name, name, example);
         }
         return true;
     }
@@ -730,6 +749,40 @@ private:
                             name);
             }
             vm_.bridged |= 1u << n;
+        }
+        return true;
+    }
+
+    /// pci-functions = "00:02.0";: host PCIe functions given to the VM, as
+    /// bus:device.function in hexadecimal (lspci's notation).
+    bool parse_pci_functions()
+    {
+        const char* list = nullptr;
+        int length = 0;
+        if (!network_list("pci-functions", list, length, "\"00:02.0\"")) { // non-empty strings, as networks are
+            return false;
+        }
+        for (int at = 0; list != nullptr && at < length; at += static_cast<int>(strlen(list + at)) + 1) {
+            const char* text = list + at;
+            const int bus = hex_digits(text, 2), device = hex_digits(text + 3, 2), function = hex_digits(text + 6, 1);
+            if (strlen(text) != 7 || text[2] != ':' || text[5] != '.' || bus < 0 || device < 0 || device > 31 ||
+                function < 0 || function > 7) {
+                return fail("property 'pci-functions' names \"%s\": expected bus:device.function in hexadecimal, "
+                            "e.g. \"00:02.0\" (device 00-1f, function 0-7)",
+                            text);
+            }
+            const PciFunctionConfig f = {static_cast<uint8_t>(bus), static_cast<uint8_t>(device),
+                                         static_cast<uint8_t>(function)};
+            for (size_t i = 0; i < vm_.pci_count; i++) {
+                if (vm_.pci[i].rid() == f.rid()) {
+                    return fail("property 'pci-functions' names \"%s\" twice", text);
+                }
+            }
+            if (vm_.pci_count == VmConfig::kMaxPciFunctions) {
+                return fail("property 'pci-functions' names more than %lu functions: expected at most %lu",
+                            VmConfig::kMaxPciFunctions, VmConfig::kMaxPciFunctions);
+            }
+            vm_.pci[vm_.pci_count++] = f;
         }
         return true;
     }

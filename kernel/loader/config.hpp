@@ -52,6 +52,15 @@ struct RegionConfig {
     bool executable = false;        // the guest may run code from it
 };
 
+/// A host PCIe function given to the VM (property pci-functions), on the
+/// host's first ECAM bridge: its requester ID is bus << 8 | device << 3 | function.
+struct PciFunctionConfig {
+    uint8_t bus = 0;
+    uint8_t device = 0;   // 0-31
+    uint8_t function = 0; // 0-7
+    uint32_t rid() const { return uint32_t{bus} << 8 | uint32_t{device} << 3 | function; }
+};
+
 struct VmConfig {
     static constexpr size_t kNameSize = 32; // the node name, NUL included
     static constexpr uint32_t kMaxVcpus = limits::kVcpusPerVm;
@@ -102,6 +111,10 @@ struct VmConfig {
 
     /// Inclusive range `i` of SMCCC function IDs forwarded to the firmware.
     SmcIdRange smc_range(size_t i) const { return {smc_forward[2 * i], smc_forward[2 * i + 1]}; }
+    static constexpr size_t kMaxPciFunctions = 8;
+    PciFunctionConfig pci[kMaxPciFunctions]; // pci-functions = "00:02.0", ...;
+    size_t pci_count = 0;
+
     bool ok = false;
     char error[384] = {}; // when !ok: file, node, property and what was expected (the list of known properties is long)
 };

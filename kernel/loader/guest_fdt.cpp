@@ -65,6 +65,15 @@ public:
         }
         step([&] { return fdt_property(fdt_, name, raw, static_cast<int>(sizeof raw)); });
     }
+    void cell_array(const char* name, const uint32_t* values, size_t count)
+    {
+        fdt32_t raw[64];
+        const size_t n = count < 64 ? count : 64;
+        for (size_t i = 0; i < n; i++) {
+            raw[i] = cpu_to_fdt32(values[i]);
+        }
+        step([&] { return fdt_property(fdt_, name, raw, static_cast<int>(n * sizeof raw[0])); });
+    }
     /// A reg property of (address, size) pairs, two cells each (#address-cells = #size-cells = 2).
     template <size_t N> void reg(const uint64_t (&values)[N])
     {
@@ -150,6 +159,9 @@ void write_gic(Writer& w, const GuestFdtSpec& spec, uint32_t ppi_cpus)
         w.u32("#redistributor-regions", 1);
     }
     w.u32("#interrupt-cells", 3);
+    if (spec.pci != nullptr) {
+        w.u32("#address-cells", 0); // what a PCIe bridge's interrupt-map entries give for it
+    }
     w.empty("interrupt-controller");
     w.cells("interrupts", {kPpi, kMaintenancePpi, kLevelHigh | ppi_cpus});
     w.u32("phandle", kGicPhandle);
@@ -310,6 +322,42 @@ void write_flash(Writer& w, const GuestFdtSpec& spec)
     }
 }
 
+/// The generic ECAM host bridge (Linux's pci-host-ecam-generic binding):
+/// three PCI address cells (space code, then the 64-bit address), one
+/// interrupt cell (the pin), interrupt-map entries matching device and pin.
+void write_pci(Writer& w, const GuestFdtPci& pci)
+{
+    constexpr uint32_t kMemory32 = 0x02000000; // space code: 32-bit memory
+    char name[32];
+    format(name, sizeof name, "pcie@%lx", pci.ecam_base);
+    w.begin(name);
+    w.string("compatible", "pci-host-ecam-generic");
+    w.string("device_type", "pci");
+    const uint64_t reg[] = {pci.ecam_base, pci.ecam_size};
+    w.reg(reg);
+    w.cells("bus-range", {0, 0});
+    w.u32("#address-cells", 3);
+    w.u32("#size-cells", 2);
+    w.u32("#interrupt-cells", 1);
+    const auto hi = [](uint64_t v) { return static_cast<uint32_t>(v >> 32); };
+    const auto lo = [](uint64_t v) { return static_cast<uint32_t>(v); };
+    w.cells("ranges", {kMemory32, hi(pci.mmio_base), lo(pci.mmio_base), hi(pci.mmio_base), lo(pci.mmio_base),
+                       hi(pci.mmio_size), lo(pci.mmio_size)});
+    w.empty("dma-coherent");
+    w.cells("interrupt-map-mask", {0xf800, 0, 0, 7});
+    uint32_t map[GuestFdtPci::kMaxIntx * 8];
+    size_t n = 0;
+    for (size_t i = 0; i < pci.intx_count; i++) {
+        const GuestFdtPci::Intx& e = pci.intx[i];
+        const uint32_t entry[] = {e.device << 11, 0, 0, e.pin, kGicPhandle, kSpi, e.intid - 32, kLevelHigh};
+        for (uint32_t cell : entry) {
+            map[n++] = cell;
+        }
+    }
+    w.cell_array("interrupt-map", map, n);
+    w.end();
+}
+
 } // namespace
 
 int guest_fdt::build(const GuestFdtSpec& spec, void* buf, size_t size, const char*& error)
@@ -344,6 +392,9 @@ int guest_fdt::build(const GuestFdtSpec& spec, void* buf, size_t size, const cha
         w.u64("linux,initrd-start", spec.initrd_start);
         w.u64("linux,initrd-end", spec.initrd_end);
     }
+    if (spec.pci != nullptr) {
+        w.u32("linux,pci-probe-only", 1);
+    }
     w.end();
 
     w.begin("aliases");
@@ -375,6 +426,9 @@ int guest_fdt::build(const GuestFdtSpec& spec, void* buf, size_t size, const cha
     write_channels(w, spec);
     write_virtio(w, spec);
     write_flash(w, spec);
+    if (spec.pci != nullptr) {
+        write_pci(w, *spec.pci);
+    }
 
     w.end(); // root
     w.step([&] { return fdt_finish(buf); });

@@ -48,6 +48,24 @@ struct GuestFdtFlash {
     uint64_t size = 0;
 };
 
+/// The VM's virtual PCIe host bridge (kernel/vm/pci.hpp): a generic ECAM
+/// of bus 0 holding only its functions, whose BARs Vireo assigned (the
+/// guest must not move them: /chosen gets linux,pci-probe-only).
+struct GuestFdtPci {
+    uint64_t ecam_base = 0;
+    uint64_t ecam_size = 0;
+    uint64_t mmio_base = 0; // the 32-bit memory window, PCI address = guest-physical address
+    uint64_t mmio_size = 0;
+    struct Intx {
+        uint32_t device = 0;
+        uint32_t pin = 0;   // 1 = INTA .. 4 = INTD
+        uint32_t intid = 0; // an SPI, level-high
+    };
+    static constexpr size_t kMaxIntx = 8;
+    Intx intx[kMaxIntx];
+    size_t intx_count = 0;
+};
+
 struct GuestFdtSpec {
     uint64_t ram_base = 0;
     uint64_t ram_size = 0;
@@ -72,7 +90,8 @@ struct GuestFdtSpec {
     size_t virtio_count = 0;
     const GuestFdtFlash* flash = nullptr;
     size_t flash_count = 0;
-    bool pmu = false; // a PMUv3 node (arm,armv8-pmuv3), its overflow interrupt on kPmuPpi
+    const GuestFdtPci* pci = nullptr; // nullptr: no PCIe host bridge
+    bool pmu = false;                 // a PMUv3 node (arm,armv8-pmuv3), its overflow interrupt on kPmuPpi
 };
 
 namespace guest_fdt {

@@ -13,6 +13,7 @@
 #include "kernel/mem/memory.hpp"
 #include "kernel/mem/objects.hpp"
 #include "kernel/vm/channels.hpp"
+#include "kernel/vm/pci.hpp"
 #include "kernel/vm/regions.hpp"
 #include "kernel/vm/vm.hpp"
 #include "platform/cpu.hpp"
@@ -61,6 +62,7 @@ void release(Vm* vm)
         memory::phys().free(vm->ram_pa, config.ram_size);
     }
     vm_regions::release(*vm);
+    vm_pci::release(*vm);
     memory::unmake(vm->ram_ready, Vm::ram_words(config.ram_size));
     memory::unmake(vm->net_ports, config.network_count);
     memory::unmake(vm->vcpus, config.vcpus);
@@ -158,6 +160,7 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
         }
     }
     fdt.flash = flash;
+    fdt.pci = vm.pci != nullptr ? &vm.pci->fdt : nullptr;
     // libfdt uses FP/SIMD registers: fine here, VMs are built before any guest runs.
     const char* why = nullptr;
     const int size = guest_fdt::build(fdt, reinterpret_cast<void*>(buffer), kDtbRoom, why);
@@ -485,14 +488,16 @@ bool load_images_step(Vm& vm, uint64_t& cursor, uint64_t budget)
     // The load as one sequence of pieces, each image copied to its place
     // (the blocks it lands in cleared first). `cursor` counts the bytes of
     // it done. Identity-mapped RAM, which devices may write by DMA before
-    // the guest touches it, is all cleared and mapped first.
+    // the guest touches it, is all cleared and mapped first, and so is the
+    // RAM of a VM with PCIe functions: a stage-2 fault of a device's DMA
+    // cannot be retried, unlike the guest's own first touch.
     struct Piece {
         uint64_t ipa;
         const uint8_t* from; // nullptr: only cleared and mapped
         uint64_t size;
     };
     const Piece pieces[] = {
-        {vm.ram_ipa, nullptr, spec.config->identity_mapped ? vm.ram_size : 0},
+        {vm.ram_ipa, nullptr, spec.config->identity_mapped || vm.pci != nullptr ? vm.ram_size : 0},
         {vm.kernel_ipa, spec.image, spec.image_size},
         {vm.initrd_ipa, spec.initrd, spec.initrd_size},
         {vm.dtb_ipa, vm.dtb, vm.dtb_size},
@@ -559,7 +564,7 @@ Vm* build(const VmSpec& spec, size_t cpu_count, size_t index, uint16_t vmid, con
     vm->vcpu_count = config.vcpus;
     strncpy(vm->name, config.name, sizeof vm->name - 1);
     const Memberships on = memberships(config);
-    if (!plan_layout(*vm, spec, on)) {
+    if (!vm_pci::claim(*vm, host) || !plan_layout(*vm, spec, on)) {
         release(vm);
         return nullptr;
     }
@@ -595,6 +600,10 @@ Vm* build(const VmSpec& spec, size_t cpu_count, size_t index, uint16_t vmid, con
         for (size_t n = 0; n < p.intids.count; n++) {
             irqs = p.intids[n] + 1 > irqs ? p.intids[n] + 1 : irqs;
         }
+    }
+    if (mapped && !vm_pci::map(*vm, stage2, irqs)) {
+        release(vm);
+        return nullptr;
     }
     // Everything that can refuse the VM comes before its doorbells are
     // published and its network ports attached: others may use those at once.
@@ -652,7 +661,9 @@ Vm* build(const VmSpec& spec, size_t cpu_count, size_t index, uint16_t vmid, con
     attach_channels(*vm, on);
     join_networks(*vm);
     claim_passthrough(*vm);
+    vm_pci::claim_interrupts(*vm);
     load_images(*vm);
+    vm_pci::start(*vm); // its RAM is all mapped: now its devices may reach it
     return vm;
 }
 

@@ -13,6 +13,7 @@
 #include "kernel/mem/bulk.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/mem/page_table.hpp"
+#include "kernel/vm/dma.hpp"
 #include "kernel/vm/vm.hpp"
 #include "platform/cpu.hpp"
 
@@ -129,4 +130,7 @@ void Vm::flush_stage2_tlbs() const
                  "isb" ::"r"(stage2.vttbr),
                  "r"(saved)
                  : "memory");
+    if (pci != nullptr) {
+        dma::invalidate(vmid); // its devices walk the same tables through the SMMU
+    }
 }

@@ -1,4 +1,5 @@
 #include "kernel/vm/vm.hpp"
+#include "kernel/vm/pci.hpp"
 
 #include "kernel/console/console.hpp"
 #include "kernel/console/monitor.hpp"
@@ -135,6 +136,7 @@ void Vm::halt(const char* why, bool power_off_if_last)
         irq::kick(vcpus[i].pcpu); // out of the guest, wherever it runs
     }
     reset_passthrough();
+    vm_pci::stop(*this);
     console::print("vm %s stopped: %s\n", name, why);
     size_t left;
     {
@@ -160,6 +162,7 @@ void Vm::reset()
     }
     console::print("vm %s: resetting\n", name);
     reset_passthrough();
+    const uint64_t pci_settle = vm_pci::stop(*this);
     __atomic_fetch_add(&resets, 1u, __ATOMIC_RELAXED);
     irq::reset_spis(vgic);
     vgic::reset(vgic);
@@ -177,6 +180,10 @@ void Vm::reset()
     reset_cursor = 0;
     const uint64_t min_run = arch::read_cntfrq() / 1000 * kMinRunMs;
     restart_at = started_at + min_run;
+    // Its PCIe functions stopped their DMA (reset_passthrough): one that
+    // was reset is not used again before it is ready.
+    const uint64_t ready_at = arch::counter() + pci_settle;
+    restart_at = restart_at > ready_at ? restart_at : ready_at;
     vcpus[0].work = &reset_step;
     sched::wake(vcpus[0]);
 }
@@ -214,6 +221,7 @@ bool Vm::reset_step(Vcpu& v)
     if (!vm_build::load_images_step(vm, vm.reset_cursor, kResetStep)) {
         return false;
     }
+    vm_pci::start(vm); // its RAM is mapped whole again: its devices may reach it
     vm.started_at = now;
     vm.start_vcpu(0, vm.entry, vm.entry_x0);
     return true;

@@ -51,6 +51,10 @@ struct VmSpec {
 constexpr uint64_t kTestDeviceBase = 0x0a000000;
 constexpr uint64_t kUartBase = 0x09000000; // the guest's PL011, where QEMU virt has its own
 
+namespace vm_pci {
+struct VmPci;
+}
+
 class Vm final : public VmHost {
 public:
     char name[VmConfig::kNameSize] = {};
@@ -106,6 +110,9 @@ public:
     // must not silence the faults that follow).
     LogBudget fault_logs;
     LogBudget unmapped_logs;
+    LogBudget dma_fault_logs; // its devices' DMA the SMMU blocked (kernel/vm/dma.cpp)
+    // Its PCIe functions (kernel/vm/pci.hpp); nullptr when it has none.
+    vm_pci::VmPci* pci = nullptr;
     uint64_t started_at = 0;   // physical counter when its boot vCPU last started
     uint64_t stopped_at = 0;   // physical counter when it last stopped
     uint64_t restart_at = 0;   // a reset in progress: not before this counter value

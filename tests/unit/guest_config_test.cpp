@@ -247,7 +247,8 @@ TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
               FILE_AND_NODE("misspelt-property") "property 'kernal' is not known: expected one of vcpus, cpus, "
                                                  "memory, kernel, kernel-address, entry, initrd, dtb, dtb-address, "
                                                  "bootargs, console-input, smc-forward, test-device, identity-mapped, "
-                                                 "networks, bridged-networks, unmapped-mmio");
+                                                 "networks, bridged-networks, unmapped-mmio, "
+                                                 "pci-functions");
     EXPECT_EQ(error("child-node"),
               FILE_AND_NODE("child-node") "unexpected child node 'uart': expected only 'passthrough' and 'regions'");
     EXPECT_EQ(error("passthrough-no-reg"),
@@ -337,6 +338,29 @@ TEST(VmConfig, NetworksAndTheOnesAVmBridges)
     EXPECT_EQ(r.error_of("bridged-not-strings"),
               at + "bridged-not-strings: property 'bridged-networks' is not a list of strings: expected e.g. "
                    "bridged-networks = \"lan0\";");
+}
+
+TEST(VmConfig, PciFunctionsAreBusDeviceFunctionInHex)
+{
+    const Parsed r = parse_config("config_pci");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    EXPECT_EQ(r.error_of("two-functions"), "ok");
+    const VmConfig& vm = r.vm("two-functions");
+    ASSERT_EQ(vm.pci_count, 2u);
+    EXPECT_EQ(vm.pci[0].rid(), 0x10u) << "00:02.0";
+    EXPECT_EQ(vm.pci[1].rid(), 0x1ffu) << "01:1f.7";
+    const std::string at = "tests/dts/config_pci.dts: /";
+    EXPECT_EQ(r.error_of("not-strings"), at + "not-strings: property 'pci-functions' is not a list of strings: "
+                                              "expected e.g. pci-functions = \"00:02.0\";");
+    EXPECT_EQ(r.error_of("twice"), at + "twice: property 'pci-functions' names \"00:02.0\" twice");
+    const std::string expected = "\": expected bus:device.function in hexadecimal, e.g. \"00:02.0\" (device 00-1f, "
+                                 "function 0-7)";
+    EXPECT_EQ(r.error_of("device-too-big"), at + "device-too-big: property 'pci-functions' names \"00:20.0" + expected);
+    EXPECT_EQ(r.error_of("function-too-big"),
+              at + "function-too-big: property 'pci-functions' names \"00:02.8" + expected);
+    EXPECT_EQ(r.error_of("not-hex"), at + "not-hex: property 'pci-functions' names \"0:2.0" + expected);
+    EXPECT_EQ(r.error_of("nine"),
+              at + "nine: property 'pci-functions' names more than 8 functions: expected at most 8");
 }
 
 TEST(PassthroughDevice, WhatCountsAsDma)

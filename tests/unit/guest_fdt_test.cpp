@@ -370,3 +370,46 @@ TEST(GuestFdt, NoFlashRegionNoFlashNode)
     ASSERT_GT(b.size, 0) << b.error;
     EXPECT_EQ(fdt_path_offset(b.dtb.data(), "/flash@4000000"), -FDT_ERR_NOTFOUND);
 }
+
+TEST(GuestFdt, PciHostBridgeHoldsOnlyTheVmsInterruptLinesAndIsProbeOnly)
+{
+    GuestFdtSpec s = spec(3);
+    GuestFdtPci pci;
+    pci.ecam_base = 0x3f000000;
+    pci.ecam_size = 0x100000;
+    pci.mmio_base = 0x10000000;
+    pci.mmio_size = 0x2eff0000;
+    pci.intx[0] = {2, 1, 37}; // 00:02.0 INTA: SPI 5
+    pci.intx[1] = {3, 2, 35}; // 00:03.x INTB: SPI 3
+    pci.intx_count = 2;
+    s.pci = &pci;
+    const Built b = build(s);
+    ASSERT_GT(b.size, 0) << b.error;
+    const char* at = "/pcie@3f000000";
+    EXPECT_EQ(str(b, at, "compatible"), "pci-host-ecam-generic");
+    EXPECT_EQ(str(b, at, "device_type"), "pci");
+    EXPECT_EQ(cells(b, at, "reg"), (std::vector<uint32_t>{0, 0x3f000000, 0, 0x100000}));
+    EXPECT_EQ(cells(b, at, "bus-range"), (std::vector<uint32_t>{0, 0}));
+    EXPECT_EQ(cells(b, at, "#address-cells"), (std::vector<uint32_t>{3}));
+    EXPECT_EQ(cells(b, at, "#size-cells"), (std::vector<uint32_t>{2}));
+    EXPECT_EQ(cells(b, at, "#interrupt-cells"), (std::vector<uint32_t>{1}));
+    EXPECT_EQ(cells(b, at, "ranges"), (std::vector<uint32_t>{0x02000000, 0, 0x10000000, 0, 0x10000000, 0, 0x2eff0000}))
+        << "32-bit memory, PCI address = guest-physical address";
+    EXPECT_TRUE(has(b, at, "dma-coherent"));
+    EXPECT_EQ(cells(b, at, "interrupt-map-mask"), (std::vector<uint32_t>{0xf800, 0, 0, 7}));
+    EXPECT_EQ(cells(b, at, "interrupt-map"), (std::vector<uint32_t>{2 << 11, 0, 0, 1, guest_fdt::kGicPhandle, 0, 5, 4,
+                                                                    3 << 11, 0, 0, 2, guest_fdt::kGicPhandle, 0, 3, 4}))
+        << "device, pin, then the GIC's SPI, level-high";
+    EXPECT_EQ(cells(b, "/chosen", "linux,pci-probe-only"), (std::vector<uint32_t>{1}))
+        << "the guest keeps Vireo's BARs";
+    EXPECT_EQ(cells(b, "/interrupt-controller@8000000", "#address-cells"), (std::vector<uint32_t>{0}))
+        << "what each interrupt-map entry gives for the GIC's unit address";
+}
+
+TEST(GuestFdt, NoPciFunctionsNoHostBridge)
+{
+    const Built b = build(spec(2));
+    ASSERT_GT(b.size, 0) << b.error;
+    EXPECT_EQ(fdt_path_offset(b.dtb.data(), "/pcie@3f000000"), -FDT_ERR_NOTFOUND);
+    EXPECT_FALSE(has(b, "/chosen", "linux,pci-probe-only"));
+}

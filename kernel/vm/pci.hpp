@@ -1,0 +1,68 @@
+// Host PCIe functions given to a VM (property pci-functions): which VM
+// owns which function and interrupt line, where its BARs are, its stream
+// in the SMMU, and the guest's view (a virtual ECAM host bridge of its own,
+// kernel/devices/pci/). The guest sees each function at its host
+// bus:device.function on its bridge's bus 0, BARs at their host addresses.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/devices/pci/config_space.hpp"
+#include "kernel/devices/pci/virtual_ecam.hpp"
+#include "kernel/loader/config.hpp"
+#include "kernel/loader/guest_fdt.hpp"
+#include "kernel/vm/dma.hpp"
+#include "platform/pci_host.hpp"
+
+class Vm;
+class PageTable;
+struct Platform;
+
+namespace vm_pci {
+
+/// The guest's ECAM: bus 0 only, below the host bridge's 32-bit window's
+/// usual end on QEMU virt (0x3f000000 is free there and on the boards).
+constexpr uint64_t kEcamIpa = 0x3f000000;
+constexpr uint64_t kEcamSize = 1u << 20;
+
+struct Function {
+    PciFunctionConfig at;
+    char name[8] = {}; // "00:02.0"
+    pci_host::EcamFunction host;
+    PciBar bars[PciConfigSpace::kBars];
+    PciConfigSpace view;
+    dma::Stream stream;
+    uint32_t intid = 0; // its INTx as a host SPI; 0: it has none
+};
+
+/// A VM's functions (allocated with the VM when it names any).
+struct VmPci {
+    Function functions[VmConfig::kMaxPciFunctions];
+    size_t count = 0;
+    VirtualEcam ecam;
+    GuestFdtPci fdt;
+    bool resetting = false; // a function-level reset is under way: 100 ms before the functions are used
+};
+
+/// Checks the VM's pci-functions against the host and other VMs, and
+/// claims them: BARs placed, SMMU stream found. Logs why and returns
+/// false when the VM cannot have them (nothing stays claimed then).
+bool claim(Vm& vm, const Platform& host);
+/// Maps the BARs into the VM's stage 2 and puts its ECAM on its bus;
+/// false (logged) if the tables ran out or the ECAM overlaps something.
+bool map(Vm& vm, PageTable& stage2, uint32_t& irqs);
+/// Its functions' INTx lines, hardware-linked to its virtual GIC.
+void claim_interrupts(Vm& vm);
+/// Gives back what claim() took (a VM that could not be built).
+void release(Vm& vm);
+
+/// Before the guest starts (again): its RAM is mapped whole, the streams
+/// translate with its stage 2. A function that was reset gets its BARs back.
+void start(Vm& vm);
+/// The VM stops or restarts: its functions stop DMA (Bus Master off,
+/// function-level reset where they have it) and their streams abort.
+/// Returns the counter ticks before the functions may be used again.
+uint64_t stop(Vm& vm);
+
+} // namespace vm_pci
