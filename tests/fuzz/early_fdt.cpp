@@ -1,11 +1,51 @@
 // The console reader Vireo runs with the MMU off (platform/early_fdt.cpp):
 // any blob whose header passed early_dtb_size (magic, a totalsize it
 // maps); reads must stay inside totalsize and a UART found has an address.
-// The input is the DTB.
+// Then platform discovery (fdt_platform.cpp, fdt_pci.cpp) on the same
+// blob: what it says about the SMMUs and the PCIe host bridge holds
+// together. The input is the DTB.
 #include <stdlib.h>
 #include <string.h>
 
 #include "platform/early_fdt.hpp"
+#include "platform/platform.hpp"
+
+namespace {
+
+bool is_spi(uint32_t intid) { return intid >= 32 && intid < 1020; }
+
+/// A bridge Vireo would use is whole; one it would not use left nothing behind.
+bool bridge_consistent(const Platform& p)
+{
+    const PciHostDesc& pci = p.pci;
+    if (!p.has_pci) {
+        return pci.ecam.size == 0 && pci.intx_count == 0 && pci.iommu_count == 0;
+    }
+    if (pci.ecam.size < (1u << 20) || pci.bus_first > pci.bus_last || pci.bus_last > 255 ||
+        pci.bus_last - pci.bus_first >= pci.ecam.size >> 20 || (pci.mmio32.size == 0 && pci.mmio64.size == 0) ||
+        pci.intx_count > PciHostDesc::kMaxIntx || pci.iommu_count > PciHostDesc::kMaxIommu) {
+        return false;
+    }
+    for (uint32_t device = 0; device < 33; device++) {
+        for (uint32_t pin = 0; pin < 6; pin++) {
+            const uint32_t intid = pci.intx_intid(device, pin);
+            if (intid != 0 && !is_spi(intid)) {
+                return false;
+            }
+        }
+    }
+    static const uint32_t kRids[] = {0, 0x10, 0xffff, 0x10000, ~0u};
+    for (uint32_t rid : kRids) {
+        size_t smmu = 0;
+        uint32_t sid = 0;
+        if (pci.stream_of(rid, p, smmu, sid) && smmu >= p.smmu_count) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
@@ -27,6 +67,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     Range reg;
     if (c.node >= 0) {
         early_fdt::node_reg(dtb, c.node, 0, reg);
+    }
+    Platform platform;
+    PlatformError error;
+    if (parse_platform(dtb, platform, error) &&
+        (platform.smmu_count > Platform::kMaxSmmus || !bridge_consistent(platform) ||
+         memchr(platform.pci_problem, 0, sizeof platform.pci_problem) == nullptr)) {
+        __builtin_trap();
     }
     free(dtb);
     return 0;
