@@ -83,6 +83,12 @@ void print_summary(const Platform& p, uint64_t frequency)
     console::print("timer: %lu Hz%s, ppi sec %u nonsec %u virt %u hyp %u\n", frequency,
                    p.timer.frequency != 0 ? " (clock-frequency)" : " (CNTFRQ_EL0)", p.timer.ppi[0], p.timer.ppi[1],
                    p.timer.ppi[2], p.timer.ppi[3]);
+    if (p.has_pci) {
+        console::print("pci: ECAM host bridge at 0x%lx, buses %02x-%02x, 32-bit window [0x%lx, 0x%lx)\n",
+                       p.pci.ecam.base, p.pci.bus_first, p.pci.bus_last, p.pci.mmio32.base, p.pci.mmio32.end());
+    } else if (p.pci_problem[0] != '\0') {
+        console::print("pci: %s; VMs get no PCIe functions\n", p.pci_problem);
+    }
 }
 
 void apply_bootargs(const Platform& p)

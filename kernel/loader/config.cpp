@@ -19,7 +19,8 @@ constexpr const char* const kVmProperties[] = {"vcpus",          "cpus",
                                                "console-input",  "smc-forward",
                                                "test-device",    "identity-mapped",
                                                "networks",       "bridged-networks",
-                                               "unmapped-mmio",  "pci-functions"};
+                                               "unmapped-mmio",  "pci-functions",
+                                               "unconfined-dma"};
 // (child nodes: passthrough, regions)
 constexpr const char* const kRootProperties[] = {"compatible", "model", "#address-cells", "#size-cells"};
 
@@ -119,8 +120,8 @@ public:
                  check_regions() && parse_images() && parse_placement() && parse_bootargs() &&
                  flag("console-input", vm_.console_input) && parse_smc_forward() &&
                  flag("test-device", vm_.test_device) && flag("identity-mapped", vm_.identity_mapped) &&
-                 parse_networks() && parse_bridged_networks() && parse_unmapped_mmio() && parse_pci_functions() &&
-                 check_dma();
+                 flag("unconfined-dma", vm_.unconfined_dma) && parse_networks() && parse_bridged_networks() &&
+                 parse_unmapped_mmio() && parse_pci_functions() && check_dma();
         return vm_.ok;
     }
 
@@ -783,6 +784,10 @@ private:
                             VmConfig::kMaxPciFunctions, VmConfig::kMaxPciFunctions);
             }
             vm_.pci[vm_.pci_count++] = f;
+        }
+        if (vm_.unconfined_dma && !vm_.identity_mapped) {
+            return fail("property 'unconfined-dma' is for functions with no SMMU in front, which use host-physical "
+                        "addresses: expected identity-mapped; too");
         }
         return true;
     }

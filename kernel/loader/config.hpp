@@ -114,6 +114,9 @@ struct VmConfig {
     static constexpr size_t kMaxPciFunctions = 8;
     PciFunctionConfig pci[kMaxPciFunctions]; // pci-functions = "00:02.0", ...;
     size_t pci_count = 0;
+    // unconfined-dma: its PCIe functions that no SMMU fronts are given
+    // anyway (identity-mapped only): their DMA can reach all memory.
+    bool unconfined_dma = false;
 
     bool ok = false;
     char error[384] = {}; // when !ok: file, node, property and what was expected (the list of known properties is long)

@@ -71,17 +71,24 @@ bool check(const Vm& vm, const Platform& host, Function& f)
         return false;
     }
     size_t smmu = 0;
+    const char* unconfined = nullptr; // why no SMMU confines its DMA
     if (!bridge.stream_of(f.at.rid(), host, smmu, f.stream.sid)) {
-        log_error("vm %s: property 'pci-functions': the DMA of %s would not be confined: no SMMU translates it (the "
-                  "host bridge has no iommu-map entry for it, or its SMMU is disabled)",
-                  vm_name, f.name);
-        return false;
+        unconfined = "no SMMU translates it (the host bridge has no iommu-map entry for it, or its SMMU is disabled)";
+    } else if ((unconfined = dma::unusable(static_cast<uint32_t>(smmu))) != nullptr) {
+        log_info("vm %s: %s: its SMMU %lu cannot translate: %s", vm_name, f.name, smmu, unconfined);
+        unconfined = "its SMMU cannot translate";
     }
     f.stream.smmu = static_cast<uint32_t>(smmu);
-    if (const char* why = dma::unusable(f.stream.smmu)) {
-        log_error("vm %s: property 'pci-functions': the DMA of %s would not be confined: its SMMU %lu %s", vm_name,
-                  f.name, smmu, why);
+    f.confined = unconfined == nullptr;
+    if (unconfined != nullptr && !vm.spec->config->unconfined_dma) {
+        log_error("vm %s: property 'pci-functions': the DMA of %s would not be confined: %s: expected an SMMU in "
+                  "front of it, or identity-mapped; and unconfined-dma; on the VM (its DMA can then reach all memory)",
+                  vm_name, f.name, unconfined);
         return false;
+    }
+    if (unconfined != nullptr) {
+        log_warn("vm %s: %s is not confined (%s): its DMA can read and write all memory, unconfined-dma says so",
+                 vm_name, f.name, unconfined);
     }
     const uint32_t pin = f.host.read32(pci_host::kInterrupt) >> 8 & 0xff;
     f.intid = pin >= 1 && pin <= 4 ? bridge.intx_intid(f.at.device, pin) : 0;
@@ -156,7 +163,7 @@ bool claim(Vm& vm, const Platform& host)
         }
         pci.count++;
         f.view.init(f.host, f.bars);
-        pci.ecam.add(f.at.device, f.at.function, f.view);
+        pci.ecam.ecam.add(f.at.device, f.at.function, f.view);
         if (f.intid != 0 && pci.fdt.intx_count < GuestFdtPci::kMaxIntx) {
             const uint32_t pin = f.host.read32(pci_host::kInterrupt) >> 8 & 0xff;
             pci.fdt.intx[pci.fdt.intx_count++] = {f.at.device, pin, f.intid};
@@ -223,7 +230,11 @@ void claim_interrupts(Vm& vm)
         if (f.intid != 0) {
             line.add(", INTx SPI %u", f.intid - 32);
         }
-        line.add(", SMMU %u stream 0x%x", f.stream.smmu, f.stream.sid);
+        if (f.confined) {
+            line.add(", SMMU %u stream 0x%x", f.stream.smmu, f.stream.sid);
+        } else {
+            line.add(", not confined (no SMMU)");
+        }
         line.print();
     }
 }
@@ -253,7 +264,7 @@ void start(Vm& vm)
         // enabled (stop() left INTx disabled while nobody owned it).
         f.host.write32(pci_host::kCommand, 0);
         f.view.reset();
-        if (!dma::attach(f.stream, vm, f.name)) {
+        if (f.confined && !dma::attach(f.stream, vm, f.name)) {
             log_error("vm %s: %s: SMMU %u cannot translate stream 0x%x: its DMA stays blocked", vm.name, f.name,
                       f.stream.smmu, f.stream.sid);
         }
@@ -270,7 +281,9 @@ uint64_t stop(Vm& vm)
     for (size_t i = 0; i < vm.pci->count; i++) {
         Function& f = vm.pci->functions[i];
         reset = pci_host::quiesce(f.host) || reset;
-        dma::detach(f.stream);
+        if (f.confined) {
+            dma::detach(f.stream);
+        }
     }
     vm.pci->resetting = vm.pci->resetting || reset;
     return reset ? arch::read_cntfrq() / 10 : 0; // 100 ms (PCIe Base 6.6.2)

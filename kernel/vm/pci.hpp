@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/base/spinlock.hpp"
 #include "kernel/devices/pci/config_space.hpp"
 #include "kernel/devices/pci/virtual_ecam.hpp"
 #include "kernel/loader/config.hpp"
@@ -26,6 +27,33 @@ namespace vm_pci {
 constexpr uint64_t kEcamIpa = 0x3f000000;
 constexpr uint64_t kEcamSize = 1u << 20;
 
+/// The guest's ECAM, one access at a time: the config-space models
+/// read-modify-write the real functions' registers, and any of the VM's
+/// vCPUs may access them at once.
+class SerialEcam final : public MmioDevice {
+public:
+    VirtualEcam ecam;
+
+    bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override
+    {
+        LockGuard guard(lock_);
+        return ecam.read(vcpu, offset, size, value);
+    }
+    bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override
+    {
+        LockGuard guard(lock_);
+        return ecam.write(vcpu, offset, size, value);
+    }
+    const char* name() const override { return ecam.name(); }
+    const char* refusal(uint64_t offset, unsigned size, bool write) const override
+    {
+        return ecam.refusal(offset, size, write);
+    }
+
+private:
+    SpinLock lock_;
+};
+
 struct Function {
     PciFunctionConfig at;
     char name[8] = {}; // "00:02.0"
@@ -33,14 +61,15 @@ struct Function {
     PciBar bars[PciConfigSpace::kBars];
     PciConfigSpace view;
     dma::Stream stream;
-    uint32_t intid = 0; // its INTx as a host SPI; 0: it has none
+    bool confined = true; // false: no SMMU fronts it (unconfined-dma)
+    uint32_t intid = 0;   // its INTx as a host SPI; 0: it has none
 };
 
 /// A VM's functions (allocated with the VM when it names any).
 struct VmPci {
     Function functions[VmConfig::kMaxPciFunctions];
     size_t count = 0;
-    VirtualEcam ecam;
+    SerialEcam ecam;
     GuestFdtPci fdt;
     bool resetting = false; // a function-level reset is under way: 100 ms before the functions are used
 };

@@ -248,7 +248,7 @@ TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
                                                  "memory, kernel, kernel-address, entry, initrd, dtb, dtb-address, "
                                                  "bootargs, console-input, smc-forward, test-device, identity-mapped, "
                                                  "networks, bridged-networks, unmapped-mmio, "
-                                                 "pci-functions");
+                                                 "pci-functions, unconfined-dma");
     EXPECT_EQ(error("child-node"),
               FILE_AND_NODE("child-node") "unexpected child node 'uart': expected only 'passthrough' and 'regions'");
     EXPECT_EQ(error("passthrough-no-reg"),
