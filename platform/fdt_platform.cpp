@@ -238,6 +238,14 @@ bool parse_gic(const void* fdt, Platform& out, PlatformError& error, int& gic_no
         }
         node_reg(fdt, gic_node, 2, gic.hyp_if);
         node_reg(fdt, gic_node, 3, gic.virt_cpu_if);
+        // The first enabled GICv2m frame (QEMU virt's at 0x08020000; MSI_TYPER says which SPIs it raises).
+        for (int frame = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v2m-frame"); frame >= 0;
+             frame = fdt_node_offset_by_compatible(fdt, frame, "arm,gic-v2m-frame")) {
+            if (node_enabled(fdt, frame) && node_reg(fdt, frame, 0, gic.msi_frame)) {
+                break;
+            }
+            gic.msi_frame = {};
+        }
     }
     gic.has_maintenance_irq = ppi_of(fdt, gic_node, 0, interrupt_cells(fdt, gic_node), gic.maintenance_ppi);
     return true;

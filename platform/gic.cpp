@@ -413,6 +413,14 @@ void enable_spi(uint32_t intid, uint64_t mpidr, bool edge)
     wr32(state.dist + kGicdIsenabler + word, bit);
 }
 
+bool spi_edge(uint32_t intid)
+{
+    if (intid < 32 || intid >= 1020) {
+        return false;
+    }
+    return (rd32(state.dist + kGicdIcfgr + 4 * (intid / 16)) >> (2 * (intid % 16)) & 2) != 0;
+}
+
 void send_sgi(uint64_t mpidr, uint32_t sgi)
 {
     if (state.version == 3) {

@@ -32,6 +32,8 @@ void set_active(uint32_t intid, bool active);
 /// Enables SPI `intid` (level-sensitive, or edge-triggered with `edge`),
 /// delivered to the CPU with affinity `mpidr`.
 void enable_spi(uint32_t intid, uint64_t mpidr, bool edge = false);
+/// Whether SPI `intid` is configured edge-triggered (GICD_ICFGR).
+bool spi_edge(uint32_t intid);
 /// Sends SGI `sgi` (0-15) to the CPU with affinity `mpidr`.
 void send_sgi(uint64_t mpidr, uint32_t sgi);
 

@@ -9,8 +9,13 @@ namespace {
 constexpr uint64_t kPage = 4096;
 constexpr uint8_t kCapPciExpress = 0x10;
 
-/// The offset of capability `id` in the function's list, 0 if absent. At
-/// most 48 steps (what fits in 0x40-0xff), so a looping list ends.
+uint16_t command(PciFunction& function) { return static_cast<uint16_t>(function.read32(kCommand)); }
+
+/// Writes Command without writing 1s to Status's write-1-to-clear bits.
+void set_command(PciFunction& function, uint16_t value) { function.write32(kCommand, value); }
+
+} // namespace
+
 uint32_t find_capability(PciFunction& function, uint8_t id)
 {
     if ((function.read32(kCommand) >> 16 & (1u << 4)) == 0) { // Status: Capabilities List
@@ -26,13 +31,6 @@ uint32_t find_capability(PciFunction& function, uint8_t id)
     }
     return 0;
 }
-
-uint16_t command(PciFunction& function) { return static_cast<uint16_t>(function.read32(kCommand)); }
-
-/// Writes Command without writing 1s to Status's write-1-to-clear bits.
-void set_command(PciFunction& function, uint16_t value) { function.write32(kCommand, value); }
-
-} // namespace
 
 uint32_t EcamFunction::read32(uint32_t offset) { return mmio::read<uint32_t>(base_ + (offset & 0xffc)); }
 

@@ -39,6 +39,10 @@ private:
     uintptr_t base_ = 0;
 };
 
+/// The offset of capability `id` in the function's list, 0 if absent. At
+/// most 48 steps (what fits in 0x40-0xff), so a looping list ends.
+uint32_t find_capability(PciFunction& function, uint8_t id);
+
 /// The ECAM address of bus:device.function's config space; 0 if the bus
 /// is not in the bridge's bus-range.
 uintptr_t config_address(const PciHostDesc& host, uint32_t bus, uint32_t device, uint32_t function);

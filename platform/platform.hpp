@@ -42,6 +42,9 @@ struct GicDesc {
     static constexpr size_t kMaxRedistRegions = 4;
     Range redist[kMaxRedistRegions];
     size_t redist_count = 0;
+    // GICv2m MSI frame (arm,gic-v2m-frame): a device's write of an SPI
+    // number to its MSI_SETSPI_NS register raises that SPI. Size 0: none.
+    Range msi_frame;
     uint32_t maintenance_ppi = 0; // PPI number (0-15); 0 if the DTB gives none
     bool has_maintenance_irq = false;
 };

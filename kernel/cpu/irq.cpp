@@ -181,6 +181,8 @@ bool spi_free(uint32_t intid)
            intid != console_input::intid() && !is_pmu_spi(intid) && own_spi(intid) == nullptr;
 }
 
+bool spi_of_a_vm(uint32_t intid) { return intid >= 32 && intid < kMaxIntid && spi_owner[intid] != nullptr; }
+
 bool claim_own_spi(uint32_t intid, void (*handler)(uint32_t intid))
 {
     if (!spi_free(intid) || own_spi_count == kMaxOwnSpis) {
@@ -191,13 +193,13 @@ bool claim_own_spi(uint32_t intid, void (*handler)(uint32_t intid))
     return true;
 }
 
-bool claim_spi(uint32_t intid, Vgic& vgic, uint32_t pcpu)
+bool claim_spi(uint32_t intid, Vgic& vgic, uint32_t pcpu, bool edge)
 {
     if (!spi_free(intid)) {
         return false;
     }
     spi_owner[intid] = &vgic;
-    gic::enable_spi(intid, vireo_cpus[pcpu].mpidr);
+    gic::enable_spi(intid, vireo_cpus[pcpu].mpidr, edge);
     return true;
 }
 

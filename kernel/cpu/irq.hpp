@@ -23,11 +23,13 @@ void handle_pending();
 /// Gives SPI `intid` to a VM (a passthrough device's interrupt): routed to
 /// physical CPU `pcpu`, each one handed to the VM's virtual GIC `vgic`.
 /// False if it is not an SPI or already taken (by Vireo or another VM).
-bool claim_spi(uint32_t intid, Vgic& vgic, uint32_t pcpu);
+bool claim_spi(uint32_t intid, Vgic& vgic, uint32_t pcpu, bool edge = false);
 /// Takes SPI `intid` for Vireo itself (an SMMU's event queue): routed to
 /// this CPU, edge-triggered, `handler` called for each one (with
 /// interrupts masked, like all of EL2). False if it is not free.
 bool claim_own_spi(uint32_t intid, void (*handler)(uint32_t intid));
+/// Whether a VM has SPI `intid` (claim_spi).
+bool spi_of_a_vm(uint32_t intid);
 /// Whether claim_spi would take `intid`.
 bool spi_free(uint32_t intid);
 /// A VM restarts: its SPIs' physical active state is cleared, so

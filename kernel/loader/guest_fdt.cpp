@@ -67,8 +67,8 @@ public:
     }
     void cell_array(const char* name, const uint32_t* values, size_t count)
     {
-        fdt32_t raw[64];
-        const size_t n = count < 64 ? count : 64;
+        fdt32_t raw[128];
+        const size_t n = count < 128 ? count : 128;
         for (size_t i = 0; i < n; i++) {
             raw[i] = cpu_to_fdt32(values[i]);
         }
@@ -160,11 +160,27 @@ void write_gic(Writer& w, const GuestFdtSpec& spec, uint32_t ppi_cpus)
     }
     w.u32("#interrupt-cells", 3);
     if (spec.pci != nullptr) {
-        w.u32("#address-cells", 0); // what a PCIe bridge's interrupt-map entries give for it
+        // Room for children (a GICv2m frame); a PCIe bridge's
+        // interrupt-map entries give two address cells for the GIC.
+        w.u32("#address-cells", 2);
+        w.u32("#size-cells", 2);
+        w.empty("ranges");
     }
     w.empty("interrupt-controller");
     w.cells("interrupts", {kPpi, kMaintenancePpi, kLevelHigh | ppi_cpus});
     w.u32("phandle", kGicPhandle);
+    if (spec.pci != nullptr && spec.pci->msi_frame_size != 0) {
+        format(name, sizeof name, "v2m@%lx", spec.pci->msi_frame_base);
+        w.begin(name);
+        w.string("compatible", "arm,gic-v2m-frame");
+        w.empty("msi-controller");
+        const uint64_t frame[] = {spec.pci->msi_frame_base, spec.pci->msi_frame_size};
+        w.reg(frame);
+        w.u32("arm,msi-base-spi", spec.pci->msi_first);
+        w.u32("arm,msi-num-spis", spec.pci->msi_count);
+        w.u32("phandle", kMsiFramePhandle);
+        w.end();
+    }
     w.end();
 }
 
@@ -345,11 +361,14 @@ void write_pci(Writer& w, const GuestFdtPci& pci)
                        hi(pci.mmio_size), lo(pci.mmio_size)});
     w.empty("dma-coherent");
     w.cells("interrupt-map-mask", {0xf800, 0, 0, 7});
-    uint32_t map[GuestFdtPci::kMaxIntx * 8];
+    if (pci.msi_frame_size != 0) {
+        w.u32("msi-parent", kMsiFramePhandle);
+    }
+    uint32_t map[GuestFdtPci::kMaxIntx * 10];
     size_t n = 0;
     for (size_t i = 0; i < pci.intx_count; i++) {
         const GuestFdtPci::Intx& e = pci.intx[i];
-        const uint32_t entry[] = {e.device << 11, 0, 0, e.pin, kGicPhandle, kSpi, e.intid - 32, kLevelHigh};
+        const uint32_t entry[] = {e.device << 11, 0, 0, e.pin, kGicPhandle, 0, 0, kSpi, e.intid - 32, kLevelHigh};
         for (uint32_t cell : entry) {
             map[n++] = cell;
         }

@@ -64,6 +64,12 @@ struct GuestFdtPci {
     static constexpr size_t kMaxIntx = 8;
     Intx intx[kMaxIntx];
     size_t intx_count = 0;
+    // A GICv2m MSI frame the VM owns (its host address), a child of the
+    // GIC node and the bridge's msi-parent; size 0: none (INTx only).
+    uint64_t msi_frame_base = 0;
+    uint64_t msi_frame_size = 0;
+    uint32_t msi_first = 0; // the frame's SPIs the VM may use (INTIDs), overriding its MSI_TYPER
+    uint32_t msi_count = 0;
 };
 
 struct GuestFdtSpec {
@@ -98,6 +104,7 @@ namespace guest_fdt {
 
 constexpr uint32_t kGicPhandle = 1;
 constexpr uint32_t kClockPhandle = 2;
+constexpr uint32_t kMsiFramePhandle = 3;
 constexpr uint32_t kChannelPhandleBase = 16; // channel i's region: 16 + i
 constexpr uint32_t kUartClockHz = 24000000;
 constexpr uint32_t kFlashBankWidth = 4; // bytes: two x16 chips, as QEMU virt's

@@ -7,6 +7,7 @@
 #include "kernel/vm/vm.hpp"
 #include "platform/cpu.hpp"
 #include "platform/format.hpp"
+#include "platform/mmio.hpp"
 #include "platform/platform.hpp"
 
 namespace vm_pci {
@@ -22,6 +23,64 @@ struct Claim {
 constexpr size_t kMaxClaims = 64;
 constinit Claim claims[kMaxClaims] = {};
 constinit pci_host::BarWindow window = {};
+constinit const Vm* msi_frame_owner = nullptr; // the one VM whose functions signal through the GICv2m frame
+
+constexpr uint8_t kCapMsi = 0x05;
+constexpr uint8_t kCapMsix = 0x11;
+
+/// Whether the function can send MSIs (an MSI or MSI-X capability).
+bool has_msi(pci_host::EcamFunction& f)
+{
+    return pci_host::find_capability(f, kCapMsi) != 0 || pci_host::find_capability(f, kCapMsix) != 0;
+}
+
+/// Gives the host's GICv2m frame to `vm` if it is free and this host has
+/// one: a device's MSI is a write of an SPI number to the frame, reached
+/// through the SMMU, so the frame (and every SPI it raises) can belong to
+/// one VM only: its stage 2 maps the frame, no other VM's does. Others use
+/// INTx. (GICv3 hosts signal MSIs through the ITS: not given yet.)
+void take_msi_frame(Vm& vm, const Platform& host)
+{
+    const Range& frame = host.gic.msi_frame;
+    if (msi_frame_owner != nullptr || host.gic.version != 2 || frame.size == 0) {
+        return;
+    }
+    constexpr uint32_t kMsiTyper = 0x008; // GICv2m: base SPI [25:16], number [9:0]
+    const uint32_t typer = mmio::read<uint32_t>(frame.base + kMsiTyper);
+    const uint32_t first = typer >> 16 & 0x3ff;
+    const uint32_t count = typer & 0x3ff;
+    // A device's message can raise any SPI of the frame: none may be
+    // another VM's. Vireo's own (on QEMU virt the SMMU's four lie among
+    // them) it can only raise spuriously, which costs Vireo an interrupt.
+    for (uint32_t intid = first; intid < first + count; intid++) {
+        if (irq::spi_of_a_vm(intid)) {
+            log_info("vm %s: the GICv2m frame's SPI %u is another VM's: its functions use INTx", vm.name, intid - 32);
+            return;
+        }
+    }
+    // The guest gets the longest run of the frame's SPIs nobody has: its
+    // DTB names it, so its driver allocates only those (it would otherwise
+    // take MSI_TYPER's); the VM holds all the free ones.
+    uint32_t best_first = 0, best_count = 0;
+    for (uint32_t intid = first, run = 0; intid < first + count; intid++) {
+        run = irq::spi_free(intid) ? run + 1 : 0;
+        if (run > best_count) {
+            best_first = intid + 1 - run;
+            best_count = run;
+        }
+    }
+    if (best_count == 0) {
+        log_info("vm %s: none of the GICv2m frame's SPIs is free: its functions use INTx", vm.name);
+        return;
+    }
+    msi_frame_owner = &vm;
+    vm.pci->msi_first = first;
+    vm.pci->msi_count = count;
+    vm.pci->fdt.msi_first = best_first;
+    vm.pci->fdt.msi_count = best_count;
+    vm.pci->fdt.msi_frame_base = frame.base;
+    vm.pci->fdt.msi_frame_size = 0x1000;
+}
 
 const Claim* claim_of(uint32_t rid)
 {
@@ -147,6 +206,7 @@ bool claim(Vm& vm, const Platform& host)
         return false;
     }
     VmPci& pci = *vm.pci;
+    bool wants_msi = false;
     for (size_t i = 0; i < config.pci_count; i++) {
         Function& f = pci.functions[i];
         f.at = config.pci[i];
@@ -162,12 +222,19 @@ bool claim(Vm& vm, const Platform& host)
             }
         }
         pci.count++;
-        f.view.init(f.host, f.bars);
-        pci.ecam.ecam.add(f.at.device, f.at.function, f.view);
+        wants_msi = wants_msi || has_msi(f.host);
         if (f.intid != 0 && pci.fdt.intx_count < GuestFdtPci::kMaxIntx) {
             const uint32_t pin = f.host.read32(pci_host::kInterrupt) >> 8 & 0xff;
             pci.fdt.intx[pci.fdt.intx_count++] = {f.at.device, pin, f.intid};
         }
+    }
+    if (wants_msi) {
+        take_msi_frame(vm, host);
+    }
+    for (size_t i = 0; i < pci.count; i++) {
+        Function& f = pci.functions[i];
+        f.view.init(f.host, f.bars, pci.msi_count != 0); // MSI and MSI-X shown only where they can be signalled
+        pci.ecam.ecam.add(f.at.device, f.at.function, f.view);
     }
     pci.fdt.ecam_base = kEcamIpa;
     pci.fdt.ecam_size = kEcamSize;
@@ -201,6 +268,16 @@ bool map(Vm& vm, PageTable& stage2, uint32_t& irqs)
         }
         irqs = f.intid + 1 > irqs ? f.intid + 1 : irqs;
     }
+    if (vm.pci->msi_count != 0) {
+        const uint64_t frame = vm.pci->fdt.msi_frame_base;
+        if (vm.bus.overlaps(frame, PageTable::kPageSize) ||
+            !stage2.map(frame, frame, PageTable::kPageSize, MemType::Device)) {
+            log_error("vm %s: the GICv2m frame at 0x%lx cannot be mapped at the same address", vm.name, frame);
+            return false;
+        }
+        const uint32_t end = vm.pci->msi_first + vm.pci->msi_count;
+        irqs = end > irqs ? end : irqs;
+    }
     if (!vm.bus.add(kEcamIpa, kEcamSize, vm.pci->ecam)) {
         log_error("vm %s: its PCIe config space [0x%lx, 0x%lx) overlaps another of its devices", vm.name, kEcamIpa,
                   kEcamIpa + kEcamSize);
@@ -211,6 +288,21 @@ bool map(Vm& vm, PageTable& stage2, uint32_t& irqs)
 
 void claim_interrupts(Vm& vm)
 {
+    if (vm.pci != nullptr && vm.pci->msi_count != 0) {
+        // MSIs are edges: each write to the frame raises its SPI once.
+        for (uint32_t intid = vm.pci->msi_first; intid < vm.pci->msi_first + vm.pci->msi_count; intid++) {
+            if (!irq::spi_free(intid)) {
+                continue; // Vireo's own
+            }
+            if (vm.vgic.active) {
+                vm.vgic.hw_spi[intid / 32] |= 1u << (intid % 32);
+            }
+            irq::claim_spi(intid, vm.vgic, vm.vcpus[0].pcpu, true);
+        }
+        log_info("vm %s: GICv2m frame at 0x%lx: MSIs of its functions on SPIs %u-%u", vm.name,
+                 vm.pci->fdt.msi_frame_base, vm.pci->fdt.msi_first - 32,
+                 vm.pci->fdt.msi_first + vm.pci->fdt.msi_count - 33);
+    }
     for (size_t i = 0; vm.pci != nullptr && i < vm.pci->count; i++) {
         Function& f = vm.pci->functions[i];
         if (f.intid != 0 && irq::spi_free(f.intid)) {
@@ -241,6 +333,9 @@ void claim_interrupts(Vm& vm)
 
 void release(Vm& vm)
 {
+    if (msi_frame_owner == &vm) {
+        msi_frame_owner = nullptr;
+    }
     for (Claim& c : claims) {
         if (c.vm == &vm) {
             c = {};

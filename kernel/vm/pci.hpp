@@ -71,6 +71,11 @@ struct VmPci {
     size_t count = 0;
     SerialEcam ecam;
     GuestFdtPci fdt;
+    // The host's GICv2m frame, when this VM has it: its SPIs
+    // [msi_first, msi_first + msi_count), all this VM's but Vireo's own
+    // (fdt.msi_first/msi_count: the run its guest allocates from).
+    uint32_t msi_first = 0;
+    uint32_t msi_count = 0;
     bool resetting = false; // a function-level reset is under way: 100 ms before the functions are used
 };
 

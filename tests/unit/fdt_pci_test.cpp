@@ -374,3 +374,14 @@ TEST(FdtPci, TheFirstEnabledEcamBridgeIsTaken)
 }
 
 } // namespace
+
+TEST(FdtPci, GicV2HasItsV2mFrameGicV3None)
+{
+    const Parsed v2 = parse(load_dtb("qemu-virt-gicv2-smmu-pci"));
+    ASSERT_TRUE(v2.ok) << v2.error.message;
+    EXPECT_EQ(v2.platform.gic.msi_frame.base, 0x8020000u) << "QEMU virt's GICv2m frame, a child of the GIC";
+    EXPECT_EQ(v2.platform.gic.msi_frame.size, 0x1000u);
+    const Parsed v3 = parse(load_dtb("qemu-virt-gicv3-smmu-pci"));
+    ASSERT_TRUE(v3.ok) << v3.error.message;
+    EXPECT_EQ(v3.platform.gic.msi_frame.size, 0u) << "GICv3 has an ITS instead";
+}

@@ -397,13 +397,40 @@ TEST(GuestFdt, PciHostBridgeHoldsOnlyTheVmsInterruptLinesAndIsProbeOnly)
         << "32-bit memory, PCI address = guest-physical address";
     EXPECT_TRUE(has(b, at, "dma-coherent"));
     EXPECT_EQ(cells(b, at, "interrupt-map-mask"), (std::vector<uint32_t>{0xf800, 0, 0, 7}));
-    EXPECT_EQ(cells(b, at, "interrupt-map"), (std::vector<uint32_t>{2 << 11, 0, 0, 1, guest_fdt::kGicPhandle, 0, 5, 4,
-                                                                    3 << 11, 0, 0, 2, guest_fdt::kGicPhandle, 0, 3, 4}))
-        << "device, pin, then the GIC's SPI, level-high";
+    EXPECT_EQ(cells(b, at, "interrupt-map"),
+              (std::vector<uint32_t>{2 << 11, 0, 0, 1, guest_fdt::kGicPhandle, 0, 0, 0, 5, 4,
+                                     3 << 11, 0, 0, 2, guest_fdt::kGicPhandle, 0, 0, 0, 3, 4}))
+        << "device, pin, then the GIC's (two address cells and) SPI, level-high";
     EXPECT_EQ(cells(b, "/chosen", "linux,pci-probe-only"), (std::vector<uint32_t>{1}))
         << "the guest keeps Vireo's BARs";
-    EXPECT_EQ(cells(b, "/interrupt-controller@8000000", "#address-cells"), (std::vector<uint32_t>{0}))
+    EXPECT_EQ(cells(b, "/interrupt-controller@8000000", "#address-cells"), (std::vector<uint32_t>{2}))
         << "what each interrupt-map entry gives for the GIC's unit address";
+    EXPECT_FALSE(has(b, at, "msi-parent")) << "no MSI frame: INTx only";
+}
+
+TEST(GuestFdt, AVmWithTheMsiFrameHasItUnderTheGicAsTheBridgesMsiParent)
+{
+    GuestFdtSpec s = spec(2);
+    GuestFdtPci pci;
+    pci.ecam_base = 0x3f000000;
+    pci.ecam_size = 0x100000;
+    pci.mmio_base = 0x10000000;
+    pci.mmio_size = 0x2eff0000;
+    pci.msi_frame_base = 0x08020000;
+    pci.msi_frame_size = 0x1000;
+    pci.msi_first = 110;
+    pci.msi_count = 34;
+    s.pci = &pci;
+    const Built b = build(s);
+    ASSERT_GT(b.size, 0) << b.error;
+    const char* frame = "/interrupt-controller@8000000/v2m@8020000";
+    EXPECT_EQ(str(b, frame, "compatible"), "arm,gic-v2m-frame");
+    EXPECT_TRUE(has(b, frame, "msi-controller"));
+    EXPECT_EQ(cells(b, frame, "reg"), (std::vector<uint32_t>{0, 0x08020000, 0, 0x1000}));
+    EXPECT_TRUE(has(b, "/interrupt-controller@8000000", "ranges")) << "the frame's address is the parent's";
+    EXPECT_EQ(cells(b, frame, "arm,msi-base-spi"), (std::vector<uint32_t>{110})) << "only the SPIs the VM has";
+    EXPECT_EQ(cells(b, frame, "arm,msi-num-spis"), (std::vector<uint32_t>{34}));
+    EXPECT_EQ(cells(b, "/pcie@3f000000", "msi-parent"), cells(b, frame, "phandle"));
 }
 
 TEST(GuestFdt, NoPciFunctionsNoHostBridge)

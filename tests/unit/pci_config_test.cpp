@@ -311,6 +311,22 @@ TEST_F(PciConfig, TheCapabilityListSkipsPowerManagementMsiAndMsix)
     EXPECT_EQ(r(kCommonCfg + 2, 2), 0x0110u) << "the rest of the header is the function's";
 }
 
+TEST_F(PciConfig, AVmWithAnMsiFrameSeesAndProgramsMsiAndMsix)
+{
+    space.init(f, bars, true);
+    const std::vector<std::pair<uint32_t, uint32_t>> want = {{kCommonCfg, 0x09}, {kNotify, 0x09}, {kMsix, 0x11},
+                                                             {kExpress, 0x10},   {kPciCfg, 0x09}, {kMsi, 0x05},
+                                                             {kAf, 0x13}};
+    EXPECT_EQ(walk(), want) << "power management stays hidden";
+    f.rw[kMsix / 4] = 0xc0000000; // Message Control: enable and function mask
+    w(kMsix, 0x80000000);
+    EXPECT_EQ(f.regs[kMsix / 4] >> 16, 0x8003u) << "MSI-X enabled, table size kept";
+    w(kMsix + 4, 0xffffffff);
+    EXPECT_FALSE(f.written(kMsix + 4)) << "the table's place is the function's";
+    w(kMsi + 4, 0x08020040);
+    EXPECT_EQ(f.regs[(kMsi + 4) / 4], 0x08020040u) << "the message address: the SMMU checks the write it makes";
+}
+
 TEST_F(PciConfig, HiddenCapabilitiesAndGapsReadZeroAndIgnoreWrites)
 {
     for (uint32_t reg : {kPm, kPm + 4, kMsix, kMsix + 8, kMsi, kMsi + 0x14, 0x6cu, 0xbcu}) {

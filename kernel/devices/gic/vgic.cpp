@@ -69,7 +69,8 @@ void Vgic::follow_routes(uint64_t offset, unsigned size)
         const uint16_t targets = dist.targets(static_cast<uint32_t>(irq));
         if (targets != 0 && __builtin_ctz(targets) < static_cast<int>(vcpu_count)) {
             const Vcpu& target = vcpus[__builtin_ctz(targets)];
-            gic::enable_spi(static_cast<uint32_t>(irq), vireo_cpus[target.pcpu].mpidr);
+            const auto intid = static_cast<uint32_t>(irq);
+            gic::enable_spi(intid, vireo_cpus[target.pcpu].mpidr, gic::spi_edge(intid)); // the trigger it has
         }
     }
 }

@@ -51,7 +51,10 @@ constexpr uint32_t kAfFlrCapability = 1u << 25;
 
 constexpr uint32_t lanes(unsigned size) { return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1; }
 
-bool hidden(uint8_t id) { return id == kCapPowerManagement || id == kCapMsi || id == kCapMsix; }
+bool hidden(uint8_t id, bool msi_shown)
+{
+    return id == kCapPowerManagement || (!msi_shown && (id == kCapMsi || id == kCapMsix));
+}
 
 /// The dwords a capability with this first dword is known to span; 0 for
 /// the others, whose length is not in their header: they reach up to the
@@ -79,9 +82,10 @@ unsigned known_dwords(uint32_t header)
 
 } // namespace
 
-void PciConfigSpace::init(PciFunction& function, const PciBar (&bars)[kBars])
+void PciConfigSpace::init(PciFunction& function, const PciBar (&bars)[kBars], bool show_msi)
 {
     function_ = &function;
+    msi_shown_ = show_msi;
     for (unsigned i = 0; i < kBars; i++) {
         bars_[i] = bars[i];
         roles_[i] = BarRole::Unused;
@@ -169,7 +173,7 @@ void PciConfigSpace::find_capabilities()
     uint8_t shown_as[kMaxListed];
     for (size_t i = 0; i < count; i++) {
         shown_as[i] = kNoCap;
-        if (hidden(listed[i].id)) {
+        if (hidden(listed[i].id, msi_shown_)) {
             continue;
         }
         if (cap_count_ > 0) {
@@ -301,7 +305,10 @@ void PciConfigSpace::capability_write(uint32_t reg, uint32_t bytes, uint32_t dat
     }
     const ShownCap& cap = caps_[index];
     const uint32_t at = reg - cap.offset;
-    if (cap.id == kCapVendor) {
+    // Vendor-specific and (when shown) MSI capabilities are the guest's
+    // whole; of MSI-X only Message Control is writable (its table is in a
+    // BAR the guest has).
+    if (cap.id == kCapVendor || cap.id == kCapMsi || (cap.id == kCapMsix && at == 0)) {
         function_->write32(reg, (data & bytes) | (function_->read32(reg) & ~bytes));
         return;
     }

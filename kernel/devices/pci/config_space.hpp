@@ -72,8 +72,11 @@ public:
     static constexpr unsigned kBars = 6;
 
     /// Binds the model to `function` with BARs placed as `bars`, walking its
-    /// capability list once to decide what is shown.
-    void init(PciFunction& function, const PciBar (&bars)[kBars]);
+    /// capability list once to decide what is shown. With `show_msi`, the
+    /// MSI and MSI-X capabilities are shown and the guest writes them (its
+    /// VM owns an MSI frame the function's messages can reach, and nothing
+    /// else they could: the SMMU checks every message write).
+    void init(PciFunction& function, const PciBar (&bars)[kBars], bool show_msi = false);
 
     /// A guest access of `size` (1, 2 or 4) bytes at `offset` (< kSize,
     /// aligned to `size`). Reads of what is hidden return 0; writes to it
@@ -125,6 +128,7 @@ private:
     BarRole roles_[kBars] = {};
     bool sizing_[kBars] = {}; // all-ones written: the dword reads its size mask
     uint8_t interrupt_line_ = 0;
+    bool msi_shown_ = false;
     bool bus_master_ = false;
     ShownCap caps_[kMaxCaps] = {};
     size_t cap_count_ = 0;
