@@ -236,7 +236,7 @@ void attack(const pci::HostBridge& bridge)
         {0x08020040, 4},      // GICv2m MSI_SETSPI_NS: a forged MSI (GICv2 hosts)
         {0x08090040, 4},      // the GICv3 ITS' GITS_TRANSLATER: a forged MSI (GICv3 hosts)
         {bridge.ecam, kPage}, // its virtual ECAM
-        {0x40500000, kPage},  // the host's RAM: the victim's, if Vireo placed it first (at PA 0x40400000)
+        {0x40900000, kPage},  // the host's RAM: the victim's, placed first (PA 0x40400000 or 0x40800000)
         {0x48000000, kPage},  // the host's RAM: Vireo's, other VMs'
         {0x60000000, kPage},  // the host's RAM
         {device.bar, kPage},  // its own registers, peer to peer
