@@ -171,6 +171,12 @@ $(ROOTFS): guests/linux/rcS guests/linux/inittab scripts/mkrootfs $(DEPS)/busybo
 	$(call quiet,MKE2FS,$@)scripts/mkrootfs $@
 $(DISK): | $(ROOTFS)
 	cp --sparse=always $(ROOTFS) $@
+# guests/configs/linux-pci.dts's NVMe disk for `make run`: 64 MiB of zeros
+# (sparse), made once and then kept like DISK.
+NVME ?= $(BUILD)/linux/nvme.img
+$(NVME):
+	@mkdir -p $(dir $@)
+	truncate -s 64M $@
 all: $(ROOTFS)
 
 $(BUILD)/packages/%.dtb: %.dts
@@ -361,19 +367,25 @@ fuzz: $(FUZZ_BINS)
 RUN_PACKAGE = $(BUILD)/packages/$(VM:%.dts=%).pkg
 # The QEMU devices the shipped I/O configurations pass through to their VMs
 # (scripts/qemu --disk, --net: virtio-mmio transports 31 and 30, at
-# 0x0a003e00 and 0x0a003c00). NET_PORT on 127.0.0.1 reaches the guest's port 80.
+# 0x0a003e00 and 0x0a003c00; --pci-disk, --pci-net, --pci-nvme: PCIe
+# functions 00:01.0, 00:02.0 and 00:03.0 behind QEMU's SMMUv3). NET_PORT on
+# 127.0.0.1 reaches the guest's port 80.
 NET_PORT ?= 8080
 QEMU_DEVICES_guests/configs/linux-disk.dts = --disk $(DISK)
 QEMU_DEVICES_guests/configs/linux-net.dts = --net $(NET_PORT)
 QEMU_DEVICES_guests/configs/two-linux-io.dts = --disk $(DISK) --net $(NET_PORT)
+QEMU_DEVICES_guests/configs/linux-pci.dts = --pci-disk $(DISK) --pci-net $(NET_PORT) --pci-nvme $(NVME)
+QEMU_DEVICES_guests/configs/two-linux-pci.dts = --pci-disk $(DISK) --pci-net $(NET_PORT)
 QEMU_DEVICES = $(QEMU_DEVICES_$(VM))
 QEMU_RUN = scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) $(if $(APPEND),--append "$(APPEND)") \
 	--initrd $(RUN_PACKAGE) $(QEMU_DEVICES)
+# The disk images those devices name, made before QEMU starts.
+QEMU_IMAGES = $(filter $(DISK) $(NVME),$(QEMU_DEVICES))
 
-run: all $(RUN_PACKAGE) $(if $(findstring --disk,$(QEMU_DEVICES)),$(DISK))
+run: all $(RUN_PACKAGE) $(QEMU_IMAGES)
 	$(QEMU_RUN) $(IMAGE).bin
 
-debug: all $(RUN_PACKAGE) $(if $(findstring --disk,$(QEMU_DEVICES)),$(DISK))
+debug: all $(RUN_PACKAGE) $(QEMU_IMAGES)
 	@echo "QEMU waits for gdb on :1234; in another terminal: gdb-multiarch -ex 'symbol-file $(IMAGE).elf -o 0x40200000' -ex 'target remote :1234'"
 	$(QEMU_RUN) --gdb $(IMAGE).bin
 

@@ -12,11 +12,14 @@ QEMU = "qemu-system-aarch64"
 
 
 def machine_args(image, gic=3, cpus=4, mem="2G", cpu="cortex-a72", virtualization=True,
-                 append=None, extra=()):
-    """Argument list booting `image` on QEMU virt, serial console on stdio."""
+                 smmu=False, append=None, extra=()):
+    """Argument list booting `image` on QEMU virt, serial console on stdio;
+    smmu: an SMMUv3 in front of the PCIe root complex (iommu=smmuv3)."""
     machine = "virt,gic-version=%s" % gic
     if virtualization:
         machine += ",virtualization=on"
+    if smmu:
+        machine += ",iommu=smmuv3"
     args = [QEMU, "-M", machine, "-cpu", cpu, "-smp", str(cpus), "-m", str(mem),
             "-nographic", "-no-reboot", "-kernel", image]
     if append:
@@ -30,10 +33,17 @@ def machine_args(image, gic=3, cpus=4, mem="2G", cpu="cortex-a72", virtualizatio
 DISK_BUS, NET_BUS = 31, 30  # /virtio_mmio@a003e00, /virtio_mmio@a003c00
 
 
-def io_args(disk=None, net_port=None):
+# The PCIe functions the shipped configurations name (pci-functions):
+# virtio-blk-pci at 00:01.0, virtio-net-pci at 00:02.0, NVMe at 00:03.0.
+PCI_DISK_SLOT, PCI_NET_SLOT, PCI_NVME_SLOT = 1, 2, 3
+
+
+def io_args(disk=None, net_port=None, pci_disk=None, pci_net_port=None, pci_nvme=None):
     """QEMU options for a raw disk (virtio-blk) and user networking
     (virtio-net) whose only way in is a forward from 127.0.0.1:net_port to
-    the guest's port 80; restrict=on: the guest reaches nothing outside."""
+    the guest's port 80; restrict=on: the guest reaches nothing outside.
+    disk and net_port are virtio-mmio devices; pci_disk, pci_net_port and
+    pci_nvme (a raw image) PCIe functions, which need machine_args(smmu=True)."""
     args = []
     if disk:
         args += ["-drive", "file=%s,if=none,format=raw,id=disk" % disk,
@@ -41,6 +51,21 @@ def io_args(disk=None, net_port=None):
     if net_port:
         args += ["-netdev", "user,id=net,restrict=on,hostfwd=tcp:127.0.0.1:%s-:80" % net_port,
                  "-device", "virtio-net-device,netdev=net,bus=virtio-mmio-bus.%d" % NET_BUS]
+    # Without -nic none QEMU virt puts a virtio-net-pci of its own in the
+    # first free slot. iommu_platform=on: QEMU's virtio-pci devices bypass
+    # the SMMU (DMA to host-physical addresses) unless told to translate,
+    # as real devices do; NVMe always translates.
+    if pci_disk or pci_net_port or pci_nvme:
+        args += ["-nic", "none"]
+    if pci_disk:
+        args += ["-drive", "file=%s,if=none,format=raw,id=pcidisk" % pci_disk,
+                 "-device", "virtio-blk-pci,addr=%d,drive=pcidisk,disable-legacy=on,iommu_platform=on" % PCI_DISK_SLOT]
+    if pci_net_port:
+        args += ["-netdev", "user,id=pcinet,restrict=on,hostfwd=tcp:127.0.0.1:%s-:80" % pci_net_port,
+                 "-device", "virtio-net-pci,addr=%d,netdev=pcinet,disable-legacy=on,iommu_platform=on" % PCI_NET_SLOT]
+    if pci_nvme:
+        args += ["-drive", "file=%s,if=none,format=raw,id=nvme" % pci_nvme,
+                 "-device", "nvme,addr=%d,drive=nvme,serial=vireo" % PCI_NVME_SLOT]
     return args
 
 
