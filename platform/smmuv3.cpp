@@ -73,7 +73,7 @@ const char* Smmu::probe(const SmmuDesc& desc)
     // (C_BAD_STREAMID), which is what a stream no VM owns must do anyway.
     stream_bits_ = at_most(idr1_sidsize(idr1), 16);
     command_bits_ = at_most(idr1_cmdqs(idr1), 8);
-    event_bits_ = at_most(idr1_eventqs(idr1), 7);
+    event_bits_ = at_most(idr1_eventqs(idr1), 11); // 64 KiB: a 4 KiB transfer faulting every 4 bytes fits
     output_size_ = idr5_oas(idr5);
     if (command_bits_ < 2 || event_bits_ < 1) {
         return "its queues are too small (IDR1.CMDQS, IDR1.EVENTQS)";

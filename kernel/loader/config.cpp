@@ -787,7 +787,7 @@ private:
         }
         if (vm_.unconfined_dma && !vm_.identity_mapped) {
             return fail("property 'unconfined-dma' is for functions with no SMMU in front, which use host-physical "
-                        "addresses: expected identity-mapped; too");
+                        "addresses: expected identity-mapped; with it");
         }
         return true;
     }

@@ -175,8 +175,9 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
 bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) { return a < b + b_size && b < a + a_size; }
 
 /// Passthrough devices must be device memory nobody else uses:
-/// not RAM, not Vireo's GIC or console, not where the VM's emulated devices
-/// sit, not another VM's; their SPIs free.
+/// not RAM, not Vireo's GIC, console, SMMUs or PCIe host bridge (whose
+/// windows hold the BARs Vireo gives VMs' functions), not where the VM's
+/// emulated devices sit, not another VM's; their SPIs free.
 bool check_passthrough(const VmConfig& config, const Platform& host)
 {
     struct Named {
@@ -197,7 +198,19 @@ bool check_passthrough(const VmConfig& config, const Platform& host)
         {"Vireo's GIC redistributors", host.gic.redist[0].base,
          host.gic.redist_count > 0 ? host.gic.redist[0].size : 0},
         {"Vireo's console UART", host.uart.base & ~0xfffull, host.uart.kind != UartKind::None ? 0x1000ull : 0ull},
+        {"the GICv2m MSI frame", host.gic.msi_frame.base, host.gic.msi_frame.size},
+        {"Vireo's SMMU 0", host.smmu[0].regs.base, host.smmu_count > 0 ? host.smmu[0].regs.size : 0},
+        {"Vireo's SMMU 1", host.smmu[1].regs.base, host.smmu_count > 1 ? host.smmu[1].regs.size : 0},
+        {"Vireo's SMMU 2", host.smmu[2].regs.base, host.smmu_count > 2 ? host.smmu[2].regs.size : 0},
+        {"Vireo's SMMU 3", host.smmu[3].regs.base, host.smmu_count > 3 ? host.smmu[3].regs.size : 0},
+        {"the PCIe host bridge's config space", host.pci.ecam.base, host.has_pci ? host.pci.ecam.size : 0},
+        {"the PCIe memory window where Vireo places functions' BARs", host.pci.mmio32.base,
+         host.has_pci ? host.pci.mmio32.size : 0},
+        {"the PCIe 64-bit memory window", host.pci.mmio64.base, host.has_pci ? host.pci.mmio64.size : 0},
+        {"the PCIe I/O window", host.pci.io.base, host.has_pci ? host.pci.io.size : 0},
+        {"the VM's PCIe config space", vm_pci::kEcamIpa, config.pci_count != 0 ? vm_pci::kEcamSize : 0},
     };
+    static_assert(Platform::kMaxSmmus == 4, "one entry per SMMU above");
     for (size_t i = 0; i < config.passthrough_count; i++) {
         const PassthroughDevice& p = config.passthrough[i];
         if (p.size == 0 || (p.base | p.size) % 4 != 0) {

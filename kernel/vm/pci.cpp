@@ -110,7 +110,7 @@ bool check(const Vm& vm, const Platform& host, Function& f)
     const uintptr_t config = pci_host::config_address(bridge, f.at.bus, f.at.device, f.at.function);
     if (config == 0 || f.at.bus != bridge.bus_first) {
         log_error("vm %s: property 'pci-functions': %s is not on the host bridge's root bus %02x: expected a "
-                  "function of bus %02x",
+                  "function of bus %02x (functions behind bridges cannot be given)",
                   vm_name, f.name, bridge.bus_first, bridge.bus_first);
         return false;
     }
@@ -140,13 +140,14 @@ bool check(const Vm& vm, const Platform& host, Function& f)
     f.stream.smmu = static_cast<uint32_t>(smmu);
     f.confined = unconfined == nullptr;
     if (unconfined != nullptr && !vm.spec->config->unconfined_dma) {
-        log_error("vm %s: property 'pci-functions': the DMA of %s would not be confined: %s: expected an SMMU in "
-                  "front of it, or identity-mapped; and unconfined-dma; on the VM (its DMA can then reach all memory)",
+        log_error("vm %s: property 'pci-functions': the DMA of %s would not be confined: %s: expected an SMMU that "
+                  "translates it (QEMU: -M virt,iommu=smmuv3), or both identity-mapped; and unconfined-dma; on the VM "
+                  "(its DMA can then reach all memory)",
                   vm_name, f.name, unconfined);
         return false;
     }
     if (unconfined != nullptr) {
-        log_warn("vm %s: %s is not confined (%s): its DMA can read and write all memory, unconfined-dma says so",
+        log_warn("vm %s: the DMA of %s is not confined: %s; it can read and write all memory, as unconfined-dma allows",
                  vm_name, f.name, unconfined);
     }
     const uint32_t pin = f.host.read32(pci_host::kInterrupt) >> 8 & 0xff;
@@ -325,7 +326,7 @@ void claim_interrupts(Vm& vm)
         if (f.confined) {
             line.add(", SMMU %u stream 0x%x", f.stream.smmu, f.stream.sid);
         } else {
-            line.add(", not confined (no SMMU)");
+            line.add(", not confined (unconfined-dma)");
         }
         line.print();
     }
