@@ -325,6 +325,7 @@ fuzz_srcs_exit_decode := vcpu/exit.cpp
 fuzz_srcs_vgic_dist := kernel/devices/gic/vgic_dist.cpp
 fuzz_srcs_vpl011 := kernel/devices/uart/vpl011.cpp
 fuzz_srcs_cfi_flash := kernel/devices/flash/cfi_flash.cpp
+fuzz_srcs_smmuv3_format :=
 fuzz_srcs_pci_config := kernel/devices/pci/config_space.cpp kernel/devices/pci/virtual_ecam.cpp
 fuzz_srcs_psci := kernel/devices/calls/psci_vm.cpp
 fuzz_srcs_calls := kernel/devices/calls/calls.cpp kernel/devices/calls/psci_vm.cpp platform/psci.cpp \

@@ -371,14 +371,21 @@ TEST(GuestFdt, NoFlashRegionNoFlashNode)
     EXPECT_EQ(fdt_path_offset(b.dtb.data(), "/flash@4000000"), -FDT_ERR_NOTFOUND);
 }
 
-TEST(GuestFdt, PciHostBridgeHoldsOnlyTheVmsInterruptLinesAndIsProbeOnly)
+/// A VM's host bridge as Vireo makes it on QEMU virt: its ECAM, the host's 32-bit window.
+GuestFdtPci qemu_virt_bridge()
 {
-    GuestFdtSpec s = spec(3);
     GuestFdtPci pci;
     pci.ecam_base = 0x3f000000;
     pci.ecam_size = 0x100000;
     pci.mmio_base = 0x10000000;
     pci.mmio_size = 0x2eff0000;
+    return pci;
+}
+
+TEST(GuestFdt, PciHostBridgeHoldsOnlyTheVmsInterruptLinesAndIsProbeOnly)
+{
+    GuestFdtSpec s = spec(3);
+    GuestFdtPci pci = qemu_virt_bridge();
     pci.intx[0] = {2, 1, 37}; // 00:02.0 INTA: SPI 5
     pci.intx[1] = {3, 2, 35}; // 00:03.x INTB: SPI 3
     pci.intx_count = 2;
@@ -411,11 +418,7 @@ TEST(GuestFdt, PciHostBridgeHoldsOnlyTheVmsInterruptLinesAndIsProbeOnly)
 TEST(GuestFdt, AVmWithTheMsiFrameHasItUnderTheGicAsTheBridgesMsiParent)
 {
     GuestFdtSpec s = spec(2);
-    GuestFdtPci pci;
-    pci.ecam_base = 0x3f000000;
-    pci.ecam_size = 0x100000;
-    pci.mmio_base = 0x10000000;
-    pci.mmio_size = 0x2eff0000;
+    GuestFdtPci pci = qemu_virt_bridge();
     pci.msi_frame_base = 0x08020000;
     pci.msi_frame_size = 0x1000;
     pci.msi_first = 110;
