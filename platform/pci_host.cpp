@@ -7,7 +7,6 @@ namespace pci_host {
 namespace {
 
 constexpr uint64_t kPage = 4096;
-constexpr uint8_t kCapPciExpress = 0x10;
 
 uint16_t command(PciFunction& function) { return static_cast<uint16_t>(function.read32(kCommand)); }
 
@@ -115,7 +114,7 @@ bool quiesce(PciFunction& function)
     // VM's memory is given away only after the SMMU stopped translating
     // for it too (the caller detaches its stream).
     set_command(function, kCommandIntxDisable);
-    const uint32_t express = find_capability(function, kCapPciExpress);
+    const uint32_t express = find_capability(function, pci_cap::kExpress);
     if (express == 0 || (function.read32(express + 4) & (1u << 28)) == 0) { // Device Capabilities: FLR
         return false;
     }

@@ -15,6 +15,12 @@ struct Range {
     uint64_t end() const { return base + size; }
 };
 
+/// Whether [a, a + a_size) and [b, b + b_size) share a byte (ranges that do not wrap).
+constexpr bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size)
+{
+    return a < b + b_size && b < a + a_size;
+}
+
 /// Affinity fields of MPIDR_EL1 (Aff3, Aff2, Aff1, Aff0), without the MT and U bits.
 constexpr uint64_t kMpidrAffinityMask = 0xff00ffffffULL;
 

@@ -3,6 +3,8 @@
 #include <libfdt.h>
 #include <string.h>
 
+#include "platform/platform.hpp"
+
 namespace channel_config {
 namespace {
 
@@ -11,8 +13,6 @@ uint64_t cells64(const void* value, size_t index)
     const auto* cells = static_cast<const fdt32_t*>(value);
     return uint64_t{fdt32_ld(cells + index)} << 32 | fdt32_ld(cells + index + 1);
 }
-
-bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) { return a < b + b_size && b < a + a_size; }
 
 class ChannelNode {
 public:

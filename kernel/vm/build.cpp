@@ -172,8 +172,6 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
     return true;
 }
 
-bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) { return a < b + b_size && b < a + a_size; }
-
 /// Passthrough devices must be device memory nobody else uses:
 /// not RAM, not Vireo's GIC, console, SMMUs or PCIe host bridge (whose
 /// windows hold the BARs Vireo gives VMs' functions), not where the VM's

@@ -25,13 +25,10 @@ constinit Claim claims[kMaxClaims] = {};
 constinit pci_host::BarWindow window = {};
 constinit const Vm* msi_frame_owner = nullptr; // the one VM whose functions signal through the GICv2m frame
 
-constexpr uint8_t kCapMsi = 0x05;
-constexpr uint8_t kCapMsix = 0x11;
-
 /// Whether the function can send MSIs (an MSI or MSI-X capability).
 bool has_msi(pci_host::EcamFunction& f)
 {
-    return pci_host::find_capability(f, kCapMsi) != 0 || pci_host::find_capability(f, kCapMsix) != 0;
+    return pci_host::find_capability(f, pci_cap::kMsi) != 0 || pci_host::find_capability(f, pci_cap::kMsix) != 0;
 }
 
 /// Gives the host's GICv2m frame to `vm` if it is free and this host has
@@ -150,8 +147,8 @@ bool check(const Vm& vm, const Platform& host, Function& f)
         log_warn("vm %s: the DMA of %s is not confined: %s; it can read and write all memory, as unconfined-dma allows",
                  vm_name, f.name, unconfined);
     }
-    const uint32_t pin = f.host.read32(pci_host::kInterrupt) >> 8 & 0xff;
-    f.intid = pin >= 1 && pin <= 4 ? bridge.intx_intid(f.at.device, pin) : 0;
+    f.pin = f.host.read32(pci_host::kInterrupt) >> 8 & 0xff;
+    f.intid = f.pin >= 1 && f.pin <= 4 ? bridge.intx_intid(f.at.device, f.pin) : 0;
     if (const Claim* c = line_owner(f.intid, vm)) {
         log_error("vm %s: property 'pci-functions': %s interrupts on SPI %u (INTx), which vm %s has for %02x:%02x.%x: "
                   "expected functions whose INTx lines no other VM uses",
@@ -163,11 +160,9 @@ bool check(const Vm& vm, const Platform& host, Function& f)
         shared_with_own = shared_with_own || (c.vm == &vm && c.intid == f.intid);
     }
     if (f.intid != 0 && !shared_with_own && !irq::spi_free(f.intid)) {
-        {
-            log_error("vm %s: property 'pci-functions': %s interrupts on SPI %u (INTx), which is not free", vm_name,
-                      f.name, f.intid - 32);
-            return false;
-        }
+        log_error("vm %s: property 'pci-functions': %s interrupts on SPI %u (INTx), which is not free", vm_name, f.name,
+                  f.intid - 32);
+        return false;
     }
     if (window.end == 0) {
         window = {bridge.mmio32.base, bridge.mmio32.end(), bridge.mmio32.base};
@@ -184,8 +179,6 @@ bool check(const Vm& vm, const Platform& host, Function& f)
     }
     return true;
 }
-
-bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) { return a < b + b_size && b < a + a_size; }
 
 } // namespace
 
@@ -225,8 +218,7 @@ bool claim(Vm& vm, const Platform& host)
         pci.count++;
         wants_msi = wants_msi || has_msi(f.host);
         if (f.intid != 0 && pci.fdt.intx_count < GuestFdtPci::kMaxIntx) {
-            const uint32_t pin = f.host.read32(pci_host::kInterrupt) >> 8 & 0xff;
-            pci.fdt.intx[pci.fdt.intx_count++] = {f.at.device, pin, f.intid};
+            pci.fdt.intx[pci.fdt.intx_count++] = {f.at.device, f.pin, f.intid};
         }
     }
     if (wants_msi) {
@@ -313,8 +305,8 @@ void claim_interrupts(Vm& vm)
             irq::claim_spi(f.intid, vm.vgic, vm.vcpus[0].pcpu);
         }
         console::Line line;
-        line.add("vm %s: PCIe %s (%04x:%04x)", vm.name, f.name, f.host.read32(pci_host::kVendorDevice) & 0xffff,
-                 f.host.read32(pci_host::kVendorDevice) >> 16);
+        const uint32_t id = f.host.read32(pci_host::kVendorDevice);
+        line.add("vm %s: PCIe %s (%04x:%04x)", vm.name, f.name, id & 0xffff, id >> 16);
         for (const PciBar& bar : f.bars) {
             if (bar.size != 0) {
                 line.add(", BAR [0x%lx, +0x%lx)", bar.base, bar.size);

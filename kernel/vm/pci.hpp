@@ -62,6 +62,7 @@ struct Function {
     PciConfigSpace view;
     dma::Stream stream;
     bool confined = true; // false: no SMMU fronts it (unconfined-dma)
+    uint32_t pin = 0;     // its Interrupt Pin: 1 = INTA .. 4 = INTD, 0: none
     uint32_t intid = 0;   // its INTx as a host SPI; 0: it has none
 };
 

@@ -136,7 +136,6 @@ void Vm::halt(const char* why, bool power_off_if_last)
         irq::kick(vcpus[i].pcpu); // out of the guest, wherever it runs
     }
     reset_passthrough();
-    vm_pci::stop(*this);
     console::print("vm %s stopped: %s\n", name, why);
     size_t left;
     {
@@ -161,8 +160,7 @@ void Vm::reset()
         irq::kick(vcpus[i].pcpu); // out of the guest, wherever it runs: its RAM is about to go
     }
     console::print("vm %s: resetting\n", name);
-    reset_passthrough();
-    const uint64_t pci_settle = vm_pci::stop(*this);
+    const uint64_t pci_settle = reset_passthrough();
     __atomic_fetch_add(&resets, 1u, __ATOMIC_RELAXED);
     irq::reset_spis(vgic);
     vgic::reset(vgic);
@@ -188,13 +186,14 @@ void Vm::reset()
     sched::wake(vcpus[0]);
 }
 
-void Vm::reset_passthrough()
+uint64_t Vm::reset_passthrough()
 {
     // A virtio-mmio device resets when 0 is written to its Status register
     // (virtio 1.2, 4.2.2: offset 0x70; legacy devices too): it forgets its
     // queues and stops using the guest's memory. Vireo writes as the guest
     // would (forwarded devices: the same register, this VM's own). Other
-    // devices have no reset Vireo knows (docs/config.md).
+    // devices passed through by their registers have no reset Vireo knows
+    // (docs/config.md).
     constexpr uint64_t kVirtioStatus = 0x70;
     const VmConfig& config = *spec->config;
     for (size_t i = 0; i < config.passthrough_count; i++) {
@@ -203,6 +202,7 @@ void Vm::reset_passthrough()
             *reinterpret_cast<volatile uint32_t*>(p.base + kVirtioStatus) = 0;
         }
     }
+    return vm_pci::stop(*this); // Bus Master off, a function-level reset where there is one, streams abort
 }
 
 bool Vm::reset_step(Vcpu& v)

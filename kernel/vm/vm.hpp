@@ -168,9 +168,11 @@ public:
 
 private:
     void halt(const char* why, bool power_off_if_last);
-    /// Resets the passed-through devices Vireo knows how to (virtio-mmio):
-    /// they stop their DMA into the VM's RAM when it stops or restarts.
-    void reset_passthrough();
+    /// Resets the passed-through devices Vireo knows how to (virtio-mmio,
+    /// PCIe functions): they stop their DMA into the VM's RAM when it stops
+    /// or restarts. Returns the counter ticks before its PCIe functions may
+    /// be used again (a function-level reset under way), else 0.
+    uint64_t reset_passthrough();
     bool block_ready(size_t block) const;
     void prepare_block(size_t block, bool clear);
 

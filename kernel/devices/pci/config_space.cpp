@@ -32,10 +32,10 @@ constexpr uint32_t kBarFlags = 0xf;
 
 // Capability IDs (PCI Code and ID Assignment 1.11, 2).
 constexpr uint8_t kCapPowerManagement = 0x01;
-constexpr uint8_t kCapMsi = 0x05;
+constexpr uint8_t kCapMsi = pci_cap::kMsi;
 constexpr uint8_t kCapVendor = 0x09;
-constexpr uint8_t kCapExpress = 0x10;
-constexpr uint8_t kCapMsix = 0x11;
+constexpr uint8_t kCapExpress = pci_cap::kExpress;
+constexpr uint8_t kCapMsix = pci_cap::kMsix;
 constexpr uint8_t kCapAdvancedFeatures = 0x13;
 // A list can hold no more: one capability per dword of 0x40-0xff.
 constexpr unsigned kMaxListed = 48;

@@ -19,11 +19,12 @@
 // - The expansion ROM BAR reads 0; BIST and Cache Line Size writes are
 //   ignored; Interrupt Line is a scratch byte of the guest's (0 at reset).
 //   IDs, class, header type, subsystem and Interrupt Pin are the function's.
-// - Capabilities are relinked without the ones a guest must not touch
-//   (power management, and MSI / MSI-X until Vireo can confine messages).
-//   Reads inside a shown one are the function's (its Next pointer skipping
-//   the hidden ones); writes reach vendor-specific capabilities in full
-//   and, in the PCI Express capability, only Device Control (without
+// - Capabilities are relinked without the ones a guest must not touch:
+//   power management, and MSI / MSI-X unless init() is told the VM can
+//   signal them (it owns an MSI frame). Reads inside a shown one are the
+//   function's (its Next pointer skipping the hidden ones); writes reach
+//   vendor-specific and (when shown) MSI capabilities in full, MSI-X's
+//   Message Control, and in the PCI Express capability only Device Control (without
 //   Initiate Function Level Reset) and Device Control 2: a guest cannot
 //   reset the function or disable or retrain the link. Its Device
 //   Capabilities and Advanced Features capability do not offer a
@@ -43,6 +44,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/// Capability IDs Vireo looks for (PCI Code and ID Assignment 1.11, 2).
+namespace pci_cap {
+constexpr uint8_t kMsi = 0x05;
+constexpr uint8_t kExpress = 0x10; // PCI Express
+constexpr uint8_t kMsix = 0x11;
+} // namespace pci_cap
 
 /// The real function's configuration space (4 KiB), 32-bit accesses at
 /// 4-byte-aligned offsets.
