@@ -9,15 +9,14 @@
 // interrupt (SPI 33) only queues bytes for the loop.
 #include "lib/gic.hpp"
 #include "lib/guest.hpp"
+#include "lib/pl011.hpp"
 
 using namespace guest;
 using namespace guest::gic;
+using namespace guest::pl011;
 
 namespace {
 
-constexpr uint64_t kUart = 0x09000000;
-constexpr uint32_t kUartSpi = 33;
-constexpr uint32_t kRxInterrupts = (1u << 4) | (1u << 6); // RXIM, RTIM
 constexpr uint32_t kFrRxfe = 1u << 4;
 constexpr uint64_t kIdleMs = 20; // at the prompt: how long the guest waits for input
 
@@ -29,15 +28,6 @@ volatile uint32_t taken;    // bytes ever taken (the main loop's)
 volatile uint32_t overflow; // bytes that found the queue full
 volatile uint32_t stray;
 char tag;
-
-void put(char c) { write32(kUart + 0x00, static_cast<uint8_t>(c)); }
-
-void put_text(const char* text)
-{
-    for (; *text != '\0'; text++) {
-        put(*text);
-    }
-}
 
 void put_number(uint32_t n)
 {
@@ -75,9 +65,9 @@ int take()
 extern "C" void guest_irq()
 {
     const uint32_t iar = acknowledge();
-    if ((iar & 0x3ff) == kUartSpi) {
-        while (!(read32(kUart + 0x18) & kFrRxfe)) { // UARTFR.RXFE
-            const char c = static_cast<char>(read32(kUart + 0x00) & 0xff);
+    if ((iar & 0x3ff) == kSpi) {
+        while (!(read32(kBase + 0x18) & kFrRxfe)) { // UARTFR.RXFE
+            const char c = static_cast<char>(read32(kBase + 0x00) & 0xff);
             if (queued - taken < kQueue) {
                 queue[queued % kQueue] = c;
                 queued = queued + 1;
@@ -98,8 +88,8 @@ extern "C" void guest_main(uint64_t, uint64_t dtb)
     tag = static_cast<char>('a' + (bootarg(dtb, "tag", 0) & 0xf));
     enable_distributor();
     enable_cpu_interface();
-    enable_spi(kUartSpi, 0, 0x80);
-    write32(kUart + 0x38, kRxInterrupts); // UARTIMSC
+    enable_spi(kSpi, 0, 0x80);
+    write32(kBase + 0x38, kRxInterrupts); // UARTIMSC
     asm volatile("msr daifclr, #2");
     enable_private(kTimer);
     set_private_priority(kTimer, 0x80);

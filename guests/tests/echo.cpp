@@ -4,15 +4,13 @@
 // until it gets "quit". The receive interrupt is SPI 33 of its virtual GIC.
 #include "lib/gic.hpp"
 #include "lib/guest.hpp"
+#include "lib/pl011.hpp"
 
 using namespace guest;
 using namespace guest::gic;
+using namespace guest::pl011;
 
 namespace {
-
-constexpr uint64_t kUart = 0x09000000;
-constexpr uint32_t kUartSpi = 33;
-constexpr uint32_t kRxInterrupts = (1u << 4) | (1u << 6); // RXIM, RTIM
 
 char line[64];
 volatile uint32_t line_length;
@@ -20,23 +18,14 @@ volatile bool line_done;
 volatile uint32_t stray;
 char tag;
 
-void put(char c) { write32(kUart + 0x00, static_cast<uint8_t>(c)); }
-
-void put_text(const char* text)
-{
-    for (; *text != '\0'; text++) {
-        put(*text);
-    }
-}
-
 } // namespace
 
 extern "C" void guest_irq()
 {
     const uint32_t iar = acknowledge();
-    if ((iar & 0x3ff) == kUartSpi) {
-        while (!(read32(kUart + 0x18) & (1u << 4))) { // UARTFR.RXFE
-            const char c = static_cast<char>(read32(kUart + 0x00) & 0xff);
+    if ((iar & 0x3ff) == kSpi) {
+        while (!(read32(kBase + 0x18) & (1u << 4))) { // UARTFR.RXFE
+            const char c = static_cast<char>(read32(kBase + 0x00) & 0xff);
             if (c == '\r' || c == '\n') {
                 line_done = line_length > 0;
             } else if (!line_done && line_length < sizeof line - 1) {
@@ -65,8 +54,8 @@ extern "C" void guest_main(uint64_t, uint64_t dtb)
     }
     enable_distributor();
     enable_cpu_interface();
-    enable_spi(kUartSpi, 0, 0x80);
-    write32(kUart + 0x38, kRxInterrupts); // UARTIMSC
+    enable_spi(kSpi, 0, 0x80);
+    write32(kBase + 0x38, kRxInterrupts); // UARTIMSC
     asm volatile("msr daifclr, #2");
     print("echo-%c: ready\n", tag);
     for (;;) {
