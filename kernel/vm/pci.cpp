@@ -173,6 +173,9 @@ bool check(const Vm& vm, const Platform& host, Function& f)
                   vm_name, bridge.mmio32_pci, bridge.mmio32.base);
         return false;
     }
+    if (vm.pci->bars_start == 0) {
+        vm.pci->bars_start = window.next;
+    }
     if (const char* why = pci_host::place_bars(f.host, window, f.bars)) {
         log_error("vm %s: property 'pci-functions': %s: %s", vm_name, f.name, why);
         return false;
@@ -238,6 +241,7 @@ bool claim(Vm& vm, const Platform& host)
         f.view.init(f.host, f.bars, pci.msi_count != 0 || f.its_device != 0);
         pci.ecam.ecam.add(f.at.device, f.at.function, f.view);
     }
+    pci.bars_end = window.next;
     pci.fdt.ecam_base = kEcamIpa;
     pci.fdt.ecam_size = kEcamSize;
     pci.fdt.mmio_base = host.pci.mmio32.base;
@@ -351,6 +355,11 @@ void release(Vm& vm)
         }
     }
     msi::release(vm);
+    // VMs are built one after the other: unless another VM placed BARs
+    // since (it cannot have, but the check keeps it so), the room goes back.
+    if (vm.pci != nullptr && vm.pci->bars_start != 0 && (vm.pci->bars_end == 0 || window.next == vm.pci->bars_end)) {
+        window.next = vm.pci->bars_start;
+    }
     memory::unmake(vm.pci);
     vm.pci = nullptr;
 }

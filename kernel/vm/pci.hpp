@@ -81,6 +81,10 @@ struct VmPci {
     uint32_t msi_count = 0;
     msi::Functions msi;     // GICv3: its functions whose MSIs go through the host's ITS
     bool resetting = false; // a function-level reset is under way: 100 ms before the functions are used
+    // The part of the host bridge's window its BARs took: [bars_start,
+    // bars_end), given back if the VM is refused (bars_end 0: still placing).
+    uint64_t bars_start = 0;
+    uint64_t bars_end = 0;
 };
 
 /// Checks the VM's pci-functions against the host and other VMs, and
