@@ -176,36 +176,6 @@ int evict_for(Vgic& g, uint32_t vcpu, int priority)
     return worst;
 }
 
-/// The most urgent deliverable interrupt of `vcpu` not in a list register
-/// yet, from the distributor and (GICv3) its LPIs; false if there is none.
-__attribute__((always_inline)) inline bool most_urgent(Vgic& g, uint32_t vcpu, uint32_t& best, int& best_priority)
-{
-    const Vgic::CpuState& cs = g.cpu[vcpu];
-    const VirtualDistributor& d = g.dist;
-    best_priority = 0x100;
-    for (uint32_t word = 0; d.enabled() && word * 32 < d.irqs(); word++) {
-        for (uint32_t m = d.deliverable_mask(vcpu, word); m != 0; m &= m - 1) {
-            const uint32_t irq = word * 32 + static_cast<uint32_t>(__builtin_ctz(m));
-            if (d.priority(vcpu, irq) < best_priority && !in_lr(cs, irq)) {
-                best = irq;
-                best_priority = d.priority(vcpu, irq);
-            }
-        }
-    }
-    // LPIs skip the distributor (IHI 0069 5.1): GICD_CTLR does not gate them.
-    for (uint32_t words = gic_version == 3 ? g.lpis.pending_words(vcpu) : 0; words != 0; words &= words - 1) {
-        const auto word = static_cast<uint32_t>(__builtin_ctz(words));
-        for (uint32_t m = g.lpis.deliverable_mask(vcpu, word); m != 0; m &= m - 1) {
-            const uint32_t irq = VirtualLpis::kFirst + word * 32 + static_cast<uint32_t>(__builtin_ctz(m));
-            if (g.lpis.priority(vcpu, irq) < best_priority && !in_lr(cs, irq)) {
-                best = irq;
-                best_priority = g.lpis.priority(vcpu, irq);
-            }
-        }
-    }
-    return best_priority != 0x100;
-}
-
 /// Moves pending, enabled interrupts of `vcpu` into list registers, most
 /// urgent (lowest priority value) first, taking back less urgent ones the
 /// guest has not acknowledged yet. What does not fit stays pending: a
@@ -215,12 +185,44 @@ void fill(Vgic& g, uint32_t vcpu)
     Vgic::CpuState& cs = g.cpu[vcpu];
     cs.flush = false;
     VirtualDistributor& d = g.dist;
-    uint32_t best = 0;
-    int best_priority;
-    while (most_urgent(g, vcpu, best, best_priority)) {
+    const bool forwarding = d.enabled();
+    // LPIs skip the distributor (IHI 0069 5.1): GICD_CTLR does not gate
+    // them. Only words that had a pending LPI when the fill began are
+    // looked at: none become pending meanwhile (the lock is held) but one
+    // taken back from a list register (read again then).
+    uint32_t lpi_words = gic_version == 3 ? g.lpis.pending_words(vcpu) : 0;
+    if (!forwarding && lpi_words == 0) {
+        return;
+    }
+    for (;;) {
+        uint32_t best = 0;
+        int best_priority = 0x100;
+        for (uint32_t word = 0; forwarding && word * 32 < d.irqs(); word++) {
+            for (uint32_t m = d.deliverable_mask(vcpu, word); m != 0; m &= m - 1) {
+                const uint32_t irq = word * 32 + static_cast<uint32_t>(__builtin_ctz(m));
+                if (d.priority(vcpu, irq) < best_priority && !in_lr(cs, irq)) {
+                    best = irq;
+                    best_priority = d.priority(vcpu, irq);
+                }
+            }
+        }
+        for (uint32_t words = lpi_words; words != 0; words &= words - 1) {
+            const auto word = static_cast<uint32_t>(__builtin_ctz(words));
+            for (uint32_t m = g.lpis.deliverable_mask(vcpu, word); m != 0; m &= m - 1) {
+                const uint32_t irq = VirtualLpis::kFirst + word * 32 + static_cast<uint32_t>(__builtin_ctz(m));
+                if (g.lpis.priority(vcpu, irq) < best_priority && !in_lr(cs, irq)) {
+                    best = irq;
+                    best_priority = g.lpis.priority(vcpu, irq);
+                }
+            }
+        }
+        if (best_priority == 0x100) {
+            return;
+        }
         int n = free_lr(cs);
         if (n < 0) {
             n = evict_for(g, vcpu, best_priority);
+            lpi_words = gic_version == 3 ? g.lpis.pending_words(vcpu) : 0;
         }
         if (n < 0) {
             cs.flush = true;
@@ -338,7 +340,7 @@ bool anything_deliverable(const Vgic& g, uint32_t vcpu)
             return true;
         }
     }
-    return gic_version == 3 && g.lpis.anything_deliverable(vcpu);
+    return gic_version == 3 && g.lpis.pending_words(vcpu) != 0 && g.lpis.anything_deliverable(vcpu);
 }
 
 } // namespace
