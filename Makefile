@@ -285,7 +285,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/fdt
 	vcpu/exit.cpp vcpu/inject.cpp vcpu/debug_rules.cpp kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp \
 	kernel/devices/calls/psci_vm.cpp kernel/devices/mmio/mmio_bus.cpp kernel/devices/mmio/test_device.cpp kernel/devices/mmio/forwarded.cpp kernel/devices/channel/doorbell.cpp \
 	kernel/devices/virtio/virtqueue.cpp kernel/devices/virtio/virtio_net.cpp kernel/devices/virtio/net_switch.cpp kernel/devices/virtio/frame_pump.cpp \
-	kernel/devices/sysreg/sanitize_id.cpp kernel/devices/sysreg/debug_regs.cpp kernel/devices/pmu/pmu_model.cpp kernel/devices/gic/vgic_dist.cpp kernel/devices/uart/vpl011.cpp kernel/devices/flash/cfi_flash.cpp \
+	kernel/devices/sysreg/sanitize_id.cpp kernel/devices/sysreg/debug_regs.cpp kernel/devices/pmu/pmu_model.cpp kernel/devices/gic/vgic_dist.cpp kernel/devices/gic/vgic_lpi.cpp kernel/devices/gic/vgic_its.cpp kernel/devices/uart/vpl011.cpp kernel/devices/flash/cfi_flash.cpp \
 	kernel/devices/pci/config_space.cpp kernel/devices/pci/virtual_ecam.cpp $(wildcard kernel/loader/*.cpp)
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/host/%.o)
 UNIT_DTS := $(wildcard tests/dts/*.dts)
@@ -323,6 +323,7 @@ FUZZ_CXXFLAGS := -std=c++20 -O1 -g -I. -Wall -Wextra -Werror -Wno-format-securit
 	-fno-sanitize-recover=undefined -MMD -MP
 fuzz_srcs_exit_decode := vcpu/exit.cpp
 fuzz_srcs_vgic_dist := kernel/devices/gic/vgic_dist.cpp
+fuzz_srcs_vgic_its := kernel/devices/gic/vgic_its.cpp kernel/devices/gic/vgic_lpi.cpp
 fuzz_srcs_vpl011 := kernel/devices/uart/vpl011.cpp
 fuzz_srcs_cfi_flash := kernel/devices/flash/cfi_flash.cpp
 fuzz_srcs_smmuv3_format :=

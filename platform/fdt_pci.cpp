@@ -226,34 +226,37 @@ Problem parse_intx(const void* fdt, int node, int gic, PciHostDesc& pci)
     return nullptr;
 }
 
-/// iommu-map: <rid-base iommu sid-base length> entries (pci-iommu.txt). An
-/// entry naming no node or wrapping around is left out: the functions it
-/// covers count as not confined, so they need the VM's explicit opt-in.
-Problem parse_iommu_map(const void* fdt, int node, PciHostDesc& pci)
+/// iommu-map or msi-map: <rid-base phandle id-base length> entries
+/// (pci-iommu.txt, pci-msi.txt), with its mask. An entry naming no node or
+/// wrapping around is left out: the functions it covers count as behind
+/// no SMMU (not confined: they need the VM's explicit opt-in) or no MSI
+/// controller (INTx only).
+Problem parse_id_map(const void* fdt, int node, const char* name, const char* mask_name, PciHostDesc::IdMap& out)
 {
-    const Cells map = prop_cells(fdt, node, "iommu-map");
+    const bool iommu = strcmp(name, "iommu-map") == 0;
+    const Cells map = prop_cells(fdt, node, name);
     if (!map.found) {
         return nullptr;
     }
     if (!map.ok() || map.count % 4 != 0) {
-        return "iommu-map is not whole <rid-base iommu sid-base length> entries";
+        return iommu ? "iommu-map is not whole <rid-base iommu sid-base length> entries"
+                     : "msi-map is not whole <rid-base msi-controller msi-base length> entries";
     }
-    const Cells mask = prop_cells(fdt, node, "iommu-map-mask");
+    const Cells mask = prop_cells(fdt, node, mask_name);
     if (mask.found) {
         if (!mask.ok() || mask.count != 1) {
-            return "iommu-map-mask is not one cell";
+            return iommu ? "iommu-map-mask is not one cell" : "msi-map-mask is not one cell";
         }
-        pci.iommu_rid_mask = mask.at(0);
+        out.rid_mask = mask.at(0);
     }
-    for (int i = 0; i < map.count && pci.iommu_count < PciHostDesc::kMaxIommu; i += 4) {
-        const PciHostDesc::IommuEntry entry{map.at(i), map.at(i + 1), map.at(i + 2), map.at(i + 3)};
+    for (int i = 0; i < map.count && out.count < PciHostDesc::IdMap::kMax; i += 4) {
+        const PciHostDesc::IdMap::Entry entry{map.at(i), map.at(i + 1), map.at(i + 2), map.at(i + 3)};
         const uint64_t limit = uint64_t{1} << 32;
         if (entry.length == 0 || entry.rid_base + uint64_t{entry.length} > limit ||
-            entry.sid_base + uint64_t{entry.length} > limit ||
-            fdt_node_offset_by_phandle(fdt, entry.smmu_phandle) < 0) {
+            entry.id_base + uint64_t{entry.length} > limit || fdt_node_offset_by_phandle(fdt, entry.phandle) < 0) {
             continue;
         }
-        pci.iommu[pci.iommu_count++] = entry;
+        out.entries[out.count++] = entry;
     }
     return nullptr;
 }
@@ -310,7 +313,8 @@ void parse_host_bridge(const void* fdt, int gic, Platform& out)
     Problem problem = parse_ecam(fdt, node, pci);
     problem = problem != nullptr ? problem : parse_windows(fdt, node, pci);
     problem = problem != nullptr ? problem : parse_intx(fdt, node, gic, pci);
-    problem = problem != nullptr ? problem : parse_iommu_map(fdt, node, pci);
+    problem = problem != nullptr ? problem : parse_id_map(fdt, node, "iommu-map", "iommu-map-mask", pci.iommu);
+    problem = problem != nullptr ? problem : parse_id_map(fdt, node, "msi-map", "msi-map-mask", pci.msi);
     if (problem != nullptr) {
         format(out.pci_problem, sizeof out.pci_problem, "%s: %s", fdt_get_name(fdt, node, nullptr), problem);
         pci = PciHostDesc{};
@@ -338,22 +342,32 @@ uint32_t PciHostDesc::intx_intid(uint32_t device, uint32_t pin) const
     return 0;
 }
 
+const PciHostDesc::IdMap::Entry* PciHostDesc::IdMap::find(uint32_t rid, uint32_t& id) const
+{
+    const uint32_t masked = rid & rid_mask;
+    for (size_t i = 0; i < count; i++) {
+        if (masked - entries[i].rid_base < entries[i].length) { // below rid_base wraps to a large offset
+            id = entries[i].id_base + (masked - entries[i].rid_base);
+            return &entries[i];
+        }
+    }
+    return nullptr;
+}
+
 bool PciHostDesc::stream_of(uint32_t rid, const Platform& platform, size_t& smmu, uint32_t& sid) const
 {
-    const uint32_t id = rid & iommu_rid_mask;
-    for (size_t i = 0; i < iommu_count; i++) {
-        const IommuEntry& entry = iommu[i];
-        if (id - entry.rid_base >= entry.length) {
-            continue; // below rid_base wraps to a large offset
+    const IdMap::Entry* entry = iommu.find(rid, sid);
+    for (size_t s = 0; entry != nullptr && s < platform.smmu_count; s++) {
+        if (platform.smmu[s].phandle == entry->phandle) {
+            smmu = s;
+            return true;
         }
-        for (size_t s = 0; s < platform.smmu_count; s++) {
-            if (platform.smmu[s].phandle == entry.smmu_phandle) {
-                smmu = s;
-                sid = entry.sid_base + (id - entry.rid_base);
-                return true;
-            }
-        }
-        return false; // its SMMU is disabled or was not usable
     }
-    return false;
+    return false; // behind no SMMU, or one that is disabled or was not usable
+}
+
+bool PciHostDesc::device_id_of(uint32_t rid, const Platform& platform, uint32_t& device) const
+{
+    const IdMap::Entry* entry = msi.find(rid, device);
+    return entry != nullptr && platform.gic.its.size != 0 && entry->phandle == platform.gic.its_phandle;
 }

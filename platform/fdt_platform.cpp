@@ -218,6 +218,15 @@ bool parse_gic(const void* fdt, Platform& out, PlatformError& error, int& gic_no
         node_reg(fdt, gic_node, next, gic.cpu_if);
         node_reg(fdt, gic_node, next + 1, gic.hyp_if);
         node_reg(fdt, gic_node, next + 2, gic.virt_cpu_if);
+        // The first enabled ITS (QEMU virt's at 0x08080000; the RK3588 has two).
+        for (int its = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3-its"); its >= 0;
+             its = fdt_node_offset_by_compatible(fdt, its, "arm,gic-v3-its")) {
+            if (node_enabled(fdt, its) && node_reg(fdt, its, 0, gic.its)) {
+                gic.its_phandle = fdt_get_phandle(fdt, its);
+                break;
+            }
+            gic.its = {};
+        }
     } else {
         static const char* const kGicV2[] = {"arm,gic-400", "arm,cortex-a15-gic", "arm,cortex-a9-gic",
                                              "arm,cortex-a7-gic"};

@@ -51,6 +51,10 @@ struct GicDesc {
     // GICv2m MSI frame (arm,gic-v2m-frame): a device's write of an SPI
     // number to its MSI_SETSPI_NS register raises that SPI. Size 0: none.
     Range msi_frame;
+    // GICv3: the first ITS (arm,gic-v3-its) and its phandle (msi-map names
+    // it). Size 0: none.
+    Range its;
+    uint32_t its_phandle = 0;
     uint32_t maintenance_ppi = 0; // PPI number (0-15); 0 if the DTB gives none
     bool has_maintenance_irq = false;
 };
@@ -79,6 +83,25 @@ struct SmmuDesc {
 /// A PCIe host bridge with a generic ECAM (compatible
 /// "pci-host-ecam-generic"): its config space, windows and interrupts.
 struct PciHostDesc {
+    /// An iommu-map or msi-map (pci-iommu.txt, pci-msi.txt): requester IDs
+    /// [rid_base, rid_base + length), masked by rid_mask, become IDs from
+    /// id_base on, at the node with that phandle.
+    struct IdMap {
+        struct Entry {
+            uint32_t rid_base = 0;
+            uint32_t phandle = 0;
+            uint32_t id_base = 0;
+            uint32_t length = 0;
+        };
+        static constexpr size_t kMax = 4;
+        Entry entries[kMax];
+        size_t count = 0;
+        uint32_t rid_mask = ~0u;
+
+        /// The entry covering `rid`, and the ID it becomes there; nullptr if none.
+        const Entry* find(uint32_t rid, uint32_t& id) const;
+    };
+
     Range ecam;             // reg: 1 MiB of config space per bus, from bus_first
     uint32_t bus_first = 0; // bus-range (default 0-255, capped by the ECAM's size)
     uint32_t bus_last = 0;
@@ -103,18 +126,8 @@ struct PciHostDesc {
     size_t intx_count = 0;
     uint32_t intx_mask = 0;     // interrupt-map-mask's first cell
     uint32_t intx_pin_mask = 0; // interrupt-map-mask's last (interrupt) cell
-    // iommu-map: requester IDs [rid_base, rid_base + length) are StreamIDs
-    // from sid_base on the SMMU with that phandle.
-    struct IommuEntry {
-        uint32_t rid_base = 0;
-        uint32_t smmu_phandle = 0;
-        uint32_t sid_base = 0;
-        uint32_t length = 0;
-    };
-    static constexpr size_t kMaxIommu = 4;
-    IommuEntry iommu[kMaxIommu];
-    size_t iommu_count = 0;
-    uint32_t iommu_rid_mask = ~0u; // iommu-map-mask: the bits of a requester ID the map looks at
+    IdMap iommu; // iommu-map: requester IDs to StreamIDs of an SMMU
+    IdMap msi;   // msi-map: requester IDs to DeviceIDs of an ITS (or a GICv2m frame)
     bool coherent = false;         // dma-coherent
 
     /// The INTID of `pin` (1-4) of device `device` on the bridge's root bus
@@ -124,6 +137,9 @@ struct PciHostDesc {
     /// `rid` (bus << 8 | device << 3 | function) is translated by; false if
     /// no iommu-map entry covers it (its DMA is not confined).
     bool stream_of(uint32_t rid, const struct Platform& platform, size_t& smmu, uint32_t& sid) const;
+    /// The DeviceID that requester ID `rid`'s MSIs carry at the host's ITS
+    /// (msi-map); false if the map sends them elsewhere or has no entry.
+    bool device_id_of(uint32_t rid, const struct Platform& platform, uint32_t& device) const;
 };
 
 struct Platform {

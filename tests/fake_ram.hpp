@@ -1,5 +1,5 @@
 // A guest's RAM for host tests and fuzz targets of device models that
-// reach it through GuestRam (kernel/devices/virtio/virtqueue.hpp): a host
+// reach it through GuestRam (kernel/devices/guest_ram.hpp): a host
 // buffer of `Size` bytes at guest-physical `Base`.
 #pragma once
 
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "kernel/devices/virtio/virtqueue.hpp"
+#include "kernel/devices/guest_ram.hpp"
 
 template <uint64_t Base, uint64_t Size> class FakeRam final : public GuestRam {
 public:

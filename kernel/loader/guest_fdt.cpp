@@ -102,6 +102,9 @@ const char* check_spec(const GuestFdtSpec& spec)
     if (spec.gic_version == 2 && spec.vcpus > limits::kVcpusPerGicv2Vm) {
         return "guest DTB: a VM with a GICv2 has 1 to 8 vCPUs";
     }
+    if (spec.its_base != 0 && spec.gic_version != 3) {
+        return "guest DTB: an ITS needs a GICv3";
+    }
     if (spec.gic_version != 2 && spec.gic_version != 3) {
         return "guest DTB: gic_version must be 2 or 3";
     }
@@ -159,8 +162,8 @@ void write_gic(Writer& w, const GuestFdtSpec& spec, uint32_t ppi_cpus)
         w.u32("#redistributor-regions", 1);
     }
     w.u32("#interrupt-cells", 3);
-    if (spec.pci != nullptr) {
-        // Room for children (a GICv2m frame); a PCIe bridge's
+    if (spec.pci != nullptr || spec.its_base != 0) {
+        // Room for children (an ITS, a GICv2m frame); a PCIe bridge's
         // interrupt-map entries give two address cells for the GIC.
         w.u32("#address-cells", 2);
         w.u32("#size-cells", 2);
@@ -169,6 +172,17 @@ void write_gic(Writer& w, const GuestFdtSpec& spec, uint32_t ppi_cpus)
     w.empty("interrupt-controller");
     w.cells("interrupts", {kPpi, kMaintenancePpi, kLevelHigh | ppi_cpus});
     w.u32("phandle", kGicPhandle);
+    if (spec.its_base != 0) {
+        format(name, sizeof name, "its@%lx", spec.its_base);
+        w.begin(name);
+        w.string("compatible", "arm,gic-v3-its");
+        w.empty("msi-controller");
+        w.u32("#msi-cells", 1);
+        const uint64_t its[] = {spec.its_base, kItsSize};
+        w.reg(its);
+        w.u32("phandle", kItsPhandle);
+        w.end();
+    }
     if (spec.pci != nullptr && spec.pci->msi_frame_size != 0) {
         format(name, sizeof name, "v2m@%lx", spec.pci->msi_frame_base);
         w.begin(name);

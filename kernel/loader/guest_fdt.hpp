@@ -83,6 +83,7 @@ struct GuestFdtSpec {
     uint64_t gicc_size = 0x2000;
     uint64_t gicr_base = 0x080a0000; // GICv3 redistributors, one frame pair per vCPU
     uint64_t gicr_size = 0x20000;    // per vCPU
+    uint64_t its_base = 0;           // GICv3: the virtual ITS, 128 KiB (0: none)
     uint64_t uart_base = 0x09000000;
     uint32_t uart_spi = 1;                   // SPI number: INTID 32 + uart_spi
     const char* bootargs = nullptr;          // nullptr: no bootargs property
@@ -105,6 +106,8 @@ namespace guest_fdt {
 constexpr uint32_t kGicPhandle = 1;
 constexpr uint32_t kClockPhandle = 2;
 constexpr uint32_t kMsiFramePhandle = 3;
+constexpr uint32_t kItsPhandle = 4;
+constexpr uint64_t kItsSize = 0x20000;
 constexpr uint32_t kChannelPhandleBase = 16; // channel i's region: 16 + i
 constexpr uint32_t kUartClockHz = 24000000;
 constexpr uint32_t kFlashBankWidth = 4; // bytes: two x16 chips, as QEMU virt's

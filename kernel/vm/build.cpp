@@ -124,6 +124,7 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
     fdt.ram_size = config.ram_size;
     fdt.vcpus = config.vcpus;
     fdt.gic_version = vgic::version();
+    fdt.its_base = fdt.gic_version == 3 ? VirtualIts::kBase : 0;
     fdt.pmu = vpmu::available();
     fdt.uart_base = kUartBase;
     fdt.uart_spi = kUartIntid - 32;
@@ -338,10 +339,11 @@ void add_devices(Vm& vm, PageTable& stage2, uint32_t irqs)
         [](void* context, bool level) { vgic::set_spi_level(static_cast<Vm*>(context)->vgic, kUartIntid, level); },
         &vm);
     vm.bus.add(kUartBase, VirtualPl011::kSize, vm.console);
-    if (vgic::setup(vm.vgic, stage2, vm, vm.vcpus, vm.vcpu_count, irqs)) {
+    if (vgic::setup(vm.vgic, stage2, vm, vm, vm.vcpus, vm.vcpu_count, irqs)) {
         vm.bus.add(Vgic::kGicdBase, Vgic::kGicdFrame, vm.vgic);
         if (vm.vgic.dist.version() == 3) {
             vm.bus.add(Vgic::kGicrBase, VirtualDistributor::kRedistSize * vm.vcpu_count, vm.vgic.redists);
+            vm.bus.add(VirtualIts::kBase, VirtualIts::kSize, vm.vgic.its_frame);
         }
     }
 }

@@ -55,7 +55,7 @@ namespace vm_pci {
 struct VmPci;
 }
 
-class Vm final : public VmHost {
+class Vm final : public VmHost, public GuestRam {
 public:
     char name[VmConfig::kNameSize] = {};
     uint32_t id = 0; // start order, from 0
@@ -135,6 +135,12 @@ public:
     /// reset). False if it is running.
     bool start_again();
     uint64_t ram_pa_of(uint64_t ipa, uint64_t size) override;
+    /// GuestRam: its RAM as device models reach it (identity-mapped at EL2).
+    uint8_t* at(uint64_t ipa, uint64_t size) override
+    {
+        const uint64_t pa = size != 0 ? ram_pa_of(ipa, size) : 0;
+        return pa != 0 ? reinterpret_cast<uint8_t*>(pa) : nullptr;
+    }
     void console_output(const char* text, size_t length) override { console.output(text, length); }
     bool smc_allowed(uint32_t fid) const override;
     Doorbell* doorbell(uint32_t index) override

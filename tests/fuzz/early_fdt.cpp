@@ -19,11 +19,11 @@ bool bridge_consistent(const Platform& p)
 {
     const PciHostDesc& pci = p.pci;
     if (!p.has_pci) {
-        return pci.ecam.size == 0 && pci.intx_count == 0 && pci.iommu_count == 0;
+        return pci.ecam.size == 0 && pci.intx_count == 0 && pci.iommu.count == 0 && pci.msi.count == 0;
     }
     if (pci.ecam.size < (1u << 20) || pci.bus_first > pci.bus_last || pci.bus_last > 255 ||
         pci.bus_last - pci.bus_first >= pci.ecam.size >> 20 || (pci.mmio32.size == 0 && pci.mmio64.size == 0) ||
-        pci.intx_count > PciHostDesc::kMaxIntx || pci.iommu_count > PciHostDesc::kMaxIommu) {
+        pci.intx_count > PciHostDesc::kMaxIntx || pci.iommu.count > PciHostDesc::IdMap::kMax || pci.msi.count > PciHostDesc::IdMap::kMax) {
         return false;
     }
     for (uint32_t device = 0; device < 33; device++) {

@@ -142,7 +142,7 @@ TEST_P(QemuVirtPci, RequesterIdIsTheStreamIdOnTheSmmu)
     const Parsed r = parse(load_dtb(GetParam()));
     ASSERT_TRUE(r.ok) << r.error.message;
     const PciHostDesc& pci = r.platform.pci;
-    ASSERT_EQ(pci.iommu_count, 1u);
+    ASSERT_EQ(pci.iommu.count, 1u);
     size_t smmu = 99;
     uint32_t sid = 0;
     ASSERT_TRUE(pci.stream_of(0x10, r.platform, smmu, sid)) << "00:02.0";
@@ -164,7 +164,7 @@ TEST(FdtPci, WithoutIommuSmmuv3TheBridgeIsThereButNoStreamIsConfined)
     ASSERT_TRUE(r.ok) << r.error.message;
     EXPECT_EQ(r.platform.smmu_count, 0u);
     ASSERT_TRUE(r.platform.has_pci) << r.platform.pci_problem;
-    EXPECT_EQ(r.platform.pci.iommu_count, 0u);
+    EXPECT_EQ(r.platform.pci.iommu.count, 0u);
     EXPECT_EQ(r.platform.pci.intx_intid(2, 1), 37u);
     size_t smmu = 0;
     uint32_t sid = 0;
@@ -318,7 +318,7 @@ TEST(FdtPci, IommuMapEntryNamingAnUnknownPhandleIsLeftOut)
         set_cells(fdt, pcie, "iommu-map", {0, 0x1234, 0, 0x100, 0x100, kSmmuPhandle, 0x4000, 0x100});
     }));
     ASSERT_TRUE(r.platform.has_pci) << r.platform.pci_problem;
-    ASSERT_EQ(r.platform.pci.iommu_count, 1u);
+    ASSERT_EQ(r.platform.pci.iommu.count, 1u);
     size_t smmu = 0;
     uint32_t sid = 0;
     EXPECT_FALSE(r.platform.pci.stream_of(0x10, r.platform, smmu, sid)) << "behind no SMMU Vireo knows";
@@ -384,4 +384,20 @@ TEST(FdtPci, GicV2HasItsV2mFrameGicV3None)
     const Parsed v3 = parse(load_dtb("qemu-virt-gicv3-smmu-pci"));
     ASSERT_TRUE(v3.ok) << v3.error.message;
     EXPECT_EQ(v3.platform.gic.msi_frame.size, 0u) << "GICv3 has an ITS instead";
+}
+
+TEST(FdtPci, MsiMapGivesEachFunctionItsDeviceIdAtTheIts)
+{
+    const Parsed v3 = parse(load_dtb("qemu-virt-gicv3-smmu-pci"));
+    ASSERT_TRUE(v3.ok) << v3.error.message;
+    EXPECT_EQ(v3.platform.gic.its.base, 0x08080000u);
+    EXPECT_EQ(v3.platform.gic.its.size, 0x20000u);
+    EXPECT_NE(v3.platform.gic.its_phandle, 0u);
+    uint32_t device = 0;
+    ASSERT_TRUE(v3.platform.pci.device_id_of(0x10, v3.platform, device)) << "00:02.0";
+    EXPECT_EQ(device, 0x10u) << "msi-map = <0 &its 0 0x10000>: the requester ID";
+    const Parsed v2 = parse(load_dtb("qemu-virt-gicv2-smmu-pci"));
+    ASSERT_TRUE(v2.ok) << v2.error.message;
+    EXPECT_EQ(v2.platform.gic.its.size, 0u) << "a GICv2 has no ITS";
+    EXPECT_FALSE(v2.platform.pci.device_id_of(0x10, v2.platform, device)) << "its msi-map names the GICv2m frame";
 }

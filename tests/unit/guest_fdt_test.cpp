@@ -162,6 +162,28 @@ TEST(GuestFdt, GicV3VmHasOneRedistributorRegionForAllVcpus)
     EXPECT_EQ(cells(b, "/timer", "interrupts"), (Cells{1, 13, 8, 1, 14, 8, 1, 11, 8, 1, 10, 8}));
 }
 
+TEST(GuestFdt, ItsIsAChildOfTheGicv3)
+{
+    GuestFdtSpec s = spec(3);
+    EXPECT_LT(fdt_path_offset(build(s).dtb.data(), "/interrupt-controller@8000000/its@8080000"), 0)
+        << "no ITS unless asked";
+    s.its_base = 0x08080000;
+    const Built b = build(s);
+    ASSERT_GT(b.size, 0) << b.error;
+    const char* its = "/interrupt-controller@8000000/its@8080000";
+    EXPECT_EQ(str(b, its, "compatible"), "arm,gic-v3-its");
+    EXPECT_TRUE(has(b, its, "msi-controller"));
+    EXPECT_EQ(cells(b, its, "#msi-cells"), Cells{1});
+    EXPECT_EQ(cells(b, its, "reg"), (Cells{0, 0x08080000, 0, 0x20000})) << "ITS_base and translation frames";
+    EXPECT_EQ(cells(b, "/interrupt-controller@8000000", "#address-cells"), Cells{2});
+    EXPECT_TRUE(has(b, "/interrupt-controller@8000000", "ranges")) << "the ITS's address is the parent's";
+    GuestFdtSpec v2 = spec(2);
+    v2.its_base = 0x08080000;
+    const Built refused = build(v2);
+    EXPECT_LT(refused.size, 0);
+    EXPECT_STREQ(refused.error, "guest DTB: an ITS needs a GICv3");
+}
+
 TEST(GuestFdt, PmuNodeOnlyWhenTheVmHasAPmu)
 {
     const Built none = build(spec(3));

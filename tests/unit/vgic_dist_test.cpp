@@ -232,9 +232,10 @@ TEST_F(VgicV3, IdentityAndControl)
     EXPECT_EQ(rd(0xffe8) >> 4 & 0xf, 3u) << "GICD_PIDR2.ArchRev";
     const uint64_t typer = rd(0x004);
     EXPECT_EQ(typer & 0x1f, 2u) << "ITLinesNumber: 96 interrupts";
-    EXPECT_EQ(typer >> 19 & 0x1f, 9u) << "IDbits: 10-bit INTIDs";
+    EXPECT_EQ(typer >> 19 & 0x1f, 15u) << "IDbits: 16-bit INTIDs, LPIs included";
     EXPECT_EQ(typer >> 25 & 1, 1u) << "No1N";
-    EXPECT_EQ(typer >> 17 & 1, 0u) << "no LPIs";
+    EXPECT_EQ(typer >> 17 & 1, 1u) << "LPIS";
+    EXPECT_EQ(typer >> 11 & 0x1f, 9u) << "num_LPIs: 2^10 LPIs";
     wd(0x000, 0xffffffff);
     EXPECT_EQ(rd(0x000), 0x53u) << "EnableGrp0/1 writable; ARE and DS read as one";
     EXPECT_TRUE(d.enabled());
@@ -272,6 +273,8 @@ TEST_F(VgicV3, RedistributorIdentity)
         EXPECT_EQ(typer >> 32, v) << "affinity 0.0.0.v";
         EXPECT_EQ(typer >> 8 & 0xffff, v) << "Processor_Number";
         EXPECT_EQ(typer >> 4 & 1, v == 3 ? 1u : 0u) << "Last only on the final redistributor";
+        EXPECT_EQ(typer & 1, 1u) << "PLPIS";
+        EXPECT_EQ(typer >> 3 & 1, 0u) << "no DirectLPI";
         EXPECT_EQ(rr(v, 0xc), v) << "upper half read alone";
     }
     EXPECT_EQ(rr(0, 0xffe8) >> 4 & 0xf, 3u);

@@ -23,8 +23,9 @@ constexpr uint64_t kLrPending = 1ull << 62;
 constexpr uint64_t kLrHw = 1ull << 61;
 constexpr uint64_t kLrGroup1 = 1ull << 60;
 constexpr unsigned kLrPriorityShift = 48;
-constexpr unsigned kLrPhysShift = 32; // pINTID (HW); for a GICv2 SGI, the source CPU
-constexpr uint64_t kLrVirtMask = 0x3ff;
+constexpr unsigned kLrPhysShift = 32;        // pINTID (HW); for a GICv2 SGI, the source CPU
+constexpr uint64_t kLrVirtMask = 0xffffffff; // vINTID: 32 bits on GICv3 (LPIs), 10 on GICv2
+constexpr uint32_t kV2VirtMask = 0x3ff;
 constexpr uint32_t kHcrEn = 1;
 constexpr uint32_t kHcrUie = 1u << 1; // maintenance interrupt when at most one LR is in use (same bit on v2 and v3)
 
@@ -39,14 +40,14 @@ uint32_t to_v2(uint64_t lr)
 {
     return static_cast<uint32_t>((lr & kLrHw) >> 30 | (lr & kLrGroup1) >> 30 | (lr & kLrStateMask) >> 34 |
                                  ((lr >> kLrPriorityShift) & 0xf8) << 20 | ((lr >> kLrPhysShift) & 0x3ff) << 10 |
-                                 (lr & kLrVirtMask));
+                                 (lr & kV2VirtMask));
 }
 
 uint64_t from_v2(uint32_t lr)
 {
     return (uint64_t{lr} & (1u << 31)) << 30 | (uint64_t{lr} & (1u << 30)) << 30 | (uint64_t{lr} & (3u << 28)) << 34 |
            uint64_t{(lr >> 20) & 0xf8} << kLrPriorityShift | uint64_t{(lr >> 10) & 0x3ff} << kLrPhysShift |
-           (lr & kLrVirtMask);
+           (lr & kV2VirtMask);
 }
 
 uint64_t read_lr(uint32_t n) { return gic_version == 3 ? gic::v3::read_lr(n) : from_v2(gic::v2::read_lr(n)); }
@@ -165,12 +166,43 @@ int evict_for(Vgic& g, uint32_t vcpu, int priority)
     if (irq < 16) {
         // GICv2 names the source; GICv3 keeps none (any source will do).
         g.dist.return_sgi(vcpu, irq, gic_version == 3 ? vcpu : (lr >> kLrPhysShift) & 7);
+    } else if (VirtualLpis::is_lpi(irq)) {
+        g.lpis.set_pending(vcpu, irq, true);
     } else {
         g.dist.set_pending(vcpu, irq, true);
     }
     hw::write_lr(static_cast<uint32_t>(worst), 0);
     cs.used &= ~(1u << worst);
     return worst;
+}
+
+/// The most urgent deliverable interrupt of `vcpu` not in a list register
+/// yet, from the distributor and (GICv3) its LPIs; false if there is none.
+bool most_urgent(Vgic& g, uint32_t vcpu, uint32_t& best, int& best_priority)
+{
+    const Vgic::CpuState& cs = g.cpu[vcpu];
+    const VirtualDistributor& d = g.dist;
+    best_priority = 0x100;
+    for (uint32_t word = 0; d.enabled() && word * 32 < d.irqs(); word++) {
+        for (uint32_t m = d.deliverable_mask(vcpu, word); m != 0; m &= m - 1) {
+            const uint32_t irq = word * 32 + static_cast<uint32_t>(__builtin_ctz(m));
+            if (d.priority(vcpu, irq) < best_priority && !in_lr(cs, irq)) {
+                best = irq;
+                best_priority = d.priority(vcpu, irq);
+            }
+        }
+    }
+    // LPIs skip the distributor (IHI 0069 5.1): GICD_CTLR does not gate them.
+    for (uint32_t word = 0; gic_version == 3 && word < VirtualLpis::kWords; word++) {
+        for (uint32_t m = g.lpis.deliverable_mask(vcpu, word); m != 0; m &= m - 1) {
+            const uint32_t irq = VirtualLpis::kFirst + word * 32 + static_cast<uint32_t>(__builtin_ctz(m));
+            if (g.lpis.priority(vcpu, irq) < best_priority && !in_lr(cs, irq)) {
+                best = irq;
+                best_priority = g.lpis.priority(vcpu, irq);
+            }
+        }
+    }
+    return best_priority != 0x100;
 }
 
 /// Moves pending, enabled interrupts of `vcpu` into list registers, most
@@ -182,24 +214,9 @@ void fill(Vgic& g, uint32_t vcpu)
     Vgic::CpuState& cs = g.cpu[vcpu];
     cs.flush = false;
     VirtualDistributor& d = g.dist;
-    if (!d.enabled()) {
-        return;
-    }
-    for (;;) {
-        uint32_t best = 0;
-        int best_priority = 0x100;
-        for (uint32_t word = 0; word * 32 < d.irqs(); word++) {
-            for (uint32_t m = d.deliverable_mask(vcpu, word); m != 0; m &= m - 1) {
-                const uint32_t irq = word * 32 + static_cast<uint32_t>(__builtin_ctz(m));
-                if (d.priority(vcpu, irq) < best_priority && !in_lr(cs, irq)) {
-                    best = irq;
-                    best_priority = d.priority(vcpu, irq);
-                }
-            }
-        }
-        if (best_priority == 0x100) {
-            return;
-        }
+    uint32_t best = 0;
+    int best_priority;
+    while (most_urgent(g, vcpu, best, best_priority)) {
         int n = free_lr(cs);
         if (n < 0) {
             n = evict_for(g, vcpu, best_priority);
@@ -218,6 +235,9 @@ void fill(Vgic& g, uint32_t vcpu)
             while (gic_version == 3 && d.take_sgi(vcpu, best) >= 0) {
             }
             place(cs, n, make_lr(best, priority, static_cast<uint32_t>(source), false));
+        } else if (VirtualLpis::is_lpi(best)) {
+            g.lpis.set_pending(vcpu, best, false); // the list register holds it now
+            place(cs, n, make_lr(best, priority, 0, false));
         } else {
             d.set_pending(vcpu, best, false);
             const bool hw = best == kVtimerIntid ||
@@ -310,14 +330,14 @@ namespace {
 /// Whether the distributor has an interrupt for `vcpu`. Without the lock:
 /// word reads of state others change under it, for a look only (see
 /// has_pending and enter_slow for why no raise is lost).
-bool anything_deliverable(const VirtualDistributor& d, uint32_t vcpu)
+bool anything_deliverable(const Vgic& g, uint32_t vcpu)
 {
-    for (uint32_t word = 0; word * 32 < d.irqs(); word++) {
-        if (d.deliverable_mask(vcpu, word) != 0) {
+    for (uint32_t word = 0; word * 32 < g.dist.irqs(); word++) {
+        if (g.dist.deliverable_mask(vcpu, word) != 0) {
             return true;
         }
     }
-    return false;
+    return gic_version == 3 && g.lpis.anything_deliverable(vcpu);
 }
 
 } // namespace
@@ -390,7 +410,7 @@ __attribute__((noinline)) void enter_slow(Vcpu& v, Vgic& g, Vgic::CpuState& cs)
         // look misses sets it again for the next entry.
         __atomic_store_n(&cs.flush, false, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        if (anything_deliverable(g.dist, v.index)) {
+        if (anything_deliverable(g, v.index)) {
             LockGuard guard(g.lock);
             hw::write_hcr(kHcrEn);
             fill(g, v.index);
@@ -588,7 +608,7 @@ bool has_pending(Vcpu& v)
     // interrupt pending wakes it after releasing the lock: one of the two
     // sees the other, so no wake-up is lost. Taking the lock here made
     // every idle vCPU queue behind the busy ones (docs/performance.md).
-    return anything_deliverable(g.dist, v.index);
+    return anything_deliverable(g, v.index);
 }
 
 } // namespace vgic

@@ -4,6 +4,7 @@
 // interrupt. The list registers are list_registers.cpp.
 #include "kernel/devices/gic/vgic.hpp"
 
+#include "kernel/console/console.hpp"
 #include "kernel/cpu/percpu.hpp"
 #include "kernel/devices/gic/host_if.hpp"
 #include "kernel/devices/vm_host.hpp"
@@ -79,6 +80,10 @@ bool Vgic::Redistributors::read(uint32_t, uint64_t offset, unsigned size, uint64
 {
     const auto target = static_cast<uint32_t>(offset / VirtualDistributor::kRedistSize);
     const uint64_t at = offset % VirtualDistributor::kRedistSize;
+    if (VirtualLpis::owns(at)) {
+        owner->lpis.read(target, at, size, value);
+        return true;
+    }
     owner->dist.redist_read(target, at, size, value);
     if (size == 4 && (at == 0x10200 || at == 0x10280 || at == 0x10300 || at == 0x10380)) {
         value |= owner->listed(target, 0, at >= 0x10300); // GICR_I[SC]PENDR0, GICR_I[SC]ACTIVER0
@@ -90,12 +95,77 @@ bool Vgic::Redistributors::write(uint32_t vcpu, uint64_t offset, unsigned size, 
 {
     const auto target = static_cast<uint32_t>(offset / VirtualDistributor::kRedistSize);
     const uint64_t at = offset % VirtualDistributor::kRedistSize;
+    const char* refused = nullptr;
     {
         LockGuard guard(owner->lock);
-        owner->dist.redist_write(target, at, size, value);
+        if (VirtualLpis::owns(at)) {
+            refused = owner->lpis.write(target, at, size, value, *owner->ram);
+        } else {
+            owner->dist.redist_write(target, at, size, value);
+        }
     }
-    owner->changed(vcpu, at >= 0x10200 && at < 0x10280); // GICR_ISPENDR0
+    if (refused != nullptr && owner->host->should_log_fault()) {
+        log_warn("vm %s: vCPU %u's LPIs stay disabled: %s", owner->host->vm_name(), target, refused);
+    }
+    // GICR_ISPENDR0 raises; enabling LPIs may find pending ones in the table.
+    owner->changed(vcpu, (at >= 0x10200 && at < 0x10280) || VirtualLpis::owns(at));
     return true;
+}
+
+bool Vgic::ItsFrame::read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value)
+{
+    {
+        LockGuard guard(owner->lock); // a GITS_CREADR read runs queued commands
+        owner->its.read(offset, size, value, owner->lpis, *owner->ram, *this);
+    }
+    deliver(vcpu);
+    return true;
+}
+
+bool Vgic::ItsFrame::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value)
+{
+    {
+        LockGuard guard(owner->lock);
+        owner->its.write(offset, size, value, owner->lpis, *owner->ram, *this);
+    }
+    deliver(vcpu);
+    return true;
+}
+
+void Vgic::ItsFrame::deliver(uint32_t writer)
+{
+    uint32_t raised;
+    bool changed;
+    {
+        LockGuard guard(owner->lock);
+        raised = owner->its.take_raised();
+        changed = owner->its.take_changed();
+    }
+    if (changed) {
+        owner->changed(writer, raised != 0); // an INV may have enabled a pending LPI anywhere
+    } else if (raised != 0) {
+        owner->sgi_raised(writer, raised); // like an IPI: only the targets look
+    }
+}
+
+void Vgic::ItsFrame::command_ignored(const ItsCommandError& e)
+{
+    if (!owner->host->should_log_fault()) {
+        return;
+    }
+    if (e.command == nullptr) {
+        log_warn("vm %s: ITS command 0x%02x ignored: %s", owner->host->vm_name(), e.code, e.why);
+    } else {
+        log_warn("vm %s: ITS command %s (DeviceID 0x%x, EventID %u, ICID %u) ignored: %s", owner->host->vm_name(),
+                 e.command, e.device, e.event, e.collection, e.why);
+    }
+}
+
+void Vgic::ItsFrame::queue_stalled(const char* why)
+{
+    if (owner->host->should_log_fault()) {
+        log_warn("vm %s: ITS command queue stalled: %s", owner->host->vm_name(), why);
+    }
 }
 
 void Vgic::flush(uint32_t which)
@@ -134,7 +204,7 @@ void Vgic::notify(uint32_t wake, uint32_t kick)
 
 namespace vgic {
 
-bool setup(Vgic& vgic, PageTable& stage2, VmHost& host, Vcpu* vcpus, uint32_t vcpu_count, uint32_t irqs)
+bool setup(Vgic& vgic, PageTable& stage2, VmHost& host, GuestRam& ram, Vcpu* vcpus, uint32_t vcpu_count, uint32_t irqs)
 {
     if (!available()) {
         return false;
@@ -145,9 +215,13 @@ bool setup(Vgic& vgic, PageTable& stage2, VmHost& host, Vcpu* vcpus, uint32_t vc
     vgic.host = &host;
     vgic.vcpus = vcpus;
     vgic.vcpu_count = vcpu_count;
+    vgic.ram = &ram;
     vgic.redists.owner = &vgic;
+    vgic.its_frame.owner = &vgic;
     vgic.irqs = irqs;
     vgic.dist.reset(irqs, vcpu_count, host_if::gic_version());
+    vgic.lpis.reset(vcpu_count);
+    vgic.its.reset(vcpu_count);
     for (uint32_t i = 0; i < vcpu_count; i++) {
         vcpus[i].vgic = &vgic;
     }
@@ -162,6 +236,8 @@ void reset(Vgic& g)
     }
     LockGuard guard(g.lock);
     g.dist.reset(g.irqs, g.vcpu_count, host_if::gic_version());
+    g.lpis.reset(g.vcpu_count);
+    g.its.reset(g.vcpu_count);
     for (Vgic::CpuState& cs : g.cpu) {
         cs = Vgic::CpuState{};
         cs.reset = true;

@@ -5,13 +5,17 @@
 // are filled from the distributor's pending interrupts before each guest
 // entry. The guest's virtual timer interrupt (PPI 27) is hardware-linked:
 // the guest's EOI deactivates the physical interrupt. GICv3 SGIs are
-// trapped ICC_SGI1R_EL1 writes (send_sgi1r).
+// trapped ICC_SGI1R_EL1 writes (send_sgi1r). A GICv3 VM also has LPIs
+// (vgic_lpi.hpp) and a virtual ITS (vgic_its.hpp) that raises them.
 #pragma once
 
 #include <stdint.h>
 
 #include "kernel/base/spinlock.hpp"
 #include "kernel/devices/gic/vgic_dist.hpp"
+#include "kernel/devices/gic/vgic_its.hpp"
+#include "kernel/devices/gic/vgic_lpi.hpp"
+#include "kernel/devices/guest_ram.hpp"
 #include "kernel/devices/mmio/mmio_bus.hpp"
 
 class Vcpu;
@@ -52,6 +56,22 @@ public:
         const char* name() const override { return "the virtual GIC redistributors"; }
     };
 
+    /// GICv3: the VM's ITS registers (VirtualIts) on its bus; command
+    /// errors become rate-limited log lines.
+    class ItsFrame final : public MmioDevice, private ItsReport {
+    public:
+        Vgic* owner = nullptr;
+        bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
+        bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
+        const char* name() const override { return "the virtual ITS"; }
+
+    private:
+        void command_ignored(const ItsCommandError& error) override;
+        void queue_stalled(const char* why) override;
+        /// After ITS work: vCPUs given LPIs look at them.
+        void deliver(uint32_t writer);
+    };
+
     bool active = false;
     uint32_t irqs = 0;      // interrupts of the distributor
     VmHost* host = nullptr; // wakes and kicks the VM's vCPUs
@@ -60,6 +80,10 @@ public:
     VirtualDistributor dist;
     CpuState cpu[kMaxVcpus];
     Redistributors redists;
+    VirtualLpis lpis; // GICv3
+    VirtualIts its;   // GICv3
+    ItsFrame its_frame;
+    GuestRam* ram = nullptr;                                 // where LPI tables and ITS commands are read
     uint32_t hw_spi[VirtualDistributor::kMaxIrqs / 32] = {}; // passthrough SPIs: hardware-linked
     SpinLock lock;
 
@@ -100,10 +124,10 @@ bool available();
 unsigned version();
 /// Prepares `vgic` for the `vcpu_count` vCPUs at `vcpus` (each gets its
 /// Vcpu::vgic) and `irqs` interrupts (at least 64; more for passthrough
-/// SPIs above 63); `host` wakes and kicks them. GICv2 maps GICV into
-/// `stage2`; the caller puts the distributor (and redistributors) on the
-/// VM's bus.
-bool setup(Vgic& vgic, PageTable& stage2, VmHost& host, Vcpu* vcpus, uint32_t vcpu_count, uint32_t irqs);
+/// SPIs above 63); `host` wakes and kicks them, `ram` is the VM's RAM.
+/// GICv2 maps GICV into `stage2`; the caller puts the distributor (and
+/// redistributors and ITS) on the VM's bus.
+bool setup(Vgic& vgic, PageTable& stage2, VmHost& host, GuestRam& ram, Vcpu* vcpus, uint32_t vcpu_count, uint32_t irqs);
 /// The VM restarts (its vCPUs are off): the distributor back to reset, the
 /// list registers emptied when each vCPU next enters.
 void reset(Vgic& vgic);

@@ -1,5 +1,7 @@
 #include "kernel/devices/gic/vgic_dist.hpp"
 
+#include "kernel/devices/gic/vgic_lpi.hpp"
+
 namespace {
 
 // Register map (IHI 0048B table 4-1).
@@ -26,10 +28,11 @@ constexpr uint64_t kIrouter = 0x6000;
 constexpr uint64_t kPidr2V3 = 0xffe8;
 constexpr uint64_t kGicrTyper = 0x0008;
 constexpr uint64_t kGicrWaker = 0x0014;
+constexpr uint64_t kGicrTyperPlpis = 1;
 constexpr uint64_t kGicrSgiFrame = 0x10000;
 constexpr uint32_t kCtlrAre = 1u << 4;
 constexpr uint32_t kCtlrDs = 1u << 6;
-constexpr uint32_t kTyperIdBits = 9u << 19; // 10-bit INTIDs
+constexpr uint32_t kTyperIdBitsV3 = (VirtualLpis::kIdBits - 1) << 19; // INTIDs up to the LPIs (vgic_lpi.hpp)
 constexpr uint32_t kTyperNo1N = 1u << 25;
 constexpr uint32_t kWakerAsleep = 3u << 1; // ProcessorSleep, ChildrenAsleep
 constexpr uint64_t kRouteAffinity = 0xff00ffffffull;
@@ -211,7 +214,7 @@ uint32_t VirtualDistributor::read_word(uint32_t vcpu, uint64_t offset, View view
             // counts PEs usable without it, and 8 stands for "8 or more".
             const uint32_t cpus = vcpus_ < kMaxVcpusV2 ? vcpus_ : kMaxVcpusV2;
             const uint32_t common = (irqs_ / 32 - 1) | (cpus - 1) << 5;
-            return view == View::kGicdV3 ? common | kTyperIdBits | kTyperNo1N : common;
+            return view == View::kGicdV3 ? common | kTyperIdBitsV3 | VirtualLpis::kGicdTyperLpis | kTyperNo1N : common;
         }
         if (offset == kIidr) {
             return 0; // no implementer claimed
@@ -481,7 +484,7 @@ bool VirtualDistributor::write(uint32_t vcpu, uint64_t offset, unsigned size, ui
 bool VirtualDistributor::redist_read(uint32_t target, uint64_t offset, unsigned size, uint64_t& value) const
 {
     value = 0;
-    if (target >= vcpus_ || offset >= kRedistSize) {
+    if (version_ != 3 || target >= vcpus_ || offset >= kRedistSize) {
         return true;
     }
     if (offset >= kGicrSgiFrame) {
@@ -491,7 +494,9 @@ bool VirtualDistributor::redist_read(uint32_t target, uint64_t offset, unsigned 
     }
     if (offset == kGicrTyper && (size == 8 || size == 4)) {
         // Affinity 0.0.0.target, Processor_Number = target, Last on the final frame.
-        const uint64_t typer = uint64_t{target} << 32 | uint64_t{target} << 8 | (target + 1 == vcpus_ ? 1u << 4 : 0);
+        // PLPIS: LPIs (vgic_lpi.hpp), without DirectLPI.
+        const uint64_t typer =
+            uint64_t{target} << 32 | uint64_t{target} << 8 | (target + 1 == vcpus_ ? 1u << 4 : 0) | kGicrTyperPlpis;
         value = size == 8 ? typer : typer & 0xffffffff;
     } else if (offset == kGicrTyper + 4 && size == 4) {
         value = target;
@@ -500,7 +505,7 @@ bool VirtualDistributor::redist_read(uint32_t target, uint64_t offset, unsigned 
     } else if (offset == kPidr2V3 && size == 4) {
         value = 0x30;
     }
-    return true; // GICR_CTLR, IIDR and the rest: zero (no LPIs)
+    return true; // IIDR and the rest: zero (GICR_CTLR and the LPI registers are vgic_lpi.cpp's)
 }
 
 bool VirtualDistributor::redist_write(uint32_t target, uint64_t offset, unsigned size, uint64_t value)

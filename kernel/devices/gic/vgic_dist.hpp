@@ -9,7 +9,8 @@
 // GICv3 the banked ones live in the redistributors (GICD's copies are
 // RAZ/WI, as with ARE set), SPIs are routed by GICD_IROUTER to one vCPU
 // (Aff0 = vCPU index; 1-of-N routing is not offered: GICD_TYPER.No1N),
-// every interrupt is Group 1 and there are no LPIs.
+// every interrupt is Group 1. GICD_TYPER and GICR_TYPER announce LPIs, which
+// vgic_lpi.hpp models.
 // SGIs are always enabled (ISENABLER0[15:0] read as one, writes ignored).
 // Priorities keep their top 5 bits, as on GIC-400. Accesses of a width the
 // architecture does not allow for a register, and accesses to reserved or

@@ -12,16 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// The guest's RAM as a device model may reach it.
-class GuestRam {
-public:
-    /// Where Vireo reaches guest-physical [ipa, ipa + size), or nullptr
-    /// when it is not all RAM of the guest (size 0: any ipa gives nullptr).
-    virtual uint8_t* at(uint64_t ipa, uint64_t size) = 0;
-
-protected:
-    ~GuestRam() = default;
-};
+#include "kernel/devices/guest_ram.hpp"
 
 class Virtqueue {
 public:
