@@ -17,6 +17,7 @@
 #include "kernel/sched/sched.hpp"
 #include "kernel/vm/configs.hpp"
 #include "kernel/vm/dma.hpp"
+#include "kernel/vm/msi.hpp"
 #include "kernel/vm/vm.hpp"
 #include "platform/cpu.hpp"
 #include "platform/platform.hpp"
@@ -177,6 +178,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     run_selftest(platform);
     memory::init(platform, dtb, dtb_size);
     dma::init(platform); // before any VM: every DMA stream behind an SMMU aborts
+    msi::init(platform, cpus.numbered);
     vcpu_cpu_init(vcpu_ipa_bits());
     vpmu::init_cpu();
     calls::probe_firmware(platform.psci_conduit);

@@ -111,6 +111,8 @@ uint64_t my_sgi_frame()
 
 unsigned version() { return state.version; }
 
+uint64_t redistributor(uint64_t mpidr) { return state.version == 3 ? find_redist(mpidr) : 0; }
+
 bool init(const GicDesc& desc)
 {
     state.version = desc.version;

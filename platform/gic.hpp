@@ -15,6 +15,8 @@ constexpr uint32_t kPpiBase = 16;
 
 /// Sets up the distributor (boot CPU, once). False if the DTB's GIC cannot be used.
 bool init(const GicDesc& desc);
+/// GICv3: the RD_base frame of the CPU with affinity `mpidr`; 0 if none.
+uint64_t redistributor(uint64_t mpidr);
 /// Sets up this CPU's interface (and GICv3 redistributor); `mpidr` is its affinity.
 bool init_cpu(uint64_t mpidr);
 

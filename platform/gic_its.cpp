@@ -27,7 +27,7 @@ constexpr uint32_t kGicrCtlrEnableLpis = 1;
 // Table attributes: Normal inner write-back read/write-allocate, inner
 // shareable. An ITS that cannot honour them reads back something else;
 // Vireo cleans what it writes to the point of coherency either way.
-constexpr uint64_t kInnerWb = 7ull << 59; // GITS_BASER/CBASER InnerCache
+constexpr uint64_t kInnerWb = 7ull << 59;  // GITS_BASER/CBASER InnerCache
 constexpr uint64_t kRdInnerWb = 7ull << 7; // GICR_PROPBASER/PENDBASER InnerCache
 constexpr uint64_t kInnerShareable = 1ull << 10;
 constexpr uint64_t kValid = 1ull << 63;
@@ -37,11 +37,10 @@ constexpr uint64_t kTypeCollections = 4;
 constexpr uint64_t kQueueBytes = 4096;
 constexpr uint32_t kMaxCpus = 64;
 constexpr uint8_t kLpiPriority = 0x80; // Vireo's priority for everything (platform/gic.cpp)
-constexpr uint8_t kLpiRes1 = 2;       // property byte bit 1 is RES1
+constexpr uint8_t kLpiRes1 = 2;        // property byte bit 1 is RES1
 constexpr uint32_t kSpinLimit = 1u << 24;
 
-constexpr uint8_t kMovi = 0x01, kSync = 0x05, kMapd = 0x08, kMapc = 0x09, kMapti = 0x0a, kInv = 0x0c,
-                  kDiscard = 0x0f;
+constexpr uint8_t kMovi = 0x01, kSync = 0x05, kMapd = 0x08, kMapc = 0x09, kMapti = 0x0a, kInv = 0x0c, kDiscard = 0x0f;
 
 uint32_t rd32(uint64_t a) { return mmio::read<uint32_t>(a); }
 void wr32(uint64_t a, uint32_t v) { mmio::write<uint32_t>(a, v); }
@@ -144,8 +143,7 @@ const char* HostIts::add_cpu(uint32_t cpu, uint64_t rd, Allocator alloc)
         return "no memory for its LPI pending table";
     }
     clean(reinterpret_cast<void*>(pending), (1u << kIdBits) / 8);
-    wr64(rd + kGicrPropbaser,
-         reinterpret_cast<uint64_t>(properties_) | kRdInnerWb | kInnerShareable | (kIdBits - 1));
+    wr64(rd + kGicrPropbaser, reinterpret_cast<uint64_t>(properties_) | kRdInnerWb | kInnerShareable | (kIdBits - 1));
     wr64(rd + kGicrPendbaser, pending | kRdInnerWb | kInnerShareable | kPendPtz);
     arch::dsb_ish();
     wr32(rd + kGicrCtlr, rd32(rd + kGicrCtlr) | kGicrCtlrEnableLpis);

@@ -126,9 +126,9 @@ struct PciHostDesc {
     size_t intx_count = 0;
     uint32_t intx_mask = 0;     // interrupt-map-mask's first cell
     uint32_t intx_pin_mask = 0; // interrupt-map-mask's last (interrupt) cell
-    IdMap iommu; // iommu-map: requester IDs to StreamIDs of an SMMU
-    IdMap msi;   // msi-map: requester IDs to DeviceIDs of an ITS (or a GICv2m frame)
-    bool coherent = false;         // dma-coherent
+    IdMap iommu;                // iommu-map: requester IDs to StreamIDs of an SMMU
+    IdMap msi;                  // msi-map: requester IDs to DeviceIDs of an ITS (or a GICv2m frame)
+    bool coherent = false;      // dma-coherent
 
     /// The INTID of `pin` (1-4) of device `device` on the bridge's root bus
     /// (interrupt-map), or 0 if the map has none.

@@ -43,6 +43,7 @@ bool is_pmu_spi(uint32_t intid)
 }
 
 constexpr uint32_t kMaxIntid = 1020;
+constexpr uint32_t kFirstLpi = 8192;
 // Vireo's own SPIs (claim_own_spi) and their handlers.
 struct OwnSpi {
     uint32_t intid;
@@ -61,6 +62,8 @@ const OwnSpi* own_spi(uint32_t intid)
     }
     return nullptr;
 }
+using LpiHandler = void (*)(uint32_t intid);
+constinit LpiHandler lpi_handler = nullptr;
 constinit Vgic* spi_owner[kMaxIntid] = {}; // passthrough SPIs: the virtual GIC of the VM that has each
 
 // CNTHP_CTL_EL2: ENABLE (bit 0), IMASK (bit 1).
@@ -140,8 +143,17 @@ void handle_pending()
     }
     for (;;) {
         const uint32_t intid = gic::ack();
-        if (intid >= gic::kSpurious) {
-            return;
+        if (intid >= 1020 && intid <= gic::kSpurious) {
+            return; // special INTIDs: nothing (more) to take; LPIs lie above them
+        }
+        if (intid >= kFirstLpi) {
+            // An MSI: an edge with no active state. Ended first, so that the
+            // next one can be signalled while this one is handed on.
+            gic::eoi(intid);
+            if (lpi_handler != nullptr) {
+                lpi_handler(intid);
+            }
+            continue;
         }
         if (intid >= 32 && intid < kMaxIntid && spi_owner[intid] != nullptr) {
             // Stays active until the guest's EOI deactivates it (hardware-linked LR).
@@ -180,6 +192,8 @@ bool spi_free(uint32_t intid)
     return ready && intid >= 32 && intid < kMaxIntid && spi_owner[intid] == nullptr &&
            intid != console_input::intid() && !is_pmu_spi(intid) && own_spi(intid) == nullptr;
 }
+
+void set_lpi_handler(void (*handler)(uint32_t intid)) { lpi_handler = handler; }
 
 bool spi_of_a_vm(uint32_t intid) { return intid >= 32 && intid < kMaxIntid && spi_owner[intid] != nullptr; }
 

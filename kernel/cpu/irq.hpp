@@ -28,6 +28,9 @@ bool claim_spi(uint32_t intid, Vgic& vgic, uint32_t pcpu, bool edge = false);
 /// this CPU, edge-triggered, `handler` called for each one (with
 /// interrupts masked, like all of EL2). False if it is not free.
 bool claim_own_spi(uint32_t intid, void (*handler)(uint32_t intid));
+/// LPIs (GICv3, INTID 8192 and up) go to `handler`, after their EOI
+/// (kernel/vm/msi.cpp: passed-through functions' MSIs).
+void set_lpi_handler(void (*handler)(uint32_t intid));
 /// Whether a VM has SPI `intid` (claim_spi).
 bool spi_of_a_vm(uint32_t intid);
 /// Whether claim_spi would take `intid`.

@@ -105,6 +105,9 @@ const char* check_spec(const GuestFdtSpec& spec)
     if (spec.its_base != 0 && spec.gic_version != 3) {
         return "guest DTB: an ITS needs a GICv3";
     }
+    if (spec.pci != nullptr && spec.pci->msi_its && spec.its_base == 0) {
+        return "guest DTB: the PCIe host bridge's MSIs need an ITS";
+    }
     if (spec.gic_version != 2 && spec.gic_version != 3) {
         return "guest DTB: gic_version must be 2 or 3";
     }
@@ -375,7 +378,9 @@ void write_pci(Writer& w, const GuestFdtPci& pci)
                        hi(pci.mmio_size), lo(pci.mmio_size)});
     w.empty("dma-coherent");
     w.cells("interrupt-map-mask", {0xf800, 0, 0, 7});
-    if (pci.msi_frame_size != 0) {
+    if (pci.msi_its) {
+        w.cells("msi-map", {0, kItsPhandle, 0, 0x10000}); // DeviceID = requester ID
+    } else if (pci.msi_frame_size != 0) {
         w.u32("msi-parent", kMsiFramePhandle);
     }
     uint32_t map[GuestFdtPci::kMaxIntx * 10];

@@ -66,6 +66,7 @@ struct GuestFdtPci {
     size_t intx_count = 0;
     // A GICv2m MSI frame the VM owns (its host address), a child of the
     // GIC node and the bridge's msi-parent; size 0: none (INTx only).
+    bool msi_its = false; // MSIs through the GIC's ITS (msi-map to its@...): GuestFdtSpec::its_base
     uint64_t msi_frame_base = 0;
     uint64_t msi_frame_size = 0;
     uint32_t msi_first = 0; // the frame's SPIs the VM may use (INTIDs), overriding its MSI_TYPER

@@ -173,6 +173,9 @@ bool check(const Vm& vm, const Platform& host, Function& f)
                   vm_name, bridge.mmio32_pci, bridge.mmio32.base);
         return false;
     }
+    if (vm.pci->bars_start == 0) {
+        vm.pci->bars_start = window.next;
+    }
     if (const char* why = pci_host::place_bars(f.host, window, f.bars)) {
         log_error("vm %s: property 'pci-functions': %s: %s", vm_name, f.name, why);
         return false;
@@ -221,14 +224,24 @@ bool claim(Vm& vm, const Platform& host)
             pci.fdt.intx[pci.fdt.intx_count++] = {f.at.device, f.pin, f.intid};
         }
     }
-    if (wants_msi) {
+    if (wants_msi && host.gic.version == 2) {
         take_msi_frame(vm, host);
     }
     for (size_t i = 0; i < pci.count; i++) {
         Function& f = pci.functions[i];
-        f.view.init(f.host, f.bars, pci.msi_count != 0); // MSI and MSI-X shown only where they can be signalled
+        // GICv3: MSIs through the host's ITS, the guest's DeviceID its
+        // requester ID on the virtual bus 0 (the guest DTB's msi-map).
+        uint32_t device = 0;
+        if (host.gic.version == 3 && has_msi(f.host) && host.pci.device_id_of(f.at.rid(), host, device) &&
+            msi::add_function(vm, f.at.device << 3 | f.at.function, device)) {
+            f.its_device = device;
+            pci.fdt.msi_its = true;
+        }
+        // MSI and MSI-X shown only where they can be signalled.
+        f.view.init(f.host, f.bars, pci.msi_count != 0 || f.its_device != 0);
         pci.ecam.ecam.add(f.at.device, f.at.function, f.view);
     }
+    pci.bars_end = window.next;
     pci.fdt.ecam_base = kEcamIpa;
     pci.fdt.ecam_size = kEcamSize;
     pci.fdt.mmio_base = host.pci.mmio32.base;
@@ -270,6 +283,10 @@ bool map(Vm& vm, PageTable& stage2, uint32_t& irqs)
         }
         const uint32_t end = vm.pci->msi_first + vm.pci->msi_count;
         irqs = end > irqs ? end : irqs;
+    }
+    if (!msi::map_doorbell(vm, stage2)) {
+        log_error("vm %s: out of memory for its stage-2 tables", vm.name);
+        return false;
     }
     if (!vm.bus.add(kEcamIpa, kEcamSize, vm.pci->ecam)) {
         log_error("vm %s: its PCIe config space [0x%lx, 0x%lx) overlaps another of its devices", vm.name, kEcamIpa,
@@ -315,6 +332,9 @@ void claim_interrupts(Vm& vm)
         if (f.intid != 0) {
             line.add(", INTx SPI %u", f.intid - 32);
         }
+        if (f.its_device != 0) {
+            line.add(", MSIs through the ITS (DeviceID 0x%x)", f.its_device);
+        }
         if (f.confined) {
             line.add(", SMMU %u stream 0x%x", f.stream.smmu, f.stream.sid);
         } else {
@@ -333,6 +353,12 @@ void release(Vm& vm)
         if (c.vm == &vm) {
             c = {};
         }
+    }
+    msi::release(vm);
+    // VMs are built one after the other: unless another VM placed BARs
+    // since (it cannot have, but the check keeps it so), the room goes back.
+    if (vm.pci != nullptr && vm.pci->bars_start != 0 && (vm.pci->bars_end == 0 || window.next == vm.pci->bars_end)) {
+        window.next = vm.pci->bars_start;
     }
     memory::unmake(vm.pci);
     vm.pci = nullptr;
@@ -374,6 +400,7 @@ uint64_t stop(Vm& vm)
         }
     }
     vm.pci->resetting = vm.pci->resetting || reset;
+    msi::stop(vm);                               // its functions were quiesced: no MSI in flight is mapped again
     return reset ? arch::read_cntfrq() / 10 : 0; // 100 ms (PCIe Base 6.6.2)
 }
 

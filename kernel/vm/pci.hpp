@@ -14,6 +14,7 @@
 #include "kernel/loader/config.hpp"
 #include "kernel/loader/guest_fdt.hpp"
 #include "kernel/vm/dma.hpp"
+#include "kernel/vm/msi.hpp"
 #include "platform/pci_host.hpp"
 
 class Vm;
@@ -61,9 +62,10 @@ struct Function {
     PciBar bars[PciConfigSpace::kBars];
     PciConfigSpace view;
     dma::Stream stream;
-    bool confined = true; // false: no SMMU fronts it (unconfined-dma)
-    uint32_t pin = 0;     // its Interrupt Pin: 1 = INTA .. 4 = INTD, 0: none
-    uint32_t intid = 0;   // its INTx as a host SPI; 0: it has none
+    bool confined = true;    // false: no SMMU fronts it (unconfined-dma)
+    uint32_t pin = 0;        // its Interrupt Pin: 1 = INTA .. 4 = INTD, 0: none
+    uint32_t intid = 0;      // its INTx as a host SPI; 0: it has none
+    uint32_t its_device = 0; // its DeviceID at the host's ITS when its MSIs go there; 0: they do not
 };
 
 /// A VM's functions (allocated with the VM when it names any).
@@ -77,7 +79,12 @@ struct VmPci {
     // (fdt.msi_first/msi_count: the run its guest allocates from).
     uint32_t msi_first = 0;
     uint32_t msi_count = 0;
+    msi::Functions msi;     // GICv3: its functions whose MSIs go through the host's ITS
     bool resetting = false; // a function-level reset is under way: 100 ms before the functions are used
+    // The part of the host bridge's window its BARs took: [bars_start,
+    // bars_end), given back if the VM is refused (bars_end 0: still placing).
+    uint64_t bars_start = 0;
+    uint64_t bars_end = 0;
 };
 
 /// Checks the VM's pci-functions against the host and other VMs, and

@@ -23,7 +23,8 @@ bool bridge_consistent(const Platform& p)
     }
     if (pci.ecam.size < (1u << 20) || pci.bus_first > pci.bus_last || pci.bus_last > 255 ||
         pci.bus_last - pci.bus_first >= pci.ecam.size >> 20 || (pci.mmio32.size == 0 && pci.mmio64.size == 0) ||
-        pci.intx_count > PciHostDesc::kMaxIntx || pci.iommu.count > PciHostDesc::IdMap::kMax || pci.msi.count > PciHostDesc::IdMap::kMax) {
+        pci.intx_count > PciHostDesc::kMaxIntx || pci.iommu.count > PciHostDesc::IdMap::kMax ||
+        pci.msi.count > PciHostDesc::IdMap::kMax) {
         return false;
     }
     for (uint32_t device = 0; device < 33; device++) {

@@ -499,3 +499,71 @@ TEST_F(Its, ResetForgetsEverything)
 }
 
 } // namespace
+
+namespace {
+
+/// A host whose ITS has the VM's function at DeviceID 0x10, recording
+/// what the virtual ITS asks of it.
+class RecordingHost final : public ItsHost {
+public:
+    bool owns(uint32_t device) override { return device == 0x10; }
+    const char* map(uint32_t device, uint32_t event, int vcpu) override
+    {
+        calls.push_back("map " + std::to_string(device) + " " + std::to_string(event) + " " + std::to_string(vcpu));
+        return event == 2047 ? "no host LPI left" : nullptr;
+    }
+    void move(uint32_t device, uint32_t event, uint32_t vcpu) override
+    {
+        calls.push_back("move " + std::to_string(device) + " " + std::to_string(event) + " " + std::to_string(vcpu));
+    }
+    void unmap(uint32_t device, uint32_t event) override
+    {
+        calls.push_back("unmap " + std::to_string(device) + " " + std::to_string(event));
+    }
+    std::vector<std::string> calls;
+};
+
+class ItsWithFunction : public Its {
+protected:
+    void SetUp() override
+    {
+        Its::SetUp();
+        its.set_host(&host);
+    }
+    RecordingHost host;
+};
+
+TEST_F(ItsWithFunction, OnlyTheVmsOwnFunctionsReachTheHost)
+{
+    typical(); // device 1: emulated, never the host's business
+    mapd(0x10, 11);
+    mapti(0x10, 5, kLpi + 20, 1);
+    mapti(0x10, 6, kLpi + 21, 3); // collection 3 not mapped yet
+    mapti(0x8, 5, kLpi + 22, 0);  // another VM's function: not mapped (its device is not)
+    mapd(0x8, 2);
+    mapti(0x8, 1, kLpi + 22, 0); // mapped only in this VM's model
+    on_device(0x01, 0x10, 5, 0); // MOVI
+    mapc(1, 2);                  // collection 1 to vCPU 2: event 5 is on collection 0 now, nothing moves
+    on_device(0x0f, 0x10, 6);    // DISCARD
+    mapti(0x10, 2047, kLpi + 30, 0);
+    mapd(0x10, 11, kItt, false); // unmapped: what is left goes
+    const std::vector<std::string> expected = {"map 16 5 1", "map 16 6 -1",   "move 16 5 0",
+                                               "unmap 16 6", "map 16 2047 0", "unmap 16 5"};
+    EXPECT_EQ(host.calls, expected);
+    ASSERT_FALSE(errors.empty());
+    EXPECT_EQ(errors.back(), "MAPTI: no host LPI left") << "the host's refusal is the command's";
+}
+
+TEST_F(ItsWithFunction, AHostMsiRaisesWhatTheGuestMapped)
+{
+    typical();
+    mapd(0x10, 11);
+    mapti(0x10, 5, kLpi + 20, 1);
+    its.take_raised();
+    EXPECT_TRUE(its.translate(0x10, 5, lpis)) << "the host LPI handed back as (DeviceID, EventID)";
+    EXPECT_TRUE(lpis.pending(1, kLpi + 20));
+    EXPECT_EQ(its.take_raised(), 2u);
+    EXPECT_FALSE(its.translate(0x10, 6, lpis)) << "an event the guest did not map raises nothing";
+}
+
+} // namespace

@@ -277,6 +277,21 @@ void timer_fired(Vcpu& v, uint32_t intid)
     g.host->wake(v.index);
 }
 
+void msi(Vgic& g, uint32_t device, uint32_t event)
+{
+    if (!g.active) {
+        return;
+    }
+    uint32_t raised;
+    {
+        LockGuard guard(g.lock);
+        g.its.translate(device, event, g.lpis);
+        raised = g.its.take_raised();
+    }
+    g.flush(raised);
+    g.notify(raised, raised);
+}
+
 void set_spi_level(Vgic& g, uint32_t intid, bool level)
 {
     if (!g.active || intid < VirtualDistributor::kPrivate) {

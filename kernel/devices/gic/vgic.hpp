@@ -149,6 +149,10 @@ void release_cpu();
 void exit(Vcpu& vcpu);
 /// The physical virtual-timer PPI fired while `vcpu` was loaded.
 void timer_fired(Vcpu& vcpu, uint32_t intid);
+/// An MSI reached the VM from a passed-through function (DeviceID
+/// `device`, EventID `event`): its virtual ITS raises the LPI the guest
+/// mapped, if any.
+void msi(Vgic& vgic, uint32_t device, uint32_t event);
 /// A level-sensitive private interrupt of `vcpu` (running on this CPU), e.g.
 /// its emulated physical timer: pending while high; when low, an instance
 /// not yet taken is withdrawn.

@@ -65,6 +65,8 @@ uint64_t VirtualIts::Table::entries() const { return ((baser & 0xff) + 1) * page
 void VirtualIts::reset(uint32_t vcpus)
 {
     // Field by field: a temporary VirtualIts would not fit on Vireo's stack.
+    // (host_ stays: the VM's functions are the same after a reset; the
+    // host's translations were dropped by whoever reset the VM.)
     vcpus_ = vcpus == 0 ? 1 : vcpus;
     enabled_ = stalled_ = changed_ = false;
     cbaser_ = cwriter_ = creadr_ = 0;
@@ -230,6 +232,9 @@ const char* VirtualIts::execute(const Command& c, VirtualLpis& lpis, GuestRam& r
         if (from >= 0) {
             lpis.set_pending(static_cast<uint32_t>(from), t->intid, false);
         }
+        if (hardware(t->device)) {
+            host_->unmap(devices_[t->device].id, t->event);
+        }
         t->valid = false;
         return nullptr;
     }
@@ -252,6 +257,9 @@ const char* VirtualIts::execute(const Command& c, VirtualLpis& lpis, GuestRam& r
         return "the collection it moves to is not mapped";
     }
     t->collection = static_cast<uint16_t>(c.collection());
+    if (hardware(t->device)) {
+        host_->move(devices_[t->device].id, t->event, static_cast<uint32_t>(to));
+    }
     if (lpis.pending(vcpu, t->intid)) { // the pending state follows the interrupt
         lpis.set_pending(vcpu, t->intid, false);
         raise(static_cast<uint32_t>(to), t->intid, lpis);
@@ -318,6 +326,7 @@ const char* VirtualIts::map_device(const Command& c, GuestRam& ram)
     int slot = device_slot(id);
     if (slot >= 0) {
         // Unmapped, or mapped to a new ITT: its old translations are gone.
+        host_unmap_all(slot);
         for (Translation& t : translations_) {
             if (t.valid && t.device == slot) {
                 t.valid = false;
@@ -360,6 +369,7 @@ const char* VirtualIts::map_collection(const Command& c, GuestRam& ram)
         return "its RDbase names no vCPU of the VM";
     }
     collection_[icid] = static_cast<int8_t>(vcpu);
+    host_move_collection(icid, static_cast<uint32_t>(vcpu));
     return nullptr;
 }
 
@@ -391,6 +401,11 @@ const char* VirtualIts::map_translation(const Command& c, uint32_t intid, GuestR
     if (free == nullptr) {
         return "Vireo keeps at most 1024 translations per VM";
     }
+    if (hardware(slot)) {
+        if (const char* why = host_->map(c.device(), c.event(), target(c.collection()))) {
+            return why;
+        }
+    }
     *free = {true, static_cast<uint8_t>(slot), static_cast<uint16_t>(c.collection()), c.event(), intid};
     return nullptr;
 }
@@ -413,6 +428,24 @@ VirtualIts::Translation* VirtualIts::find(uint32_t device, uint32_t event, const
     }
     why = "no interrupt is mapped for its EventID";
     return nullptr;
+}
+
+void VirtualIts::host_unmap_all(int slot)
+{
+    for (const Translation& t : translations_) {
+        if (t.valid && t.device == slot && hardware(slot)) {
+            host_->unmap(devices_[slot].id, t.event);
+        }
+    }
+}
+
+void VirtualIts::host_move_collection(uint32_t collection, uint32_t vcpu)
+{
+    for (const Translation& t : translations_) {
+        if (t.valid && t.collection == collection && hardware(t.device)) {
+            host_->move(devices_[t.device].id, t.event, vcpu);
+        }
+    }
 }
 
 void VirtualIts::raise(uint32_t vcpu, uint32_t intid, VirtualLpis& lpis)

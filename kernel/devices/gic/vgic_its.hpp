@@ -55,6 +55,26 @@ protected:
     ~ItsReport() = default;
 };
 
+/// What a VM's ITS asks of the host for DeviceIDs whose MSIs come from
+/// hardware (passed-through PCIe functions): the same translations made in
+/// the host's ITS, so the function's MSI becomes a host LPI that Vireo
+/// turns back into (DeviceID, EventID) for this ITS (kernel/vm/msi.cpp).
+class ItsHost {
+public:
+    /// Whether `device` is one of the VM's passed-through functions.
+    virtual bool owns(uint32_t device) = 0;
+    /// (device, event) is translated now, towards vCPU `vcpu` (-1: its
+    /// collection is not mapped yet). Nullptr, or why the host cannot.
+    virtual const char* map(uint32_t device, uint32_t event, int vcpu) = 0;
+    /// Its collection now targets vCPU `vcpu`.
+    virtual void move(uint32_t device, uint32_t event, uint32_t vcpu) = 0;
+    /// Not translated any more.
+    virtual void unmap(uint32_t device, uint32_t event) = 0;
+
+protected:
+    ~ItsHost() = default;
+};
+
 class VirtualIts {
 public:
     static constexpr uint64_t kBase = 0x08080000; // the guest's ITS, as on QEMU virt
@@ -70,6 +90,9 @@ public:
     static constexpr uint32_t kIdBits = 16; // DeviceIDs and EventIDs
 
     void reset(uint32_t vcpus);
+    /// Who makes translations of passed-through functions real (nullptr:
+    /// none; every DeviceID is emulated). Kept across reset().
+    void set_host(ItsHost* host) { host_ = host; }
 
     /// Guest accesses to the ITS's 128 KiB (offset from kBase). Reads of
     /// GITS_CREADR run queued commands first. Never fault: invalid
@@ -130,6 +153,11 @@ private:
     /// The vCPU collection `icid` is mapped to, or -1.
     int target(uint32_t icid) const { return icid < kMaxCollections ? collection_[icid] : -1; }
     void raise(uint32_t vcpu, uint32_t intid, VirtualLpis& lpis);
+    /// The host forgets the translations of device slot `slot` (all of
+    /// them, or those of collection `collection` only, moved to `vcpu`).
+    void host_unmap_all(int slot);
+    void host_move_collection(uint32_t collection, uint32_t vcpu);
+    bool hardware(int slot) const { return host_ != nullptr && host_->owns(devices_[slot].id); }
     static const char* name(uint8_t code);
 
     uint32_t vcpus_ = 1;
@@ -145,4 +173,5 @@ private:
     int8_t collection_[kMaxCollections] = {};
     uint32_t raised_ = 0;
     bool changed_ = false;
+    ItsHost* host_ = nullptr;
 };
