@@ -66,7 +66,7 @@ enum Event : uint32_t {
     kMovall,
     kGoodAfterBad,
     kMasking,
-    kBadEventIds // 16..31: hostile
+    kBadEventIds // 15..31: hostile
 };
 constexpr uint32_t kMapiEvent = 300; // MAPI: LPI 8492
 constexpr uint32_t kWrapLpi = 320;   // kDevWrap's events: 320-351
@@ -74,6 +74,7 @@ constexpr uint32_t kTranslaterLpi = 360;
 constexpr uint32_t kPresetLpi = 400; // pre-set in vCPU 0's pending table
 constexpr uint32_t kTwoLevelLpi = 450;
 constexpr uint32_t kTableLpi = 460; // tables outside RAM
+constexpr uint32_t kLimitLpi = 470; // the device beyond Vireo's 64
 
 // Collections: ICID n is vCPU n; kIcidMove and kIcidMovall are moved.
 constexpr uint32_t kIcidMove = 20;
@@ -556,6 +557,27 @@ void check_bad_commands()
     test("its-bad-commands-ignored", raised == 0 && total(kBasic) == basic && strays == 0);
 }
 
+/// vireo: at most 64 devices mapped at once; unmapping one makes room.
+void check_device_limit()
+{
+    constexpr uint32_t kFirstExtra = 100, kMapped = 4; // kDev, kDevMapi, kDevWrap, cpu_device
+    constexpr uint32_t kBeyond = kFirstExtra + 64 - kMapped;
+    bool ok = true;
+    for (uint32_t d = kFirstExtra; d < kBeyond; d++) {
+        ok = queue.push(cmd::mapd(d, itt(1), 1)) && ok;
+    }
+    send(cmd::mapd(kBeyond, itt(1), 1), cmd::mapti(kBeyond, 0, kFirstLpi + kLimitLpi, 0), cmd::int_(kBeyond, 0));
+    settle();
+    const bool refused = total(kLimitLpi) == 0;
+    send(cmd::mapd(kFirstExtra, 0, 1, false), cmd::mapd(kBeyond, itt(1), 1),
+         cmd::mapti(kBeyond, 0, kFirstLpi + kLimitLpi, 0), cmd::int_(kBeyond, 0));
+    test("its-at-most-64-devices", ok && refused && taken_on(kLimitLpi, 0, 1), seen(kLimitLpi));
+    for (uint32_t d = kFirstExtra; d <= kBeyond; d++) {
+        queue.push(cmd::mapd(d, 0, 1, false)); // room again for the two-level tables' devices
+    }
+    queue.drain();
+}
+
 /// More commands than the queue holds, in batches that each leave the ITS
 /// behind: GITS_CWRITER wraps to the queue's start several times.
 void check_queue_wraps()
@@ -776,6 +798,9 @@ extern "C" void guest_main(uint64_t, uint64_t dtb)
     check_movi_and_movall();
     check_bad_commands();
     check_queue_wraps();
+    if (!native) {
+        check_device_limit();
+    }
     check_two_level_tables();
     if (!native) {
         check_tables_outside_ram();
