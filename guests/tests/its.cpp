@@ -361,7 +361,7 @@ void enable_lpis(uint32_t cpu) { gic::write32(redistributor(cpu) + kGicrCtlr, 1)
 
 /// vireo: a redistributor whose PROPBASER or PENDBASER leaves the VM's RAM
 /// keeps its LPIs disabled. Before any LPI is enabled there: once on,
-/// EnableLPIs need not turn off again (12.11.2).
+/// EnableLPIs need not turn off again (GICR_CTLR).
 void hostile_lpi_tables(uint32_t cpu)
 {
     const uint64_t prop = reinterpret_cast<uint64_t>(properties);
@@ -402,7 +402,7 @@ void check_priority_and_enable()
     set_pmr(0, 0xf0);
     test("its-masked-lpi-stays-pending", held && taken_on(kMasking, 0, 1));
 
-    // The property table takes effect on INV (5.1.1: before it the ITS may still use the old one).
+    // The property table takes effect on INV (chapter 5: before it the redistributor may still use the old one).
     set_property(kInvPriority, property(kMasked, true));
     send(cmd::inv(kDev, kInvPriority), cmd::int_(kDev, kInvPriority));
     settle();
@@ -499,7 +499,7 @@ void check_movi_and_movall()
     settle();
     test("its-movi", before && twice && total(kMovi) == 2 && taken[to][kMovi] == (to == 0 ? 2 : 1), seen(kMovi));
 
-    // MOVI of a pending LPI takes its pending state along (6.3.12).
+    // MOVI of a pending LPI takes its pending state along (the MOVI command, chapter 6).
     set_pmr(to, 0);
     send(cmd::int_(kDev, kMovi));
     settle();
@@ -514,7 +514,7 @@ void check_movi_and_movall()
          seen(kMovi));
 
     // MOVALL moves what is pending at one redistributor to another, for
-    // a collection remapped there (6.3.11).
+    // a collection remapped there (the MOVALL command, chapter 6).
     const uint32_t from = to, dest = cpus > 3 ? 3 : to;
     send(cmd::mapc(kIcidMovall, rdbase[from]));
     set_pmr(from, 0);
@@ -526,7 +526,7 @@ void check_movi_and_movall()
     test("its-movall", held && taken_on(kMovall, dest, 1), seen(kMovall));
 }
 
-/// Commands that break the rules: each ignored (6.3.2, with SEIS = 0), an
+/// Commands that break the rules: each ignored (a command error, GITS_TYPER.SEIS = 0), an
 /// INT after it raises nothing, and the queue goes on.
 void check_bad_commands()
 {
@@ -618,7 +618,7 @@ void check_cwriter_beyond_queue()
     test("its-queue-works-after-stall", taken_on(kBasic, 0, 2));
 }
 
-/// Two-level tables (6.2.2): a DeviceID or ICID whose level-1 entry is not
+/// Two-level tables (GITS_BASER<n>.Indirect): a DeviceID or ICID whose level-1 entry is not
 /// valid cannot be mapped; once the guest gives it a level-2 page it can.
 void check_two_level_tables()
 {
