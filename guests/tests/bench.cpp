@@ -1,16 +1,24 @@
 // Exit-path benchmark: the cost of a null hypercall, a trapped MMIO read, a
 // trapped system-register read and a (virtual) GICD read; the latency of a
 // virtual timer interrupt (vCPU running, and blocked in WFI) and of an IPI
-// to a second vCPU; the traps an interrupt's acknowledge and EOI cost.
+// to a second vCPU; the traps an interrupt's acknowledge and EOI cost; on
+// GICv3, an LPI raised by the ITS's INT command (to its handler) and the
+// round trip of an ITS command (queued, CWRITER, CREADR polled until the
+// ITS has done it: the VM's virtual ITS, natively QEMU's).
 // Timed with CNTVCT. Runs as a VM under Vireo (tests/configs/bare/bench.dts) or natively
 // at EL1 (QEMU -kernel bench.elf without virtualization=on) for the
 // baseline; scripts/bench runs both under -icount shift=0, where the
 // counter follows executed instructions.
+#include <string.h>
+
 #include "lib/gic.hpp"
 #include "lib/guest.hpp"
+#include "lib/its.hpp"
 
 using namespace guest;
 using namespace guest::gic;
+
+extern "C" char _end[];
 
 namespace {
 
@@ -79,12 +87,20 @@ volatile uint64_t secondary_ready;
 volatile uint64_t stop_secondary;
 volatile uint64_t secondary_busy; // the secondary spins in a YIELD loop instead of waiting in WFI
 
+volatile uint64_t lpi_sent_at;
+volatile uint64_t lpi_hits;
+volatile uint64_t lpi_latency_sum;
+constexpr uint32_t kBenchLpi = its::kFirstLpi;
+
 extern "C" void guest_irq()
 {
     const uint64_t now = counter();
     const uint32_t iar = acknowledge();
     const uint32_t id = iar & 0x3ff;
-    if (id == kTimer) {
+    if (iar == kBenchLpi) {
+        lpi_latency_sum = lpi_latency_sum + (now - lpi_sent_at);
+        lpi_hits = lpi_hits + 1;
+    } else if (id == kTimer) {
         uint64_t cval;
         asm volatile("mrs %0, cntv_cval_el0" : "=r"(cval));
         const uint64_t late = now - cval;
@@ -170,6 +186,88 @@ void time_ipi(uint32_t target, const char* name)
     print("BENCH %s: %lu.00 ticks/op\n", name, ipi_latency_sum / kRounds);
 }
 
+// --- LPIs through the ITS (GICv3) ---------------------------------------
+
+// Tables after the image, below the DTB (bench.dts: 4 MiB of RAM, the DTB
+// in its top 2 MiB).
+uint64_t next_free;
+uint64_t allocate(uint64_t bytes, uint64_t align)
+{
+    next_free = (next_free + align - 1) & ~(align - 1);
+    const uint64_t at = next_free;
+    next_free += bytes;
+    memset(reinterpret_cast<void*>(at), 0, bytes);
+    return at;
+}
+
+its::CommandQueue its_queue;
+uint64_t its_rdbase; // vCPU 0 as MAPC and SYNC name it
+
+/// A table of one page for GITS_BASER<n> (the page size the ITS keeps).
+void one_page_table(uint64_t reg)
+{
+    its::set_reg(reg, 0); // 4 KiB pages asked for
+    const uint64_t page = its::baser::page_size(its::baser::page_size_field(its::reg(reg)));
+    const uint64_t table = allocate(page, page);
+    its::set_reg(reg, its::kValid | table | its::baser::page_size_field(its::reg(reg)) << 8);
+}
+
+/// LPIs on in vCPU 0's redistributor, the ITS's tables and queue, and
+/// DeviceID 1's event 0 mapped to LPI 8192 on vCPU 0.
+bool its_setup()
+{
+    next_free = reinterpret_cast<uint64_t>(_end);
+    auto* properties = reinterpret_cast<uint8_t*>(allocate(8192, 4096)); // 14 ID bits: LPIs 8192-16383
+    properties[0] = its::property(0xa0, true);
+    const uint64_t pending = allocate(2048, 0x10000);
+    const uint64_t rd = its::redistributor(0);
+    its::write64(rd + its::kGicrPropbaser, reinterpret_cast<uint64_t>(properties) | 13);
+    its::write64(rd + its::kGicrPendbaser, pending | its::kPendbaserPtz);
+    write32(rd + its::kGicrCtlr, 1);
+    const its::Typer typer = its::Typer::read();
+    for (uint64_t n = 0; n < 8; n++) {
+        const uint64_t type = its::baser::type(its::reg(its::kBaser0 + 8 * n));
+        if (type == its::baser::kDevices || type == its::baser::kCollections) {
+            one_page_table(its::kBaser0 + 8 * n);
+        }
+    }
+    its_queue.init(allocate(4096, 4096), 1);
+    write32(its::kBase + its::kCtlr, its::kCtlrEnabled); // a 32-bit register
+    its_rdbase = typer.pta ? rd : (its::read64(rd + its::kGicrTyper) >> 8) & 0xffff;
+    const uint64_t itt = allocate(256, 256);
+    return its_queue.send(its::cmd::mapc(0, its_rdbase), its::cmd::mapd(1, itt, 1), its::cmd::mapti(1, 0, kBenchLpi, 0),
+                          its::cmd::inv(1, 0), its::cmd::sync(its_rdbase));
+}
+
+/// From queueing INT (its CWRITER write) to the LPI's handler on this vCPU.
+void time_lpi()
+{
+    lpi_hits = 0;
+    lpi_latency_sum = 0;
+    for (uint32_t i = 0; i < kRounds; i++) {
+        const uint64_t wait = counter();
+        while (counter() - wait < 20000) {
+        }
+        its_queue.push(its::cmd::int_(1, 0));
+        lpi_sent_at = counter();
+        its_queue.publish();
+        while (lpi_hits == i) {
+        }
+    }
+    print("BENCH lpi-latency-int: %lu.00 ticks/op\n", lpi_latency_sum / kRounds);
+}
+
+/// A SYNC queued and waited for (GITS_CREADR polled), per command.
+void time_its_command()
+{
+    constexpr uint32_t kCommands = 1000;
+    const uint64_t start = counter();
+    for (uint32_t i = 0; i < kCommands; i++) {
+        its_queue.send(its::cmd::sync(its_rdbase));
+    }
+    print("BENCH its-command: %lu.00 ticks/op\n", (counter() - start) / kCommands);
+}
+
 void report(const char* name, uint64_t ticks, uint64_t loop)
 {
     // Hundredths of a tick per operation, beyond the empty loop.
@@ -201,6 +299,14 @@ extern "C" void guest_main(uint64_t, uint64_t)
     time_timer(true);
     call(kPsciCpuOn, 1, reinterpret_cast<uint64_t>(secondary_entry), 0);
     while (secondary_ready == 0) {
+    }
+    if (v3()) {
+        if (its_setup()) {
+            time_lpi();
+            time_its_command();
+        } else {
+            print("bench: the ITS did not take the setup commands\n");
+        }
     }
     time_ipi(0, "ipi-latency-self");
     time_ipi(1, "ipi-latency-to-wfi");

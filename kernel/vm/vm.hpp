@@ -97,7 +97,6 @@ public:
     // Its ROMs, extra RAM and flash banks (kernel/vm/regions.hpp), as its configuration lists them.
     VmRegion regions[VmConfig::kMaxRegions];
     size_t region_count = 0;
-    Vgic vgic;
     VmConsole console;
     vpsci::CpuView power[limits::kVcpusPerVm] = {};
     SpinLock lock;                     // power states and vCPU starts/stops
@@ -117,6 +116,7 @@ public:
     uint64_t stopped_at = 0;   // physical counter when it last stopped
     uint64_t restart_at = 0;   // a reset in progress: not before this counter value
     uint64_t reset_cursor = 0; // a reset in progress: how much of the reload is done
+    Vgic vgic;                 // last: large (its LPI and ITS models), see Vgic
 
     // VmHost: what the VM's device models may ask of it.
     const char* vm_name() const override { return name; }

@@ -80,6 +80,7 @@ constexpr uint64_t kCollections = 4;
 inline uint64_t type(uint64_t v) { return (v >> 56) & 7; }
 inline uint32_t entry_size(uint64_t v) { return static_cast<uint32_t>((v >> 48) & 0x1f) + 1; }
 inline uint64_t page_size_field(uint64_t v) { return (v >> 8) & 3; } // 0: 4 KiB, 1: 16 KiB, 2: 64 KiB
+inline uint64_t page_size(uint64_t field) { return field == 0 ? 0x1000 : field == 1 ? 0x4000 : 0x10000; }
 /// A table at `address` of `pages` pages of 4 KiB (Size is pages - 1).
 inline uint64_t make(uint64_t address, uint64_t pages, bool indirect)
 {

@@ -1,51 +1,32 @@
 // The little of a virtio network driver (virtio 1.2, 4.2.2 and 5.1) the
 // test guests need to drive the device of their VM's first network
-// (docs/config.md, "Networks"): registers, split virtqueues in the guest's
-// own memory, negotiation, and the device's MAC address.
+// (docs/config.md, "Networks"): registers, split virtqueues
+// (virtqueue.hpp), negotiation, and the device's MAC address.
 #pragma once
 
 #include <stdint.h>
 #include <string.h>
 
+#include "virtqueue.hpp"
+
 namespace guest::vnet {
+
+using virtqueue::addr;
+using virtqueue::Desc;
+using virtqueue::kNext;
+using virtqueue::kWrite;
+using virtqueue::Queue;
 
 constexpr uint64_t kDev = 0x0a200000;
 constexpr uint64_t kStatus = 0x070, kQueueSel = 0x030, kQueueNum = 0x038, kQueueReady = 0x044, kNotify = 0x050,
                    kDescLow = 0x080, kDescHigh = 0x084, kDriverLow = 0x090, kDeviceLow = 0x0a0,
                    kDriverFeaturesSel = 0x024, kDriverFeatures = 0x020, kInterruptAck = 0x064, kConfig = 0x100;
 constexpr uint32_t kAck = 1, kDriver = 2, kDriverOk = 4, kFeaturesOk = 8, kNeedsReset = 64;
-constexpr uint16_t kNext = 1, kWrite = 2;
 constexpr uint32_t kHeader = 12; // struct virtio_net_hdr with VERSION_1
 constexpr uint32_t kMaxFrame = 1514;
 
 inline void w32(uint64_t off, uint32_t v) { *reinterpret_cast<volatile uint32_t*>(kDev + off) = v; }
 inline uint32_t r32(uint64_t off) { return *reinterpret_cast<volatile uint32_t*>(kDev + off); }
-inline uint64_t addr(const void* p) { return reinterpret_cast<uint64_t>(p); }
-
-struct Desc {
-    uint64_t addr;
-    uint32_t len;
-    uint16_t flags;
-    uint16_t next;
-};
-
-/// A split virtqueue of N entries: descriptors, available ring (flags,
-/// idx, ring), used ring (flags, idx, {id, len} elements as 16-bit halves).
-template <uint16_t N> struct Queue {
-    alignas(4096) Desc desc[N];
-    alignas(4096) uint16_t avail[3 + N];
-    alignas(4096) uint16_t used[3 + 4 * N];
-
-    uint16_t used_idx() const { return __atomic_load_n(&used[1], __ATOMIC_ACQUIRE); }
-    /// The head of used element `i`: the low half of its first 32 bits (little-endian).
-    uint16_t used_id(uint16_t i) const { return __atomic_load_n(&used[2 + 4 * (i % N)], __ATOMIC_RELAXED); }
-    /// Makes chain `head` available as entry `idx` (the new available index is idx + 1).
-    void offer(uint16_t idx, uint16_t head)
-    {
-        avail[2 + idx % N] = head;
-        __atomic_store_n(&avail[1], static_cast<uint16_t>(idx + 1), __ATOMIC_RELEASE);
-    }
-};
 
 /// QueueSel, QueueNum and the ring addresses of queue `index`, then QueueReady.
 inline void setup_queue(uint32_t index, uint16_t size, uint64_t desc, uint64_t driver, uint64_t device)

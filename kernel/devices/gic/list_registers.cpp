@@ -178,7 +178,7 @@ int evict_for(Vgic& g, uint32_t vcpu, int priority)
 
 /// The most urgent deliverable interrupt of `vcpu` not in a list register
 /// yet, from the distributor and (GICv3) its LPIs; false if there is none.
-bool most_urgent(Vgic& g, uint32_t vcpu, uint32_t& best, int& best_priority)
+__attribute__((always_inline)) inline bool most_urgent(Vgic& g, uint32_t vcpu, uint32_t& best, int& best_priority)
 {
     const Vgic::CpuState& cs = g.cpu[vcpu];
     const VirtualDistributor& d = g.dist;
@@ -193,7 +193,8 @@ bool most_urgent(Vgic& g, uint32_t vcpu, uint32_t& best, int& best_priority)
         }
     }
     // LPIs skip the distributor (IHI 0069 5.1): GICD_CTLR does not gate them.
-    for (uint32_t word = 0; gic_version == 3 && word < VirtualLpis::kWords; word++) {
+    for (uint32_t words = gic_version == 3 ? g.lpis.pending_words(vcpu) : 0; words != 0; words &= words - 1) {
+        const auto word = static_cast<uint32_t>(__builtin_ctz(words));
         for (uint32_t m = g.lpis.deliverable_mask(vcpu, word); m != 0; m &= m - 1) {
             const uint32_t irq = VirtualLpis::kFirst + word * 32 + static_cast<uint32_t>(__builtin_ctz(m));
             if (g.lpis.priority(vcpu, irq) < best_priority && !in_lr(cs, irq)) {

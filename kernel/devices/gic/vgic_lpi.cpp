@@ -132,6 +132,9 @@ const char* VirtualLpis::enable(Redistributor& rd, GuestRam& ram)
     if (rd.usable != 0 && !(rd.pendbaser & kPendPtz)) {
         memcpy(rd.pending, pending_table(rd, ram), rd.usable / 8); // bit n of byte k: LPI 8k + n, as in a word
     }
+    for (uint32_t w = 0; w < kWords; w++) {
+        note_pending(rd, w);
+    }
     rd.pendbaser &= ~kPendPtz; // it described the table then, not later
     return nullptr;
 }
@@ -147,6 +150,7 @@ void VirtualLpis::disable(Redistributor& rd, GuestRam& ram)
     memset(rd.config, 0, sizeof rd.config);
     memset(rd.enable, 0, sizeof rd.enable);
     memset(rd.pending, 0, sizeof rd.pending);
+    rd.pending_words = 0;
 }
 
 void VirtualLpis::set_pending(uint32_t vcpu, uint32_t intid, bool pending)
@@ -157,6 +161,7 @@ void VirtualLpis::set_pending(uint32_t vcpu, uint32_t intid, bool pending)
     const uint32_t index = intid - kFirst;
     uint32_t& word = rd_[vcpu].pending[index / 32];
     word = pending ? word | 1u << (index % 32) : word & ~(1u << (index % 32));
+    note_pending(rd_[vcpu], index / 32);
 }
 
 bool VirtualLpis::pending(uint32_t vcpu, uint32_t intid) const
@@ -178,6 +183,8 @@ void VirtualLpis::move_all(uint32_t from, uint32_t to)
             rd_[to].pending[w] |= rd_[from].pending[w];
         }
         rd_[from].pending[w] = 0;
+        note_pending(rd_[to], w);
+        note_pending(rd_[from], w);
     }
 }
 
@@ -222,8 +229,8 @@ uint32_t VirtualLpis::deliverable_mask(uint32_t vcpu, uint32_t word) const
 
 bool VirtualLpis::anything_deliverable(uint32_t vcpu) const
 {
-    for (uint32_t w = 0; w < kWords; w++) {
-        if (deliverable_mask(vcpu, w) != 0) {
+    for (uint32_t words = pending_words(vcpu); words != 0; words &= words - 1) {
+        if (deliverable_mask(vcpu, static_cast<uint32_t>(__builtin_ctz(words))) != 0) {
             return true;
         }
     }

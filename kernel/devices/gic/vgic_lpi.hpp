@@ -65,6 +65,11 @@ public:
     /// Bit n set: LPI kFirst + 32 * `word` + n is pending, enabled and its
     /// redistributor has LPIs enabled.
     uint32_t deliverable_mask(uint32_t vcpu, uint32_t word) const;
+    /// Bit w set: word w of `vcpu`'s pending LPIs has one (0 with LPIs off).
+    /// The list-register fill and WFI look only at those words: most
+    /// guests have no LPI pending most of the time, and the look is on
+    /// every interrupt's path.
+    uint32_t pending_words(uint32_t vcpu) const { return vcpu < vcpus_ ? rd_[vcpu].pending_words : 0; }
     bool anything_deliverable(uint32_t vcpu) const;
 
 private:
@@ -76,7 +81,12 @@ private:
         uint8_t config[kCount];
         uint32_t enable[kWords]; // bit 0 of each config byte
         uint32_t pending[kWords];
+        uint32_t pending_words; // bit w: pending[w] != 0
     };
+    static void note_pending(Redistributor& rd, uint32_t word)
+    {
+        rd.pending_words = rd.pending[word] != 0 ? rd.pending_words | 1u << word : rd.pending_words & ~(1u << word);
+    }
 
     const char* enable(Redistributor& rd, GuestRam& ram);
     void disable(Redistributor& rd, GuestRam& ram);
