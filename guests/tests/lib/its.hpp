@@ -48,7 +48,7 @@ inline uint64_t reg(uint64_t offset) { return read64(kBase + offset); }
 inline void set_reg(uint64_t offset, uint64_t v) { write64(kBase + offset, v); }
 inline uint64_t redistributor(uint64_t cpu) { return gic::kGicr + cpu * 0x20000; }
 
-/// GITS_TYPER decoded (12.19.17): each field is "value - 1" in hardware.
+/// GITS_TYPER decoded: each field is "value - 1" in hardware.
 struct Typer {
     bool physical;
     uint32_t itt_entry_size; // bytes
@@ -72,14 +72,14 @@ struct Typer {
     }
 };
 
-/// GITS_BASER<n> fields (12.19.1).
+/// GITS_BASER<n> fields.
 namespace baser {
 constexpr uint64_t kIndirect = 1ull << 62;
 constexpr uint64_t kDevices = 1; // Type
 constexpr uint64_t kCollections = 4;
 inline uint64_t type(uint64_t v) { return (v >> 56) & 7; }
 inline uint32_t entry_size(uint64_t v) { return static_cast<uint32_t>((v >> 48) & 0x1f) + 1; }
-inline uint64_t page_size_field(uint64_t v) { return (v >> 8) & 3; } // 0 4K, 1 16K, 2 64K
+inline uint64_t page_size_field(uint64_t v) { return (v >> 8) & 3; } // 0: 4 KiB, 1: 16 KiB, 2: 64 KiB
 inline uint64_t page_size(uint64_t field) { return field == 0 ? 0x1000 : field == 1 ? 0x4000 : 0x10000; }
 /// A table at `address` of `pages` pages of 4 KiB (Size is pages - 1).
 inline uint64_t make(uint64_t address, uint64_t pages, bool indirect)
@@ -88,7 +88,7 @@ inline uint64_t make(uint64_t address, uint64_t pages, bool indirect)
 }
 } // namespace baser
 
-/// A command (6.3, "ITS commands"): four doublewords, the code in DW0[7:0].
+/// A command (chapter 6, "ITS commands"): four doublewords, the code in DW0[7:0].
 struct Command {
     uint64_t dw[4];
 };
@@ -131,7 +131,7 @@ constexpr Command movall(uint64_t from, uint64_t to) { return {{kMovall, 0, rd(f
 constexpr Command raw(uint64_t code) { return {{code, 0, 0, 0}}; }
 } // namespace cmd
 
-/// The command queue (6.2.1): a ring of `size` bytes the ITS reads from
+/// The command queue (chapter 6): a ring of `size` bytes the ITS reads from
 /// GITS_CREADR up to GITS_CWRITER. The guest never writes more than
 /// size - 32 bytes ahead of what the ITS has read, so a full queue is told
 /// from an empty one.
@@ -176,7 +176,7 @@ public:
     }
 
     /// GITS_CWRITER = what is queued, the commands written before it (the
-    /// ITS reads them as a device would: DSB, 6.2.1).
+    /// ITS reads them as a device would: DSB).
     void publish()
     {
         asm volatile("dsb st" ::: "memory");
@@ -210,7 +210,7 @@ private:
     uint64_t write_ = 0;
 };
 
-/// An LPI's byte in the property table (5.1.1): priority in bits 7:2, bit 1
+/// An LPI's byte in the property table (chapter 5): priority in bits 7:2, bit 1
 /// RES1, bit 0 enable.
 constexpr uint8_t property(uint8_t priority, bool enabled)
 {
