@@ -567,3 +567,33 @@ TEST_F(ItsWithFunction, AHostMsiRaisesWhatTheGuestMapped)
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(Its, WhatAListRegisterMayHoldIsLookedOverAfterTheCommands)
+{
+    typical();
+    mapti(1, 4, kLpi + 4, 1);
+    mapti(1, 5, kLpi + 5, 0);
+    lpis.rechecked(0); // enabling LPIs read the property table: looked over once
+    EXPECT_FALSE(lpis.must_recheck(0));
+    on_device(0x04, 1, 3); // CLEAR: an LPI vCPU 0 may hold in a list register
+    EXPECT_TRUE(lpis.must_recheck(0));
+    EXPECT_TRUE(lpis.withdrawn(0, kLpi + 3));
+    EXPECT_EQ(lpis.followed_to(0, kLpi + 3), -1) << "cleared: gone from the list register";
+    on_device(0x01, 1, 5, 1); // MOVI of a not-pending LPI to collection 1 (vCPU 1)
+    EXPECT_TRUE(lpis.withdrawn(0, kLpi + 5));
+    EXPECT_EQ(lpis.followed_to(0, kLpi + 5), 1) << "found in a list register: raised at vCPU 1";
+    EXPECT_FALSE(lpis.pending(1, kLpi + 5)) << "not raised unless it was somewhere";
+    lpis.rechecked(0);
+    EXPECT_FALSE(lpis.must_recheck(0));
+    EXPECT_FALSE(lpis.withdrawn(0, kLpi + 3));
+    command(0x0e, 0, 1 << 16, 0 << 16); // MOVALL vCPU 1 -> 0
+    EXPECT_EQ(lpis.moved_to(1), 0);
+    ram.put<uint8_t>(kProp + 4, 0x41);
+    on_device(0x0c, 1, 4); // INV of vCPU 1's LPI
+    EXPECT_TRUE(lpis.reconfigured(1)) << "a list register may hold it at its old priority";
+    EXPECT_TRUE(its.take_changed()) << "so every vCPU looks";
+}
+
+} // namespace

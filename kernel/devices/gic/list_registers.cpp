@@ -384,6 +384,45 @@ void maintenance()
 
 namespace {
 
+/// LPIs the ITS took away (CLEAR, DISCARD), moved (MOVI, MOVALL) or gave a
+/// new priority or enable (INV, INVALL) while one of `vcpu`'s list
+/// registers (loaded here) held them pending, not yet taken: out of the
+/// list register, and pending where they belong now (nowhere, another
+/// vCPU, or this one again, to be placed as the property table says).
+/// Returns the vCPUs given one (bit n). Under the lock.
+uint32_t recheck_lpis(Vgic& g, uint32_t vcpu)
+{
+    Vgic::CpuState& cs = g.cpu[vcpu];
+    const int moved = g.lpis.moved_to(vcpu);
+    uint32_t raised = 0;
+    for (uint32_t n = 0; n < lr_count; n++) {
+        const uint64_t lr = (cs.used & (1u << n)) ? hw::read_lr(n) : 0;
+        const auto intid = static_cast<uint32_t>(lr & kLrVirtMask);
+        if (!VirtualLpis::is_lpi(intid) || (lr & kLrStateMask) != kLrPending) {
+            continue; // not an LPI, or taken already: the guest's to end
+        }
+        int to;
+        if (g.lpis.withdrawn(vcpu, intid)) {
+            to = g.lpis.followed_to(vcpu, intid);
+        } else if (moved >= 0) {
+            to = moved;
+        } else if (g.lpis.reconfigured(vcpu)) {
+            to = static_cast<int>(vcpu);
+        } else {
+            continue;
+        }
+        hw::write_lr(n, 0);
+        cs.lr[n] = 0;
+        cs.used &= ~(1u << n);
+        if (to >= 0) {
+            g.lpis.set_pending(static_cast<uint32_t>(to), intid, true);
+            raised |= 1u << to;
+        }
+    }
+    g.lpis.rechecked(vcpu);
+    return raised;
+}
+
 /// enter() when there is something to do: another vCPU's list registers
 /// to swap out, a restart to clean up after, or interrupts to place.
 __attribute__((noinline)) void enter_slow(Vcpu& v, Vgic& g, Vgic::CpuState& cs)
@@ -405,6 +444,19 @@ __attribute__((noinline)) void enter_slow(Vcpu& v, Vgic& g, Vgic::CpuState& cs)
         }
         restore(v);
         owner = &v;
+    }
+    if (gic_version == 3 && g.lpis.must_recheck(v.index)) {
+        uint32_t raised;
+        {
+            LockGuard guard(g.lock);
+            raised = recheck_lpis(g, v.index);
+        }
+        cs.flush = true;
+        const uint32_t others = raised & ~(1u << v.index);
+        if (others != 0) {
+            g.flush(others);
+            g.notify(others, others);
+        }
     }
     if (cs.flush) {
         // Most looks find nothing new (a list register freed, an SGI for

@@ -142,7 +142,10 @@ void Vgic::ItsFrame::deliver(uint32_t writer)
         changed = owner->its.take_changed();
     }
     if (changed) {
-        owner->changed(writer, raised != 0); // an INV may have enabled a pending LPI anywhere
+        // An INV may have enabled a pending LPI anywhere; a CLEAR, DISCARD,
+        // MOVI or INV may concern an LPI a list register holds: every vCPU
+        // looks (list_registers.cpp, recheck_lpis), running ones at once.
+        owner->changed(writer, true);
     } else if (raised != 0) {
         owner->sgi_raised(writer, raised); // like an IPI: only the targets look
     }
@@ -153,11 +156,23 @@ void Vgic::ItsFrame::command_ignored(const ItsCommandError& e)
     if (!owner->host->should_log_fault()) {
         return;
     }
+    // Each command's own fields: MAPD names a device, MAPC and INVALL a
+    // collection, SYNC and MOVALL redistributors (in `why`).
+    const char* vm = owner->host->vm_name();
     if (e.command == nullptr) {
-        log_warn("vm %s: ITS command 0x%02x ignored: %s", owner->host->vm_name(), e.code, e.why);
+        log_warn("vm %s: ITS command 0x%02x ignored: %s", vm, e.code, e.why);
+    } else if (e.code == 0x08) {
+        log_warn("vm %s: ITS command MAPD (DeviceID 0x%x) ignored: %s", vm, e.device, e.why);
+    } else if (e.code == 0x09 || e.code == 0x0d) {
+        log_warn("vm %s: ITS command %s (ICID %u) ignored: %s", vm, e.command, e.collection, e.why);
+    } else if (e.code == 0x05 || e.code == 0x0e) {
+        log_warn("vm %s: ITS command %s ignored: %s", vm, e.command, e.why);
+    } else if (e.code == 0x0a || e.code == 0x0b || e.code == 0x01) {
+        log_warn("vm %s: ITS command %s (DeviceID 0x%x, EventID %u, ICID %u) ignored: %s", vm, e.command, e.device,
+                 e.event, e.collection, e.why);
     } else {
-        log_warn("vm %s: ITS command %s (DeviceID 0x%x, EventID %u, ICID %u) ignored: %s", owner->host->vm_name(),
-                 e.command, e.device, e.event, e.collection, e.why);
+        log_warn("vm %s: ITS command %s (DeviceID 0x%x, EventID %u) ignored: %s", vm, e.command, e.device, e.event,
+                 e.why);
     }
 }
 

@@ -207,6 +207,7 @@ const char* VirtualIts::execute(const Command& c, VirtualLpis& lpis, GuestRam& r
         }
         lpis.move_all(static_cast<uint32_t>(from), static_cast<uint32_t>(onto));
         raised_ |= 1u << onto;
+        changed_ = true;
         return nullptr;
     }
     case kInvall:
@@ -230,7 +231,8 @@ const char* VirtualIts::execute(const Command& c, VirtualLpis& lpis, GuestRam& r
     const int from = target(t->collection);
     if (c.code() == kDiscard) {
         if (from >= 0) {
-            lpis.set_pending(static_cast<uint32_t>(from), t->intid, false);
+            lpis.withdraw(static_cast<uint32_t>(from), t->intid);
+            changed_ = true;
         }
         if (hardware(t->device)) {
             host_->unmap(devices_[t->device].id, t->event);
@@ -244,7 +246,10 @@ const char* VirtualIts::execute(const Command& c, VirtualLpis& lpis, GuestRam& r
     const auto vcpu = static_cast<uint32_t>(from);
     switch (c.code()) {
     case kInt: raise(vcpu, t->intid, lpis); return nullptr;
-    case kClear: lpis.set_pending(vcpu, t->intid, false); return nullptr;
+    case kClear:
+        lpis.withdraw(vcpu, t->intid);
+        changed_ = true;
+        return nullptr;
     case kInv:
         changed_ = true;
         return lpis.invalidate(vcpu, t->intid, ram) ? nullptr : "the LPI property table is not in its RAM";
@@ -260,9 +265,17 @@ const char* VirtualIts::execute(const Command& c, VirtualLpis& lpis, GuestRam& r
     if (hardware(t->device)) {
         host_->move(devices_[t->device].id, t->event, static_cast<uint32_t>(to));
     }
-    if (lpis.pending(vcpu, t->intid)) { // the pending state follows the interrupt
-        lpis.set_pending(vcpu, t->intid, false);
-        raise(static_cast<uint32_t>(to), t->intid, lpis);
+    if (static_cast<uint32_t>(to) != vcpu) {
+        // The pending state follows the interrupt, from a list register too
+        // (the old vCPU gives it up at its next entry; then it is raised here).
+        const bool was_pending = lpis.pending(vcpu, t->intid);
+        lpis.withdraw(vcpu, t->intid);
+        changed_ = true;
+        if (was_pending) {
+            raise(static_cast<uint32_t>(to), t->intid, lpis);
+        } else {
+            lpis.follow(vcpu, t->intid, static_cast<uint32_t>(to));
+        }
     }
     return nullptr;
 }

@@ -173,11 +173,72 @@ bool VirtualLpis::pending(uint32_t vcpu, uint32_t intid) const
     return (rd_[vcpu].pending[index / 32] >> (index % 32)) & 1;
 }
 
+void VirtualLpis::withdraw(uint32_t vcpu, uint32_t intid)
+{
+    if (vcpu >= vcpus_ || !is_lpi(intid)) {
+        return;
+    }
+    set_pending(vcpu, intid, false);
+    const uint32_t index = intid - kFirst;
+    rd_[vcpu].withdrawn[index / 32] |= 1u << (index % 32);
+    rd_[vcpu].recheck = true;
+}
+
+bool VirtualLpis::withdrawn(uint32_t vcpu, uint32_t intid) const
+{
+    const uint32_t index = intid - kFirst;
+    return vcpu < vcpus_ && is_lpi(intid) && ((rd_[vcpu].withdrawn[index / 32] >> (index % 32)) & 1);
+}
+
+void VirtualLpis::follow(uint32_t vcpu, uint32_t intid, uint32_t to)
+{
+    if (vcpu >= vcpus_ || to >= vcpus_ || !is_lpi(intid)) {
+        return;
+    }
+    for (Redistributor::Follow& f : rd_[vcpu].follows) {
+        if (f.to == 0 || f.index == intid - kFirst) {
+            f = {static_cast<uint16_t>(intid - kFirst), static_cast<uint8_t>(to + 1)};
+            return;
+        }
+    }
+    // More MOVIs between two entries of the vCPU than are kept: this one
+    // is raised at its target if a list register holds it (as MOVALL).
+    rd_[vcpu].move_to = static_cast<uint8_t>(to + 1);
+}
+
+int VirtualLpis::followed_to(uint32_t vcpu, uint32_t intid) const
+{
+    if (vcpu >= vcpus_ || !is_lpi(intid)) {
+        return -1;
+    }
+    for (const Redistributor::Follow& f : rd_[vcpu].follows) {
+        if (f.to != 0 && f.index == intid - kFirst) {
+            return f.to - 1;
+        }
+    }
+    return -1;
+}
+
+void VirtualLpis::rechecked(uint32_t vcpu)
+{
+    if (vcpu < vcpus_) {
+        memset(rd_[vcpu].withdrawn, 0, sizeof rd_[vcpu].withdrawn);
+        rd_[vcpu].reconfigured = false;
+        rd_[vcpu].recheck = false;
+        rd_[vcpu].move_to = 0;
+        memset(rd_[vcpu].follows, 0, sizeof rd_[vcpu].follows);
+    }
+}
+
 void VirtualLpis::move_all(uint32_t from, uint32_t to)
 {
     if (from >= vcpus_ || to >= vcpus_ || from == to) {
         return;
     }
+    // What `from`'s list registers hold pending moves too: they are
+    // looked over at its next entry (moved_to()).
+    rd_[from].recheck = true;
+    rd_[from].move_to = static_cast<uint8_t>(to + 1);
     for (uint32_t w = 0; w < kWords; w++) {
         if (rd_[to].enabled) {
             rd_[to].pending[w] |= rd_[from].pending[w];
@@ -199,6 +260,7 @@ bool VirtualLpis::invalidate(uint32_t vcpu, uint32_t intid, GuestRam& ram)
         return false;
     }
     cache(rd, intid - kFirst, table[intid - kFirst]);
+    rd.reconfigured = rd.recheck = true; // a list register may hold it at its old priority
     return true;
 }
 
@@ -215,6 +277,7 @@ bool VirtualLpis::invalidate_all(uint32_t vcpu, GuestRam& ram)
     for (uint32_t i = 0; i < rd.usable; i++) {
         cache(rd, i, table[i]);
     }
+    rd.reconfigured = rd.recheck = true;
     return true;
 }
 

@@ -53,8 +53,33 @@ public:
     /// A redistributor without EnableLPIs drops it, as hardware does.
     void set_pending(uint32_t vcpu, uint32_t intid, bool pending);
     bool pending(uint32_t vcpu, uint32_t intid) const;
-    /// Moves every pending LPI of `from` to `to` (the ITS's MOVALL).
+    /// The ITS takes LPI `intid`'s pending state away from `vcpu` (CLEAR,
+    /// DISCARD, MOVI elsewhere): also from its list registers, if one holds
+    /// it not yet taken (withdrawn()).
+    void withdraw(uint32_t vcpu, uint32_t intid);
+    /// Moves every pending LPI of `from` to `to` (the ITS's MOVALL), those
+    /// in `from`'s list registers not yet taken too.
     void move_all(uint32_t from, uint32_t to);
+    /// Whether `vcpu`'s list registers must be looked over before its next
+    /// entry: an LPI withdrawn, moved or given a new priority or enable
+    /// while a list register may hold it pending.
+    bool must_recheck(uint32_t vcpu) const { return vcpu < vcpus_ && rd_[vcpu].recheck; }
+    /// For that look, per LPI a list register holds pending: true if it must
+    /// leave it (withdrawn: gone; else reconfigured: back to pending, to be
+    /// placed again as the property table now says).
+    bool withdrawn(uint32_t vcpu, uint32_t intid) const;
+    bool reconfigured(uint32_t vcpu) const { return rd_[vcpu].reconfigured; }
+    /// MOVI of an LPI `vcpu` may hold in a list register (not pending in
+    /// the model): if the look finds it there, it is raised at `to`.
+    void follow(uint32_t vcpu, uint32_t intid, uint32_t to);
+    /// Where a withdrawn LPI found in a list register goes: the vCPU a
+    /// MOVI sent it to, or -1 (CLEAR, DISCARD: nowhere).
+    int followed_to(uint32_t vcpu, uint32_t intid) const;
+    /// The vCPU a MOVALL moved `vcpu`'s pending LPIs to since the last look
+    /// (those its list registers held go there too), or -1.
+    int moved_to(uint32_t vcpu) const { return static_cast<int>(rd_[vcpu].move_to) - 1; }
+    /// The look is done.
+    void rechecked(uint32_t vcpu);
     /// Reads LPI `intid`'s entry in `vcpu`'s property table again (INV);
     /// false if the table is no longer in RAM.
     bool invalidate(uint32_t vcpu, uint32_t intid, GuestRam& ram);
@@ -81,7 +106,15 @@ private:
         uint8_t config[kCount];
         uint32_t enable[kWords]; // bit 0 of each config byte
         uint32_t pending[kWords];
-        uint32_t pending_words; // bit w: pending[w] != 0
+        uint32_t pending_words;     // bit w: pending[w] != 0
+        uint32_t withdrawn[kWords]; // taken away while a list register may hold them
+        bool reconfigured;          // invalidated while a list register may hold one
+        bool recheck;               // any of these
+        uint8_t move_to;            // 1 + the vCPU a MOVALL sent them to; 0: none
+        struct Follow {
+            uint16_t index; // LPI kFirst + index
+            uint8_t to;     // 1 + vCPU; 0: unused
+        } follows[8];       // MOVIs of LPIs a list register may hold
     };
     static void note_pending(Redistributor& rd, uint32_t word)
     {
