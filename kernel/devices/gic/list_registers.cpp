@@ -445,10 +445,11 @@ __attribute__((noinline)) void enter_slow(Vcpu& v, Vgic& g, Vgic::CpuState& cs)
         restore(v);
         owner = &v;
     }
-    if (gic_version == 3 && g.lpis.must_recheck(v.index)) {
+    if (cs.recheck_lpis) {
         uint32_t raised;
         {
             LockGuard guard(g.lock);
+            cs.recheck_lpis = false;
             raised = recheck_lpis(g, v.index);
         }
         cs.flush = true;

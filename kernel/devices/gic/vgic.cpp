@@ -100,6 +100,7 @@ bool Vgic::Redistributors::write(uint32_t vcpu, uint64_t offset, unsigned size, 
         LockGuard guard(owner->lock);
         if (VirtualLpis::owns(at)) {
             refused = owner->lpis.write(target, at, size, value, *owner->ram);
+            owner->note_lpi_changes();
         } else {
             owner->dist.redist_write(target, at, size, value);
         }
@@ -140,6 +141,7 @@ void Vgic::ItsFrame::deliver(uint32_t writer)
         LockGuard guard(owner->lock);
         raised = owner->its.take_raised();
         changed = owner->its.take_changed();
+        owner->note_lpi_changes();
     }
     if (changed) {
         // An INV may have enabled a pending LPI anywhere; a CLEAR, DISCARD,

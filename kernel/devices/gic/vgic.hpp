@@ -43,6 +43,7 @@ public:
         bool flush = false;        // something may have become pending
         bool reset = false;        // the VM restarted: this vCPU's list registers hold nothing of value
         bool timer_raised = false; // its virtual timer's interrupt may still be pending, not yet taken
+        bool recheck_lpis = false; // the ITS changed LPIs its list registers may hold (VirtualLpis::must_recheck)
     };
 
     /// The GICv3 redistributors: one MMIO region for all of the VM's vCPUs.
@@ -111,6 +112,14 @@ public:
     /// After a guest write to ITARGETSR/IROUTER: passthrough SPIs are
     /// routed physically to the CPU of the vCPU the guest chose.
     void follow_routes(uint64_t offset, unsigned size);
+    /// After ITS or LPI register work (under the lock): the vCPUs whose list
+    /// registers may hold LPIs that changed look them over at entry.
+    void note_lpi_changes()
+    {
+        for (uint32_t v = 0; v < vcpu_count; v++) {
+            cpu[v].recheck_lpis = cpu[v].recheck_lpis || lpis.must_recheck(v);
+        }
+    }
     /// Interrupts of register word `word` held in list registers as pending
     /// (`want_active` false) or active, for the guest's ISPENDR/ISACTIVER reads.
     uint32_t listed(uint32_t vcpu, uint32_t word, bool want_active);
