@@ -18,8 +18,6 @@
 using namespace guest;
 using namespace guest::gic;
 
-extern "C" char _end[];
-
 namespace {
 
 constexpr uint64_t kIterations = 100000;
@@ -188,18 +186,8 @@ void time_ipi(uint32_t target, const char* name)
 
 // --- LPIs through the ITS (GICv3) ---------------------------------------
 
-// Tables after the image, below the DTB (bench.dts: 4 MiB of RAM, the DTB
-// in its top 2 MiB).
-uint64_t next_free;
-uint64_t allocate(uint64_t bytes, uint64_t align)
-{
-    next_free = (next_free + align - 1) & ~(align - 1);
-    const uint64_t at = next_free;
-    next_free += bytes;
-    memset(reinterpret_cast<void*>(at), 0, bytes);
-    return at;
-}
-
+// Tables and queue from allocate() (lib/guest.hpp): after the image, below
+// the DTB (bench.dts: 4 MiB of RAM, the DTB in its top 2 MiB).
 its::CommandQueue its_queue;
 uint64_t its_rdbase; // vCPU 0 as MAPC and SYNC name it
 
@@ -216,7 +204,6 @@ void one_page_table(uint64_t reg)
 /// DeviceID 1's event 0 mapped to LPI 8192 on vCPU 0.
 bool its_setup()
 {
-    next_free = reinterpret_cast<uint64_t>(_end);
     auto* properties = reinterpret_cast<uint8_t*>(allocate(8192, 4096)); // 14 ID bits: LPIs 8192-16383
     properties[0] = its::property(0xa0, true);
     const uint64_t pending = allocate(2048, 0x10000);

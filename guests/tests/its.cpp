@@ -32,8 +32,6 @@
 using namespace guest;
 using namespace guest::its;
 
-extern "C" char _end[];
-
 namespace {
 
 constexpr uint32_t kMaxCpus = 4;
@@ -100,17 +98,9 @@ volatile uint32_t pmr_applied[kMaxCpus];
 volatile uint32_t ready[kMaxCpus];
 volatile uint32_t finished;
 
-// Guest RAM for tables, ITTs and the queue: after the image, below the DTB
-// (Vireo puts it in the top 2 MiB of the configs' 8 MiB).
-uint64_t next_free;
-uint64_t allocate(uint64_t bytes, uint64_t align)
-{
-    next_free = (next_free + align - 1) & ~(align - 1);
-    const uint64_t at = next_free;
-    next_free += bytes;
-    memset(reinterpret_cast<void*>(at), 0, bytes);
-    return at;
-}
+// Tables, ITTs and the queue come from allocate() (lib/guest.hpp): after
+// the image, below the DTB (Vireo puts it in the top 2 MiB of the configs'
+// 8 MiB).
 
 uint32_t total(uint32_t lpi)
 {
@@ -727,7 +717,6 @@ extern "C" void guest_main(uint64_t, uint64_t dtb)
     }
     cpus = count_cpus(dtb);
     cpu_device = native ? 0 : kCpuDevice;
-    next_free = reinterpret_cast<uint64_t>(_end);
     print("its: %s, %u vCPU%s\n", native ? "native" : "under Vireo", cpus, cpus == 1 ? "" : "s");
     if (!gic::v3()) {
         test("its-gicv3", false);

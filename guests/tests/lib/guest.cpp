@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+extern "C" char _end[];
+
 namespace guest {
 namespace {
 
@@ -103,6 +105,19 @@ uint64_t dt_cells(const void* cells, int count)
         value = value << 32 | fdt32_to_cpu(p[i]);
     }
     return value;
+}
+
+uint64_t allocate(uint64_t bytes, uint64_t align)
+{
+    static uint64_t next_free; // 0: nothing given out yet
+    if (next_free == 0) {
+        next_free = reinterpret_cast<uint64_t>(_end);
+    }
+    next_free = (next_free + align - 1) & ~(align - 1);
+    const uint64_t at = next_free;
+    next_free += bytes;
+    memset(reinterpret_cast<void*>(at), 0, bytes);
+    return at;
 }
 
 uint64_t bootarg(uint64_t dtb, const char* key, uint64_t fallback)

@@ -70,6 +70,12 @@ uint64_t bootarg(uint64_t dtb, const char* key, uint64_t fallback);
 /// `count` big-endian 32-bit cells at `cells` (a DTB property's value) as one number.
 uint64_t dt_cells(const void* cells, int count);
 
+/// Zeroed memory after the guest's image, for tables, queues and buffers
+/// a test hands to a device or the GIC: `bytes` at an `align`-aligned
+/// address, never given back. The test keeps below where its VM's DTB is
+/// (the top 2 MiB of its RAM).
+uint64_t allocate(uint64_t bytes, uint64_t align);
+
 /// Runs `fn` expecting it to take a synchronous exception at EL1; the
 /// faulting instruction is skipped. Returns ESR_EL1 of it, or 0 if none came.
 struct Fault {
