@@ -226,6 +226,15 @@ $(BUILD)/dtb/virt-gicv3-cpu2-fails.dtb: Makefile
 		-m 1G -nographic >/dev/null 2>&1 && fdtput -t x $@.tmp /cpus/cpu@2 reg 0x7f && mv $@.tmp $@
 all: $(BUILD)/dtb/virt-gicv3-cpu2-fails.dtb
 
+# QEMU virt's own DTB (GICv3, SMMUv3) whose PCIe bridge's iommu-map-mask
+# folds requester IDs 0x10 and 0x18 (00:02.0, 00:03.0) onto StreamID 0x10:
+# two VMs may not share the stream (a system test, -dtb).
+$(BUILD)/dtb/virt-gicv3-shared-stream.dtb: Makefile
+	@mkdir -p $(dir $@)
+	$(call quiet,DUMPDTB,$@)$(QEMU) -M virt,virtualization=on,gic-version=3,iommu=smmuv3,dumpdtb=$@.tmp -cpu cortex-a72 \
+		-smp 2 -m 1G -nographic >/dev/null 2>&1 && fdtput -t x $@.tmp /pcie@10000000 iommu-map-mask 0xfff0 && mv $@.tmp $@
+all: $(BUILD)/dtb/virt-gicv3-shared-stream.dtb
+
 # QEMU virt's DTB whose /chosen names a boot package where none can be: in
 # the PCIe window (not RAM) and over Vireo's own image (-kernel's 0x40200000).
 $(BUILD)/dtb/virt-package-%.dtb: Makefile

@@ -19,6 +19,8 @@ struct Claim {
     const Vm* vm = nullptr;
     uint32_t rid = 0;
     uint32_t intid = 0;
+    bool confined = false; // behind an SMMU: its stream is (smmu, sid)
+    dma::Stream stream;
 };
 constexpr size_t kMaxClaims = 64;
 constinit Claim claims[kMaxClaims] = {};
@@ -136,6 +138,17 @@ bool check(const Vm& vm, const Platform& host, Function& f)
     }
     f.stream.smmu = static_cast<uint32_t>(smmu);
     f.confined = unconfined == nullptr;
+    for (const Claim& c : claims) {
+        // The bridge's iommu-map may give functions one StreamID (a mask,
+        // aliases): a stream translates for one VM only.
+        if (f.confined && c.vm != nullptr && c.vm != &vm && c.confined && c.stream.smmu == f.stream.smmu &&
+            c.stream.sid == f.stream.sid) {
+            log_error("vm %s: property 'pci-functions': %s would share SMMU %u stream 0x%x with %02x:%02x.%x of vm %s: "
+                      "expected functions whose streams no other VM uses",
+                      vm_name, f.name, f.stream.smmu, f.stream.sid, c.rid >> 8, c.rid >> 3 & 31, c.rid & 7, c.vm->name);
+            return false;
+        }
+    }
     if (unconfined != nullptr && !vm.spec->config->unconfined_dma) {
         log_error("vm %s: property 'pci-functions': the DMA of %s would not be confined: %s: expected an SMMU that "
                   "translates it (QEMU: -M virt,iommu=smmuv3), or both identity-mapped; and unconfined-dma; on the VM "
@@ -214,7 +227,7 @@ bool claim(Vm& vm, const Platform& host)
         }
         for (Claim& c : claims) {
             if (c.vm == nullptr) {
-                c = {&vm, f.at.rid(), f.intid};
+                c = {&vm, f.at.rid(), f.intid, f.confined, f.stream};
                 break;
             }
         }
