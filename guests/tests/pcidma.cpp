@@ -27,6 +27,7 @@
 #include "lib/edu.hpp"
 #include "lib/gic.hpp"
 #include "lib/guest.hpp"
+#include "lib/pattern.hpp"
 #include "lib/pci.hpp"
 
 using namespace guest;
@@ -72,24 +73,9 @@ volatile uint32_t edu_interrupts;
 volatile uint32_t edu_status_seen;
 volatile uint32_t strays;
 
-volatile uint64_t* words(uint64_t address) { return reinterpret_cast<volatile uint64_t*>(address); }
-uint64_t pattern(uint64_t seed, uint64_t i) { return seed ^ (i * 0x9e3779b97f4a7c15ull); }
-
-void fill(uint64_t address, uint64_t bytes, uint64_t seed)
-{
-    for (uint64_t i = 0; i < bytes / 8; i++) {
-        words(address)[i] = pattern(seed, i);
-    }
-}
-
-bool holds(uint64_t address, uint64_t bytes, uint64_t seed)
-{
-    bool same = true;
-    for (uint64_t i = 0; i < bytes / 8; i++) {
-        same = same && words(address)[i] == pattern(seed, i);
-    }
-    return same;
-}
+using pattern::fill;
+using pattern::holds;
+using pattern::words;
 
 void clear(uint64_t address, uint64_t bytes)
 {

@@ -29,6 +29,7 @@
 
 #include "lib/gic.hpp"
 #include "lib/guest.hpp"
+#include "lib/pattern.hpp"
 #include "lib/pci.hpp"
 #include "lib/virtio_pci.hpp"
 #include "lib/virtqueue.hpp"
@@ -96,24 +97,9 @@ virtio_pci::Device device;
 bool native;
 volatile uint32_t interrupts;
 
-volatile uint64_t* words(uint64_t address) { return reinterpret_cast<volatile uint64_t*>(address); }
-uint64_t pattern(uint64_t seed, uint64_t i) { return seed ^ (i * 0x9e3779b97f4a7c15ull); }
-
-void fill(uint64_t address, uint64_t bytes, uint64_t seed)
-{
-    for (uint64_t i = 0; i < bytes / 8; i++) {
-        words(address)[i] = pattern(seed, i);
-    }
-}
-
-bool holds(uint64_t address, uint64_t bytes, uint64_t seed)
-{
-    bool same = true;
-    for (uint64_t i = 0; i < bytes / 8; i++) {
-        same = same && words(address)[i] == pattern(seed, i);
-    }
-    return same;
-}
+using pattern::fill;
+using pattern::holds;
+using pattern::words;
 
 void pause_ms(uint64_t ms)
 {
