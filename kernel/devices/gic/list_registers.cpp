@@ -340,7 +340,7 @@ bool anything_deliverable(const Vgic& g, uint32_t vcpu)
             return true;
         }
     }
-    return gic_version == 3 && g.lpis.pending_words(vcpu) != 0 && g.lpis.anything_deliverable(vcpu);
+    return gic_version == 3 && g.lpis.anything_deliverable(vcpu); // looks at pending words only
 }
 
 } // namespace
