@@ -178,19 +178,4 @@ bool decode_load_store(uint32_t insn, MmioAccess& out)
     }
 }
 
-uint64_t load_result(const MmioAccess& access, uint64_t raw)
-{
-    const unsigned bits_read = access.size * 8u;
-    uint64_t value = bits_read == 64 ? raw : raw & ((1ull << bits_read) - 1);
-    if (access.sign_extend && bits_read < 64 && (value >> (bits_read - 1)) & 1) {
-        value |= ~0ull << bits_read;
-    }
-    return access.reg64 ? value : value & 0xffffffffull;
-}
-
-uint64_t store_value(const MmioAccess& access, uint64_t reg)
-{
-    return access.size == 8 ? reg : reg & ((1ull << (access.size * 8u)) - 1);
-}
-
 } // namespace vcpu

@@ -95,31 +95,36 @@ void Vcpu::reset(uint64_t pc, uint64_t x0)
     pmu.request_reset(); // its own CPU drops what the hardware holds of it (vpmu::enter)
 }
 
-void Vcpu::load()
+void Vcpu::switch_in(PerCpu* cpu)
+{
+    if (cpu->loaded != nullptr && cpu->loaded != this) {
+        el1_state_save(cpu->loaded->el1);
+    }
+    if (needs_reload_) {
+        // After reset(): nobody saves into our state any more (we own
+        // the registers, or our state left them), so it is reset now.
+        // Our pre-reset registers are dropped unsaved.
+        if (cpu->fp_owner == this) {
+            cpu->fp_owner = nullptr;
+        }
+        el1 = {};
+        el1.sctlr = kSctlrEl1Reset;
+        fp = {};
+    }
+    needs_reload_ = false;
+    el1_state_load(el1);
+    debug_load(debug);
+    WRITE_SYSREG(vttbr_el2, stage2->vttbr);
+    WRITE_SYSREG(cntvoff_el2, stage2->cntvoff);
+    WRITE_SYSREG(vmpidr_el2, (1ull << 31) | mpidr);
+    cpu->loaded = this;
+}
+
+inline void Vcpu::load()
 {
     PerCpu* cpu = this_cpu();
-    if (cpu->loaded != this || needs_reload_) {
-        if (cpu->loaded != nullptr && cpu->loaded != this) {
-            el1_state_save(cpu->loaded->el1);
-        }
-        if (needs_reload_) {
-            // After reset(): nobody saves into our state any more (we own
-            // the registers, or our state left them), so it is reset now.
-            // Our pre-reset registers are dropped unsaved.
-            if (cpu->fp_owner == this) {
-                cpu->fp_owner = nullptr;
-            }
-            el1 = {};
-            el1.sctlr = kSctlrEl1Reset;
-            fp = {};
-        }
-        needs_reload_ = false;
-        el1_state_load(el1);
-        debug_load(debug);
-        WRITE_SYSREG(vttbr_el2, stage2->vttbr);
-        WRITE_SYSREG(cntvoff_el2, stage2->cntvoff);
-        WRITE_SYSREG(vmpidr_el2, (1ull << 31) | mpidr);
-        cpu->loaded = this;
+    if (cpu->loaded != this || needs_reload_) [[unlikely]] {
+        switch_in(cpu);
     }
     // A vCPU alone on its CPU waits in its own WFI (trap_wfi false), as KVM
     // lets it: nobody else could use the CPU, and the exit and the
@@ -270,7 +275,7 @@ bool Vcpu::decode_from_instruction(Exit& exit)
     return true;
 }
 
-void Vcpu::charge_vireo(uint64_t now)
+inline void Vcpu::charge_vireo(uint64_t now)
 {
     if (exited_at_ == 0) {
         return;

@@ -14,6 +14,7 @@
 
 class Vm;
 class Vgic;
+struct PerCpu;
 
 enum class VcpuState : uint8_t {
     Off,      // not started (PSCI CPU_OFF, or never powered on)
@@ -185,9 +186,6 @@ public:
     void inject_undefined();
     void inject_abort(uint64_t far, bool instruction, bool write);
 
-    /// Puts this vCPU's EL1 state and stage-2 context into the registers of
-    /// the calling physical CPU, saving whoever was there.
-    void load();
     /// Saves this vCPU's EL1 and FP/SIMD state out of the registers of the
     /// calling physical CPU (its own: when it goes off or is stopped), so
     /// another CPU may reset it.
@@ -198,6 +196,12 @@ private:
     uint64_t exited_at_ = 0;   // physical counter at the last exit; 0 once charged
     uint8_t counted_kind_ = 0; // the kind the last exit was counted as
     bool needs_reload_ = false;
+    /// Puts this vCPU's EL1 state and stage-2 context into the registers of
+    /// the calling physical CPU, saving whoever was there.
+    void load();
+    /// load() when another vCPU's state (or none, or ours from before a
+    /// reset) is in the registers.
+    __attribute__((noinline)) void switch_in(PerCpu* cpu);
     void take_fpsimd();
     /// Charges the time from the last exit to `now` to that exit's kind.
     void charge_vireo(uint64_t now);

@@ -7,12 +7,15 @@
 #include "kernel/base/spinlock.hpp"
 
 namespace console {
+
+LogLevel detail::current_level = LogLevel::Info;
+using detail::current_level;
+
 namespace {
 
 Uart uart;
 SpinLock lock;
 bool locking = false;
-LogLevel current_level = LogLevel::Info;
 
 constexpr size_t kLineMax = 512;
 

@@ -22,6 +22,13 @@ void enable_locking();
 void set_level(LogLevel level);
 LogLevel level();
 
+namespace detail {
+extern LogLevel current_level;
+}
+/// Whether debug lines are printed: log_debug's arguments (a VM's name, a
+/// register) are not even gathered otherwise, on exit paths that are hot.
+inline bool debugging() { return detail::current_level >= LogLevel::Debug; }
+
 /// Writes raw bytes (no lock: for the early path and the fatal path).
 void write_raw(const char* text, size_t length);
 /// Writes raw bytes under the lock: the output of `owner`, the only VM's
@@ -65,4 +72,9 @@ private:
 #define log_error(...) console::log(LogLevel::Error, __VA_ARGS__)
 #define log_warn(...) console::log(LogLevel::Warn, __VA_ARGS__)
 #define log_info(...) console::log(LogLevel::Info, __VA_ARGS__)
-#define log_debug(...) console::log(LogLevel::Debug, __VA_ARGS__)
+#define log_debug(...)                                                                                                 \
+    do {                                                                                                               \
+        if (console::debugging()) {                                                                                    \
+            console::log(LogLevel::Debug, __VA_ARGS__);                                                                \
+        }                                                                                                              \
+    } while (0)

@@ -18,6 +18,7 @@ struct PerCpu {
     Vcpu* loaded = nullptr;          // whose EL1 state is in the registers
     Vcpu* fp_owner = nullptr;        // whose FP/SIMD state is in the registers
     Vcpu* lr_owner = nullptr;        // whose virtual GIC list registers are in GICH
+    Vcpu* pmu_owner = nullptr;       // whose counters the PMU holds (kernel/devices/pmu/vpmu.cpp)
     uint64_t mpidr = 0;
     uint32_t index = 0;
     uint32_t online = 0;        // set by the CPU itself once it runs C++ with the MMU on

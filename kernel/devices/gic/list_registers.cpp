@@ -423,9 +423,11 @@ uint32_t recheck_lpis(Vgic& g, uint32_t vcpu)
     return raised;
 }
 
+} // namespace
+
 /// enter() when there is something to do: another vCPU's list registers
 /// to swap out, a restart to clean up after, or interrupts to place.
-__attribute__((noinline)) void enter_slow(Vcpu& v, Vgic& g, Vgic::CpuState& cs)
+void enter_slow(Vcpu& v, Vgic& g, Vgic::CpuState& cs)
 {
     Vcpu*& owner = this_cpu()->lr_owner;
     if (cs.reset) {
@@ -471,18 +473,6 @@ __attribute__((noinline)) void enter_slow(Vcpu& v, Vgic& g, Vgic::CpuState& cs)
             hw::write_hcr(kHcrEn);
             fill(g, v.index);
         }
-    }
-}
-
-} // namespace
-
-void enter(Vcpu& v)
-{
-    Vgic& g = *v.vgic;
-    Vgic::CpuState& cs = g.cpu[v.index];
-    // The common case, e.g. back from a hypercall: nothing to do.
-    if (this_cpu()->lr_owner != &v || cs.flush || cs.reset) {
-        enter_slow(v, g, cs);
     }
 }
 
@@ -578,10 +568,8 @@ __attribute__((noinline)) void settle_timer(Vcpu& v, Vgic::CpuState& cs)
 
 } // namespace
 
-namespace {
-
 /// exit() with list registers in use or a timer interrupt to watch.
-__attribute__((noinline)) void exit_slow(Vcpu& v, Vgic::CpuState& cs)
+void exit_slow(Vcpu& v, Vgic::CpuState& cs)
 {
     if (cs.used != 0) {
         const uint64_t empty = hw::empty_lrs();
@@ -597,16 +585,6 @@ __attribute__((noinline)) void exit_slow(Vcpu& v, Vgic::CpuState& cs)
     }
     if (cs.timer_raised) {
         settle_timer(v, cs);
-    }
-}
-
-} // namespace
-
-void exit(Vcpu& v)
-{
-    Vgic::CpuState& cs = v.vgic->cpu[v.index];
-    if (cs.used != 0 || cs.timer_raised) {
-        exit_slow(v, cs);
     }
 }
 

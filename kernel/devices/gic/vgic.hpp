@@ -12,13 +12,14 @@
 #include <stdint.h>
 
 #include "kernel/base/spinlock.hpp"
+#include "kernel/cpu/percpu.hpp"
 #include "kernel/devices/gic/vgic_dist.hpp"
 #include "kernel/devices/gic/vgic_its.hpp"
 #include "kernel/devices/gic/vgic_lpi.hpp"
 #include "kernel/devices/guest_ram.hpp"
 #include "kernel/devices/mmio/mmio_bus.hpp"
+#include "vcpu/vcpu.hpp"
 
-class Vcpu;
 class VmHost;
 class PageTable;
 struct Platform;
@@ -151,13 +152,31 @@ void maintenance();
 // The calls below that take a Vcpu are for vCPUs with a virtual GIC
 // (Vcpu::vgic set), but for timer_fired.
 
-/// Before entering `vcpu`: its list registers in place, new interrupts in them.
-void enter(Vcpu& vcpu);
+void enter_slow(Vcpu& vcpu, Vgic& vgic, Vgic::CpuState& cs);
+void exit_slow(Vcpu& vcpu, Vgic::CpuState& cs);
+
+/// Before entering `vcpu`: its list registers in place, new interrupts in
+/// them. Inline, as exit() is: on most entries (back from a hypercall or
+/// an MMIO access) there is nothing to do, which a few loads show.
+inline void enter(Vcpu& vcpu)
+{
+    Vgic& g = *vcpu.vgic;
+    Vgic::CpuState& cs = g.cpu[vcpu.index];
+    if (this_cpu()->lr_owner != &vcpu || cs.flush || cs.reset) {
+        enter_slow(vcpu, g, cs);
+    }
+}
 /// Before entering a vCPU without a virtual GIC: takes any other vCPU's
 /// list registers off this CPU, so none of its interrupts reach this guest.
 void release_cpu();
 /// After an exit: frees list registers the guest has completed.
-void exit(Vcpu& vcpu);
+inline void exit(Vcpu& vcpu)
+{
+    Vgic::CpuState& cs = vcpu.vgic->cpu[vcpu.index];
+    if (cs.used != 0 || cs.timer_raised) {
+        exit_slow(vcpu, cs);
+    }
+}
 /// The physical virtual-timer PPI fired while `vcpu` was loaded.
 void timer_fired(Vcpu& vcpu, uint32_t intid);
 /// An MSI reached the VM from a passed-through function (DeviceID

@@ -87,9 +87,7 @@ constinit unsigned host_pmuver = 0;
 constinit unsigned n_counters = 0;
 constinit uint64_t pmcr_id = 0; // the hardware PMCR_EL0's IMP and IDCODE
 constinit pmu::Events events;
-constinit Vcpu* owner[VIREO_MAX_CPUS] = {}; // whose counters each CPU's PMU holds
-
-Vcpu*& owner_here() { return owner[this_cpu()->index]; }
+Vcpu*& owner_here() { return this_cpu()->pmu_owner; }
 
 uint32_t mask() { return pmu::counter_mask(n_counters); }
 
@@ -347,10 +345,10 @@ bool access(Vcpu& v, const vcpu::SysRegAccess& a)
     return ok;
 }
 
-void enter(Vcpu& v)
+void enter_slow(Vcpu& v)
 {
     Vcpu*& o = owner_here();
-    if (__atomic_load_n(&v.pmu.reset_requested, __ATOMIC_ACQUIRE)) [[unlikely]] {
+    if (__atomic_load_n(&v.pmu.reset_requested, __ATOMIC_ACQUIRE)) {
         if (o == &v) {
             hw::idle(); // the state from before the reset goes unsaved
             o = nullptr;
@@ -361,7 +359,7 @@ void enter(Vcpu& v)
         v.pmu = PmuState{};
     }
     if (o == &v || (o == nullptr && !v.pmu.used)) {
-        return; // the common case: no switch, or nobody's counters to move
+        return; // no switch, or nobody's counters to move
     }
     if (o != nullptr) {
         save(*o);

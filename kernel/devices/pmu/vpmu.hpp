@@ -10,9 +10,9 @@
 
 #include <stdint.h>
 
+#include "kernel/cpu/percpu.hpp"
 #include "vcpu/exit.hpp"
-
-class Vcpu;
+#include "vcpu/vcpu.hpp"
 
 namespace vpmu {
 
@@ -34,9 +34,19 @@ unsigned counters();
 /// Emulates a trapped MRS/MSR if it names a PMU register of a VM that has
 /// a PMU; false (UNDEFINED) otherwise.
 bool access(Vcpu& vcpu, const vcpu::SysRegAccess& access);
+void enter_slow(Vcpu& vcpu);
 /// Before entering `vcpu` on this CPU: the hardware holds its counters if
-/// it uses them, and nobody else's.
-void enter(Vcpu& vcpu);
+/// it uses them, and nobody else's. Inline: on every entry it usually
+/// finds nothing to do (the vCPU's counters are here already, or nobody's
+/// are and it has none).
+inline void enter(Vcpu& vcpu)
+{
+    const Vcpu* o = this_cpu()->pmu_owner;
+    if (__atomic_load_n(&vcpu.pmu.reset_requested, __ATOMIC_ACQUIRE) || (o != &vcpu && (o != nullptr || vcpu.pmu.used)))
+        [[unlikely]] {
+        enter_slow(vcpu);
+    }
+}
 /// Brings the overflow interrupt of `vcpu` (loaded here) up to date: one
 /// the guest ended with its overflow flag still set is raised again, as
 /// the level-sensitive line would (at a WFI: the guest waits for it).
