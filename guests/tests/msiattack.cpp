@@ -85,11 +85,11 @@ void raise_msi() { device.w32(edu::kIrqRaise, 1); }
 /// Finds the VM's function in its virtual ECAM, turns on its registers and
 /// bus mastering (an MSI is a DMA write), points its MSI at the ITS
 /// doorbell with `event` and sets up the ITS; false if any of it fails.
-bool bring_up(uint64_t dtb, uint32_t slot, uint32_t event, const char* name)
+bool bring_up(uint64_t dtb, uint32_t slot, uint32_t event, const char* name, pci::Function& fn)
 {
     pci::HostBridge bridge;
     const int node = pci::find_host_bridge(dtb, bridge);
-    const pci::Function fn(bridge.ecam, slot, 0);
+    fn = pci::Function(bridge.ecam, slot, 0);
     const uint32_t id = node < 0 ? 0 : fn.read32(pci::kId);
     device.bar = node < 0 ? 0 : fn.read32(pci::kBar0) & pci::kBarAddressMask;
     fn.write16(pci::kCommand, pci::kMemorySpace | pci::kBusMaster);
@@ -105,16 +105,23 @@ bool bring_up(uint64_t dtb, uint32_t slot, uint32_t event, const char* name)
                 details);
 }
 
+/// The VM's own function's `event` as `lpi` on vCPU 0 (collection 0), as
+/// a driver maps it.
+bool map_own(uint32_t device, uint32_t event, uint32_t lpi)
+{
+    return queue.send(cmd::mapc(0, rdbase), cmd::mapd(device, allocate(8 << kEventBits, 256), kEventBits),
+                      cmd::mapti(device, event, lpi, 0), cmd::sync(rdbase));
+}
+
 // --- the victim -----------------------------------------------------------
 
 void victim(uint64_t dtb)
 {
-    if (!bring_up(dtb, kVictimSlot, kVictimEvent, "msiattack-victim-function")) {
+    pci::Function fn(0, 0, 0);
+    if (!bring_up(dtb, kVictimSlot, kVictimEvent, "msiattack-victim-function", fn)) {
         return;
     }
-    const bool mapped =
-        queue.send(cmd::mapc(0, rdbase), cmd::mapd(kVictimDevice, allocate(8 << kEventBits, 256), kEventBits),
-                   cmd::mapti(kVictimDevice, kVictimEvent, kVictimLpi, 0), cmd::sync(rdbase));
+    const bool mapped = map_own(kVictimDevice, kVictimEvent, kVictimLpi);
     uint32_t raised = 0;
     for (; raised < 10; raised++) {
         raise_msi();
@@ -270,22 +277,19 @@ bool own_msis_work(const char* name, uint32_t count)
 
 void attacker(uint64_t dtb)
 {
-    if (!bring_up(dtb, kAttackerSlot, kOwnEvent, "msiattack-function")) {
+    pci::Function fn(0, 0, 0);
+    if (!bring_up(dtb, kAttackerSlot, kOwnEvent, "msiattack-function", fn)) {
         return;
     }
-    const bool mapped =
-        queue.send(cmd::mapc(0, rdbase), cmd::mapd(kAttackerDevice, allocate(8 << kEventBits, 256), kEventBits),
-                   cmd::mapti(kAttackerDevice, kOwnEvent, kOwnLpi, 0), cmd::sync(rdbase));
+    const bool mapped = map_own(kAttackerDevice, kOwnEvent, kOwnLpi);
     if (!own_msis_work("msiattack-own-msi-works", 3) || !mapped) {
         return;
     }
     pause_ms(1000); // the victim counts by now
     print("msiattack: attacking\n");
-    pci::HostBridge bridge;
-    pci::find_host_bridge(dtb, bridge);
     foreign_commands();
     foreign_device_mapped();
-    forged_msis(pci::Function(bridge.ecam, kAttackerSlot, 0));
+    forged_msis(fn);
     forged_dma(allocate(4096, 4096));
     translater_writes();
     own_msis_work("msiattack-own-msi-still-works", 3);
