@@ -4,17 +4,22 @@
 // to a second vCPU; the traps an interrupt's acknowledge and EOI cost; on
 // GICv3, an LPI raised by the ITS's INT command (to its handler) and the
 // round trip of an ITS command (queued, CWRITER, CREADR polled until the
-// ITS has done it: the VM's virtual ITS, natively QEMU's); and four rows
-// of the standard measurement ("std-", see below).
+// ITS has done it: the VM's virtual ITS, natively QEMU's); and, when QEMU's
+// edu is at 00:02.0 (tests/configs/bare/bench-msi.dts passes it through;
+// natively -device edu,addr=2), only the latency of its MSI: from the write
+// to its interrupt-raise register to the handler of the LPI the ITS makes
+// of it. And four rows of the standard measurement ("std-", see below).
 // Timed with CNTVCT. Runs as a VM under Vireo (tests/configs/bare/bench.dts) or natively
 // at EL1 (QEMU -kernel bench.elf without virtualization=on) for the
 // baseline; scripts/bench runs both under -icount shift=0, where the
 // counter follows executed instructions.
 #include <string.h>
 
+#include "lib/edu.hpp"
 #include "lib/gic.hpp"
 #include "lib/guest.hpp"
 #include "lib/its.hpp"
+#include "lib/pci.hpp"
 
 using namespace guest;
 using namespace guest::gic;
@@ -192,39 +197,15 @@ void time_ipi(uint32_t target, const char* name)
 its::CommandQueue its_queue;
 uint64_t its_rdbase; // vCPU 0 as MAPC and SYNC name it
 
-/// A table of one page for GITS_BASER<n> (the page size the ITS keeps).
-void one_page_table(uint64_t reg)
+/// The ITS started (lib/its.hpp) with LPI 8192 enabled, and event 0 of
+/// DeviceID `device` mapped to it on vCPU 0.
+bool its_setup(uint32_t device)
 {
-    its::set_reg(reg, 0); // 4 KiB pages asked for
-    const uint64_t page = its::baser::page_size(its::baser::page_size_field(its::reg(reg)));
-    const uint64_t table = allocate(page, page);
-    its::set_reg(reg, its::kValid | table | its::baser::page_size_field(its::reg(reg)) << 8);
-}
-
-/// LPIs on in vCPU 0's redistributor, the ITS's tables and queue, and
-/// DeviceID 1's event 0 mapped to LPI 8192 on vCPU 0.
-bool its_setup()
-{
-    auto* properties = reinterpret_cast<uint8_t*>(allocate(8192, 4096)); // 14 ID bits: LPIs 8192-16383
-    properties[0] = its::property(0xa0, true);
-    const uint64_t pending = allocate(2048, 0x10000);
-    const uint64_t rd = its::redistributor(0);
-    its::write64(rd + its::kGicrPropbaser, reinterpret_cast<uint64_t>(properties) | 13);
-    its::write64(rd + its::kGicrPendbaser, pending | its::kPendbaserPtz);
-    write32(rd + its::kGicrCtlr, 1);
-    const its::Typer typer = its::Typer::read();
-    for (uint64_t n = 0; n < 8; n++) {
-        const uint64_t type = its::baser::type(its::reg(its::kBaser0 + 8 * n));
-        if (type == its::baser::kDevices || type == its::baser::kCollections) {
-            one_page_table(its::kBaser0 + 8 * n);
-        }
-    }
-    its_queue.init(allocate(4096, 4096), 1);
-    write32(its::kBase + its::kCtlr, its::kCtlrEnabled); // a 32-bit register
-    its_rdbase = typer.pta ? rd : (its::read64(rd + its::kGicrTyper) >> 8) & 0xffff;
+    its_rdbase = its::start(its_queue, 0, 1, 0xa0);
     const uint64_t itt = allocate(256, 256);
-    return its_queue.send(its::cmd::mapc(0, its_rdbase), its::cmd::mapd(1, itt, 1), its::cmd::mapti(1, 0, kBenchLpi, 0),
-                          its::cmd::inv(1, 0), its::cmd::sync(its_rdbase));
+    return its_queue.send(its::cmd::mapc(0, its_rdbase), its::cmd::mapd(device, itt, 1),
+                          its::cmd::mapti(device, 0, kBenchLpi, 0), its::cmd::inv(device, 0),
+                          its::cmd::sync(its_rdbase));
 }
 
 /// From queueing INT (its CWRITER write) to the LPI's handler on this vCPU.
@@ -243,6 +224,51 @@ void time_lpi()
         }
     }
     print("BENCH lpi-latency-int: %lu.00 ticks/op\n", lpi_latency_sum / kRounds);
+}
+
+// The edu function at 00:02.0: its MSI (event 0 of DeviceID 0x10, its
+// requester ID, natively and under Vireo) to the ITS's doorbell.
+constexpr uint32_t kEduSlot = 2;
+
+/// The function at 00:02.0 of the bridge in the DTB at `dtb`, if it is edu.
+bool find_edu(uint64_t dtb, pci::Function& fn)
+{
+    pci::HostBridge bridge;
+    if (dtb == 0 || pci::find_host_bridge(dtb, bridge) < 0) {
+        return false;
+    }
+    fn = pci::Function(bridge.ecam, kEduSlot, 0);
+    if (fn.read32(pci::kId) != edu::kPciId) {
+        return false;
+    }
+    if ((fn.read32(pci::kBar0) & pci::kBarAddressMask) == 0) {
+        fn.write32(pci::kBar0, static_cast<uint32_t>(bridge.window)); // natively nothing placed it
+    }
+    return true;
+}
+
+/// From the write to edu's interrupt-raise register (each sends one MSI)
+/// to the LPI's handler on this vCPU.
+void time_msi(const pci::Function& fn)
+{
+    const edu::Device device{fn.read32(pci::kBar0) & pci::kBarAddressMask};
+    fn.write16(pci::kCommand, pci::kMemorySpace | pci::kBusMaster); // an MSI is a DMA write
+    if (!pci::set_msi(fn, its::kTranslater, 0) || !its_setup(kEduSlot << 3)) {
+        print("bench: edu's MSI could not be set up\n");
+        return;
+    }
+    lpi_hits = 0;
+    lpi_latency_sum = 0;
+    for (uint32_t i = 0; i < kRounds; i++) {
+        const uint64_t wait = counter();
+        while (counter() - wait < 20000) {
+        }
+        lpi_sent_at = counter();
+        device.w32(edu::kIrqRaise, 1);
+        while (lpi_hits == i) {
+        }
+    }
+    print("BENCH msi-latency-edu: %lu.00 ticks/op\n", lpi_latency_sum / kRounds);
 }
 
 /// A SYNC queued and waited for (GITS_CREADR polled), per command.
@@ -330,7 +356,7 @@ void report(const char* name, uint64_t ticks, uint64_t loop)
 
 } // namespace
 
-extern "C" void guest_main(uint64_t, uint64_t)
+extern "C" void guest_main(uint64_t, uint64_t dtb)
 {
     // Natively, HVC reaches QEMU's own PSCI, which answers -1 to our call.
     const bool native = call(kHcUid) != 0x7669726f;
@@ -340,6 +366,14 @@ extern "C" void guest_main(uint64_t, uint64_t)
     uint64_t freq;
     asm volatile("mrs %0, cntfrq_el0" : "=r"(freq));
     print("BENCH mode: %s, %lu iterations, counter %lu Hz\n", native ? "native" : "vireo", kIterations, freq);
+    pci::Function edu_fn(0, 0, 0);
+    if (v3() && find_edu(dtb, edu_fn)) {
+        enable_distributor();
+        cpu_interrupts_on();
+        time_msi(edu_fn);
+        asm volatile("msr daifset, #2");
+        return;
+    }
     const uint64_t loop = time_loop();
     report("null-hypercall", time_hvc(), loop);
     report("mmio-read", time_mmio(), loop);
@@ -356,7 +390,7 @@ extern "C" void guest_main(uint64_t, uint64_t)
     while (secondary_ready == 0) {
     }
     if (v3()) {
-        if (its_setup()) {
+        if (its_setup(1)) {
             time_lpi();
             time_its_command();
         } else {

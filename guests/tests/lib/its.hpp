@@ -217,4 +217,42 @@ constexpr uint8_t property(uint8_t priority, bool enabled)
     return static_cast<uint8_t>((priority & 0xfc) | 2 | (enabled ? 1 : 0));
 }
 
+/// A table of one page for the GITS_BASER<n> at `offset` (in the page
+/// size the ITS keeps of those asked for), from allocate().
+inline void one_page_table(uint64_t offset)
+{
+    set_reg(offset, 0); // 4 KiB pages asked for
+    const uint64_t field = baser::page_size_field(reg(offset));
+    const uint64_t page = baser::page_size(field);
+    set_reg(offset, kValid | allocate(page, page) | field << 8);
+}
+
+/// The least a driver does before its first command: LPIs on in vCPU
+/// `cpu`'s redistributor, the first `lpis` of them enabled at `priority`
+/// (14 ID bits: an 8 KiB property table and a 2 KiB pending table, zeroed),
+/// a page for each table a GITS_BASER<n> asks for (devices, collections:
+/// DeviceIDs and ICIDs up to 511 with 8-byte entries), a one-page `queue`,
+/// the ITS enabled. Returns the RDbase by which MAPC and SYNC name `cpu`.
+inline uint64_t start(CommandQueue& queue, uint32_t cpu, uint32_t lpis, uint8_t priority)
+{
+    auto* properties = reinterpret_cast<uint8_t*>(allocate(8192, 4096));
+    for (uint32_t i = 0; i < lpis; i++) {
+        properties[i] = property(priority, true);
+    }
+    const uint64_t pending = allocate(2048, 0x10000);
+    const uint64_t rd = redistributor(cpu);
+    write64(rd + kGicrPropbaser, reinterpret_cast<uint64_t>(properties) | 13);
+    write64(rd + kGicrPendbaser, pending | kPendbaserPtz);
+    gic::write32(rd + kGicrCtlr, 1);
+    for (uint64_t n = 0; n < 8; n++) {
+        const uint64_t type = baser::type(reg(kBaser0 + 8 * n));
+        if (type == baser::kDevices || type == baser::kCollections) {
+            one_page_table(kBaser0 + 8 * n);
+        }
+    }
+    queue.init(allocate(4096, 4096), 1);
+    gic::write32(kBase + kCtlr, kCtlrEnabled); // a 32-bit register
+    return Typer::read().pta ? rd : (read64(rd + kGicrTyper) >> 8) & 0xffff;
+}
+
 } // namespace guest::its

@@ -1,7 +1,8 @@
 // What the test guests need of a PCIe host bridge with a generic ECAM
 // (compatible "pci-host-ecam-generic"): where its configuration space and
 // 32-bit memory window are and which INTID a function's INTx is, all from
-// the DTB; and 32- and 16-bit configuration accesses. Bus 0 only.
+// the DTB; 32- and 16-bit configuration accesses, the capability list and
+// MSI. Bus 0 only.
 #pragma once
 
 #include <libfdt.h>
@@ -17,6 +18,8 @@ constexpr uint32_t kId = 0x00; // Device ID << 16 | Vendor ID
 constexpr uint32_t kCommand = 0x04;
 constexpr uint32_t kBar0 = 0x10;
 constexpr uint32_t kRomBar = 0x30;
+constexpr uint32_t kStatusRegister = 0x06; // PCI Status: bit 4, a capability list
+constexpr uint32_t kCapPointer = 0x34;
 constexpr uint32_t kFirstExtended = 0x100; // the first extended capability's header (PCIe 6.0, section 7.6)
 constexpr uint16_t kMemorySpace = 1u << 1;
 constexpr uint16_t kBusMaster = 1u << 2;
@@ -34,6 +37,47 @@ struct Function {
     uint16_t read16(uint32_t offset) const { return *reinterpret_cast<volatile uint16_t*>(base + offset); }
     void write16(uint32_t offset, uint16_t v) const { *reinterpret_cast<volatile uint16_t*>(base + offset) = v; }
 };
+
+/// The offset of the first capability with ID `id` in `fn`'s list, or 0.
+inline uint32_t find_capability(const Function& fn, uint8_t id)
+{
+    if ((fn.read16(kStatusRegister) & 1u << 4) == 0) {
+        return 0;
+    }
+    // A list that loops is cut after the most it can hold (one per dword).
+    uint32_t at = fn.read32(kCapPointer) & 0xfc;
+    for (int n = 0; at >= 0x40 && n < 48; n++, at = fn.read32(at) >> 8 & 0xfc) {
+        if ((fn.read32(at) & 0xff) == id) {
+            return at;
+        }
+    }
+    return 0;
+}
+
+// The MSI capability (PCI Local Bus 3.0, 6.8.1): Message Control in the
+// upper half of its first dword (bit 0 MSI Enable, bits 6:4 Multiple
+// Message Enable, bit 7 64-bit addresses), then the message address and
+// data.
+constexpr uint8_t kCapMsi = 0x05;
+
+/// Points `fn`'s MSI at `address` with `data`, one message, and enables
+/// it; false if `fn` has no MSI capability.
+inline bool set_msi(const Function& fn, uint64_t address, uint16_t data)
+{
+    const uint32_t cap = find_capability(fn, kCapMsi);
+    if (cap == 0) {
+        return false;
+    }
+    const uint32_t control = fn.read32(cap) >> 16;
+    const bool wide = (control & 1u << 7) != 0;
+    fn.write32(cap + 4, static_cast<uint32_t>(address));
+    if (wide) {
+        fn.write32(cap + 8, static_cast<uint32_t>(address >> 32));
+    }
+    fn.write16(cap + (wide ? 0xc : 0x8), data);
+    fn.write16(cap + 2, static_cast<uint16_t>((control & ~(7u << 4)) | 1));
+    return true;
+}
 
 struct HostBridge {
     uint64_t ecam = 0;

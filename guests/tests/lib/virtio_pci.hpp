@@ -14,8 +14,6 @@
 
 namespace guest::virtio_pci {
 
-constexpr uint32_t kStatusRegister = 0x06; // PCI Status: bit 4, a capability list
-constexpr uint32_t kCapPointer = 0x34;
 constexpr uint8_t kCapVendor = 0x09;
 constexpr uint8_t kCapMsix = 0x11;
 
@@ -40,21 +38,7 @@ constexpr uint32_t kMsixEnable = 1u << 31;
 constexpr uint32_t kMsixTable = 0x04;
 constexpr uint32_t kMsixEntry = 16; // address low, high, data, vector control (bit 0: masked)
 
-/// The offset of the first capability with ID `id` in `fn`'s list, or 0.
-inline uint32_t find_capability(const pci::Function& fn, uint8_t id)
-{
-    if ((fn.read16(kStatusRegister) & 1u << 4) == 0) {
-        return 0;
-    }
-    // A list that loops is cut after the most it can hold (one per dword).
-    uint32_t at = fn.read32(kCapPointer) & 0xfc;
-    for (int n = 0; at >= 0x40 && n < 48; n++, at = fn.read32(at) >> 8 & 0xfc) {
-        if ((fn.read32(at) & 0xff) == id) {
-            return at;
-        }
-    }
-    return 0;
-}
+using pci::find_capability;
 
 /// Where BAR `index` decodes (a 64-bit one takes the next BAR's upper half).
 inline uint64_t bar_address(const pci::Function& fn, uint32_t index)
