@@ -194,15 +194,23 @@ void fill(Vgic& g, uint32_t vcpu)
     if (!forwarding && lpi_words == 0) {
         return;
     }
-    for (;;) {
+    // One look finds the most urgent candidate; a look that found only
+    // one (the common case: one interrupt raised) is the last, as nothing
+    // can become pending while the lock is held.
+    for (bool last = false; !last;) {
         uint32_t best = 0;
         int best_priority = 0x100;
+        uint32_t candidates = 0;
         for (uint32_t word = 0; forwarding && word * 32 < d.irqs(); word++) {
             for (uint32_t m = d.deliverable_mask(vcpu, word); m != 0; m &= m - 1) {
                 const uint32_t irq = word * 32 + static_cast<uint32_t>(__builtin_ctz(m));
-                if (d.priority(vcpu, irq) < best_priority && !in_lr(cs, irq)) {
-                    best = irq;
-                    best_priority = d.priority(vcpu, irq);
+                const int priority = d.priority(vcpu, irq);
+                if (!in_lr(cs, irq)) {
+                    candidates++;
+                    if (priority < best_priority) {
+                        best = irq;
+                        best_priority = priority;
+                    }
                 }
             }
         }
@@ -210,15 +218,20 @@ void fill(Vgic& g, uint32_t vcpu)
             const auto word = static_cast<uint32_t>(__builtin_ctz(words));
             for (uint32_t m = g.lpis.deliverable_mask(vcpu, word); m != 0; m &= m - 1) {
                 const uint32_t irq = VirtualLpis::kFirst + word * 32 + static_cast<uint32_t>(__builtin_ctz(m));
-                if (g.lpis.priority(vcpu, irq) < best_priority && !in_lr(cs, irq)) {
-                    best = irq;
-                    best_priority = g.lpis.priority(vcpu, irq);
+                const int priority = g.lpis.priority(vcpu, irq);
+                if (!in_lr(cs, irq)) {
+                    candidates++;
+                    if (priority < best_priority) {
+                        best = irq;
+                        best_priority = priority;
+                    }
                 }
             }
         }
-        if (best_priority == 0x100) {
+        if (candidates == 0) {
             return;
         }
+        last = candidates == 1;
         int n = free_lr(cs);
         if (n < 0) {
             n = evict_for(g, vcpu, best_priority);

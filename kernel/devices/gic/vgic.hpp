@@ -36,7 +36,8 @@ public:
     static constexpr uint32_t kMaxLrs = 16;
     static constexpr uint32_t kMaxVcpus = VirtualDistributor::kMaxVcpus;
 
-    struct CpuState {
+    // A power of two in size: the exit path finds a vCPU's by a shift.
+    struct alignas(256) CpuState {
         uint64_t lr[kMaxLrs] = {}; // in ICH_LR_EL2 layout on either version
         uint32_t used = 0;         // LRs holding an interrupt
         uint32_t vmcr = 0;
