@@ -195,8 +195,9 @@ void fill(Vgic& g, uint32_t vcpu)
         return;
     }
     // One look finds the most urgent candidate; a look that found only
-    // one (the common case: one interrupt raised) is the last, as nothing
-    // can become pending while the lock is held.
+    // one (the common case: one interrupt raised) and placed it in a free
+    // list register is the last, as nothing can become pending while the
+    // lock is held.
     for (bool last = false; !last;) {
         uint32_t best = 0;
         int best_priority = 0x100;
@@ -236,6 +237,7 @@ void fill(Vgic& g, uint32_t vcpu)
         if (n < 0) {
             n = evict_for(g, vcpu, best_priority);
             lpi_words = gic_version == 3 ? g.lpis.pending_words(vcpu) : 0;
+            last = false; // what was taken back is a candidate now: look again (and ask for an underflow)
         }
         if (n < 0) {
             cs.flush = true;
