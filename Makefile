@@ -293,7 +293,7 @@ HOST_CXX ?= g++
 UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/fdt_pci.cpp platform/early_fdt.cpp platform/uart.cpp platform/psci.cpp \
 	vcpu/exit.cpp vcpu/inject.cpp vcpu/debug_rules.cpp kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp \
 	kernel/devices/calls/psci_vm.cpp kernel/devices/mmio/mmio_bus.cpp kernel/devices/mmio/test_device.cpp kernel/devices/mmio/forwarded.cpp kernel/devices/channel/doorbell.cpp \
-	kernel/devices/virtio/virtqueue.cpp kernel/devices/virtio/virtio_net.cpp kernel/devices/virtio/net_switch.cpp kernel/devices/virtio/frame_pump.cpp \
+	kernel/devices/virtio/virtqueue.cpp kernel/devices/virtio/virtio_net.cpp kernel/devices/virtio/net_switch.cpp kernel/devices/virtio/frame_pump.cpp kernel/devices/virtio/net_offload.cpp \
 	kernel/devices/sysreg/sanitize_id.cpp kernel/devices/sysreg/debug_regs.cpp kernel/devices/pmu/pmu_model.cpp kernel/devices/gic/vgic_dist.cpp kernel/devices/gic/vgic_lpi.cpp kernel/devices/gic/vgic_its.cpp kernel/devices/uart/vpl011.cpp kernel/devices/flash/cfi_flash.cpp \
 	kernel/devices/pci/config_space.cpp kernel/devices/pci/virtual_ecam.cpp $(wildcard kernel/loader/*.cpp)
 UNIT_OBJS := $(UNIT_SRCS:%.cpp=$(BUILD)/host/%.o)
@@ -347,7 +347,7 @@ fuzz_srcs_early_fdt := platform/early_fdt.cpp platform/fdt_platform.cpp platform
 fuzz_srcs_guest_fdt := kernel/loader/guest_fdt.cpp
 fuzz_srcs_host_device := kernel/loader/host_device.cpp
 fuzz_srcs_virtio_net := kernel/devices/virtio/virtqueue.cpp kernel/devices/virtio/virtio_net.cpp \
-	kernel/devices/virtio/net_switch.cpp kernel/devices/virtio/frame_pump.cpp
+	kernel/devices/virtio/net_switch.cpp kernel/devices/virtio/frame_pump.cpp kernel/devices/virtio/net_offload.cpp
 
 $(FUZZ_DIR)/obj/%.o: %.cpp
 	@mkdir -p $(dir $@)

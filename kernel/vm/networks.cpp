@@ -76,7 +76,14 @@ const char* NetPort::join(const char* name, VmHost& vm, Vgic& vgic, uint32_t int
                                                   self->vm_->vm_name(), self->network_name(), why);
                                      }
                                  },
-                                 this};
+                                 this,
+                                 [](void* context, const char* why) {
+                                     auto* self = static_cast<NetPort*>(context);
+                                     if (self->vm_->should_log_fault()) {
+                                         log_info("vm %s: network %s: %s: frame dropped", self->vm_->vm_name(),
+                                                  self->network_name(), why);
+                                     }
+                                 }};
     device_.init(owner, mac);
     // Then onto the switch: from here on, other VMs' frames may come.
     Network* network = find_or_make(name);
@@ -175,10 +182,10 @@ uint64_t now_ms()
 
 } // namespace
 
-bool NetPort::take(uint8_t* frame, size_t& length)
+bool NetPort::take(uint8_t* frame, size_t& length, NetHeader& header)
 {
     LockGuard guard(lock_);
-    return device_.take_frame(frame, length);
+    return device_.take_frame(frame, length, header);
 }
 
 uint32_t NetPort::route(const uint8_t* frame, size_t length)
@@ -200,14 +207,31 @@ uint32_t NetPort::route(const uint8_t* frame, size_t length)
     return route.to;
 }
 
-bool NetPort::deliver(uint32_t port, const uint8_t* frame, size_t length)
+NetPort* NetPort::peer(uint32_t port) const
 {
-    NetPort* target = port < NetSwitch::kMaxPorts ? __atomic_load_n(&network_->ports[port], __ATOMIC_ACQUIRE) : nullptr;
+    return port < NetSwitch::kMaxPorts ? __atomic_load_n(&network_->ports[port], __ATOMIC_ACQUIRE) : nullptr;
+}
+
+Offloads NetPort::offloads(uint32_t port)
+{
+    NetPort* target = peer(port);
+    if (target == nullptr) {
+        return {};
+    }
+    LockGuard guard(target->lock_);
+    return target->device_.offloads();
+}
+
+bool NetPort::deliver(uint32_t port, const uint8_t* frame, size_t length, const NetHeader& header)
+{
+    NetPort* target = peer(port);
     if (target == nullptr) {
         return false;
     }
+    // Its offloads may have changed since offloads() (a reset): the device
+    // drops a frame it no longer takes.
     LockGuard guard(target->lock_);
-    target->received_ += target->device_.deliver(frame, length) ? 1 : 0;
+    target->received_ += target->device_.deliver(frame, length, header) ? 1 : 0;
     return true;
 }
 

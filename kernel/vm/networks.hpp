@@ -73,9 +73,12 @@ public:
 
 private:
     // FramePump: each under its own lock, never two at once.
-    bool take(uint8_t* frame, size_t& length) override;
+    bool take(uint8_t* frame, size_t& length, NetHeader& header) override;
     uint32_t route(const uint8_t* frame, size_t length) override;
-    bool deliver(uint32_t port, const uint8_t* frame, size_t length) override;
+    Offloads offloads(uint32_t port) override;
+    bool deliver(uint32_t port, const uint8_t* frame, size_t length, const NetHeader& header) override;
+    /// The port `port` of this port's network, or nullptr.
+    NetPort* peer(uint32_t port) const;
     /// One log line for the first frame of each kind the switch refused since the VM started.
     void note_refused(NetSwitch::Drop drop, const uint8_t* frame);
 

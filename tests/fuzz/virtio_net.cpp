@@ -4,7 +4,11 @@
 // keeps advancing an available index between notifications, nothing
 // outside the RAM is read or written (AddressSanitizer and the fake RAM's
 // bounds), frames stay within their limits, and no transmit step does
-// more than its budget of copies. The switch, fed spoofed and random
+// more than its budget of copies. Offload headers that lie (checksum
+// offsets past the frame, segment sizes of 0 or over a frame, header
+// lengths past the end, frames that are not TCP) are refused, and every
+// TCP segment cut from a frame that passed fits a 1514-byte frame and
+// carries its share of the payload. The switch, fed spoofed and random
 // source addresses, sends a frame only to the port whose address it names
 // (or, for an address no port owns, to bridging ports; for broadcast and
 // multicast, to every other port), never back to the sender, and nothing
@@ -13,6 +17,7 @@
 #include <vector>
 
 #include "kernel/devices/virtio/frame_pump.hpp"
+#include "kernel/devices/virtio/net_offload.hpp"
 #include "kernel/devices/virtio/net_switch.hpp"
 #include "kernel/devices/virtio/virtio_net.hpp"
 #include "tests/fake_ram.hpp"
@@ -39,20 +44,21 @@ struct Shadow {
 /// The VM layer's pump without its locks, counting what it does.
 class Pump final : public FramePump {
 public:
-    Pump(VirtioNet* devices, NetSwitch& sw, uint32_t from, uint64_t now_ms)
-        : devices_(devices), sw_(sw), from_(from), now_ms_(now_ms)
+    Pump(VirtioNet* devices, NetSwitch& sw, uint32_t from, uint64_t now_ms, Offloads others)
+        : devices_(devices), sw_(sw), from_(from), now_ms_(now_ms), others_(others)
     {
     }
     uint32_t taken = 0;
     uint32_t delivered = 0;
 
 private:
-    bool take(uint8_t* frame, size_t& length) override
+    bool take(uint8_t* frame, size_t& length, NetHeader& header) override
     {
-        if (!devices_[from_].take_frame(frame, length)) {
+        if (!devices_[from_].take_frame(frame, length, header)) {
             return false;
         }
-        FUZZ_CHECK(length >= VirtioNet::kMinFrame && length <= VirtioNet::kMaxFrame);
+        FUZZ_CHECK(length >= VirtioNet::kMinFrame && length <= VirtioNet::kMaxBigFrame);
+        FUZZ_CHECK(length <= VirtioNet::kMaxFrame || header.gso() != NetHeader::kGsoNone);
         taken++;
         return true;
     }
@@ -62,10 +68,14 @@ private:
         FUZZ_CHECK((to & (1u << from_)) == 0 && to >> kPorts == 0);
         return to;
     }
-    bool deliver(uint32_t port, const uint8_t* frame, size_t length) override
+    Offloads offloads(uint32_t port) override { return port < kDevices ? devices_[port].offloads() : others_; }
+    bool deliver(uint32_t port, const uint8_t* frame, size_t length, const NetHeader& header) override
     {
+        // Each receiver gets only what it takes: segments of a frame, or its checksum completed.
+        FUZZ_CHECK(offloads(port).takes_whole(header));
+        FUZZ_CHECK(length <= (header.gso() != NetHeader::kGsoNone ? VirtioNet::kMaxBigFrame : VirtioNet::kMaxFrame));
         if (port < kDevices) {
-            devices_[port].deliver(frame, length);
+            devices_[port].deliver(frame, length, header);
         }
         delivered++;
         return true;
@@ -75,6 +85,7 @@ private:
     NetSwitch& sw_;
     uint32_t from_;
     uint64_t now_ms_;
+    Offloads others_;
 };
 
 /// A frame from port `from` with a destination and source the input picks
@@ -118,6 +129,64 @@ void check_route(const NetSwitch::Route& r, const uint8_t (&frame)[64], uint32_t
     }
 }
 
+NetHeader make_header(FuzzInput& in)
+{
+    NetHeader h;
+    h.flags = static_cast<uint8_t>(in.below(4));
+    const uint8_t types[] = {NetHeader::kGsoNone, NetHeader::kGsoTcp4, NetHeader::kGsoTcp6, 3, 0x81, 0x84};
+    h.gso_type = types[in.below(sizeof types)];
+    h.hdr_len = static_cast<uint16_t>(in.u32());
+    h.gso_size = static_cast<uint16_t>(in.flag() ? in.below(2000) : in.u32());
+    h.csum_start = static_cast<uint16_t>(in.flag() ? in.below(80) : in.u32());
+    h.csum_offset = static_cast<uint16_t>(in.flag() ? 16 : in.u32());
+    return h;
+}
+
+/// An offload header and a frame, most often a TCP/IPv4 or TCP/IPv6 one
+/// the header describes, sometimes lying, through the checks and the segmenter.
+void check_segments(FuzzInput& in)
+{
+    static uint8_t frame[kMaxGsoFrame];
+    static uint8_t segment[kMaxPlainFrame];
+    const size_t length = in.flag() ? in.below(4000) : in.below(kMaxGsoFrame + 1);
+    std::memset(frame, in.u8(), length);
+    const bool v6 = in.flag();
+    if (length >= 74) {
+        frame[12] = v6 ? 0x86 : 0x08;
+        frame[13] = v6 ? 0xdd : 0x00;
+        frame[14] = v6 ? 0x60 : static_cast<uint8_t>(0x45 + in.below(2));
+        frame[v6 ? 20 : 23] = in.flag() ? 6 : in.u8(); // TCP, or not
+        frame[20] = v6 ? frame[20] : 0x40;             // IPv4: DF, no fragment
+        frame[21] = v6 ? frame[21] : 0;
+        frame[(v6 ? 54 : 34) + 12] = static_cast<uint8_t>((5 + in.below(11)) << 4); // TCP data offset
+    }
+    for (int i = in.below(8); i > 0; i--) {
+        frame[in.below(length + 1)] = in.u8(); // and lies anywhere
+    }
+    const NetHeader h = make_header(in);
+    const Offloads all{true, true, true, true};
+    if (check_offload(h, all, frame, length) != nullptr) {
+        return;
+    }
+    FUZZ_CHECK(!h.needs_csum() || size_t{h.csum_start} + h.csum_offset + 2 <= length);
+    if (h.gso() == NetHeader::kGsoNone) {
+        FUZZ_CHECK(length <= kMaxPlainFrame);
+        if (h.needs_csum()) {
+            complete_checksum(h, frame, length);
+        }
+        return;
+    }
+    const TcpSegments segments(h, frame, length);
+    FUZZ_CHECK(segments.count() >= 1);
+    size_t total = 0;
+    for (size_t i = 0; i < segments.count(); i++) {
+        const size_t n = segments.make(i, segment);
+        FUZZ_CHECK(n <= kMaxPlainFrame && n > h.csum_start);
+        total += n;
+    }
+    FUZZ_CHECK(total >= length); // every byte of payload in some segment, the headers in each
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
@@ -148,7 +217,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         const uint32_t d = in.below(kDevices);
         VirtioNet& net = devices[d];
         const uint64_t offset = in.below(0x110);
-        switch (in.below(7)) {
+        switch (in.below(9)) {
         case 0: {
             uint64_t v = 0;
             net.read(0, offset, 1u << in.below(4), v);
@@ -182,17 +251,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         case 3: {
             // A transmit step, as a notification's exit or the device work after it does.
             now_ms += in.below(4);
-            Pump pump(devices, sw, d, now_ms);
+            const Offloads others{in.flag(), in.flag(), in.flag(), in.flag()};
+            Pump pump(devices, sw, d, now_ms, others);
             pump.step();
             FUZZ_CHECK(pump.last_copies() == pump.taken + pump.delivered);
             FUZZ_CHECK(pump.last_copies() < FramePump::kCopiesPerStep + FramePump::kMaxReceivers);
             break;
         }
         case 4: {
-            static uint8_t frame[VirtioNet::kMaxFrame];
-            const size_t length = in.below(VirtioNet::kMaxFrame + 2);
+            static uint8_t frame[VirtioNet::kMaxBigFrame];
+            const size_t length =
+                in.flag() ? in.below(VirtioNet::kMaxFrame + 2) : in.below(VirtioNet::kMaxBigFrame + 2);
             std::memset(frame, in.u8(), length < sizeof frame ? length : sizeof frame);
-            net.deliver(frame, length);
+            net.deliver(frame, length < sizeof frame ? length : sizeof frame, make_header(in));
             break;
         }
         case 5: {
@@ -204,6 +275,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             check_route(sw.route(from, frame, sizeof frame, now_ms), frame, from, bridges);
             break;
         }
+        case 7: check_segments(in); break;
         default: ram.bytes[in.below(kRamSize)] = in.u8(); break;
         }
     }

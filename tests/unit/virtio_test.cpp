@@ -72,7 +72,7 @@ TEST(Virtqueue, TakesAChainOfReadableThenWritableBuffers)
     EXPECT_EQ(c.writable_count, 2u);
     EXPECT_EQ(c.readable_bytes, 10u);
     EXPECT_EQ(c.writable_bytes, 50u);
-    EXPECT_EQ(c.readable[0].data, ram.at(kBuf, 1));
+    EXPECT_EQ(c.readable()[0].data, ram.at(kBuf, 1));
     q.put(ram, c.head, 42);
     EXPECT_EQ(d.used_idx(), 1);
     EXPECT_EQ(ram.get<uint32_t>(kUsed + 4), 3u);
@@ -84,8 +84,8 @@ TEST(Virtqueue, ScatterAndGatherCrossBuffersFromAnOffset)
 {
     uint8_t a[5] = {}, b[20] = {};
     Virtqueue::Chain c;
-    c.writable[0] = {a, sizeof a};
-    c.writable[1] = {b, sizeof b};
+    c.buffers[0] = {a, sizeof a};
+    c.buffers[1] = {b, sizeof b};
     c.writable_count = 2;
     c.writable_bytes = sizeof a + sizeof b;
     const uint8_t data[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
@@ -98,9 +98,8 @@ TEST(Virtqueue, ScatterAndGatherCrossBuffersFromAnOffset)
     EXPECT_EQ(b[8], 0);
     EXPECT_FALSE(scatter(c, 20, data, sizeof data)) << "past the chain's end: nothing written";
     EXPECT_EQ(b[19], 0);
-    c.readable[0] = {a, sizeof a};
-    c.readable[1] = {b, sizeof b};
-    c.readable_count = 2;
+    c.readable_count = 2; // the same buffers, now as readable ones
+    c.writable_count = 0;
     uint8_t back[10] = {};
     EXPECT_EQ(gather(c, 3, back, sizeof back), sizeof back);
     EXPECT_EQ(memcmp(back, data, sizeof data), 0);
@@ -326,7 +325,7 @@ struct Device {
         wr(0x0a0, static_cast<uint32_t>(base + 0x2000));
         wr(0x044, 1);
     }
-    void bring_up()
+    void bring_up(uint32_t features = 1u << 5) // MAC
     {
         wr(0x070, 1 | 2);
         wr(0x014, 1);
@@ -334,7 +333,7 @@ struct Device {
         wr(0x024, 1);
         wr(0x020, 1);
         wr(0x024, 0);
-        wr(0x020, 1u << 5); // MAC
+        wr(0x020, features);
         wr(0x070, 1 | 2 | 8);
         EXPECT_EQ(rd(0x070) & 8, 8u) << "FEATURES_OK kept";
         queue(0, kRam + 0x10000);
@@ -370,7 +369,7 @@ TEST(VirtioNet, FeaturesWithoutVersion1AreNotAccepted)
     d.wr(0x070, 0);
     d.wr(0x070, 1 | 2);
     d.wr(0x024, 0);
-    d.wr(0x020, 1u << 0); // a feature not offered
+    d.wr(0x020, 1u << 2); // a feature not offered (CTRL_GUEST_OFFLOADS)
     d.wr(0x024, 1);
     d.wr(0x020, 1);
     d.wr(0x070, 1 | 2 | 8);
@@ -395,9 +394,11 @@ TEST(VirtioNet, DriverOkWithoutFeaturesOkWantsAResetAndSendsNothing)
     tx.offer(0);
     d.wr(0x050, 1);
     EXPECT_FALSE(d.net.take_tx_kick()) << "nothing transmitted";
-    uint8_t frame[VirtioNet::kMaxFrame];
+    std::vector<uint8_t> big(VirtioNet::kMaxBigFrame);
+    uint8_t* frame = big.data();
+    NetHeader header;
     size_t length = 0;
-    EXPECT_FALSE(d.net.take_frame(frame, length));
+    EXPECT_FALSE(d.net.take_frame(frame, length, header));
     EXPECT_EQ(tx.used_idx(), 0);
     d.wr(0x070, 1 | 2 | 4);
     EXPECT_EQ(d.line.broken, 1) << "reported once";
@@ -443,9 +444,11 @@ TEST(VirtioNet, SendsAndReceivesFramesAndInterrupts)
     tx.offer(0);
     d.wr(0x050, 1);
     ASSERT_TRUE(d.net.take_tx_kick());
-    uint8_t frame[VirtioNet::kMaxFrame];
+    std::vector<uint8_t> big(VirtioNet::kMaxBigFrame);
+    uint8_t* frame = big.data();
+    NetHeader header;
     size_t length = 0;
-    ASSERT_TRUE(d.net.take_frame(frame, length));
+    ASSERT_TRUE(d.net.take_frame(frame, length, header));
     EXPECT_EQ(length, 60u) << "the virtio-net header is not part of the frame";
     EXPECT_EQ(frame[59], 0xab);
     EXPECT_EQ(tx.used_idx(), 1);
@@ -453,21 +456,21 @@ TEST(VirtioNet, SendsAndReceivesFramesAndInterrupts)
     EXPECT_EQ(d.rd(0x060), 1u);
     d.wr(0x064, 1);
     EXPECT_FALSE(d.line.level);
-    EXPECT_FALSE(d.net.take_frame(frame, length));
+    EXPECT_FALSE(d.net.take_frame(frame, length, header));
 
-    EXPECT_FALSE(d.net.deliver(frame, 60)) << "no receive buffer posted: dropped";
+    EXPECT_FALSE(d.net.deliver(frame, 60, NetHeader{})) << "no receive buffer posted: dropped";
     Driver rx{d.ram, kRam + 0x10000, kRam + 0x11000, kRam + 0x12000};
-    rx.descriptor(0, kBuf + 0x1000, 12 + 1514, kWrite);
+    rx.descriptor(0, kRam + 0x41000, 12 + 1514, kWrite);
     rx.offer(0);
-    ASSERT_TRUE(d.net.deliver(frame, 60));
+    ASSERT_TRUE(d.net.deliver(frame, 60, NetHeader{}));
     EXPECT_EQ(rx.used_idx(), 1);
     EXPECT_EQ(d.ram.get<uint32_t>(kRam + 0x12000 + 8), 72u) << "header and frame written";
-    EXPECT_EQ(d.ram.get<uint16_t>(kBuf + 0x1000 + 10), 1u) << "num_buffers";
-    EXPECT_EQ(d.ram.get<uint8_t>(kBuf + 0x1000 + 12 + 59), 0xab);
+    EXPECT_EQ(d.ram.get<uint16_t>(kRam + 0x41000 + 10), 1u) << "num_buffers";
+    EXPECT_EQ(d.ram.get<uint8_t>(kRam + 0x41000 + 12 + 59), 0xab);
     EXPECT_TRUE(d.line.level);
-    rx.descriptor(1, kBuf + 0x2000, 20, kWrite); // too small for this frame
+    rx.descriptor(1, kRam + 0x42000, 20, kWrite); // too small for this frame
     rx.offer(1);
-    EXPECT_FALSE(d.net.deliver(frame, 60));
+    EXPECT_FALSE(d.net.deliver(frame, 60, NetHeader{}));
     EXPECT_EQ(rx.used_idx(), 1) << "the small chain stays the driver's";
     EXPECT_EQ(d.net.dropped, 2u);
 }
@@ -481,21 +484,121 @@ TEST(VirtioNet, ABadDescriptorWantsAResetAndTouchesNothing)
     tx.offer(0);
     d.wr(0x050, 1);
     ASSERT_TRUE(d.net.take_tx_kick());
-    uint8_t frame[VirtioNet::kMaxFrame];
+    std::vector<uint8_t> big(VirtioNet::kMaxBigFrame);
+    uint8_t* frame = big.data();
+    NetHeader header;
     size_t length = 0;
-    EXPECT_FALSE(d.net.take_frame(frame, length));
+    EXPECT_FALSE(d.net.take_frame(frame, length, header));
     EXPECT_EQ(d.rd(0x070) & VirtioNet::kNeedsReset, VirtioNet::kNeedsReset);
     EXPECT_EQ(d.line.broken, 1) << "reported once";
     EXPECT_EQ(d.rd(0x060) & 2, 2u) << "a configuration change interrupt";
     EXPECT_EQ(tx.used_idx(), 0) << "nothing was used";
     d.wr(0x050, 1);
     EXPECT_FALSE(d.net.take_tx_kick()) << "a device that needs a reset does nothing";
-    EXPECT_FALSE(d.net.deliver(frame, 60));
+    EXPECT_FALSE(d.net.deliver(frame, 60, NetHeader{}));
     d.wr(0x070, 0);
     EXPECT_EQ(d.rd(0x070), 0u) << "reset";
     EXPECT_FALSE(d.line.level);
     d.bring_up();
     EXPECT_EQ(d.rd(0x070) & VirtioNet::kNeedsReset, 0u);
+}
+
+constexpr uint32_t kCsum = 1u << 0, kGuestCsum = 1u << 1, kGuestTso4 = 1u << 7, kHostTso4 = 1u << 11,
+                   kMrgRxbuf = 1u << 15, kEventIdx = 1u << 29;
+
+TEST(VirtioNet, OffersOffloadsAndRefusesThemWithoutTheirDependencies)
+{
+    Device d;
+    EXPECT_EQ(d.rd(0x010), 0x2001bba3u) << "CSUM, GUEST_CSUM, MAC, GUEST_TSO4/6/ECN, HOST_TSO4/6/ECN, MRG_RXBUF, "
+                                           "STATUS, EVENT_IDX";
+    d.wr(0x070, 1 | 2);
+    d.wr(0x024, 1);
+    d.wr(0x020, 1);
+    d.wr(0x024, 0);
+    d.wr(0x020, kGuestTso4); // 5.1.3.1: GUEST_TSO4 requires GUEST_CSUM
+    d.wr(0x070, 1 | 2 | 8);
+    EXPECT_EQ(d.rd(0x070) & 8, 0u);
+    d.wr(0x070, 0);
+    d.bring_up(kHostTso4 | kCsum);
+    EXPECT_EQ(d.rd(0x070) & 8, 8u);
+}
+
+TEST(VirtioNet, AFrameOfSixtyFourKibSpreadsOverMergedReceiveBuffersWithItsOffloads)
+{
+    Device d;
+    d.bring_up(kGuestCsum | kGuestTso4 | kMrgRxbuf);
+    Driver rx{d.ram, kRam + 0x10000, kRam + 0x11000, kRam + 0x12000};
+    for (uint16_t i = 0; i < 8; i++) {
+        rx.descriptor(i, kRam + 0x40000 + 0x1000 * i, 1000, kWrite);
+        rx.offer(i);
+    }
+    std::vector<uint8_t> frame(2500);
+    for (size_t i = 0; i < frame.size(); i++) {
+        frame[i] = static_cast<uint8_t>(i * 3);
+    }
+    NetHeader gso;
+    gso.flags = NetHeader::kNeedsCsum;
+    gso.gso_type = NetHeader::kGsoTcp4;
+    gso.gso_size = 1448;
+    gso.hdr_len = 54;
+    gso.csum_start = 34;
+    gso.csum_offset = 16;
+    ASSERT_TRUE(d.net.deliver(frame.data(), frame.size(), gso));
+    EXPECT_EQ(rx.used_idx(), 3) << "12 + 2500 bytes in chains of 1000";
+    const uint32_t lengths[3] = {1000, 1000, 512};
+    for (uint32_t i = 0; i < 3; i++) {
+        EXPECT_EQ(d.ram.get<uint32_t>(kRam + 0x12000 + 4 + 8 * i), i);
+        EXPECT_EQ(d.ram.get<uint32_t>(kRam + 0x12000 + 8 + 8 * i), lengths[i]);
+    }
+    uint8_t raw[NetHeader::kSize];
+    std::memcpy(raw, d.ram.at(kRam + 0x40000, sizeof raw), sizeof raw);
+    const NetHeader got = NetHeader::decode(raw);
+    EXPECT_EQ(got.num_buffers, 3);
+    EXPECT_EQ(got.flags, NetHeader::kNeedsCsum);
+    EXPECT_EQ(got.gso_type, NetHeader::kGsoTcp4);
+    EXPECT_EQ(got.gso_size, 1448);
+    EXPECT_EQ(got.csum_start, 34);
+    EXPECT_EQ(d.ram.get<uint8_t>(kRam + 0x41000), frame[988]);
+    EXPECT_EQ(d.ram.get<uint8_t>(kRam + 0x42000 + 511), frame[2499]);
+
+    NetHeader v6 = gso;
+    v6.gso_type = NetHeader::kGsoTcp6;
+    EXPECT_FALSE(d.net.deliver(frame.data(), frame.size(), v6)) << "GUEST_TSO6 not taken";
+    std::vector<uint8_t> big(6000);
+    EXPECT_FALSE(d.net.deliver(big.data(), big.size(), gso)) << "5 chains left: 6012 bytes do not fit";
+    EXPECT_EQ(rx.used_idx(), 3) << "nothing shown of it";
+    ASSERT_TRUE(d.net.deliver(frame.data(), frame.size(), gso)) << "its chains were given back";
+    EXPECT_EQ(rx.used_idx(), 6);
+    EXPECT_EQ(d.ram.get<uint32_t>(kRam + 0x12000 + 4 + 8 * 3), 3u);
+}
+
+TEST(VirtioNet, EventIndexesSuppressNotificationsAndInterrupts)
+{
+    Device d;
+    d.bring_up(kEventIdx);
+    Driver tx{d.ram, kRam + 0x20000, kRam + 0x21000, kRam + 0x22000};
+    const uint64_t avail_event = kRam + 0x22000 + 4 + 8 * 8, used_event = kRam + 0x21000 + 4 + 2 * 8;
+    d.ram.put<uint16_t>(used_event, 1); // interrupt when the used index passes 1
+    for (uint16_t i = 0; i < 3; i++) {
+        tx.descriptor(i, kRam + 0x40000 + 0x100 * i, 12 + 60, 0);
+        tx.offer(i);
+    }
+    std::vector<uint8_t> frame(VirtioNet::kMaxBigFrame);
+    NetHeader header;
+    size_t length = 0;
+    ASSERT_TRUE(d.net.take_frame(frame.data(), length, header));
+    EXPECT_FALSE(d.line.level) << "used index 1: not past used_event";
+    ASSERT_TRUE(d.net.take_frame(frame.data(), length, header));
+    EXPECT_TRUE(d.line.level) << "used index 2: past used_event";
+    d.wr(0x064, 1);
+    ASSERT_TRUE(d.net.take_frame(frame.data(), length, header));
+    EXPECT_FALSE(d.line.level) << "used_event already passed";
+    EXPECT_EQ(d.ram.get<uint16_t>(avail_event), 0) << "no notification asked for while chains came";
+    EXPECT_FALSE(d.net.take_frame(frame.data(), length, header));
+    EXPECT_EQ(d.ram.get<uint16_t>(avail_event), 3) << "out of chains: notify when adding the fourth";
+    const uint64_t rx_flags = kRam + 0x12000, rx_avail_event = kRam + 0x12000 + 4 + 8 * 8;
+    EXPECT_EQ(d.ram.get<uint16_t>(rx_flags), 0);
+    EXPECT_EQ(d.ram.get<uint16_t>(rx_avail_event), 0xffff) << "receive buffers: never notify";
 }
 
 } // namespace

@@ -45,15 +45,18 @@ template <uint16_t N> void setup_queue(uint32_t index, Queue<N>& q)
     setup_queue(index, N, addr(q.desc), addr(q.avail), addr(q.used));
 }
 
-/// Reset, then ACKNOWLEDGE, DRIVER, VERSION_1 alone and FEATURES_OK (3.1.1).
-inline void negotiate()
+constexpr uint32_t kCsum = 1u << 0, kHostTso4 = 1u << 11; // feature bits (5.1.3)
+
+/// Reset, then ACKNOWLEDGE, DRIVER, VERSION_1 and `features` (of the low
+/// 32 bits) and FEATURES_OK (3.1.1).
+inline void negotiate(uint32_t features = 0)
 {
     w32(kStatus, 0);
     w32(kStatus, kAck | kDriver);
     w32(kDriverFeaturesSel, 1);
     w32(kDriverFeatures, 1);
     w32(kDriverFeaturesSel, 0);
-    w32(kDriverFeatures, 0);
+    w32(kDriverFeatures, features);
     w32(kStatus, kAck | kDriver | kFeaturesOk);
 }
 

@@ -15,14 +15,28 @@ constexpr uint32_t kMagicValue = 0x74726976; // "virt"
 constexpr uint32_t kVendor = 0x4f524956;     // "VIRO"
 constexpr uint32_t kNetDevice = 1;
 constexpr uint32_t kFeaturesOk = 8;
-constexpr uint64_t kFeatureMac = 1ull << 5;
-constexpr uint64_t kFeatureStatus = 1ull << 16;
-constexpr uint64_t kFeatureVersion1 = 1ull << 32;
-constexpr uint64_t kFeatures = kFeatureMac | kFeatureStatus | kFeatureVersion1;
+// Feature bits (5.1.3, 6).
+constexpr uint64_t kCsum = 1ull << 0, kGuestCsum = 1ull << 1, kFeatureMac = 1ull << 5, kGuestTso4 = 1ull << 7,
+                   kGuestTso6 = 1ull << 8, kGuestEcn = 1ull << 9, kHostTso4 = 1ull << 11, kHostTso6 = 1ull << 12,
+                   kHostEcn = 1ull << 13, kMrgRxbuf = 1ull << 15, kFeatureStatus = 1ull << 16, kEventIdx = 1ull << 29,
+                   kFeatureVersion1 = 1ull << 32;
+constexpr uint64_t kFeatures = kCsum | kGuestCsum | kFeatureMac | kGuestTso4 | kGuestTso6 | kGuestEcn | kHostTso4 |
+                               kHostTso6 | kHostEcn | kMrgRxbuf | kFeatureStatus | kEventIdx | kFeatureVersion1;
 constexpr uint32_t kUsedBuffer = 1;
 constexpr uint32_t kConfigChange = 2;
 constexpr uint16_t kLinkUp = 1;
 constexpr size_t kConfigSize = 8; // mac[6], status
+
+/// Whether `features` keep the dependencies of 5.1.3.1: segmentation
+/// offload only with checksum offload, ECN only with segmentation offload.
+bool consistent(uint64_t features)
+{
+    const auto needs = [&](uint64_t feature, uint64_t any_of) {
+        return (features & feature) == 0 || (features & any_of) != 0;
+    };
+    return needs(kGuestTso4 | kGuestTso6, kGuestCsum) && needs(kGuestEcn, kGuestTso4 | kGuestTso6) &&
+           needs(kHostTso4 | kHostTso6, kCsum) && needs(kHostEcn, kHostTso4 | kHostTso6);
+}
 
 void set_half(uint64_t& reg, bool high, uint64_t value)
 {
@@ -168,6 +182,8 @@ bool VirtioNet::write(uint32_t, uint64_t offset, unsigned size, uint64_t value)
     case kQueueReady:
         if (q != nullptr) {
             const char* why = nullptr;
+            q->event_idx = negotiated(kEventIdx);
+            q->quiet = queue_sel_ == 0; // frames are delivered as they come: no receive notifications wanted
             if (v == 0) {
                 q->ready = false;
             } else if (!q->ready && !q->enable(*owner_.ram, why)) {
@@ -198,8 +214,10 @@ void VirtioNet::write_status(uint32_t v)
     }
     uint32_t next = (v & ~kNeedsReset) | (status_ & kNeedsReset); // only the device sets NEEDS_RESET
     if ((v & kFeaturesOk) && !(status_ & kFeaturesOk)) {
-        // FEATURES_OK only for a subset of what was offered, VERSION_1 included (this is not a legacy device).
-        const bool acceptable = (driver_features_ & ~kFeatures) == 0 && (driver_features_ & kFeatureVersion1);
+        // FEATURES_OK only for a subset of what was offered, VERSION_1 included
+        // (this is not a legacy device), that keeps the dependencies.
+        const bool acceptable =
+            (driver_features_ & ~kFeatures) == 0 && negotiated(kFeatureVersion1) && consistent(driver_features_);
         next = acceptable ? next : next & ~kFeaturesOk;
     }
     const bool driver_ok = (next & kDriverOk) && !(status_ & kDriverOk);
@@ -211,64 +229,113 @@ void VirtioNet::write_status(uint32_t v)
     }
 }
 
-bool VirtioNet::take_frame(uint8_t* frame, size_t& length)
+Offloads VirtioNet::offloads() const
+{
+    if (!running()) {
+        return {};
+    }
+    return {negotiated(kGuestCsum), negotiated(kGuestTso4), negotiated(kGuestTso6), negotiated(kGuestEcn)};
+}
+
+bool VirtioNet::take_frame(uint8_t* frame, size_t& length, NetHeader& header)
 {
     Virtqueue& tx = queues_[1];
-    while (running()) {
+    const Offloads sent{negotiated(kCsum), negotiated(kHostTso4), negotiated(kHostTso6), negotiated(kHostEcn)};
+    bool taken = false;
+    bool used = false;
+    while (!taken && running()) {
         Virtqueue::Chain chain;
         const char* why = nullptr;
         const Virtqueue::Take got = tx.take(*owner_.ram, chain, why);
-        if (got == Virtqueue::Take::Empty) {
-            return false;
-        }
-        if (got == Virtqueue::Take::Broken) {
-            needs_reset(why);
-            return false;
+        if (got != Virtqueue::Take::Got) {
+            if (got == Virtqueue::Take::Broken) {
+                needs_reset(why);
+            }
+            break;
         }
         const uint64_t bytes = chain.readable_bytes;
-        const bool fits = bytes >= kHeader + kMinFrame && bytes - kHeader <= kMaxFrame;
-        if (fits) {
+        const char* refused = nullptr;
+        if (bytes >= kHeader + kMinFrame && bytes - kHeader <= kMaxBigFrame) {
+            uint8_t raw[kHeader];
+            gather(chain, 0, raw, kHeader);
+            header = NetHeader::decode(raw);
             length = gather(chain, kHeader, frame, bytes - kHeader);
+            refused = check_offload(header, sent, frame, length);
+            taken = refused == nullptr;
         }
         tx.put(*owner_.ram, chain.head, 0);
-        if (!tx.interrupts_suppressed(*owner_.ram)) {
-            raise(kUsedBuffer);
-        }
-        if (fits) {
-            return true;
+        used = true;
+        if (refused != nullptr && owner_.dropped != nullptr) {
+            owner_.dropped(owner_.context, refused);
         }
     }
+    if (used && tx.needs_interrupt(*owner_.ram)) {
+        raise(kUsedBuffer);
+    }
+    return taken;
+}
+
+bool VirtioNet::undeliver(uint16_t chains, uint16_t used)
+{
+    queues_[0].untake(chains); // they stay the driver's
+    queues_[0].unadd(used);
+    dropped++;
     return false;
 }
 
-bool VirtioNet::deliver(const uint8_t* frame, size_t length)
+bool VirtioNet::deliver(const uint8_t* frame, size_t length, const NetHeader& sent)
 {
     Virtqueue& rx = queues_[0];
-    if (!running() || length > kMaxFrame) {
+    const size_t most = sent.gso() != NetHeader::kGsoNone ? kMaxBigFrame : kMaxFrame;
+    if (!running() || length > most || !offloads().takes_whole(sent)) {
         dropped++;
         return false;
     }
-    Virtqueue::Chain chain;
-    const char* why = nullptr;
-    const Virtqueue::Take got = rx.take(*owner_.ram, chain, why);
-    if (got != Virtqueue::Take::Got) {
-        if (got == Virtqueue::Take::Broken) {
-            needs_reset(why);
+    NetHeader header = sent;
+    header.flags = negotiated(kGuestCsum) ? header.flags : 0; // 5.1.6.3.2: DATA_VALID only for GUEST_CSUM
+    uint8_t raw[kHeader];
+    header.encode(raw);
+    // The header (its num_buffers filled in last) and the frame, over as
+    // many chains as it takes: one without MRG_RXBUF (5.1.6.3.2). Their
+    // used entries are shown to the driver together, the first first.
+    const uint16_t most_chains = negotiated(kMrgRxbuf) ? rx.size : 1;
+    const size_t total = kHeader + length;
+    size_t done = 0;
+    uint16_t chains = 0;
+    uint8_t* num_buffers[2] = {};
+    while (done < total) {
+        if (chains == most_chains) {
+            return undeliver(chains, chains);
         }
-        dropped++;
-        return false;
+        Virtqueue::Chain chain;
+        const char* why = nullptr;
+        const Virtqueue::Take got = rx.take(*owner_.ram, chain, why);
+        if (got != Virtqueue::Take::Got) {
+            if (got == Virtqueue::Take::Broken) {
+                needs_reset(why);
+            }
+            return undeliver(chains, chains);
+        }
+        if (chain.readable_count != 0 || (chains == 0 && chain.writable_bytes < kHeader)) {
+            return undeliver(static_cast<uint16_t>(chains + 1), chains);
+        }
+        size_t at = 0;
+        if (chains == 0) {
+            scatter(chain, 0, raw, kHeader);
+            num_buffers[0] = writable_byte(chain, 10);
+            num_buffers[1] = writable_byte(chain, 11);
+            at = done = kHeader;
+        }
+        const size_t n = chain.writable_bytes - at < total - done ? chain.writable_bytes - at : total - done;
+        scatter(chain, at, frame + (done - kHeader), n);
+        done += n;
+        rx.add_used(*owner_.ram, chain.head, static_cast<uint32_t>(at + n));
+        chains++;
     }
-    if (chain.writable_bytes < kHeader + length || chain.readable_count != 0) {
-        rx.untake(); // too small for it: the frame is dropped, the chain stays the driver's
-        dropped++;
-        return false;
-    }
-    uint8_t header[kHeader] = {};
-    header[10] = 1; // num_buffers: one chain holds the frame
-    scatter(chain, 0, header, kHeader);
-    scatter(chain, kHeader, frame, length);
-    rx.put(*owner_.ram, chain.head, static_cast<uint32_t>(kHeader + length));
-    if (!rx.interrupts_suppressed(*owner_.ram)) {
+    *num_buffers[0] = static_cast<uint8_t>(chains);
+    *num_buffers[1] = static_cast<uint8_t>(chains >> 8);
+    rx.publish(*owner_.ram);
+    if (rx.needs_interrupt(*owner_.ram)) {
         raise(kUsedBuffer);
     }
     return true;

@@ -1,9 +1,11 @@
 // A virtio network device on the virtio-mmio transport, version 2 (virtio
 // 1.2: 4.2.2 for the registers, 5.1 for the device), as Vireo gives a VM
 // for each virtual network it joins (docs/config.md, "Networks"). Two
-// queues: 0 receive, 1 transmit; features VERSION_1, MAC and STATUS (link
-// up), nothing else (no checksum offload, no GSO, no merged receive
-// buffers: a frame is at most 1514 bytes and fills one receive chain).
+// queues: 0 receive, 1 transmit; features VERSION_1, MAC, STATUS (link
+// up), checksum and TCP segmentation offload both ways (CSUM, GUEST_CSUM,
+// HOST_/GUEST_TSO4, TSO6 and ECN: kernel/devices/virtio/net_offload.hpp),
+// merged receive buffers (MRG_RXBUF: a frame of up to 64 KiB spread over
+// several receive chains) and EVENT_IDX.
 //
 // Pure logic, not thread-safe: the VM layer (kernel/vm/networks.cpp) holds
 // a lock around every call, and moves frames between devices itself, so
@@ -14,14 +16,16 @@
 #include <stdint.h>
 
 #include "kernel/devices/mmio/mmio_bus.hpp"
+#include "kernel/devices/virtio/net_offload.hpp"
 #include "kernel/devices/virtio/virtqueue.hpp"
 
 class VirtioNet final : public MmioDevice {
 public:
     static constexpr uint64_t kSize = 0x200;
-    static constexpr size_t kHeader = 12;     // struct virtio_net_hdr with VERSION_1 (num_buffers included)
-    static constexpr size_t kMaxFrame = 1514; // MTU 1500 and the Ethernet header
-    static constexpr size_t kMinFrame = 14;   // an Ethernet header
+    static constexpr size_t kHeader = NetHeader::kSize;  // struct virtio_net_hdr with VERSION_1 (num_buffers included)
+    static constexpr size_t kMaxFrame = kMaxPlainFrame;  // MTU 1500 and the Ethernet header
+    static constexpr size_t kMaxBigFrame = kMaxGsoFrame; // a TCP segmentation offload's frame
+    static constexpr size_t kMinFrame = 14;              // an Ethernet header
     static constexpr uint32_t kNeedsReset = 64;
     static constexpr uint32_t kDriverOk = 4;
 
@@ -30,6 +34,7 @@ public:
         void (*set_line)(void* context, bool level);    // its SPI
         void (*broken)(void* context, const char* why); // the device now needs a reset (once per reset)
         void* context;
+        void (*dropped)(void* context, const char* why) = nullptr; // a frame it sent was refused, and why
     };
     void init(const Owner& owner, const uint8_t (&mac)[6]);
     /// Device reset (Status = 0, or the VM restarts).
@@ -48,13 +53,19 @@ public:
         return kicked;
     }
     /// The next frame the driver gave to send, copied to `frame` (room for
-    /// kMaxFrame bytes), its chain given back as used; false when there is
-    /// none. A chain that is broken, or too short or too long for a frame,
-    /// is given back unsent (a broken one also wants a reset).
-    bool take_frame(uint8_t* frame, size_t& length);
-    /// Puts a frame into the next receive chain; false (dropped) when the
-    /// driver is not ready, has posted no chain or one too small.
-    bool deliver(const uint8_t* frame, size_t length);
+    /// kMaxBigFrame bytes), with its virtio-net header; its chain given back
+    /// as used; false when there is none. A chain that is broken, too short
+    /// or too long for a frame, or whose header asks for an offload the
+    /// frame does not allow (check_offload(): Owner::dropped says why) is
+    /// given back unsent (a broken one also wants a reset).
+    bool take_frame(uint8_t* frame, size_t& length, NetHeader& header);
+    /// Puts a frame with header `header` into the next receive chain (with
+    /// MRG_RXBUF, as many as it needs); false (dropped) when the driver is
+    /// not ready, has not posted chains enough, or did not take the
+    /// offload the header asks for (offloads()).
+    bool deliver(const uint8_t* frame, size_t length, const NetHeader& header);
+    /// What the driver accepted as a receiver (nothing until DRIVER_OK).
+    Offloads offloads() const;
     const uint8_t* mac() const { return mac_; }
 
     uint64_t dropped = 0; // frames for this device that found no receive chain
@@ -65,6 +76,9 @@ private:
     void raise(uint32_t bits);
     void update_line();
     bool running() const { return (status_ & kDriverOk) != 0 && (status_ & kNeedsReset) == 0; }
+    bool negotiated(uint64_t feature) const { return (driver_features_ & feature) != 0; }
+    /// Gives back a receive chain's worth of used entries and chains: the frame did not fit.
+    bool undeliver(uint16_t chains, uint16_t used);
     Virtqueue* selected() { return queue_sel_ < 2 ? &queues_[queue_sel_] : nullptr; }
 
     Owner owner_{};

@@ -8,6 +8,7 @@ constexpr uint16_t kDescNext = 1;
 constexpr uint16_t kDescWrite = 2;
 constexpr uint16_t kDescIndirect = 4;
 constexpr uint16_t kAvailNoInterrupt = 1;
+constexpr uint16_t kUsedNoNotify = 1;
 
 struct Desc {
     uint64_t addr;
@@ -22,6 +23,7 @@ uint64_t avail_bytes(uint16_t size) { return 6 + 2ull * size; } // flags, idx, r
 uint64_t used_bytes(uint16_t size) { return 6 + 8ull * size; }  // flags, idx, ring[size] {id, len}, avail_event
 
 uint16_t load16(const uint8_t* p) { return __atomic_load_n(reinterpret_cast<const uint16_t*>(p), __ATOMIC_ACQUIRE); }
+void store16(uint8_t* p, uint16_t v) { __atomic_store_n(reinterpret_cast<uint16_t*>(p), v, __ATOMIC_RELAXED); }
 
 } // namespace
 
@@ -43,8 +45,24 @@ bool Virtqueue::enable(GuestRam& ram, const char*& why)
     }
     next_avail_ = 0;
     next_used_ = 0;
+    signalled_ = 0;
     ready = true;
+    if (quiet) {
+        // No notifications wanted: without EVENT_IDX the used ring's flag
+        // says so (2.7.10), with it an avail_event the driver never passes
+        // (kept just behind the index it fills, at each take).
+        uint8_t* used = ram.at(device, used_bytes(size));
+        store16(used, event_idx ? 0 : kUsedNoNotify);
+        ask_notification_at(used, static_cast<uint16_t>(next_avail_ - 1));
+    }
     return true;
+}
+
+void Virtqueue::ask_notification_at(uint8_t* used, uint16_t index)
+{
+    if (event_idx) {
+        store16(used + 4 + 8ull * size, index); // avail_event, after the used ring (2.7.8)
+    }
 }
 
 Virtqueue::Take Virtqueue::take(GuestRam& ram, Chain& out, const char*& why)
@@ -61,9 +79,21 @@ Virtqueue::Take Virtqueue::take(GuestRam& ram, Chain& out, const char*& why)
     }
     // Acquire: the ring entry and the descriptors are read after the index
     // that publishes them (the driver writes them first, 2.7.13).
-    const uint16_t idx = load16(avail + 2);
+    uint16_t idx = load16(avail + 2);
     if (idx == next_avail_) {
-        return Take::Empty;
+        uint8_t* used = ram.at(device, used_bytes(size));
+        if (!event_idx || quiet || used == nullptr) {
+            return Take::Empty;
+        }
+        // Out of chains: the driver is to notify when it adds the next one.
+        // A full barrier between that store and the index read again, or
+        // both sides could miss the other's write (as in needs_interrupt()).
+        ask_notification_at(used, next_avail_);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        idx = load16(avail + 2);
+        if (idx == next_avail_) {
+            return Take::Empty;
+        }
     }
     if (static_cast<uint16_t>(idx - next_avail_) > size) {
         why = "the available index ran more than a queue ahead";
@@ -99,12 +129,12 @@ Virtqueue::Take Virtqueue::take(GuestRam& ram, Chain& out, const char*& why)
             why = "a device-readable buffer after a device-writable one";
             return Take::Broken;
         }
-        size_t& count = writable ? out.writable_count : out.readable_count;
-        if (count == kMaxBuffers) {
+        if (out.readable_count + out.writable_count == kMaxBuffers) {
             why = "a chain of more buffers than the device takes";
             return Take::Broken;
         }
-        (writable ? out.writable : out.readable)[count++] = {data, d.len};
+        out.buffers[out.readable_count + out.writable_count] = {data, d.len};
+        (writable ? out.writable_count : out.readable_count)++;
         (writable ? out.writable_bytes : out.readable_bytes) += d.len;
         if (!(d.flags & kDescNext)) {
             break;
@@ -116,10 +146,16 @@ Virtqueue::Take Virtqueue::take(GuestRam& ram, Chain& out, const char*& why)
         i = d.next;
     }
     next_avail_++;
+    if (quiet) {
+        uint8_t* used = ram.at(device, used_bytes(size));
+        if (used != nullptr) {
+            ask_notification_at(used, static_cast<uint16_t>(next_avail_ - 1));
+        }
+    }
     return Take::Got;
 }
 
-void Virtqueue::put(GuestRam& ram, uint16_t head, uint32_t written)
+void Virtqueue::add_used(GuestRam& ram, uint16_t head, uint32_t written)
 {
     uint8_t* used = ram.at(device, used_bytes(size));
     if (used == nullptr) {
@@ -128,20 +164,38 @@ void Virtqueue::put(GuestRam& ram, uint16_t head, uint32_t written)
     const uint32_t element[2] = {head, written};
     memcpy(used + 4 + 8 * (next_used_ % size), element, sizeof element);
     next_used_++;
-    // Release: the element (and the buffer's bytes) before the index (2.7.8).
-    __atomic_store_n(reinterpret_cast<uint16_t*>(used + 2), next_used_, __ATOMIC_RELEASE);
 }
 
-bool Virtqueue::interrupts_suppressed(GuestRam& ram)
+void Virtqueue::publish(GuestRam& ram)
 {
-    // A full barrier between the used index just written and the flag read
-    // here (2.7.7.2): the driver re-enables interrupts and then looks at the
-    // used index; without it both could miss the other's write, and the
-    // driver would sleep on a buffer it was never told about (a store
-    // followed by a load may be reordered even on TSO hosts).
+    uint8_t* used = ram.at(device, used_bytes(size));
+    if (used != nullptr) {
+        // Release: the elements (and the buffers' bytes) before the index (2.7.8).
+        __atomic_store_n(reinterpret_cast<uint16_t*>(used + 2), next_used_, __ATOMIC_RELEASE);
+    }
+}
+
+bool Virtqueue::needs_interrupt(GuestRam& ram)
+{
+    // A full barrier between the used index just written and the flag or
+    // used_event read here (2.7.7.2): the driver re-enables interrupts and
+    // then looks at the used index; without it both could miss the other's
+    // write, and the driver would sleep on a buffer it was never told about
+    // (a store followed by a load may be reordered even on TSO hosts).
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint8_t* avail = ram.at(driver, avail_bytes(size));
-    return avail != nullptr && (load16(avail) & kAvailNoInterrupt) != 0;
+    const uint16_t old = signalled_;
+    signalled_ = next_used_;
+    if (avail == nullptr) {
+        return false;
+    }
+    if (!event_idx) {
+        return (load16(avail) & kAvailNoInterrupt) == 0;
+    }
+    // 2.7.10: interrupt when the used index moved past used_event since
+    // the last time (vring_need_event()).
+    const uint16_t used_event = load16(avail + 4 + 2 * size);
+    return static_cast<uint16_t>(next_used_ - used_event - 1) < static_cast<uint16_t>(next_used_ - old);
 }
 
 namespace {
@@ -171,7 +225,7 @@ size_t walk(const Virtqueue::Buffer* buffers, size_t count, size_t offset, size_
 
 size_t gather(const Virtqueue::Chain& chain, size_t offset, uint8_t* to, size_t length)
 {
-    return walk(chain.readable, chain.readable_count, offset, length,
+    return walk(chain.readable(), chain.readable_count, offset, length,
                 [&](const uint8_t* data, size_t done, size_t n) { memcpy(to + done, data, n); });
 }
 
@@ -180,7 +234,14 @@ bool scatter(const Virtqueue::Chain& chain, size_t offset, const uint8_t* from, 
     if (chain.writable_bytes < offset || chain.writable_bytes - offset < length) {
         return false;
     }
-    walk(chain.writable, chain.writable_count, offset, length,
+    walk(chain.writable(), chain.writable_count, offset, length,
          [&](uint8_t* data, size_t done, size_t n) { memcpy(data, from + done, n); });
     return true;
+}
+
+uint8_t* writable_byte(const Virtqueue::Chain& chain, size_t offset)
+{
+    uint8_t* byte = nullptr;
+    walk(chain.writable(), chain.writable_count, offset, 1, [&](uint8_t* data, size_t, size_t) { byte = data; });
+    return byte;
 }
