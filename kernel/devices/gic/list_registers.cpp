@@ -202,31 +202,27 @@ void fill(Vgic& g, uint32_t vcpu)
         uint32_t best = 0;
         int best_priority = 0x100;
         uint32_t candidates = 0;
+        // An interrupt not in a list register yet is a candidate.
+        auto consider = [&](uint32_t irq, int priority) {
+            if (!in_lr(cs, irq)) {
+                candidates++;
+                if (priority < best_priority) {
+                    best = irq;
+                    best_priority = priority;
+                }
+            }
+        };
         for (uint32_t word = 0; forwarding && word * 32 < d.irqs(); word++) {
             for (uint32_t m = d.deliverable_mask(vcpu, word); m != 0; m &= m - 1) {
                 const uint32_t irq = word * 32 + static_cast<uint32_t>(__builtin_ctz(m));
-                const int priority = d.priority(vcpu, irq);
-                if (!in_lr(cs, irq)) {
-                    candidates++;
-                    if (priority < best_priority) {
-                        best = irq;
-                        best_priority = priority;
-                    }
-                }
+                consider(irq, d.priority(vcpu, irq));
             }
         }
         for (uint32_t words = lpi_words; words != 0; words &= words - 1) {
             const auto word = static_cast<uint32_t>(__builtin_ctz(words));
             for (uint32_t m = g.lpis.deliverable_mask(vcpu, word); m != 0; m &= m - 1) {
                 const uint32_t irq = VirtualLpis::kFirst + word * 32 + static_cast<uint32_t>(__builtin_ctz(m));
-                const int priority = g.lpis.priority(vcpu, irq);
-                if (!in_lr(cs, irq)) {
-                    candidates++;
-                    if (priority < best_priority) {
-                        best = irq;
-                        best_priority = priority;
-                    }
-                }
+                consider(irq, g.lpis.priority(vcpu, irq));
             }
         }
         if (candidates == 0) {
