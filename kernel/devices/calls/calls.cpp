@@ -179,19 +179,6 @@ void probe_firmware(Conduit conduit)
              firmware.workaround[0], firmware.workaround[1], firmware.workaround[2]);
 }
 
-namespace {
-
-/// An HVC Vireo does not implement is a probe (Linux asks for the SMCCC
-/// TRNG at every boot): NOT_SUPPORTED, a line only when debugging.
-Outcome unknown_hvc(Vcpu& vcpu, VmHost& vm, uint32_t fid)
-{
-    log_debug("vm %s vcpu %u: HVC 0x%08x is no call Vireo knows: NOT_SUPPORTED", vm.vm_name(), vcpu.index, fid);
-    set_result(vcpu, kNotSupported);
-    return Outcome::Continue;
-}
-
-} // namespace
-
 Outcome handle(Vcpu& vcpu, VmHost& vm, bool smc)
 {
     const auto fid = static_cast<uint32_t>(vcpu.reg(0));
@@ -201,11 +188,6 @@ Outcome handle(Vcpu& vcpu, VmHost& vm, bool smc)
     }
     if (vpsci::is_psci(fid)) {
         return psci(vcpu, vm, fid);
-    }
-    // Vireo implements only fast calls (SMCCC: bit 31 set); a yielding one
-    // by HVC is refused here, without the lookups below.
-    if (!smc && (fid & 0x80000000u) == 0) {
-        return unknown_hvc(vcpu, vm, fid);
     }
     switch (fid) {
     case kSmcccVersion: set_result(vcpu, 0x10001); return Outcome::Continue;
@@ -227,12 +209,12 @@ Outcome handle(Vcpu& vcpu, VmHost& vm, bool smc)
         forward(vcpu);
         return Outcome::Continue;
     }
-    // An SMC the VM may not forward is worth a line.
-    if (!smc) {
-        return unknown_hvc(vcpu, vm, fid);
-    }
-    if (vm.should_log_fault()) {
+    // An SMC the VM may not forward is worth a line; an HVC Vireo does not
+    // implement is a probe (Linux asks for the SMCCC TRNG at every boot).
+    if (smc && vm.should_log_fault()) {
         log_info("vm %s vcpu %u: SMC 0x%08x not allowed by its policy: NOT_SUPPORTED", vm.vm_name(), vcpu.index, fid);
+    } else if (!smc) {
+        log_debug("vm %s vcpu %u: HVC 0x%08x is no call Vireo knows: NOT_SUPPORTED", vm.vm_name(), vcpu.index, fid);
     }
     set_result(vcpu, kNotSupported);
     return Outcome::Continue;
