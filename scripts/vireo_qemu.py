@@ -146,7 +146,7 @@ def busy_seconds(guest, prefix=""):
     guest's clock runs while Vireo works for it); the idle time QEMU skips
     is not in it. `prefix`: the VM's "[name] " when several share the console."""
     p = re.escape(prefix)
-    m = guest.run("cat /proc/uptime; head -n1 /proc/stat", r"^%s(\d+\.\d+) \d+\.\d+\n%scpu +(\d+(?: \d+)+)$" % (p, p))
+    m = guest.run("cat /proc/uptime; head -n1 /proc/stat", r"^%s(\d+\.\d+) \d+\.\d+\n%scpu +(\d+(?: \d+){4,})$" % (p, p))
     fields = [int(f) for f in m.group(2).split()]
     return float(m.group(1)) - (fields[3] + fields[4]) / 100.0
 

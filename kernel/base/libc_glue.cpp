@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "kernel/base/panic.hpp"
+#include "kernel/mem/bulk.hpp"
 
 #undef errno
 extern "C" int errno;
@@ -55,6 +56,25 @@ int _kill(int, int)
     errno = ENOSYS;
     return -1;
 }
+// Ours, not newlib-nano's byte-at-a-time ones (kernel/mem/copy.cpp). The
+// linker takes these and never pulls newlib's from libc.a; libfdt's and
+// newlib's own calls come here too.
+void* memcpy(void* dst, const void* src, size_t size)
+{
+    bulk::copy(dst, src, size);
+    return dst;
+}
+void* memmove(void* dst, const void* src, size_t size)
+{
+    bulk::move(dst, src, size);
+    return dst;
+}
+void* memset(void* dst, int byte, size_t size)
+{
+    bulk::fill(dst, static_cast<uint8_t>(byte), size);
+    return dst;
+}
+
 [[noreturn]] void _exit(int status) { panic("exit(%d) called", status); }
 [[noreturn]] void abort() { panic("abort() called"); }
 
