@@ -17,23 +17,50 @@ constexpr size_t kWord = sizeof(Word);
 
 bool aligned(const void* p) { return (reinterpret_cast<uintptr_t>(p) & (kWord - 1)) == 0; }
 
-/// Copies whole words from a source that is `offset` bytes (1-7) past a
-/// word boundary to an aligned destination: each word stored is put
-/// together from two aligned loads (little-endian). Reads only words that
-/// hold bytes to be copied. Returns the number of bytes copied.
-size_t copy_shifted(uint8_t* d, const uint8_t* s, size_t size, unsigned offset)
+/// Copies whole words from a source `Offset` bytes (1-7) past a word
+/// boundary to an aligned destination: each word stored is put together
+/// from two aligned loads (little-endian), which GCC makes one EXTR with
+/// the shift a constant. Four words a step: a frame's payload is seldom
+/// at the same offset in a guest's buffer as in the switch's, and this
+/// copy was a third of the virtual network's cost with one word a step.
+/// Reads only words that hold bytes to be copied. Returns the number of
+/// bytes copied.
+template <unsigned Offset> size_t copy_shifted(uint8_t* d, const uint8_t* s, size_t size)
 {
-    const Word* from = reinterpret_cast<const Word*>(s - offset);
+    constexpr unsigned kShift = Offset * 8;
+    const Word* from = reinterpret_cast<const Word*>(s - Offset);
     Word* to = reinterpret_cast<Word*>(d);
-    const unsigned shift = offset * 8;
     const size_t words = size / kWord;
+    auto join = [](Word low, Word high) { return low >> kShift | high << (64 - kShift); };
     Word low = from[0];
-    for (size_t i = 0; i < words; i++) {
+    size_t i = 0;
+    for (; i + 4 <= words; i += 4) {
+        const Word a = from[i + 1], b = from[i + 2], c = from[i + 3], e = from[i + 4];
+        to[i] = join(low, a);
+        to[i + 1] = join(a, b);
+        to[i + 2] = join(b, c);
+        to[i + 3] = join(c, e);
+        low = e;
+    }
+    for (; i < words; i++) {
         const Word high = from[i + 1];
-        to[i] = low >> shift | high << (64 - shift);
+        to[i] = join(low, high);
         low = high;
     }
     return words * kWord;
+}
+
+size_t copy_shifted(uint8_t* d, const uint8_t* s, size_t size, unsigned offset)
+{
+    switch (offset) {
+    case 1: return copy_shifted<1>(d, s, size);
+    case 2: return copy_shifted<2>(d, s, size);
+    case 3: return copy_shifted<3>(d, s, size);
+    case 4: return copy_shifted<4>(d, s, size);
+    case 5: return copy_shifted<5>(d, s, size);
+    case 6: return copy_shifted<6>(d, s, size);
+    default: return copy_shifted<7>(d, s, size);
+    }
 }
 
 } // namespace
