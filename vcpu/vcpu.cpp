@@ -309,6 +309,9 @@ void Vcpu::leave_cpu()
     exited_at_ = 0;
 }
 
+static_assert(static_cast<unsigned>(ExitKind::Mmio) == 0 && static_cast<unsigned>(ExitKind::MmioNeedsDecode) == 1,
+              "run() tells the MMIO kinds by their being first");
+
 const Exit& Vcpu::run()
 {
     Exit& exit = exit_;
@@ -336,15 +339,16 @@ const Exit& Vcpu::run()
         // turn an ISV=0 abort into an MMIO access or a guest fault.
         counted_kind_ = static_cast<uint8_t>(exit.kind);
         stats.exits[counted_kind_]++;
-        if (group != GUEST_EXIT_SYNC) {
+        // Only the MMIO kinds and the FP/SIMD trap need more here: one
+        // comparison for all others (interrupts, calls, system registers).
+        if (exit.kind > ExitKind::MmioNeedsDecode && exit.kind != ExitKind::FpSimdTrap) [[likely]] {
             return exit;
         }
         if (exit.kind == ExitKind::FpSimdTrap) {
             take_fpsimd(); // and retry the instruction
             continue;
         }
-        if (exit.permission_fault && (exit.kind == ExitKind::Mmio || exit.kind == ExitKind::MmioNeedsDecode) &&
-            !ipa_from_far(exit)) {
+        if (exit.permission_fault && !ipa_from_far(exit)) {
             exit.kind = ExitKind::GuestFault;
         }
         if (exit.kind == ExitKind::MmioNeedsDecode && !decode_from_instruction(exit)) {

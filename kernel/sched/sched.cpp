@@ -248,6 +248,11 @@ void run_until_switch(RunQueue& q, Vcpu& v, bool sliced, uint64_t earliest)
     } leave{v};
     for (;;) {
         Outcome outcome = v.device_work != nullptr ? device_step(v) : enter_guest(v);
+        // Most exits: handled, the guest goes on. One look at the state
+        // (another CPU may have stopped or reset the vCPU meanwhile).
+        if (outcome == Outcome::Continue && state_of(v) == VcpuState::Running) [[likely]] {
+            continue;
+        }
         if (outcome == Outcome::Interrupted) {
             if (irq::slice_expired()) {
                 outcome = Outcome::Yield;

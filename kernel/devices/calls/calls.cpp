@@ -179,31 +179,44 @@ void probe_firmware(Conduit conduit)
              firmware.workaround[0], firmware.workaround[1], firmware.workaround[2]);
 }
 
+/// SMCCC's owning entities (function ID bits 29:24) Vireo answers for.
+enum class Owner : uint32_t { Arch = 0, StandardSecure = 4, VendorHypervisor = 6 };
+constexpr Owner owner(uint32_t fid) { return static_cast<Owner>((fid >> 24) & 0x3f); }
+
 Outcome handle(Vcpu& vcpu, VmHost& vm, bool smc)
 {
     const auto fid = static_cast<uint32_t>(vcpu.reg(0));
-    // Vireo's own calls first: they are the ones on hot paths (yield, console).
-    if ((fid & 0xbfff0000u) == 0x86000000u) {
-        return hypercall(vcpu, vm, fid & ~0x40000000u);
-    }
-    if (vpsci::is_psci(fid)) {
-        return psci(vcpu, vm, fid);
-    }
-    switch (fid) {
-    case kSmcccVersion: set_result(vcpu, 0x10001); return Outcome::Continue;
-    case kSmcccArchFeatures:
-        set_result(vcpu, arch_features(static_cast<uint32_t>(vcpu.reg(1))));
-        return Outcome::Continue;
-    case kArchWorkaround1:
-    case kArchWorkaround2:
-    case kArchWorkaround3:
-        if (firmware.present && arch_features(fid) >= 0) {
-            forward(vcpu); // the mitigation is the firmware's to apply
-        } else {
-            set_result(vcpu, kNotSupported);
+    // By owner first: one look sends a call to its service, or past them
+    // all (a call nobody here implements is refused in a few instructions).
+    switch (owner(fid)) {
+    case Owner::VendorHypervisor:
+        if ((fid & 0xbfff0000u) == 0x86000000u) {
+            return hypercall(vcpu, vm, fid & ~0x40000000u);
         }
-        return Outcome::Continue;
-    default: break;
+        break;
+    case Owner::StandardSecure:
+        if (vpsci::is_psci(fid)) {
+            return psci(vcpu, vm, fid);
+        }
+        break;
+    case Owner::Arch:
+        switch (fid) {
+        case kSmcccVersion: set_result(vcpu, 0x10001); return Outcome::Continue;
+        case kSmcccArchFeatures:
+            set_result(vcpu, arch_features(static_cast<uint32_t>(vcpu.reg(1))));
+            return Outcome::Continue;
+        case kArchWorkaround1:
+        case kArchWorkaround2:
+        case kArchWorkaround3:
+            if (firmware.present && arch_features(fid) >= 0) {
+                forward(vcpu); // the mitigation is the firmware's to apply
+            } else {
+                set_result(vcpu, kNotSupported);
+            }
+            return Outcome::Continue;
+        default: break;
+        }
+        break;
     }
     if (smc && firmware.present && vm.smc_allowed(fid)) {
         forward(vcpu);
