@@ -108,6 +108,12 @@ void list()
                        vm.running ? "" : ")", vm.vcpu_count, vm.vcpu_count == 1 ? "" : "s", vm.ram_size >> 20,
                        vm.ram_touched() >> 20, vm.running ? "up" : "ran", up.whole, up.tenth, vm.resets,
                        vm.resets == 1 ? "" : "s");
+        const RamMapping m = vm.ram_mapping();
+        const uint64_t mapped = m.pages * 4096 + m.blocks_2m * (2ull << 20) + m.blocks_1g * (1ull << 30);
+        const uint64_t in_blocks = mapped - m.pages * 4096;
+        console::print(
+            "  ram: %lu 4 KiB pages, %lu 2 MiB blocks, %lu 1 GiB blocks (%lu%% of %lu MiB mapped in blocks)\n", m.pages,
+            m.blocks_2m, m.blocks_1g, mapped != 0 ? in_blocks * 100 / mapped : 0, mapped >> 20);
         for (uint32_t n = 0; n < vm.vcpu_count; n++) {
             const Vcpu& v = vm.vcpus[n];
             console::print("  vcpu %u: cpu %u, %s\n", n, v.pcpu,

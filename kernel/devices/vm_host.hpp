@@ -13,6 +13,13 @@
 class Doorbell;
 class Vcpu;
 
+/// How a VM's RAM is mapped in its stage 2: counts of descriptors by size.
+struct RamMapping {
+    uint64_t pages = 0;     // 4 KiB
+    uint64_t blocks_2m = 0; // 2 MiB
+    uint64_t blocks_1g = 0; // 1 GiB
+};
+
 class VmHost {
 public:
     /// The VM's name, for log lines.
@@ -37,6 +44,8 @@ public:
     /// is all in the VM's RAM; 0 otherwise. The range's RAM is cleared and
     /// mapped first if the guest has not touched it yet (kernel/vm/ram.cpp).
     virtual uint64_t ram_pa_of(uint64_t ipa, uint64_t size) = 0;
+    /// How its RAM is mapped now (the RAM_MAPPING hypercall).
+    virtual RamMapping ram_mapping() const = 0;
     /// The guest's console output (console hypercall).
     virtual void console_output(const char* text, size_t length) = 0;
     /// Whether the VM's policy lets SMC `fid` reach the firmware.

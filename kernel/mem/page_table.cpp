@@ -80,9 +80,9 @@ bool PageTable::map_level(uint64_t* table, unsigned level, uint64_t va, uint64_t
         uint64_t* entry = &table[index];
         const uint64_t chunk_end = (va & ~(block - 1)) + block;
         const uint64_t chunk = size < chunk_end - va ? size : chunk_end - va;
-        if (chunk == block && (pa & (block - 1)) == 0) {
-            // Level 1 and 2 hold blocks, level 3 pages. A table this entry
-            // replaces stays allocated: tables are never freed piecemeal.
+        const bool table_below = level < 3 && (*entry & pte::kValid) && (*entry & pte::kTable);
+        if (chunk == block && (pa & (block - 1)) == 0 && !table_below) {
+            // Level 1 and 2 hold blocks, level 3 pages.
             *entry = type == MemType::Unmapped
                          ? 0
                          : (pa & pte::kAddrMask) | leaf_attributes(type) | pte::kValid | (level == 3 ? pte::kTable : 0);
@@ -108,42 +108,97 @@ bool PageTable::map(uint64_t va, uint64_t pa, uint64_t size, MemType type)
     return map_level(root_, kFirstLevel, va, pa, size, type);
 }
 
-MemType PageTable::lookup(uint64_t va, uint64_t* pa, unsigned* level) const
+uint64_t* PageTable::walk(uint64_t va, unsigned stop, unsigned* level) const
 {
     if (root_ == nullptr || va >= (1ull << input_bits_)) {
+        return nullptr;
+    }
+    uint64_t* table = root_;
+    for (unsigned l = kFirstLevel;; l++) {
+        const size_t index = l == kFirstLevel ? root_index(va) : (va >> level_shift(l)) & (kEntries - 1);
+        uint64_t* entry = &table[index];
+        if (l == stop || l == 3 || (*entry & (pte::kValid | pte::kTable)) != (pte::kValid | pte::kTable)) {
+            *level = l;
+            return entry;
+        }
+        table = alloc_.virt(*entry & pte::kAddrMask);
+    }
+}
+
+uint64_t PageTable::unlink(uint64_t va, unsigned level)
+{
+    unsigned at = 0;
+    uint64_t* entry = walk(va, level, &at);
+    const uint64_t old = entry != nullptr ? *entry : 0;
+    if (at != level || level == 3 || (old & (pte::kValid | pte::kTable)) != (pte::kValid | pte::kTable)) {
+        return 0;
+    }
+    *entry = 0;
+    return old & pte::kAddrMask;
+}
+
+bool PageTable::relink(uint64_t va, unsigned level, uint64_t table)
+{
+    unsigned at = 0;
+    uint64_t* entry = walk(va, level, &at);
+    if (entry == nullptr || at != level || level == 3 || (*entry & pte::kValid) || table == 0) {
+        return false;
+    }
+    uint64_t* below = alloc_.virt(table);
+    for (uint64_t i = 0; i < kEntries; i++) {
+        below[i] = 0;
+    }
+    *entry = table | pte::kTable | pte::kValid;
+    return true;
+}
+
+PageTable::Leaves PageTable::count(uint64_t va, uint64_t size) const
+{
+    Leaves leaves;
+    const uint64_t end = va + size;
+    while (va < end) {
+        unsigned level = 0;
+        const uint64_t* entry = walk(va, 3, &level);
+        if (entry == nullptr) {
+            break;
+        }
+        if ((*entry & pte::kValid) && (level < 3 || (*entry & pte::kTable))) {
+            (level == 1 ? leaves.blocks_1g : level == 2 ? leaves.blocks_2m : leaves.pages)++;
+        }
+        va = (va & ~(block_size(level) - 1)) + block_size(level); // past what this entry maps
+    }
+    return leaves;
+}
+
+MemType PageTable::lookup(uint64_t va, uint64_t* pa, unsigned* level) const
+{
+    unsigned l = 0;
+    const uint64_t* found = walk(va, 3, &l);
+    if (found == nullptr) {
         return MemType::Unmapped;
     }
-    const uint64_t* table = root_;
-    for (unsigned l = kFirstLevel; table != nullptr && l <= 3; l++) {
-        const size_t index = l == kFirstLevel ? root_index(va) : (va >> level_shift(l)) & (kEntries - 1);
-        const uint64_t entry = table[index];
-        if (!(entry & pte::kValid)) {
-            return MemType::Unmapped;
-        }
-        if (l < 3 && (entry & pte::kTable)) {
-            table = alloc_.virt(entry & pte::kAddrMask);
-            continue;
-        }
-        if (l == 3 && !(entry & pte::kTable)) {
-            return MemType::Unmapped; // reserved encoding at level 3
-        }
-        if (pa != nullptr) {
-            *pa = (entry & pte::kAddrMask & ~(block_size(l) - 1)) | (va & (block_size(l) - 1));
-        }
-        if (level != nullptr) {
-            *level = l;
-        }
-        const uint64_t attr = (entry >> pte::kAttrShift) & 0xf;
-        if (regime_ == Regime::El2) {
-            return (attr & 7) == pte::kAttrDevice ? MemType::Device : MemType::Normal;
-        }
-        if (attr != pte::kS2Normal) {
-            return MemType::Device;
-        }
-        if (entry & pte::kXn) {
-            return (entry & pte::kS2apWrite) ? MemType::NormalNoExec : MemType::ReadOnlyNoExec;
-        }
-        return (entry & pte::kS2apWrite) ? MemType::Normal : MemType::NormalReadOnly;
+    const uint64_t entry = *found;
+    if (!(entry & pte::kValid)) {
+        return MemType::Unmapped;
     }
-    return MemType::Unmapped;
+    if (l == 3 && !(entry & pte::kTable)) {
+        return MemType::Unmapped; // reserved encoding at level 3
+    }
+    if (pa != nullptr) {
+        *pa = (entry & pte::kAddrMask & ~(block_size(l) - 1)) | (va & (block_size(l) - 1));
+    }
+    if (level != nullptr) {
+        *level = l;
+    }
+    const uint64_t attr = (entry >> pte::kAttrShift) & 0xf;
+    if (regime_ == Regime::El2) {
+        return (attr & 7) == pte::kAttrDevice ? MemType::Device : MemType::Normal;
+    }
+    if (attr != pte::kS2Normal) {
+        return MemType::Device;
+    }
+    if (entry & pte::kXn) {
+        return (entry & pte::kS2apWrite) ? MemType::NormalNoExec : MemType::ReadOnlyNoExec;
+    }
+    return (entry & pte::kS2apWrite) ? MemType::Normal : MemType::NormalReadOnly;
 }

@@ -86,9 +86,29 @@ public:
     /// Maps [va, va + size) to [pa, ...) as `type`, splitting existing blocks
     /// where needed. Addresses and size must be page-aligned and inside the
     /// input range. False if the allocator ran out or the arguments are bad.
-    /// Mapping a block whose table already exists (e.g. a 2 MiB block after
-    /// the 2 MiB range was once mapped Unmapped) allocates nothing.
+    /// Where a table already exists the mapping goes into it (allocating
+    /// nothing), even for a chunk a block could map: replacing a live table
+    /// by a block needs break-before-make, which is unlink()'s caller's.
     bool map(uint64_t va, uint64_t pa, uint64_t size, MemType type);
+
+    /// Break-before-make's "break" for a block of level `level` (1 or 2) at
+    /// `va`: the entry that points to a table becomes invalid. Returns the
+    /// table's address (still allocated, still holding its descriptors, for
+    /// relink()), 0 if the entry was not a table. The caller invalidates
+    /// the TLBs, then map()s the block over the invalid entry.
+    uint64_t unlink(uint64_t va, unsigned level);
+    /// Makes the invalid level-`level` entry at `va` point to `table` (from
+    /// unlink()), cleared first: everything under it unmapped. The table
+    /// must be out of every walker's reach (unlinked, TLBs invalidated).
+    bool relink(uint64_t va, unsigned level, uint64_t table);
+
+    /// Valid leaf descriptors met walking [va, va + size), by size.
+    struct Leaves {
+        uint64_t pages = 0;     // 4 KiB, level 3
+        uint64_t blocks_2m = 0; // level 2
+        uint64_t blocks_1g = 0; // level 1
+    };
+    Leaves count(uint64_t va, uint64_t size) const;
 
     /// Walks the tables as the hardware would: the output address and type
     /// for `va`, MemType::Unmapped where there is no mapping.
@@ -99,6 +119,9 @@ public:
 private:
     bool map_level(uint64_t* table, unsigned level, uint64_t va, uint64_t pa, uint64_t size, MemType type);
     uint64_t* next_table(uint64_t* entry, unsigned level);
+    /// The entry the walk for `va` ends at: a leaf, an invalid entry, or the
+    /// entry at level `stop` (in `level`); nullptr outside the input range.
+    uint64_t* walk(uint64_t va, unsigned stop, unsigned* level) const;
     size_t root_index(uint64_t va) const;
 
     TableAllocator& alloc_;

@@ -63,7 +63,7 @@ void release(Vm* vm)
     }
     vm_regions::release(*vm);
     vm_pci::release(*vm);
-    memory::unmake(vm->ram_ready, Vm::ram_words(config.ram_size));
+    memory::unmake(vm->ram_ready, Vm::ram_state_words(config.ram_size));
     memory::unmake(vm->net_ports, config.network_count);
     memory::unmake(vm->vcpus, config.vcpus);
     memory::unmake(vm);
@@ -501,7 +501,7 @@ bool load_images_step(Vm& vm, uint64_t& cursor, uint64_t budget)
     // The load as one sequence of pieces, each image copied to its place
     // (the blocks it lands in cleared first). `cursor` counts the bytes of
     // it done. Identity-mapped RAM, which devices may write by DMA before
-    // the guest touches it, is all cleared and mapped first, and so is the
+    // the guest touches it, is all cleared first (mapped at build), and so is the
     // RAM of a VM with PCIe functions: a stage-2 fault of a device's DMA
     // cannot be retried, unlike the guest's own first touch.
     struct Piece {
@@ -510,7 +510,7 @@ bool load_images_step(Vm& vm, uint64_t& cursor, uint64_t budget)
         uint64_t size;
     };
     const Piece pieces[] = {
-        {vm.ram_ipa, nullptr, spec.config->identity_mapped || vm.pci != nullptr ? vm.ram_size : 0},
+        {vm.ram_ipa, nullptr, vm.ram_whole() ? vm.ram_size : 0},
         {vm.kernel_ipa, spec.image, spec.image_size},
         {vm.initrd_ipa, spec.initrd, spec.initrd_size},
         {vm.dtb_ipa, vm.dtb, vm.dtb_size},
@@ -564,7 +564,7 @@ Vm* build(const VmSpec& spec, size_t cpu_count, size_t index, uint16_t vmid, con
     }
     Vm* vm = memory::make<Vm>();
     Vcpu* vcpus = vm != nullptr ? memory::make<Vcpu>(config.vcpus) : nullptr;
-    uint64_t* ram_ready = vcpus != nullptr ? memory::make<uint64_t>(Vm::ram_words(config.ram_size)) : nullptr;
+    uint64_t* ram_ready = vcpus != nullptr ? memory::make<uint64_t>(Vm::ram_state_words(config.ram_size)) : nullptr;
     if (ram_ready == nullptr) {
         log_error("vm %s: no memory left for its state (%u vCPUs)", config.name, config.vcpus);
         memory::unmake(vcpus, config.vcpus);
@@ -572,6 +572,7 @@ Vm* build(const VmSpec& spec, size_t cpu_count, size_t index, uint16_t vmid, con
         return nullptr;
     }
     vm->ram_ready = ram_ready;
+    vm->ram_tables = ram_ready + Vm::ram_words(config.ram_size);
     vm->spec = &spec;
     vm->vcpus = vcpus;
     vm->vcpu_count = config.vcpus;
@@ -592,10 +593,16 @@ Vm* build(const VmSpec& spec, size_t cpu_count, size_t index, uint16_t vmid, con
     }
     vm->stage2.spans[vm->stage2.span_count++] = {vm->ram_pa, config.ram_size}; // the regions' follow
     PageTable stage2(memory::stage2_tables(), Regime::Stage2, ipa_bits);
-    // RAM starts unmapped, each 64 KiB block's level-3 entries in place,
-    // mapped when first touched (kernel/vm/ram.cpp).
     bool mapped = stage2.init();
-    for (uint64_t offset = 0; mapped && offset < config.ram_size; offset += Vm::kRamBlock) {
+    if (vm->ram_whole()) {
+        // Mapped now, in the largest blocks IPA and PA alignment allow (1
+        // GiB, 2 MiB, pages at the edges): no vCPU or device reaches it
+        // before load_images_step has cleared all of it.
+        mapped = mapped && stage2.map(config.ram_base, vm->ram_pa, config.ram_size, MemType::Normal);
+    }
+    // Else RAM starts unmapped, each 64 KiB block's level-3 entries in
+    // place, mapped when first touched (kernel/vm/ram.cpp).
+    for (uint64_t offset = 0; mapped && !vm->ram_whole() && offset < config.ram_size; offset += Vm::kRamBlock) {
         mapped = stage2.map(config.ram_base + offset, vm->ram_pa + offset, Vm::kRamBlock, MemType::Unmapped);
     }
     uint32_t irqs = 64; // the virtual GIC's interrupts: SPIs up to 63, or the highest passthrough one

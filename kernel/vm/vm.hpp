@@ -24,6 +24,8 @@
 #include "vcpu/limits.hpp"
 #include "vcpu/vcpu.hpp"
 
+class PageTable;
+
 /// A VM's allowance of one kind of log line: the first kLimit are logged,
 /// then one line says the rest are not.
 struct LogBudget {
@@ -72,7 +74,10 @@ public:
     // 64 KiB block at a time, when the guest (or Vireo, loading it) first
     // touches the block (kernel/vm/ram.cpp).
     uint64_t* ram_ready = nullptr; // bit n: block n is cleared and mapped
-    SpinLock ram_lock;             // ram_ready and the RAM's stage-2 entries
+    // When all of a 2 MiB region is ready it becomes one 2 MiB block; its
+    // level-3 table is kept here for forget_ram() to put back.
+    uint64_t* ram_tables = nullptr; // per 2 MiB region: the table it had, or 0
+    SpinLock ram_lock;              // ram_ready and the RAM's stage-2 entries
     // The arm64 boot protocol: where kernel, initrd and DTB go (IPAs), the
     // DTB (kept to reload on reset), and the boot vCPU's entry and x0.
     uint64_t kernel_ipa = 0;
@@ -155,6 +160,11 @@ public:
     static constexpr uint64_t kRamBlock = 64 * 1024; // RAM is cleared and mapped this much at a time
     /// The words of the ram_ready bitmap of `ram_size` bytes of RAM.
     static size_t ram_words(uint64_t ram_size) { return (ram_size / kRamBlock + 63) / 64; }
+    static constexpr uint64_t kRamRegion = 2ull << 20; // a level-2 block: kRamRegion / kRamBlock blocks
+    /// The ram_ready words and ram_tables entries of `ram_size` bytes of RAM (one allocation).
+    static size_t ram_state_words(uint64_t ram_size) { return ram_words(ram_size) + ram_size / kRamRegion; }
+    /// How the RAM is mapped in the stage 2 now (4 KiB pages, 2 MiB and 1 GiB blocks).
+    RamMapping ram_mapping() const override;
     /// How much of the RAM is cleared and mapped (touched by the guest or loaded).
     uint64_t ram_touched() const;
     /// A stage-2 translation fault at `ipa`: if it is in the VM's RAM, the
@@ -171,6 +181,10 @@ public:
     /// Invalidates every CPU's TLB entries for this VM's VMID: after valid
     /// stage-2 entries were taken away or changed.
     void flush_stage2_tlbs() const;
+    /// Whether the RAM is mapped whole at build (identity-mapped, or
+    /// reachable by its PCIe functions' DMA), not on first touch.
+    bool ram_whole() const;
+    PageTable stage2_table() const;
 
 private:
     void halt(const char* why, bool power_off_if_last);
@@ -180,7 +194,9 @@ private:
     /// be used again (a function-level reset under way), else 0.
     uint64_t reset_passthrough();
     bool block_ready(size_t block) const;
-    void prepare_block(size_t block, bool clear);
+    void clear_block(size_t block);
+    void map_blocks(size_t first, size_t end);
+    void promote(size_t region, PageTable& table);
 
     /// A reset's work on vCPU 0's time (Vcpu::work): wait out the restart
     /// limit, reload RAM a step at a time, then start the boot vCPU.

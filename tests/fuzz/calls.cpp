@@ -49,6 +49,7 @@ public:
         }
         return reinterpret_cast<uint64_t>(ram) + (ipa - kRamIpa);
     }
+    RamMapping ram_mapping() const override { return {kRamSize / 4096, 0, 0}; }
     void console_output(const char* text, size_t length) override
     {
         const auto* p = reinterpret_cast<const uint8_t*>(text);

@@ -289,3 +289,97 @@ TEST(Stage2, NoExecTypesSetXnAndReadBackAsThemselves)
     EXPECT_EQ((table.leaf_attributes(MemType::NormalNoExec) >> 6) & 3, 3u) << "S2AP read-write";
     EXPECT_EQ(table.leaf_attributes(MemType::NormalReadOnly) & (1ull << 54), 0u) << "a ROM firmware runs from";
 }
+
+TEST(Stage2, CountsLeavesBySize)
+{
+    FakeTables alloc(8);
+    PageTable table(alloc, Regime::Stage2, 40);
+    ASSERT_TRUE(table.init());
+    // 1 GiB + 4 MiB + 12 KiB at IPA 0x40000000, all aligned: one 1 GiB
+    // block, two 2 MiB blocks, three pages.
+    ASSERT_TRUE(table.map(0x40000000, 0x40000000, kGiB + 4 * kMiB + 0x3000, MemType::Normal));
+    const PageTable::Leaves all = table.count(0x40000000, 2 * kGiB);
+    EXPECT_EQ(all.blocks_1g, 1u);
+    EXPECT_EQ(all.blocks_2m, 2u);
+    EXPECT_EQ(all.pages, 3u);
+    const PageTable::Leaves tail = table.count(0x80000000, 4 * kMiB + 0x2000);
+    EXPECT_EQ(tail.blocks_1g, 0u);
+    EXPECT_EQ(tail.blocks_2m, 2u);
+    EXPECT_EQ(tail.pages, 2u) << "only the pages inside the range";
+    const PageTable::Leaves none = table.count(0x100000000ull, kGiB);
+    EXPECT_EQ(none.pages + none.blocks_2m + none.blocks_1g, 0u);
+}
+
+TEST(Stage2, UnalignedPhysicalRamStaysInPages)
+{
+    FakeTables alloc(8);
+    PageTable table(alloc, Regime::Stage2, 40);
+    ASSERT_TRUE(table.init());
+    // IPA 2 MiB aligned, PA only 64 KiB aligned: no block can map it.
+    ASSERT_TRUE(table.map(0x40000000, 0x50010000, 4 * kMiB, MemType::Normal));
+    const PageTable::Leaves l = table.count(0x40000000, 4 * kMiB);
+    EXPECT_EQ(l.pages, 1024u);
+    EXPECT_EQ(l.blocks_2m, 0u);
+}
+
+TEST(Stage2, MappingOverATableKeepsTheTable)
+{
+    // A block over a live table would need break-before-make: map() maps
+    // into the table instead; only unlink() takes a table away.
+    FakeTables alloc(8);
+    PageTable table(alloc, Regime::Stage2, 40);
+    ASSERT_TRUE(table.init());
+    ASSERT_TRUE(table.map(0x40000000, 0x80000000, 64 * 1024, MemType::Unmapped));
+    const size_t tables = alloc.used();
+    ASSERT_TRUE(table.map(0x40000000, 0x80000000, 2 * kMiB, MemType::Normal));
+    unsigned level = 0;
+    EXPECT_EQ(table.lookup(0x40000000 + kMiB, nullptr, &level), MemType::Normal);
+    EXPECT_EQ(level, 3u);
+    EXPECT_EQ(alloc.used(), tables);
+}
+
+TEST(Stage2, PromotionToABlockAndBackKeepsItsTable)
+{
+    // What kernel/vm/ram.cpp does with a 2 MiB region of lazily mapped
+    // RAM: its level-3 table built Unmapped, pages mapped 64 KiB at a time,
+    // the region promoted to one block once all of it is mapped, and on a
+    // reset the block unmapped and the same table put back, empty.
+    constexpr uint64_t kBlock = 64 * 1024;
+    constexpr uint64_t ipa = 0x40000000 + 2 * kMiB;
+    constexpr uint64_t pa = 0x80000000 + 2 * kMiB;
+    FakeTables alloc(8);
+    PageTable table(alloc, Regime::Stage2, 40);
+    ASSERT_TRUE(table.init());
+    for (uint64_t off = 0; off < 4 * kMiB; off += kBlock) {
+        ASSERT_TRUE(table.map(0x40000000 + off, 0x80000000 + off, kBlock, MemType::Unmapped));
+    }
+    const size_t tables = alloc.used();
+    for (int reset = 0; reset < 3; reset++) {
+        for (uint64_t off = 0; off < 2 * kMiB; off += kBlock) {
+            ASSERT_TRUE(table.map(ipa + off, pa + off, kBlock, MemType::Normal));
+        }
+        EXPECT_EQ(table.count(ipa, 2 * kMiB).pages, 512u);
+        EXPECT_EQ(table.unlink(ipa, 3), 0u) << "a page is not a table";
+        const uint64_t pages = table.unlink(ipa, 2);
+        ASSERT_NE(pages, 0u);
+        EXPECT_EQ(table.lookup(ipa), MemType::Unmapped) << "the break: the region unmapped";
+        EXPECT_EQ(table.unlink(ipa, 2), 0u) << "nothing left to unlink";
+        ASSERT_TRUE(table.map(ipa, pa, 2 * kMiB, MemType::Normal));
+        unsigned level = 0;
+        uint64_t out = 0;
+        EXPECT_EQ(table.lookup(ipa + 0x1234, &out, &level), MemType::Normal);
+        EXPECT_EQ(level, 2u);
+        EXPECT_EQ(out, pa + 0x1234);
+        const PageTable::Leaves promoted = table.count(0x40000000, 4 * kMiB);
+        EXPECT_EQ(promoted.blocks_2m, 1u);
+        EXPECT_EQ(promoted.pages, 0u) << "the other region untouched";
+        // forget_ram: everything Unmapped, then the table relinked, empty.
+        ASSERT_TRUE(table.map(0x40000000, 0x80000000, 4 * kMiB, MemType::Unmapped));
+        EXPECT_EQ(table.lookup(ipa), MemType::Unmapped);
+        EXPECT_FALSE(table.relink(0x40000000, 2, pages)) << "the first region still has its table";
+        ASSERT_TRUE(table.relink(ipa, 2, pages));
+        const PageTable::Leaves forgotten = table.count(0x40000000, 4 * kMiB);
+        EXPECT_EQ(forgotten.pages + forgotten.blocks_2m, 0u) << "the relinked table holds no stale pages";
+        EXPECT_EQ(alloc.used(), tables) << "no table allocated after the build, reset " << reset;
+    }
+}

@@ -139,6 +139,14 @@ Outcome hypercall(Vcpu& vcpu, VmHost& vm, uint32_t fid)
     case kHcChannelRing:
     case kHcChannelInfo:
     case kHcChannelTake: channel_call(vcpu, vm, fid); return Outcome::Continue;
+    case kHcRamMapping: {
+        const RamMapping m = vm.ram_mapping();
+        vcpu.regs.x[0] = 0;
+        vcpu.regs.x[1] = m.pages;
+        vcpu.regs.x[2] = m.blocks_2m;
+        vcpu.regs.x[3] = m.blocks_1g;
+        return Outcome::Continue;
+    }
     case kHcCallCount: set_result(vcpu, kHcCalls); return Outcome::Continue;
     case kHcUid:
         // A random UUID naming Vireo's hypercall ABI, in the SMCCC UID layout.

@@ -36,7 +36,8 @@ constexpr uint64_t kStatVireoTicks = 16; // + exit kind: ticks in Vireo for that
 constexpr uint32_t kHcChannelRing = 0x86000005; // x2: the member to ring
 constexpr uint32_t kHcChannelInfo = 0x86000006; // x1 = peers | self << 32, x2 = region IPA, x3 = its size
 constexpr uint32_t kHcChannelTake = 0x86000007; // the PENDING bits, cleared
-constexpr int64_t kHcCalls = 8;                 // CALL_COUNT
+constexpr uint32_t kHcRamMapping = 0x86000008;  // x1-x3: RAM's 4 KiB pages, 2 MiB and 1 GiB blocks
+constexpr int64_t kHcCalls = 9;                 // CALL_COUNT
 constexpr uint32_t kHcCallCount = 0x8600ff00;
 constexpr uint32_t kHcUid = 0x8600ff01;
 constexpr uint32_t kHcRevision = 0x8600ff03;
