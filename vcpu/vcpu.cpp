@@ -137,15 +137,14 @@ inline void Vcpu::load()
     // one (the kick that starts the other brings it out of its guest).
     const bool trap =
         trap_wfi || (console_unfinished != nullptr && __atomic_load_n(console_unfinished, __ATOMIC_RELAXED));
-    const uint64_t hcr = trap ? kHcrGuest : kHcrGuest & ~kHcrTwi;
-    if (cpu->hcr != hcr) {
-        WRITE_SYSREG(hcr_el2, hcr);
-        cpu->hcr = hcr;
+    if (cpu->wfi_trapped != trap) [[unlikely]] {
+        WRITE_SYSREG(hcr_el2, trap ? kHcrGuest : kHcrGuest & ~kHcrTwi);
+        cpu->wfi_trapped = trap;
     }
-    const uint64_t cptr = cpu->fp_owner == this ? kCptrGuest : kCptrGuest | kCptrTfp;
-    if (cpu->cptr != cptr) {
-        WRITE_SYSREG(cptr_el2, cptr);
-        cpu->cptr = cptr;
+    const bool fp_trapped = cpu->fp_owner != this;
+    if (cpu->fp_trapped != fp_trapped) [[unlikely]] {
+        WRITE_SYSREG(cptr_el2, fp_trapped ? kCptrGuest | kCptrTfp : kCptrGuest);
+        cpu->fp_trapped = fp_trapped;
     }
     // No ISB: what was written here governs the guest, and the ERET into
     // it is a context synchronization event (Arm ARM D17.1, "Context
@@ -160,7 +159,7 @@ void Vcpu::unload()
     PerCpu* cpu = this_cpu();
     if (cpu->fp_owner == this) {
         WRITE_SYSREG(cptr_el2, kCptrGuest);
-        cpu->cptr = kCptrGuest;
+        cpu->fp_trapped = 0;
         asm volatile("isb");
         fpsimd_save(&fp);
         cpu->fp_owner = nullptr;
@@ -175,7 +174,7 @@ void Vcpu::take_fpsimd()
 {
     PerCpu* cpu = this_cpu();
     WRITE_SYSREG(cptr_el2, kCptrGuest);
-    cpu->cptr = kCptrGuest;
+    cpu->fp_trapped = 0;
     asm volatile("isb");
     if (cpu->fp_owner != nullptr) {
         fpsimd_save(&cpu->fp_owner->fp);
@@ -324,16 +323,14 @@ const Exit& Vcpu::run()
         const uint64_t group = vcpu_enter(&regs);
         exited_at_ = READ_SYSREG(cntpct_el0);
         stats.guest_ticks += exited_at_ - entered;
-        switch (group) {
-        case GUEST_EXIT_SYNC: {
+        if (group == GUEST_EXIT_SYNC) [[likely]] { // the guest's own doing: a trap
             uint64_t hpfar;
             asm volatile("mrs %0, hpfar_el2" : "=r"(hpfar));
             decode_sync(READ_SYSREG(esr_el2), READ_SYSREG(far_el2), hpfar, exit);
-            break;
-        }
-        case GUEST_EXIT_IRQ: exit.kind = ExitKind::Irq; break;
-        case GUEST_EXIT_FIQ: exit.kind = ExitKind::Fiq; break;
-        default: exit.kind = ExitKind::SError; break;
+        } else {
+            exit.kind = group == GUEST_EXIT_IRQ   ? ExitKind::Irq
+                        : group == GUEST_EXIT_FIQ ? ExitKind::Fiq
+                                                  : ExitKind::SError;
         }
         // Counted (and its time charged) as it came, before decoding may
         // turn an ISV=0 abort into an MMIO access or a guest fault.

@@ -26,9 +26,12 @@ struct PerCpu {
     bool slice_expired = false; // the EL2 timer ended the running vCPU's time slice
     uint64_t deadline = ~0ull;  // the EL2 timer's deadline last armed (irq::arm_deadline); passed once slice_expired
     uint64_t idle_ticks = 0;    // counter ticks spent waiting for work (sched's idle())
-    uint64_t cptr = ~0ull;      // CPTR_EL2 as Vireo last wrote it for a guest (~0: unknown)
-    uint64_t hcr = 0;           // HCR_EL2 as Vireo last wrote it for a guest (0: not yet)
-    uint32_t vcpus = 0;         // vCPUs assigned to this CPU (kernel/vm/build.cpp); atomic
+    // What Vireo last wrote for a guest (-1: nothing yet): whether HCR_EL2
+    // traps WFI (TWI) and whether CPTR_EL2 traps FP/SIMD (TFP). Flags, not
+    // the registers' values: comparing them costs no constants per entry.
+    int8_t wfi_trapped = -1;
+    int8_t fp_trapped = -1;
+    uint32_t vcpus = 0; // vCPUs assigned to this CPU (kernel/vm/build.cpp); atomic
     // Whose breakpoints and watchpoints are in the hardware (nullptr: all disabled; vcpu/debug.cpp).
     const DebugState* debug_owner = nullptr;
 };

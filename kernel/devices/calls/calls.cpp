@@ -38,7 +38,7 @@ int64_t console_write(VmHost& vm, uint64_t ipa, uint64_t length)
     return static_cast<int64_t>(length);
 }
 
-Outcome psci(Vcpu& vcpu, VmHost& vm, uint32_t fid)
+__attribute__((noinline)) Outcome psci(Vcpu& vcpu, VmHost& vm, uint32_t fid)
 {
     const vpsci::Result r = vm.psci(fid, vcpu);
     set_result(vcpu, r.x0);
@@ -106,7 +106,7 @@ void channel_call(Vcpu& vcpu, VmHost& vm, uint32_t fid)
     }
 }
 
-Outcome hypercall(Vcpu& vcpu, VmHost& vm, uint32_t fid)
+__attribute__((noinline)) Outcome hypercall(Vcpu& vcpu, VmHost& vm, uint32_t fid)
 {
     switch (fid) {
     case kHcNull: set_result(vcpu, 0); return Outcome::Continue;
@@ -187,15 +187,77 @@ void probe_firmware(Conduit conduit)
              firmware.workaround[0], firmware.workaround[1], firmware.workaround[2]);
 }
 
+namespace {
+
 /// SMCCC's owning entities (function ID bits 29:24) Vireo answers for.
 enum class Owner : uint32_t { Arch = 0, StandardSecure = 4, VendorHypervisor = 6 };
 constexpr Owner owner(uint32_t fid) { return static_cast<Owner>((fid >> 24) & 0x3f); }
+
+/// An SMC no service of Vireo's answers: to the firmware if the VM's
+/// policy lets it through, else NOT_SUPPORTED and a line (worth one: the
+/// guest expected someone to answer).
+__attribute__((noinline)) Outcome unowned_smc(Vcpu& vcpu, VmHost& vm, uint32_t fid)
+{
+    if (firmware.present && vm.smc_allowed(fid)) {
+        forward(vcpu);
+        return Outcome::Continue;
+    }
+    if (vm.should_log_fault()) {
+        log_info("vm %s vcpu %u: SMC 0x%08x not allowed by its policy: NOT_SUPPORTED", vm.vm_name(), vcpu.index, fid);
+    }
+    set_result(vcpu, kNotSupported);
+    return Outcome::Continue;
+}
+
+__attribute__((noinline, cold)) void log_unknown_hvc(const Vcpu& vcpu, const VmHost& vm, uint32_t fid)
+{
+    log_debug("vm %s vcpu %u: HVC 0x%08x is no call Vireo knows: NOT_SUPPORTED", vm.vm_name(), vcpu.index, fid);
+}
+
+/// A call no service of Vireo's answers. An HVC is NOT_SUPPORTED without a
+/// line: it is a probe (Linux asks for the SMCCC TRNG at every boot).
+Outcome unowned(Vcpu& vcpu, VmHost& vm, bool smc, uint32_t fid)
+{
+    if (smc) {
+        return unowned_smc(vcpu, vm, fid);
+    }
+    if (console::debugging()) [[unlikely]] {
+        log_unknown_hvc(vcpu, vm, fid);
+    }
+    set_result(vcpu, kNotSupported);
+    return Outcome::Continue;
+}
+
+/// The Arm architecture service's calls (SMCCC 7): version, features and
+/// the firmware's mitigations; any other goes where unowned calls go.
+__attribute__((noinline)) Outcome arch_call(Vcpu& vcpu, VmHost& vm, bool smc, uint32_t fid)
+{
+    switch (fid) {
+    case kSmcccVersion: set_result(vcpu, 0x10001); return Outcome::Continue;
+    case kSmcccArchFeatures:
+        set_result(vcpu, arch_features(static_cast<uint32_t>(vcpu.reg(1))));
+        return Outcome::Continue;
+    case kArchWorkaround1:
+    case kArchWorkaround2:
+    case kArchWorkaround3:
+        if (firmware.present && arch_features(fid) >= 0) {
+            forward(vcpu); // the mitigation is the firmware's to apply
+        } else {
+            set_result(vcpu, kNotSupported);
+        }
+        return Outcome::Continue;
+    default: return unowned(vcpu, vm, smc, fid);
+    }
+}
+
+} // namespace
 
 Outcome handle(Vcpu& vcpu, VmHost& vm, bool smc)
 {
     const auto fid = static_cast<uint32_t>(vcpu.reg(0));
     // By owner first: one look sends a call to its service, or past them
     // all (a call nobody here implements is refused in a few instructions).
+    // The services are out of line, so that this needs no stack frame.
     switch (owner(fid)) {
     case Owner::VendorHypervisor:
         if ((fid & 0xbfff0000u) == 0x86000000u) {
@@ -207,38 +269,9 @@ Outcome handle(Vcpu& vcpu, VmHost& vm, bool smc)
             return psci(vcpu, vm, fid);
         }
         break;
-    case Owner::Arch:
-        switch (fid) {
-        case kSmcccVersion: set_result(vcpu, 0x10001); return Outcome::Continue;
-        case kSmcccArchFeatures:
-            set_result(vcpu, arch_features(static_cast<uint32_t>(vcpu.reg(1))));
-            return Outcome::Continue;
-        case kArchWorkaround1:
-        case kArchWorkaround2:
-        case kArchWorkaround3:
-            if (firmware.present && arch_features(fid) >= 0) {
-                forward(vcpu); // the mitigation is the firmware's to apply
-            } else {
-                set_result(vcpu, kNotSupported);
-            }
-            return Outcome::Continue;
-        default: break;
-        }
-        break;
+    case Owner::Arch: return arch_call(vcpu, vm, smc, fid);
     }
-    if (smc && firmware.present && vm.smc_allowed(fid)) {
-        forward(vcpu);
-        return Outcome::Continue;
-    }
-    // An SMC the VM may not forward is worth a line; an HVC Vireo does not
-    // implement is a probe (Linux asks for the SMCCC TRNG at every boot).
-    if (smc && vm.should_log_fault()) {
-        log_info("vm %s vcpu %u: SMC 0x%08x not allowed by its policy: NOT_SUPPORTED", vm.vm_name(), vcpu.index, fid);
-    } else if (!smc) {
-        log_debug("vm %s vcpu %u: HVC 0x%08x is no call Vireo knows: NOT_SUPPORTED", vm.vm_name(), vcpu.index, fid);
-    }
-    set_result(vcpu, kNotSupported);
-    return Outcome::Continue;
+    return unowned(vcpu, vm, smc, fid);
 }
 
 } // namespace calls

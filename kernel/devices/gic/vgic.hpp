@@ -163,7 +163,7 @@ inline void enter(Vcpu& vcpu)
 {
     Vgic& g = *vcpu.vgic;
     Vgic::CpuState& cs = g.cpu[vcpu.index];
-    if (this_cpu()->lr_owner != &vcpu || cs.flush || cs.reset) {
+    if (this_cpu()->lr_owner != &vcpu || (cs.flush | cs.reset)) { // one test of both flags
         enter_slow(vcpu, g, cs);
     }
 }
