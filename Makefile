@@ -66,7 +66,7 @@ LIBGCC := $(shell $(CC) -print-libgcc-file-name)
 LIBS := $(NEWLIB)/lib/libc.a $(LIBFDT)/lib/aarch64-linux-gnu/libfdt.a $(LIBGCC)
 LDFLAGS := -pie --no-dynamic-linker -z norelro -z noexecstack --gc-sections --build-id=none --no-warn-rwx-segments
 
-.PHONY: all setup run debug test unit systest stress bench fuzz fuzzers format format-check clean
+.PHONY: all setup run debug check test unit systest stress bench fuzz fuzzers format format-check clean
 all: $(IMAGE).bin compile_commands.json
 
 setup:
@@ -288,7 +288,7 @@ $(TFA_DIR)/.done: scripts/mkrpi4-tfa $(TFA_BL31) $(DEPS)/linux.version $(BUILD)/
 all: $(TFA_DIR)/.done
 
 compile_commands.json: $(OBJS)
-	@scripts/compdb-merge $@ $(OBJS:%=%.json) $(UNIT_OBJS:%=%.json) $(GUEST_NAMES:%=$(GUEST_DIR)/obj/%.o.json)
+	@scripts/compdb-merge $@ $(OBJS:%=%.json) $(UNIT_OBJS:%=%.json) $(BUILD)/host/tools/vireo_check.o.json $(GUEST_NAMES:%=$(GUEST_DIR)/obj/%.o.json)
 
 # --- host unit tests ------------------------------------------------------
 
@@ -319,6 +319,15 @@ $(BUILD)/host/dtb/%.dtb: tests/dts/%.dts
 # The image is an input too: tests/unit/image_test.cpp checks QEMU virt's.
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(UNIT_DTBS) $(BUILD)/vireo.bin $(SDCARD)/config.txt
 	$(call quiet,HOSTLD,$@)$(HOST_CXX) -fsanitize=address,undefined -o $@ $(UNIT_OBJS) -lgtest -lgtest_main -lfdt -pthread
+
+# --- vireo-check: a configuration checked on the host (tools/vireo_check.cpp) ---
+
+CHECK_SRCS := tools/vireo_check.cpp $(wildcard kernel/loader/*.cpp) platform/fdt_platform.cpp platform/fdt_pci.cpp \
+	platform/early_fdt.cpp platform/uart.cpp platform/psci.cpp
+CHECK_OBJS := $(CHECK_SRCS:%.cpp=$(BUILD)/host/%.o)
+$(BUILD)/host/vireo-check: $(CHECK_OBJS)
+	$(call quiet,HOSTLD,$@)$(HOST_CXX) -fsanitize=address,undefined -o $@ $(CHECK_OBJS) -lfdt
+all: $(BUILD)/host/vireo-check
 
 # --- fuzzing (libFuzzer: clang's -fsanitize=fuzzer) ------------------------
 
@@ -399,12 +408,20 @@ QEMU_IMAGES = $(filter $(DISK) $(NVME),$(QEMU_DEVICES))
 run: all $(RUN_PACKAGE) $(QEMU_IMAGES)
 	$(QEMU_RUN) $(IMAGE).bin
 
+# `make check VM=guests/configs/NAME.dts`: vireo-check on a configuration,
+# with its package and QEMU virt's DTB for the `make run` options.
+check: $(BUILD)/host/vireo-check $(RUN_PACKAGE) $(QEMU_IMAGES)
+	@scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) $(QEMU_DEVICES) --dumpdtb $(BUILD)/check-board.dtb \
+		$(IMAGE).bin 2>/dev/null
+	$(BUILD)/host/vireo-check $(VM) --package $(RUN_PACKAGE) --board $(BUILD)/check-board.dtb
+
 debug: all $(RUN_PACKAGE) $(QEMU_IMAGES)
 	@echo "QEMU waits for gdb on :1234; in another terminal: gdb-multiarch -ex 'symbol-file $(IMAGE).elf -o 0x40200000' -ex 'target remote :1234'"
 	$(QEMU_RUN) --gdb $(IMAGE).bin
 
-test: format-check all $(BUILD)/unit-tests $(FUZZ_BINS)
-	@scripts/run-tests --unit $(BUILD)/unit-tests --fuzz $(FUZZ_DIR) --image $(IMAGE).bin tests/system/*.tests
+test: format-check all $(BUILD)/unit-tests $(FUZZ_BINS) $(BUILD)/host/vireo-check
+	@scripts/run-tests --unit $(BUILD)/unit-tests --fuzz $(FUZZ_DIR) --check $(BUILD)/host/vireo-check \
+		--image $(IMAGE).bin tests/system/*.tests
 
 bench: all
 	@scripts/bench $(BUILD)

@@ -24,7 +24,7 @@ namespace {
 
 constexpr uint32_t kUartIntid = 33; // SPI 1, as QEMU virt wires its PL011
 constexpr uint64_t kBlock = 2ull << 20;
-constexpr size_t kDtbRoom = 64 * 1024; // a generated guest DTB's buffer
+using vm_check::kDtbRoom; // a generated guest DTB's buffer
 
 /// The channels a VM is on: each with the VM's member record in it.
 struct Membership {
@@ -74,33 +74,14 @@ void release(Vm* vm)
 bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
 {
     const VmConfig& config = *spec.config;
-    LoadError error;
-    ImageInfo image;
-    const bool image_kernel = config.kernel != nullptr && !config.kernel_raw;
-    if (image_kernel && !linux_image::parse(spec.image, spec.image_size, image, error)) {
-        log_error("vm %s: kernel: %s", config.name, error.message); // configs.cpp checked it: a VM reset
-        return false;
-    }
     if (!vgic::available()) {
         log_error("vm %s: a guest needs a virtual GIC, and this host has no GIC virtualization", config.name);
         return false;
     }
-    const size_t dtb_room = spec.dtb != nullptr ? spec.dtb_size : kDtbRoom;
-    linux_image::LayoutRequest request;
-    request.ram_base = config.ram_base;
-    request.ram_size = config.ram_size;
-    request.image = image_kernel ? &image : nullptr;
-    request.firmware = config.entry_in_region;
-    request.kernel_file_size = spec.image_size;
-    request.raw_address = config.kernel_address;
-    request.raw_entry = config.entry;
-    request.initrd_size = spec.initrd_size;
-    request.dtb_size = dtb_room;
-    request.dtb_fixed = config.dtb_fixed;
-    request.dtb_address = config.dtb_address;
     GuestLayout layout;
-    if (!linux_image::plan(request, layout, error)) {
-        log_error("vm %s: %s", config.name, error.message);
+    char message[vm_check::kMessageSize];
+    if (!vm_check::plan_layout(spec, layout, message, sizeof message)) {
+        log_error("%s", message);
         return false;
     }
     vm.kernel_ipa = layout.kernel_start;

@@ -5,9 +5,8 @@
 #include "kernel/console/console.hpp"
 #include "kernel/loader/channel_config.hpp"
 #include "kernel/loader/config.hpp"
-#include "kernel/loader/host_device.hpp"
-#include "kernel/loader/image.hpp"
 #include "kernel/loader/package.hpp"
+#include "kernel/loader/vm_check.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/mem/objects.hpp"
 #include "kernel/vm/channels.hpp"
@@ -71,112 +70,6 @@ bool identity_ok(const VmConfig& config, bool starts)
     return !config.identity_mapped;
 }
 
-/// The package entry a configuration names, or an error naming what the package holds.
-bool entry(const VmConfig& config, const char* what, const char* name, const uint8_t*& data, size_t& size)
-{
-    const PackageBlob blob = package.find(name);
-    if (blob.found()) {
-        data = blob.data;
-        size = blob.size;
-        return true;
-    }
-    char held[160] = "";
-    for (size_t i = 0; i < package.count(); i++) {
-        const size_t used = strlen(held);
-        format(held + used, sizeof held - used, "%s%s", i == 0 ? "" : ", ", package.name(i));
-    }
-    log_error("%s: /%s: %s names \"%s\": expected an entry of the boot package (it holds: %s)", file_name, config.name,
-              what, name, held);
-    return false;
-}
-
-/// Passthrough devices named by their host DTB path: registers (exactly as
-/// the host says: not filling whole pages, they are forwarded),
-/// interrupts, compatible, dma-coherent and iommus from the host's DTB; a
-/// device that does DMA by what the host says of it needs identity-mapped RAM.
-bool resolve_paths(VmConfig& config, const void* host_dtb)
-{
-    for (size_t i = 0; i < config.passthrough_count; i++) {
-        PassthroughDevice& p = config.passthrough[i];
-        if (p.path == nullptr) {
-            continue;
-        }
-        HostDevice d;
-        char why[320];
-        if (!host_device::read(host_dtb, p.path, d, why, sizeof why)) {
-            log_error("%s: /%s: passthrough/%s: property 'path' \"%s\": %s", file_name, config.name, p.name, p.path,
-                      why);
-            return false;
-        }
-        p.base = d.base;
-        p.size = d.size;
-        static_assert(sizeof p.intid_cells == 4 * HostDevice::kMaxIntids);
-        for (size_t n = 0; n < d.intid_count; n++) {
-            p.intid_cells[4 * n] = static_cast<uint8_t>(d.intids[n] >> 24);
-            p.intid_cells[4 * n + 1] = static_cast<uint8_t>(d.intids[n] >> 16);
-            p.intid_cells[4 * n + 2] = static_cast<uint8_t>(d.intids[n] >> 8);
-            p.intid_cells[4 * n + 3] = static_cast<uint8_t>(d.intids[n]);
-        }
-        p.intids = {p.intid_cells, d.intid_count};
-        p.compatible = d.compatible;
-        p.compatible_length = d.compatible_length;
-        p.dma_coherent = d.dma_coherent;
-        p.iommus = d.iommus;
-        p.edge = d.edge;
-        p.primecell_periphid = d.primecell_periphid;
-        if (vm_config::dma_refused(config, p, why, sizeof why)) {
-            log_error("%s: /%s: %s", file_name, config.name, why);
-            return false;
-        }
-    }
-    return true;
-}
-
-bool to_spec(const VmConfig& config, VmSpec& spec)
-{
-    spec = VmSpec{};
-    spec.config = &config;
-    for (size_t i = 0; i < config.region_count; i++) {
-        const RegionConfig& r = config.regions[i];
-        if (r.contents == nullptr) {
-            continue;
-        }
-        char property[48];
-        format(property, sizeof property, "regions/%s: property 'contents'", r.name);
-        const uint8_t* data = nullptr;
-        size_t size = 0;
-        if (!entry(config, property, r.contents, data, size)) {
-            return false;
-        }
-        if (size > r.size) {
-            log_error("%s: /%s: regions/%s: property 'contents' names \"%s\" of %lu bytes: expected at most the "
-                      "region's %lu (reg)",
-                      file_name, config.name, r.name, r.contents, size, r.size);
-            return false;
-        }
-        spec.region_data[i] = data;
-        spec.region_size[i] = size;
-    }
-    // No kernel: firmware in a region ('entry' there).
-    if (config.kernel != nullptr) {
-        if (!entry(config, "property 'kernel'", config.kernel, spec.image, spec.image_size)) {
-            return false;
-        }
-        ImageInfo image;
-        LoadError why;
-        if (!config.kernel_raw && !linux_image::parse(spec.image, spec.image_size, image, why)) {
-            log_error("%s: /%s: property 'kernel' names \"%s\": %s; with 'kernel-address' it is loaded as a raw "
-                      "binary",
-                      file_name, config.name, config.kernel, why.message);
-            return false;
-        }
-    }
-    if (config.initrd != nullptr && !entry(config, "property 'initrd'", config.initrd, spec.initrd, spec.initrd_size)) {
-        return false;
-    }
-    return config.dtb == nullptr || entry(config, "property 'dtb'", config.dtb, spec.dtb, spec.dtb_size);
-}
-
 } // namespace
 
 Specs load(const Platform& platform, size_t cpu_count, const void* host_dtb)
@@ -234,9 +127,15 @@ Specs load(const Platform& platform, size_t cpu_count, const void* host_dtb)
             log_error("vm %s not started", configs[i].name[0] != '\0' ? configs[i].name : "?");
             continue;
         }
-        if (identity_ok(configs[i], true) && resolve_paths(configs[i], host_dtb) && to_spec(configs[i], specs[good])) {
+        char message[vm_check::kMessageSize] = "";
+        if (identity_ok(configs[i], true) &&
+            vm_check::resolve_paths(configs[i], host_dtb, file_name, message, sizeof message) &&
+            vm_check::find_images(package, file_name, configs[i], specs[good], message, sizeof message)) {
             good++;
         } else {
+            if (message[0] != '\0') {
+                log_error("%s", message);
+            }
             identity_ok(configs[i], false);
             log_error("vm %s not started", configs[i].name);
         }

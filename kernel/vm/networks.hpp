@@ -16,25 +16,20 @@
 #include "kernel/devices/virtio/frame_pump.hpp"
 #include "kernel/devices/virtio/net_switch.hpp"
 #include "kernel/devices/virtio/virtio_net.hpp"
+#include "kernel/loader/network_config.hpp"
 
 class VmHost;
 struct Vgic;
 
 namespace vm_networks {
 
-constexpr size_t kMaxPerVm = 4;        // networks one VM joins
-constexpr size_t kMaxNetworks = 16;    // in a configuration
-constexpr uint64_t kBase = 0x0a200000; // the VM's device for its n-th network: kBase + n * kStride
-constexpr uint64_t kStride = 0x1000;
-constexpr uint32_t kIntidBase = 104; // and its SPI: kIntidBase + n
+constexpr size_t kMaxPerVm = 4;     // networks one VM joins
+constexpr size_t kMaxNetworks = 16; // in a configuration
 constexpr size_t kNameSize = 32;
-
-inline uint64_t device_ipa(uint32_t n) { return kBase + kStride * n; }
-inline uint32_t intid(uint32_t n) { return kIntidBase + n; }
-
-/// The MAC address of VM `vm`'s device on network `network`: locally
-/// administered, unicast, the rest a hash of the two names (stable across boots).
-void mac_for(const char* vm, const char* network, uint8_t (&mac)[6]);
+using network_config::device_ipa;
+using network_config::intid;
+using network_config::kStride;
+using network_config::mac_for;
 
 struct Network;
 

@@ -19,6 +19,7 @@
 #include "kernel/devices/vm_host.hpp"
 #include "kernel/loader/channel_config.hpp"
 #include "kernel/loader/config.hpp"
+#include "kernel/loader/vm_check.hpp"
 #include "kernel/vm/networks.hpp"
 #include "kernel/vm/regions.hpp"
 #include "vcpu/limits.hpp"
@@ -34,20 +35,6 @@ struct LogBudget {
 
     /// Whether to log one more; `what` names the kind ("guest faults").
     bool take(const char* vm, const char* what);
-};
-
-/// What a VM is made of: a VM configuration from the boot package
-/// (kernel/vm/configs.cpp) and the package entries it names.
-struct VmSpec {
-    const VmConfig* config = nullptr; // name, vCPUs and their CPUs, memory, policy, passthrough
-    const uint8_t* image = nullptr;   // an arm64 Image, placed as its header says
-    size_t image_size = 0;
-    const uint8_t* initrd = nullptr; // optional
-    size_t initrd_size = 0;
-    const uint8_t* dtb = nullptr; // nullptr: generated
-    size_t dtb_size = 0;
-    const uint8_t* region_data[VmConfig::kMaxRegions] = {}; // each region's contents (nullptr: none)
-    size_t region_size[VmConfig::kMaxRegions] = {};
 };
 
 constexpr uint64_t kTestDeviceBase = 0x0a000000;
