@@ -97,9 +97,11 @@ public:
     DebugState debug = {}; // breakpoints, watchpoints, MDSCR_EL1, OS lock (vcpu/debug.hpp)
     VcpuStats stats;
     // The monitor's marks (kernel/console/monitor.cpp, CPU 0 only): what
-    // `stat -r` took as zero, and what the last `stat` showed.
+    // `stat -r` took as zero, what the last `stat` showed, and what `top`
+    // showed last (kernel/console/monitor_views.cpp).
     VcpuStats stats_base;
     VcpuStats stats_shown;
+    VcpuStats stats_top;
     PhysTimer ptimer;
     PmuState pmu; // its virtual PMU (kernel/devices/pmu)
 

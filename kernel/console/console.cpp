@@ -28,15 +28,73 @@ const char kVireo = 0;
 const void* line_owner = nullptr;
 size_t owner_column = 0; // shared terminal: what the owner VM has on the line after its prefix
 
+// The VMs' output while held (hold_guests): their own line state, so that
+// it reads as it would have on the terminal.
+struct Held {
+    bool on = false;
+    bool writing = false; // put() goes to text[], not the UART
+    char text[kHoldMax] = {};
+    size_t used = 0;
+    uint64_t lost = 0;
+    const void* line_owner = nullptr;
+    size_t owner_column = 0;
+};
+constinit Held held;
+
+void put(char c)
+{
+    if (!held.writing) {
+        uart.put(c);
+    } else if (held.used < sizeof held.text) {
+        held.text[held.used++] = c;
+    } else {
+        held.lost++;
+    }
+}
+
 void emit(const char* text, size_t length)
 {
     for (size_t i = 0; i < length && text[i] != '\0'; i++) {
         if (text[i] == '\n') {
-            uart.put('\r');
+            put('\r');
         }
-        uart.put(text[i]);
+        put(text[i]);
     }
 }
+
+/// While the VMs' output is held, a VM's write goes to the held text, with
+/// the held text's line state (swapped in for its duration).
+class GuestWrite {
+public:
+    GuestWrite() : divert_(held.on)
+    {
+        if (divert_) {
+            swap();
+            held.writing = true;
+        }
+    }
+    ~GuestWrite()
+    {
+        if (divert_) {
+            held.writing = false;
+            swap();
+        }
+    }
+    GuestWrite(const GuestWrite&) = delete;
+    GuestWrite& operator=(const GuestWrite&) = delete;
+
+private:
+    static void swap()
+    {
+        const void* o = line_owner;
+        line_owner = held.line_owner;
+        held.line_owner = o;
+        const size_t c = owner_column;
+        owner_column = held.owner_column;
+        held.owner_column = c;
+    }
+    bool divert_;
+};
 
 /// Ends another writer's unfinished line before `owner` writes.
 void take_line(const void* owner)
@@ -118,11 +176,17 @@ LogLevel level() { return current_level; }
 
 void write_raw(const char* text, size_t length) { emit_as(&kVireo, text, length); }
 
-void write(const void* owner, const char* text, size_t length) { emit_locked(owner, text, length); }
+void write(const void* owner, const char* text, size_t length)
+{
+    Locked locked;
+    GuestWrite diverted;
+    emit_as(owner, text, length);
+}
 
 void write_part(const void* owner, const char* name, const char* text, size_t length, bool complete)
 {
     Locked locked;
+    GuestWrite diverted;
     if (line_owner != owner) {
         take_line(owner);
         emit("[", 1);
@@ -140,7 +204,7 @@ void write_part(const void* owner, const char* name, const char* text, size_t le
         } else {
             owner_column++;
         }
-        uart.put(text[i]);
+        put(text[i]);
     }
     if (complete) {
         emit("\n", 1);
@@ -149,6 +213,38 @@ void write_part(const void* owner, const char* name, const char* text, size_t le
 }
 
 void vprint(const char* format, va_list args) { vformat_and_emit("", format, args, false); }
+
+void hold_guests(bool hold)
+{
+    Locked locked;
+    if (hold == held.on) {
+        return;
+    }
+    if (hold) {
+        take_line(&kVireo); // Vireo's view starts on a line of its own
+        held.on = true;
+        held.used = 0;
+        held.lost = 0;
+        held.line_owner = nullptr;
+        held.owner_column = 0;
+        return;
+    }
+    held.on = false;
+    // The held text starts at a line start: Vireo's view ended its lines.
+    take_line(&kVireo);
+    for (size_t i = 0; i < held.used; i++) {
+        uart.put(held.text[i]);
+    }
+    line_owner = held.line_owner;
+    owner_column = held.owner_column;
+    if (held.lost != 0) {
+        char note[96];
+        const int n = format(note, sizeof note, "%sconsole: %lu bytes of VM output lost while it was held\n",
+                             line_owner != nullptr ? "\n" : "", held.lost);
+        emit(note, static_cast<size_t>(n));
+        line_owner = nullptr;
+    }
+}
 
 void print(const char* format, ...)
 {

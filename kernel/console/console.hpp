@@ -40,6 +40,12 @@ void write(const void* owner, const char* text, size_t length);
 /// ends the line. A backspace never erases more than `owner` wrote there.
 void write_part(const void* owner, const char* name, const char* text, size_t length, bool complete);
 
+/// While held (the monitor's `top` has the terminal), what VMs write is
+/// kept, up to kHoldMax bytes (the rest is counted and lost), and printed
+/// when the hold ends, with a line saying how much was lost.
+constexpr size_t kHoldMax = 16 * 1024;
+void hold_guests(bool hold);
+
 // Whatever else is printed (print, log, Line, write_raw) is Vireo's: it
 // starts on a new line when a VM has left the current one unfinished.
 

@@ -54,6 +54,8 @@ void init(const Platform& platform)
 
 uint32_t intid() { return uart_intid; }
 
+void give_input(uint32_t index) { switch_to(index); }
+
 bool has_focus(const VmConsole& console)
 {
     const Vm* vm = started ? vms::at(focus) : nullptr;

@@ -22,5 +22,7 @@ void on_interrupt();
 void start(uint32_t index);
 /// Whether `console` (a VM's) has the console input.
 bool has_focus(const VmConsole& console);
+/// Gives the console input to VM `index` (start order, from 0), as Ctrl-] then its number does.
+void give_input(uint32_t index);
 
 } // namespace console_input

@@ -3,40 +3,15 @@
 #include <string.h>
 
 #include "kernel/console/console.hpp"
+#include "kernel/console/input.hpp"
 #include "kernel/console/monitor_line.hpp"
+#include "kernel/console/monitor_views.hpp"
 #include "kernel/cpu/percpu.hpp"
 #include "kernel/vm/vm.hpp"
 #include "platform/cpu.hpp"
 
 namespace monitor {
-namespace {
-
-constinit bool in_monitor = false;
-constinit LineEditor editor;
-// The last `stat`'s physical-CPU figures, for the interval since.
-constinit uint64_t shown_at = 0;
-constinit uint64_t base_at = 0;
-constinit uint64_t cpu_idle_shown[VIREO_MAX_CPUS] = {};
-constinit uint64_t cpu_guest_shown[VIREO_MAX_CPUS] = {};
-
-constexpr const char* kKindNames[VcpuStats::kKinds] = {
-    "mmio", "mmio-decode", "cache-op", "hvc",   "smc", "sysreg", "wfi",
-    "wfe",  "fpsimd",      "fault",    "undef", "irq", "fiq",    "serror",
-};
-
-void prompt() { console::print("vireo> "); }
-
-const char* state_name(VcpuState s)
-{
-    switch (s) {
-    case VcpuState::Off: return "off";
-    case VcpuState::Runnable: return "runnable";
-    case VcpuState::Running: return "running";
-    case VcpuState::Blocked: return "blocked";
-    case VcpuState::Stopped: return "stopped";
-    }
-    return "?";
-}
+namespace detail {
 
 const char* vm_state(const Vm& vm)
 {
@@ -47,9 +22,6 @@ const char* vm_state(const Vm& vm)
 }
 
 /// Tenths of a second in `ticks` of the counter, as "S.T".
-struct Tenths {
-    uint64_t whole, tenth;
-};
 Tenths seconds(uint64_t ticks)
 {
     const uint64_t freq = arch::read_cntfrq();
@@ -95,6 +67,39 @@ Vm* find_vm(const char* word)
     }
     console::print("monitor: no VM '%s' (list shows them)\n", word);
     return nullptr;
+}
+
+} // namespace detail
+
+namespace {
+
+using namespace detail;
+
+constinit bool in_monitor = false;
+constinit LineEditor editor;
+// The last `stat`'s physical-CPU figures, for the interval since.
+constinit uint64_t shown_at = 0;
+constinit uint64_t base_at = 0;
+constinit uint64_t cpu_idle_shown[VIREO_MAX_CPUS] = {};
+constinit uint64_t cpu_guest_shown[VIREO_MAX_CPUS] = {};
+
+constexpr const char* kKindNames[VcpuStats::kKinds] = {
+    "mmio", "mmio-decode", "cache-op", "hvc",   "smc", "sysreg", "wfi",
+    "wfe",  "fpsimd",      "fault",    "undef", "irq", "fiq",    "serror",
+};
+
+void prompt() { console::print("vireo> "); }
+
+const char* state_name(VcpuState s)
+{
+    switch (s) {
+    case VcpuState::Off: return "off";
+    case VcpuState::Runnable: return "runnable";
+    case VcpuState::Running: return "running";
+    case VcpuState::Blocked: return "blocked";
+    case VcpuState::Stopped: return "stopped";
+    }
+    return "?";
 }
 
 void list()
@@ -264,6 +269,10 @@ void help()
                    "  stop VM         stop a VM (the machine stays on)\n"
                    "  restart VM      restart a VM from its images (as PSCI SYSTEM_RESET)\n"
                    "  start VM        start a stopped VM again, with fresh memory\n"
+                   "  net             virtual networks and channels: traffic, drops, resets\n"
+                   "  dev VM          a VM's devices, their addresses and interrupts\n"
+                   "  top             rates every second until a key is pressed\n"
+                   "  switch VM       give the console input to a VM (leaves the monitor)\n"
                    "  q               leave the monitor (or Ctrl-])\n"
                    "VM: a name, or a number as list shows it\n");
 }
@@ -298,6 +307,20 @@ void run(const Command& c)
             console::print("monitor: vm %s is running (restart restarts it)\n", vm->name);
         }
         break;
+    case Kind::kNet: views::net(); break;
+    case Kind::kDev:
+        if (Vm* vm = find_vm(c.word); vm != nullptr) {
+            views::dev(*vm);
+        }
+        break;
+    case Kind::kTop: views::start_top(); return; // the prompt comes back with a key
+    case Kind::kSwitch:
+        if (const Vm* vm = find_vm(c.word); vm != nullptr) {
+            leave();
+            console_input::give_input(vm->id);
+            return;
+        }
+        break;
     case Kind::kQuit: leave(); return;
     case Kind::kUnknown: console::print("monitor: unknown command '%s' (help lists them)\n", c.word); break;
     case Kind::kNeedsVm: console::print("monitor: %s needs a VM (a name or number)\n", c.word); break;
@@ -320,12 +343,20 @@ void enter()
 
 void leave()
 {
+    if (views::top_running()) {
+        views::stop_top();
+    }
     in_monitor = false;
     console::print("monitor: left; console input to the VM again\n");
 }
 
 void feed(uint8_t byte)
 {
+    if (views::top_running()) {
+        views::stop_top(); // any key; it is not typed
+        prompt();
+        return;
+    }
     switch (editor.feed(byte)) {
     case LineEditor::Event::kEcho: {
         const char c[2] = {static_cast<char>(byte), '\0'};

@@ -67,9 +67,13 @@ struct Command {
         kStop,      // stop VM
         kRestart,   // restart VM
         kStart,     // start VM
+        kNet,       // net
+        kDev,       // dev VM
+        kTop,       // top
+        kSwitch,    // switch VM
         kQuit,      // q
         kUnknown,   // not a command (error names it)
-        kNeedsVm,   // stop/restart/start without a VM (error)
+        kNeedsVm,   // stop/restart/start/dev/switch without a VM (error)
         kTooMany,   // more words than the command takes (error)
     };
     static constexpr size_t kWordMax = 31;
@@ -119,9 +123,11 @@ inline Command parse(const char* line)
         int args; // 0: none, 1: a VM, -1: an optional VM (or -r)
     };
     static const Verb kVerbs[] = {
-        {"help", Kind::kHelp, 0},   {"?", Kind::kHelp, 0},    {"list", Kind::kList, 0},
-        {"stat", Kind::kStat, -1},  {"stop", Kind::kStop, 1}, {"restart", Kind::kRestart, 1},
-        {"start", Kind::kStart, 1}, {"q", Kind::kQuit, 0},    {"quit", Kind::kQuit, 0},
+        {"help", Kind::kHelp, 0},     {"?", Kind::kHelp, 0},    {"list", Kind::kList, 0},
+        {"stat", Kind::kStat, -1},    {"stop", Kind::kStop, 1}, {"restart", Kind::kRestart, 1},
+        {"start", Kind::kStart, 1},   {"q", Kind::kQuit, 0},    {"quit", Kind::kQuit, 0},
+        {"net", Kind::kNet, 0},       {"dev", Kind::kDev, 1},   {"top", Kind::kTop, 0},
+        {"switch", Kind::kSwitch, 1},
     };
     for (const Verb& v : kVerbs) {
         if (strcmp(verb, v.name) != 0) {

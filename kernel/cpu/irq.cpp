@@ -69,6 +69,36 @@ constinit Vgic* spi_owner[kMaxIntid] = {}; // passthrough SPIs: the virtual GIC 
 // CNTHP_CTL_EL2: ENABLE (bit 0), IMASK (bit 1).
 void timer_off() { asm volatile("msr cnthp_ctl_el2, %0\n\tisb" ::"r"(uint64_t{0})); }
 
+/// Programs the EL2 timer for the earlier of this CPU's two deadlines.
+void program_timer(const PerCpu& cpu)
+{
+    const uint64_t when = cpu.deadline < cpu.call_deadline ? cpu.deadline : cpu.call_deadline;
+    if (!ready || when == ~0ull) {
+        timer_off();
+        return;
+    }
+    asm volatile("msr cnthp_cval_el2, %0\n\tmsr cnthp_ctl_el2, %1\n\tisb" ::"r"(when), "r"(uint64_t{1}));
+}
+
+/// The EL2 timer's interrupt: whichever deadline passed.
+void timer_fired()
+{
+    PerCpu& cpu = *this_cpu();
+    timer_off();
+    const uint64_t now = arch::counter();
+    if (cpu.call_handler != nullptr && now >= cpu.call_deadline) {
+        void (*handler)() = cpu.call_handler;
+        cpu.call_handler = nullptr;
+        cpu.call_deadline = ~0ull;
+        handler(); // may call call_at() again
+    }
+    if (now >= cpu.deadline) {
+        cpu.slice_expired = true;
+        cpu.deadline = ~0ull; // passed: only the other deadline is left to program
+    }
+    program_timer(cpu);
+}
+
 } // namespace
 
 bool available() { return ready; }
@@ -166,8 +196,7 @@ void handle_pending()
         } else if (intid >= 32 && intid == console_input::intid()) {
             console_input::on_interrupt();
         } else if (intid == hyp_timer_intid) {
-            timer_off();
-            this_cpu()->slice_expired = true;
+            timer_fired();
         } else if (intid == vtimer_intid) {
             Vcpu* loaded = this_cpu()->loaded;
             if (loaded != nullptr) {
@@ -240,11 +269,23 @@ void arm_deadline(uint64_t deadline)
     PerCpu& cpu = *this_cpu();
     cpu.slice_expired = false;
     cpu.deadline = deadline;
-    if (!ready || deadline == ~0ull) {
-        timer_off();
+    if (cpu.call_handler == nullptr) [[likely]] {
+        if (!ready || deadline == ~0ull) {
+            timer_off();
+            return;
+        }
+        asm volatile("msr cnthp_cval_el2, %0\n\tmsr cnthp_ctl_el2, %1\n\tisb" ::"r"(deadline), "r"(uint64_t{1}));
         return;
     }
-    asm volatile("msr cnthp_cval_el2, %0\n\tmsr cnthp_ctl_el2, %1\n\tisb" ::"r"(deadline), "r"(uint64_t{1}));
+    program_timer(cpu);
+}
+
+void call_at(uint64_t when, void (*handler)())
+{
+    PerCpu& cpu = *this_cpu();
+    cpu.call_handler = handler;
+    cpu.call_deadline = handler != nullptr ? when : ~0ull;
+    program_timer(cpu);
 }
 
 bool slice_expired() { return this_cpu()->slice_expired; }

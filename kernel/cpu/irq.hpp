@@ -47,6 +47,10 @@ void kick(uint32_t pcpu);
 void arm_deadline(uint64_t deadline);
 /// True once the armed deadline has passed (cleared by arm_deadline).
 bool slice_expired();
+/// Calls `handler` from this CPU's interrupt handling once the physical
+/// counter reaches `when` (a handler may ask again); nullptr cancels. One
+/// per CPU, beside arm_deadline()'s, on the same EL2 timer.
+void call_at(uint64_t when, void (*handler)());
 
 bool available();
 

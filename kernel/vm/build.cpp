@@ -22,7 +22,6 @@
 namespace vm_build {
 namespace {
 
-constexpr uint32_t kUartIntid = 33; // SPI 1, as QEMU virt wires its PL011
 constexpr uint64_t kBlock = 2ull << 20;
 using vm_check::kDtbRoom; // a generated guest DTB's buffer
 

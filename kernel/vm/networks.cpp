@@ -54,6 +54,7 @@ const char* NetPort::join(const char* name, VmHost& vm, Vgic& vgic, uint32_t int
                                  },
                                  [](void* context, const char* why) {
                                      auto* self = static_cast<NetPort*>(context);
+                                     self->needed_reset_++; // under lock_: the device calls it
                                      if (self->vm_->should_log_fault()) {
                                          log_info("vm %s: network %s: %s: the device needs a reset",
                                                   self->vm_->vm_name(), self->network_name(), why);
@@ -99,7 +100,7 @@ void NetPort::reset()
         LockGuard guard(lock_);
         device_.reset();
         device_.dropped = 0;
-        sent_ = received_ = 0;
+        sent_ = received_ = bytes_sent_ = bytes_received_ = needed_reset_ = 0;
         logged_ = 0;
     }
     if (network_ != nullptr) {
@@ -115,6 +116,9 @@ NetPort::Counts NetPort::counts()
         LockGuard guard(lock_);
         c.sent = sent_;
         c.received = received_;
+        c.bytes_sent = bytes_sent_;
+        c.bytes_received = bytes_received_;
+        c.needed_reset = needed_reset_;
         c.no_buffer = device_.dropped;
     }
     if (network_ != nullptr) {
@@ -186,6 +190,7 @@ uint32_t NetPort::route(const uint8_t* frame, size_t length)
     } else {
         LockGuard guard(lock_);
         sent_++;
+        bytes_sent_ += length;
     }
     return route.to;
 }
@@ -214,7 +219,10 @@ bool NetPort::deliver(uint32_t port, const uint8_t* frame, size_t length, const 
     // Its offloads may have changed since offloads() (a reset): the device
     // drops a frame it no longer takes.
     LockGuard guard(target->lock_);
-    target->received_ += target->device_.deliver(frame, length, header) ? 1 : 0;
+    if (target->device_.deliver(frame, length, header)) {
+        target->received_++;
+        target->bytes_received_ += length;
+    }
     return true;
 }
 

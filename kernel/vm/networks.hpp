@@ -47,8 +47,11 @@ public:
 
     /// What went through the port since the VM (re)started.
     struct Counts {
-        uint64_t sent = 0;         // frames the switch took from it
-        uint64_t received = 0;     // frames put into its receive chains
+        uint64_t sent = 0;       // frames the switch took from it
+        uint64_t received = 0;   // frames put into its receive chains
+        uint64_t bytes_sent = 0; // their Ethernet frames' bytes (a segmentation offload's frame whole)
+        uint64_t bytes_received = 0;
+        uint64_t needed_reset = 0; // times the device went into NEEDS_RESET (a driver's bad queue or descriptor)
         uint64_t no_buffer = 0;    // frames for it that found no receive chain
         NetSwitch::Counts refused; // frames it sent that the switch dropped, by reason
     };
@@ -81,6 +84,9 @@ private:
     VirtioNet device_;
     uint64_t sent_ = 0;
     uint64_t received_ = 0;
+    uint64_t bytes_sent_ = 0;
+    uint64_t bytes_received_ = 0;
+    uint64_t needed_reset_ = 0;
     uint32_t logged_ = 0; // bit n: a frame refused for reason n was logged
     Network* network_ = nullptr;
     uint32_t port_ = 0;

@@ -67,6 +67,22 @@ TEST(MonitorParse, Commands)
     EXPECT_EQ(std::string(parse("start linux").word), "linux");
 }
 
+TEST(MonitorParse, ViewsAndSwitch)
+{
+    EXPECT_EQ(parse("net").kind, Kind::kNet);
+    EXPECT_EQ(parse("top").kind, Kind::kTop);
+    const Command d = parse("dev alpha");
+    EXPECT_EQ(d.kind, Kind::kDev);
+    EXPECT_EQ(std::string(d.word), "alpha");
+    const Command w = parse("switch 10");
+    EXPECT_EQ(w.kind, Kind::kSwitch);
+    EXPECT_EQ(std::string(w.word), "10");
+    EXPECT_EQ(parse("dev").kind, Kind::kNeedsVm);
+    EXPECT_EQ(parse("switch").kind, Kind::kNeedsVm);
+    EXPECT_EQ(parse("net lan0").kind, Kind::kTooMany);
+    EXPECT_EQ(parse("top 1").kind, Kind::kTooMany);
+}
+
 TEST(MonitorParse, Errors)
 {
     const Command u = parse("reboot linux");

@@ -17,12 +17,14 @@ bool Doorbell::ring(uint32_t peer)
         return false;
     }
     target->rung_by(self_, owner_.now());
+    __atomic_fetch_add(&rings_sent_, 1u, __ATOMIC_RELAXED);
     return true;
 }
 
 void Doorbell::rung_by(uint32_t member, uint64_t when)
 {
     __atomic_store_n(&ring_time_, when - owner_.cntvoff, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&rings_got_, 1u, __ATOMIC_RELAXED);
     // Release: what the ringing VM wrote before its ring (its stores come
     // before this in its CPU's program order, exceptions included) is seen by
     // whoever takes the bit with the acquire in take_pending().

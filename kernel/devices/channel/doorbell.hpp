@@ -85,6 +85,9 @@ public:
     const Region& region() const { return region_; }
     /// The owner VM restarts: nothing pending, the line low.
     void reset();
+    /// Rings this member made (of any member, itself included) and got, since boot.
+    uint64_t rings_sent() const { return __atomic_load_n(&rings_sent_, __ATOMIC_RELAXED); }
+    uint64_t rings_got() const { return __atomic_load_n(&rings_got_, __ATOMIC_RELAXED); }
 
     bool read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) override;
     bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
@@ -98,6 +101,8 @@ private:
     uint32_t self_ = 0;
     Region region_;
     Owner owner_{};
-    uint32_t pending_ = 0;   // atomic: rung from any CPU
-    uint64_t ring_time_ = 0; // atomic: the owner's virtual counter at the last ring
+    uint32_t pending_ = 0;    // atomic: rung from any CPU
+    uint64_t ring_time_ = 0;  // atomic: the owner's virtual counter at the last ring
+    uint64_t rings_sent_ = 0; // atomic (relaxed, statistics): rung by the owner's vCPUs
+    uint64_t rings_got_ = 0;  // atomic (relaxed, statistics): rung from any CPU
 };

@@ -185,6 +185,20 @@ void Vgic::ItsFrame::queue_stalled(const char* why)
     }
 }
 
+uint64_t Vgic::injected_count(uint32_t intid) const
+{
+    if (intid >= VirtualDistributor::kPrivate) {
+        return intid < VirtualDistributor::kMaxIrqs
+                   ? __atomic_load_n(&injected.spis[intid - VirtualDistributor::kPrivate], __ATOMIC_RELAXED)
+                   : __atomic_load_n(&injected.lpis, __ATOMIC_RELAXED);
+    }
+    uint64_t n = 0;
+    for (uint32_t v = 0; v < vcpu_count; v++) {
+        n += __atomic_load_n(&injected.private_irqs[v][intid], __ATOMIC_RELAXED);
+    }
+    return n;
+}
+
 void Vgic::flush(uint32_t which)
 {
     for (uint32_t v = 0; v < vcpu_count; v++) {
