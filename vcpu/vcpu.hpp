@@ -97,11 +97,10 @@ public:
     DebugState debug = {}; // breakpoints, watchpoints, MDSCR_EL1, OS lock (vcpu/debug.hpp)
     VcpuStats stats;
     // The monitor's marks (kernel/console/monitor.cpp, CPU 0 only): what
-    // `stat -r` took as zero, what the last `stat` showed, and what `top`
-    // showed last (kernel/console/monitor_views.cpp).
+    // `stat -r` took as zero, and what the last `stat` showed (`top`'s
+    // mark is at the end, out of the way of what exits use).
     VcpuStats stats_base;
     VcpuStats stats_shown;
-    VcpuStats stats_top;
     PhysTimer ptimer;
     PmuState pmu; // its virtual PMU (kernel/devices/pmu)
 
@@ -216,6 +215,11 @@ private:
     bool code_at(uint64_t pa) const;
     uint64_t stack_pointer() const;
     void set_stack_pointer(uint64_t value);
+
+public:
+    // What the monitor's `top` showed last (kernel/console/monitor_views.cpp):
+    // last, so that the members the exit path uses keep their offsets.
+    VcpuStats stats_top;
 };
 
 /// Per physical CPU: EL2 registers that are the same for every guest.

@@ -3,8 +3,6 @@
 #include "kernel/console/console.hpp"
 #include "kernel/cpu/irq.hpp"
 #include "kernel/cpu/percpu.hpp"
-#include "kernel/devices/gic/host_if.hpp"
-#include "kernel/devices/timer/ptimer.hpp"
 #include "kernel/vm/channels.hpp"
 #include "kernel/vm/pci.hpp"
 #include "platform/cpu.hpp"
@@ -100,9 +98,9 @@ void refresh_top()
     irq::call_at(top_at + arch::read_cntfrq(), refresh_top);
 }
 
-void injected_line(const Vm& vm, const char* what, uint64_t base, uint32_t intid)
+void raised_line(const Vm& vm, const char* what, uint64_t base, uint32_t intid)
 {
-    console::print("  %s at 0x%lx: INTID %u (injected %lu)\n", what, base, intid, vm.vgic.injected_count(intid));
+    console::print("  %s at 0x%lx: INTID %u (raised %lu)\n", what, base, intid, vm.vgic.raised_count(intid));
 }
 
 } // namespace
@@ -151,35 +149,24 @@ void net()
 void dev(Vm& vm)
 {
     const VmConfig& config = *vm.spec->config;
-    console::print("vm %s devices (interrupts injected since boot):\n", vm.name);
-    console::print(
-        "  virtual GIC v%u at 0x%lx: SGIs (injected %lu), virtual timer INTID %u (injected %lu), physical "
-        "timer INTID %u (injected %lu), LPIs (injected %lu)\n",
-        vgic::version(), Vgic::kGicdBase,
-        [&] {
-            uint64_t n = 0;
-            for (uint32_t sgi = 0; sgi < 16; sgi++) {
-                n += vm.vgic.injected_count(sgi);
-            }
-            return n;
-        }(),
-        vgic::host_if::kVtimerIntid, vm.vgic.injected_count(vgic::host_if::kVtimerIntid), ptimer::kIntid,
-        vm.vgic.injected_count(ptimer::kIntid), vm.vgic.injected_count(~0u));
-    injected_line(vm, "PL011", kUartBase, kUartIntid);
+    console::print("vm %s devices (how many times each device's interrupt was raised since boot):\n", vm.name);
+    console::print("  virtual GIC v%u at 0x%lx (SGIs, timers and LPIs: stat counts every interrupt injected)\n",
+                   vgic::version(), Vgic::kGicdBase);
+    raised_line(vm, "PL011", kUartBase, kUartIntid);
     if (config.test_device) {
         console::print("  test device at 0x%lx\n", kTestDeviceBase);
     }
     for (uint32_t n = 0; n < vm.net_port_count; n++) {
         char what[64];
         format(what, sizeof what, "network %s (virtio-net)", vm.net_ports[n].network_name());
-        injected_line(vm, what, vm_networks::device_ipa(n), vm_networks::intid(n));
+        raised_line(vm, what, vm_networks::device_ipa(n), vm_networks::intid(n));
     }
     for (uint32_t k = 0; k < channel_config::kMaxPerVm; k++) {
         if ((vm.doorbell_mask >> k & 1) != 0) {
             const Doorbell& d = vm.doorbells[k];
             char what[64];
             format(what, sizeof what, "channel doorbell %u (region at 0x%lx)", k, d.region().ipa);
-            injected_line(vm, what, channel_config::doorbell_ipa(k), channel_config::intid(k));
+            raised_line(vm, what, channel_config::doorbell_ipa(k), channel_config::intid(k));
         }
     }
     for (size_t i = 0; i < config.passthrough_count; i++) {
@@ -187,16 +174,15 @@ void dev(Vm& vm)
         console::Line line;
         line.add("  passthrough %s at 0x%lx (+0x%lx)", p.name, p.base, p.size);
         for (size_t n = 0; n < p.intids.count; n++) {
-            line.add("%s INTID %u (injected %lu)", n == 0 ? ":" : ",", p.intids[n],
-                     vm.vgic.injected_count(p.intids[n]));
+            line.add("%s INTID %u (raised %lu)", n == 0 ? ":" : ",", p.intids[n], vm.vgic.raised_count(p.intids[n]));
         }
         line.print();
     }
     for (size_t i = 0; vm.pci != nullptr && i < vm.pci->count; i++) {
         const vm_pci::Function& f = vm.pci->functions[i];
         if (f.intid != 0) {
-            console::print("  PCIe function %s: INTx INTID %u (injected %lu)%s\n", f.name, f.intid,
-                           vm.vgic.injected_count(f.intid), f.its_device != 0 ? "; MSIs as LPIs" : "");
+            console::print("  PCIe function %s: INTx INTID %u (raised %lu)%s\n", f.name, f.intid,
+                           vm.vgic.raised_count(f.intid), f.its_device != 0 ? "; MSIs as LPIs" : "");
         } else {
             console::print("  PCIe function %s%s\n", f.name, f.its_device != 0 ? ": MSIs as LPIs" : "");
         }

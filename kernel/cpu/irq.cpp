@@ -17,8 +17,12 @@ constexpr uint32_t kSgiKick = 0;
 constinit bool ready = false;
 constinit uint32_t hyp_timer_intid = gic::kPpiBase + 10; // CNTHP: PPI 10 unless the DTB says otherwise
 constinit uint32_t vtimer_intid = gic::kPpiBase + 11;    // CNTV: the guests' virtual timer
-constinit uint32_t maintenance_intid = gic::kSpurious;   // GICH maintenance, from the DTB
-constinit uint32_t pmu_intid = gic::kPpiBase + 7;        // the PMU's overflow interrupt (kSpurious: SPIs instead)
+// CNTP: the EL1 physical timer. Guests never have it (CNTHCTL_EL2.EL1PCEN
+// is clear: their CNTP accesses trap and are emulated, kernel/devices/timer),
+// so it is Vireo's for call_at().
+constinit uint32_t ptimer_intid = gic::kPpiBase + 14;
+constinit uint32_t maintenance_intid = gic::kSpurious; // GICH maintenance, from the DTB
+constinit uint32_t pmu_intid = gic::kPpiBase + 7;      // the PMU's overflow interrupt (kSpurious: SPIs instead)
 
 // PMU overflow SPIs, one per CPU where the DTB gives them (CpuDesc::pmu_spi):
 // each is routed to its own CPU only. The overflow is of that CPU's
@@ -68,36 +72,7 @@ constinit Vgic* spi_owner[kMaxIntid] = {}; // passthrough SPIs: the virtual GIC 
 
 // CNTHP_CTL_EL2: ENABLE (bit 0), IMASK (bit 1).
 void timer_off() { asm volatile("msr cnthp_ctl_el2, %0\n\tisb" ::"r"(uint64_t{0})); }
-
-/// Programs the EL2 timer for the earlier of this CPU's two deadlines.
-void program_timer(const PerCpu& cpu)
-{
-    const uint64_t when = cpu.deadline < cpu.call_deadline ? cpu.deadline : cpu.call_deadline;
-    if (!ready || when == ~0ull) {
-        timer_off();
-        return;
-    }
-    asm volatile("msr cnthp_cval_el2, %0\n\tmsr cnthp_ctl_el2, %1\n\tisb" ::"r"(when), "r"(uint64_t{1}));
-}
-
-/// The EL2 timer's interrupt: whichever deadline passed.
-void timer_fired()
-{
-    PerCpu& cpu = *this_cpu();
-    timer_off();
-    const uint64_t now = arch::counter();
-    if (cpu.call_handler != nullptr && now >= cpu.call_deadline) {
-        void (*handler)() = cpu.call_handler;
-        cpu.call_handler = nullptr;
-        cpu.call_deadline = ~0ull;
-        handler(); // may call call_at() again
-    }
-    if (now >= cpu.deadline) {
-        cpu.slice_expired = true;
-        cpu.deadline = ~0ull; // passed: only the other deadline is left to program
-    }
-    program_timer(cpu);
-}
+void call_timer_off() { asm volatile("msr cntp_ctl_el0, %0\n\tisb" ::"r"(uint64_t{0})); }
 
 } // namespace
 
@@ -113,6 +88,9 @@ bool init(const Platform& platform)
     }
     if (platform.timer.found && platform.timer.ppi[2] != 0) {
         vtimer_intid = gic::kPpiBase + platform.timer.ppi[2];
+    }
+    if (platform.timer.found && platform.timer.ppi[1] != 0) {
+        ptimer_intid = gic::kPpiBase + platform.timer.ppi[1];
     }
     pmu_intid = gic::kPpiBase + platform.pmu_ppi;
     for (size_t i = 0; i < platform.cpu_count; i++) {
@@ -150,8 +128,10 @@ void init_cpu()
     }
     __atomic_store_n(&this_cpu()->gic_ready, 1u, __ATOMIC_RELEASE);
     timer_off();
+    call_timer_off(); // its reset value is not known
     gic::enable_local(kSgiKick);
     gic::enable_local(hyp_timer_intid);
+    gic::enable_local(ptimer_intid);
     gic::enable_local(vtimer_intid);
     if (maintenance_intid != gic::kSpurious) {
         gic::enable_local(maintenance_intid);
@@ -176,6 +156,20 @@ void handle_pending()
         if (intid >= 1020 && intid <= gic::kSpurious) {
             return; // special INTIDs: nothing (more) to take; LPIs lie above them
         }
+        // The two most frequent first: a guest's virtual timer, and SGI 0,
+        // the kick (whose job was to make this CPU leave the guest and look).
+        if (intid == vtimer_intid) {
+            if (Vcpu* loaded = this_cpu()->loaded; loaded != nullptr) {
+                vgic::timer_fired(*loaded, intid); // ends (or hands on) the interrupt itself
+                continue;
+            }
+            gic::eoi(intid);
+            continue;
+        }
+        if (intid < 16) {
+            gic::eoi(intid);
+            continue;
+        }
         if (intid >= kFirstLpi) {
             // An MSI: an edge with no active state. Ended first, so that the
             // next one can be signalled while this one is handed on.
@@ -196,12 +190,14 @@ void handle_pending()
         } else if (intid >= 32 && intid == console_input::intid()) {
             console_input::on_interrupt();
         } else if (intid == hyp_timer_intid) {
-            timer_fired();
-        } else if (intid == vtimer_intid) {
-            Vcpu* loaded = this_cpu()->loaded;
-            if (loaded != nullptr) {
-                vgic::timer_fired(*loaded, intid); // ends (or hands on) the interrupt itself
-                continue;
+            timer_off();
+            this_cpu()->slice_expired = true;
+        } else if (intid == ptimer_intid) [[unlikely]] {
+            call_timer_off();
+            void (*handler)() = this_cpu()->call_handler;
+            this_cpu()->call_handler = nullptr;
+            if (handler != nullptr) {
+                handler(); // may call call_at() again
             }
         }
         if (intid == pmu_intid || is_pmu_spi(intid)) {
@@ -269,26 +265,24 @@ void arm_deadline(uint64_t deadline)
     PerCpu& cpu = *this_cpu();
     cpu.slice_expired = false;
     cpu.deadline = deadline;
-    if (cpu.call_handler == nullptr) [[likely]] {
-        if (!ready || deadline == ~0ull) {
-            timer_off();
-            return;
-        }
-        asm volatile("msr cnthp_cval_el2, %0\n\tmsr cnthp_ctl_el2, %1\n\tisb" ::"r"(deadline), "r"(uint64_t{1}));
+    if (!ready || deadline == ~0ull) {
+        timer_off();
         return;
     }
-    program_timer(cpu);
-}
-
-void call_at(uint64_t when, void (*handler)())
-{
-    PerCpu& cpu = *this_cpu();
-    cpu.call_handler = handler;
-    cpu.call_deadline = handler != nullptr ? when : ~0ull;
-    program_timer(cpu);
+    asm volatile("msr cnthp_cval_el2, %0\n\tmsr cnthp_ctl_el2, %1\n\tisb" ::"r"(deadline), "r"(uint64_t{1}));
 }
 
 bool slice_expired() { return this_cpu()->slice_expired; }
+
+void call_at(uint64_t when, void (*handler)())
+{
+    this_cpu()->call_handler = handler;
+    if (!ready || handler == nullptr) {
+        call_timer_off();
+        return;
+    }
+    asm volatile("msr cntp_cval_el0, %0\n\tmsr cntp_ctl_el0, %1\n\tisb" ::"r"(when), "r"(uint64_t{1}));
+}
 
 bool cpu_usable(uint32_t cpu)
 {

@@ -49,7 +49,7 @@ void arm_deadline(uint64_t deadline);
 bool slice_expired();
 /// Calls `handler` from this CPU's interrupt handling once the physical
 /// counter reaches `when` (a handler may ask again); nullptr cancels. One
-/// per CPU, beside arm_deadline()'s, on the same EL2 timer.
+/// per CPU, on the EL1 physical timer (CNTP), which no guest ever has.
 void call_at(uint64_t when, void (*handler)());
 
 bool available();

@@ -25,12 +25,8 @@ struct PerCpu {
     uint32_t gic_ready = 0;     // its GIC CPU interface (GICv3: redistributor) found and set up
     bool slice_expired = false; // the EL2 timer ended the running vCPU's time slice
     uint64_t deadline = ~0ull;  // the EL2 timer's deadline last armed (irq::arm_deadline); passed once slice_expired
-    // A second deadline on the same timer, for Vireo's own periodic work
-    // (irq::call_at: the monitor's `top`): its handler runs from the
-    // timer's interrupt, and the time slice is not ended by it.
-    uint64_t call_deadline = ~0ull;
-    void (*call_handler)() = nullptr;
-    uint64_t idle_ticks = 0; // counter ticks spent waiting for work (sched's idle())
+    void (*call_handler)() = nullptr; // irq::call_at(): run when the EL1 physical timer fires
+    uint64_t idle_ticks = 0;          // counter ticks spent waiting for work (sched's idle())
     // What Vireo last wrote for a guest (-1: nothing yet): whether HCR_EL2
     // traps WFI (TWI) and whether CPTR_EL2 traps FP/SIMD (TFP). Flags, not
     // the registers' values: comparing them costs no constants per entry.

@@ -242,7 +242,6 @@ void fill(Vgic& g, uint32_t vcpu)
         }
         const auto priority = static_cast<uint8_t>(best_priority);
         g.vcpus[vcpu].stats.injected++;
-        g.count_injected(vcpu, best);
         g.vcpus[vcpu].trap_wfi = true; // until a WFI exit sees the guest has completed it (docs/vcpu.md)
         if (best < 16) {
             // GICv3 SGIs carry no source: one list register takes them all.

@@ -185,20 +185,6 @@ void Vgic::ItsFrame::queue_stalled(const char* why)
     }
 }
 
-uint64_t Vgic::injected_count(uint32_t intid) const
-{
-    if (intid >= VirtualDistributor::kPrivate) {
-        return intid < VirtualDistributor::kMaxIrqs
-                   ? __atomic_load_n(&injected.spis[intid - VirtualDistributor::kPrivate], __ATOMIC_RELAXED)
-                   : __atomic_load_n(&injected.lpis, __ATOMIC_RELAXED);
-    }
-    uint64_t n = 0;
-    for (uint32_t v = 0; v < vcpu_count; v++) {
-        n += __atomic_load_n(&injected.private_irqs[v][intid], __ATOMIC_RELAXED);
-    }
-    return n;
-}
-
 void Vgic::flush(uint32_t which)
 {
     for (uint32_t v = 0; v < vcpu_count; v++) {
@@ -332,6 +318,10 @@ void set_spi_level(Vgic& g, uint32_t intid, bool level)
     {
         LockGuard guard(g.lock);
         g.dist.set_pending(0, intid, level); // SPIs are shared: any vCPU index
+        if (level && intid < VirtualDistributor::kMaxIrqs) {
+            uint32_t& n = g.spis_raised[intid - VirtualDistributor::kPrivate];
+            __atomic_store_n(&n, n + 1, __ATOMIC_RELAXED);
+        }
         targets = g.dist.targets(intid);
         g.flush_all();
     }
