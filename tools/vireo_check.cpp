@@ -3,7 +3,7 @@
 // each VM's plan: its vCPUs, RAM, where its kernel, initrd and DTB go, its
 // devices and their interrupts, networks, channels and regions.
 //
-// usage: vireo-check [CONFIG.dts|CONFIG.dtb] [--package PKG] [--board HOST.dtb]
+// usage: vireo-check [CONFIG.dts|CONFIG.dtb] [--package PKG] [--board HOST.dtb] [--guest-dtb VM OUT.dtb]
 //
 // Errors are printed as Vireo's boot log prints them; the exit status is 1
 // when there is any, 2 for bad usage or unreadable files. docs/check.md.
@@ -13,6 +13,8 @@
 
 #include <string>
 #include <vector>
+
+#include <libfdt.h>
 
 #include "kernel/loader/channel_config.hpp"
 #include "kernel/loader/config.hpp"
@@ -25,16 +27,12 @@
 
 namespace {
 
-// Where Vireo puts every VM's emulated devices (kernel/vm/build.cpp, docs/config.md).
-constexpr uint64_t kGicdBase = 0x08000000;
-constexpr uint64_t kUartBase = 0x09000000;
-constexpr uint32_t kUartSpi = 1;
-
 [[noreturn]] void usage_error(const char* fmt, const char* arg)
 {
     fprintf(stderr, "vireo-check: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nusage: vireo-check [CONFIG.dts|CONFIG.dtb] [--package PKG] [--board HOST.dtb]\n");
+    fprintf(stderr, "\nusage: vireo-check [CONFIG.dts|CONFIG.dtb] [--package PKG] [--board HOST.dtb] "
+                    "[--guest-dtb VM OUT.dtb]\n");
     exit(2);
 }
 
@@ -121,7 +119,7 @@ void print_layout(const VmSpec& spec, const GuestLayout& layout)
 
 void print_devices(const VmConfig& c)
 {
-    printf("  emulated: GIC at 0x%lx, PL011 at 0x%lx (INTID %u)%s\n", kGicdBase, kUartBase, kUartSpi + 32,
+    printf("  emulated: GIC at 0x%lx, PL011 at 0x%lx (INTID %u)%s\n", GuestFdtSpec{}.gicd_base, kUartBase, kUartIntid,
            c.test_device ? ", test device at 0xa000000" : "");
     for (size_t i = 0; i < c.passthrough_count; i++) {
         const PassthroughDevice& p = c.passthrough[i];
@@ -157,6 +155,54 @@ void print_devices(const VmConfig& c)
     }
 }
 
+/// Writes the DTB Vireo would generate for `spec`'s VM to `path`; false, with a line saying why, if it cannot.
+bool write_guest_dtb(const VmSpec& spec, const GuestLayout& layout, const vm_check::GuestMachine& machine,
+                     const std::vector<ChannelConfig>& channels, size_t channel_count, size_t vm_index,
+                     const char* path)
+{
+    const VmConfig& c = *spec.config;
+    if (c.pci_count != 0) {
+        printf("error: vm %s: --guest-dtb: its PCIe functions' part of the DTB needs the host's bridge as Vireo "
+               "enumerates it at boot: not written\n",
+               c.name);
+        return false;
+    }
+    if (c.dtb != nullptr) {
+        printf("error: vm %s: --guest-dtb: it boots with its own DTB \"%s\" from the package, not one Vireo "
+               "generates\n",
+               c.name, c.dtb);
+        return false;
+    }
+    GuestFdtSpec fdt;
+    vm_check::GuestFdtParts parts;
+    vm_check::describe_guest(spec, layout, machine, parts, fdt);
+    GuestFdtChannel on[channel_config::kMaxPerVm];
+    for (size_t i = 0; i < channel_count; i++) {
+        for (size_t m = 0; channels[i].ok && m < channels[i].member_count; m++) {
+            if (channels[i].members[m].vm_index == vm_index && fdt.channel_count < channel_config::kMaxPerVm) {
+                on[fdt.channel_count++] = vm_check::fdt_channel(channels[i], channels[i].members[m]);
+            }
+        }
+    }
+    fdt.channels = on;
+    std::vector<uint8_t> buffer(vm_check::kDtbRoom);
+    const char* why = nullptr;
+    const int size = guest_fdt::build(fdt, buffer.data(), buffer.size(), why);
+    if (size < 0) {
+        printf("error: vm %s: generating its device tree failed: %s\n", c.name, why != nullptr ? why : "?");
+        return false;
+    }
+    FILE* f = fopen(path, "wb");
+    if (f == nullptr || fwrite(buffer.data(), 1, static_cast<size_t>(size), f) != static_cast<size_t>(size) ||
+        fclose(f) != 0) {
+        printf("error: cannot write %s\n", path);
+        return false;
+    }
+    printf("vm %s: its DTB (%d bytes, GICv%u, %s) written to %s\n", c.name, size, machine.gic_version,
+           machine.pmu ? "PMU" : "no PMU", path);
+    return true;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -164,11 +210,16 @@ int main(int argc, char** argv)
     const char* config_path = nullptr;
     const char* package_path = nullptr;
     const char* board_path = nullptr;
+    const char* dtb_vm = nullptr;
+    const char* dtb_out = nullptr;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--package") == 0 && i + 1 < argc) {
             package_path = argv[++i];
         } else if (strcmp(argv[i], "--board") == 0 && i + 1 < argc) {
             board_path = argv[++i];
+        } else if (strcmp(argv[i], "--guest-dtb") == 0 && i + 2 < argc) {
+            dtb_vm = argv[++i];
+            dtb_out = argv[++i];
         } else if (argv[i][0] == '-' || config_path != nullptr) {
             usage_error("unexpected argument '%s'", argv[i]);
         } else {
@@ -177,6 +228,9 @@ int main(int argc, char** argv)
     }
     if (config_path == nullptr && package_path == nullptr) {
         usage_error("%s", "a configuration or a package is needed");
+    }
+    if (dtb_vm != nullptr && package_path == nullptr) {
+        usage_error("%s", "--guest-dtb needs --package (the DTB names where the initrd is)");
     }
 
     std::vector<uint8_t> package_data;
@@ -222,6 +276,14 @@ int main(int argc, char** argv)
     // Without a board, the checks that need one pass: any CPU number Vireo
     // can have, and RAM without limit.
     const size_t cpu_count = board_path != nullptr ? board.cpu_count : VIREO_MAX_CPUS;
+    // The guests' DTB follows the host's GIC and whether its CPUs have a
+    // PMU (the board's arm,armv8-pmuv3 node); without a board, QEMU virt's
+    // for `make run` (GICv3, cortex-a72).
+    vm_check::GuestMachine machine;
+    if (board_path != nullptr) {
+        machine.gic_version = board.gic.version;
+        machine.pmu = fdt_node_offset_by_compatible(board_dtb.data(), -1, "arm,armv8-pmuv3") >= 0;
+    }
     const ConfigLimits limits{cpu_count, board_path != nullptr ? board.total_memory() : ~0ull};
 
     const vm_config::Room room = vm_config::room(config.data(), config.size());
@@ -236,6 +298,8 @@ int main(int argc, char** argv)
     }
     size_t errors = 0;
     size_t started = 0;
+    size_t dtb_index = ~size_t{0};
+    GuestLayout dtb_layout;
     std::vector<VmSpec> specs(count);
     std::vector<bool> good(count);
     for (size_t i = 0; i < count; i++) {
@@ -274,6 +338,10 @@ int main(int argc, char** argv)
         }
         print_devices(c);
         started++;
+        if (dtb_vm != nullptr && strcmp(dtb_vm, c.name) == 0) {
+            dtb_index = i;
+            dtb_layout = layout;
+        }
     }
     // Channels, among the good VMs.
     std::vector<ChannelConfig> channels(channel_config::kMaxChannels + 1);
@@ -294,6 +362,15 @@ int main(int argc, char** argv)
                    channel_config::intid(member.doorbell));
         }
         printf("\n");
+    }
+    if (dtb_vm != nullptr) {
+        if (dtb_index == ~size_t{0}) {
+            printf("error: --guest-dtb: no good VM named '%s' in %s\n", dtb_vm, file_name.c_str());
+            errors++;
+        } else if (!write_guest_dtb(specs[dtb_index], dtb_layout, machine, channels, channel_count, dtb_index,
+                                    dtb_out)) {
+            errors++;
+        }
     }
     if (errors != 0) {
         printf("%s: %zu error%s\n", file_name.c_str(), errors, errors == 1 ? "" : "s");

@@ -36,6 +36,15 @@ extern "C" void guest_main(uint64_t, uint64_t dtb_address)
     const char* stdout_path = static_cast<const char*>(fdt_getprop(fdt, chosen, "stdout-path", nullptr));
     print("dtbinfo: DTB at 0x%lx, memory 0x%lx bytes at 0x%lx, %d CPUs, bootargs \"%s\", stdout %s\n", dtb_address,
           size, base, cpus, bootargs != nullptr ? bootargs : "", stdout_path != nullptr ? stdout_path : "-");
+    // The whole DTB as a hash, which the test compares with vireo-check
+    // --guest-dtb's (scripts/run-tests --check): the host tool generates
+    // the same DTB, byte for byte.
+    uint64_t hash = 0xcbf29ce484222325ull; // FNV-1a, 64 bits
+    const auto* bytes = static_cast<const uint8_t*>(fdt);
+    for (uint32_t i = 0; i < fdt_totalsize(fdt); i++) {
+        hash = (hash ^ bytes[i]) * 0x100000001b3ull;
+    }
+    print("dtbinfo: DTB of %u bytes, FNV-1a 0x%016lx\n", fdt_totalsize(fdt), hash);
     test("dtbinfo-memory-from-config", base == 0x40000000 && size == 64ull << 20);
     test("dtbinfo-three-cpus", cpus == 3);
     test("dtbinfo-bootargs", bootargs != nullptr && strcmp(bootargs, "hello from dtbinfo.dts") == 0);

@@ -2,7 +2,10 @@
 
 #include <string.h>
 
+#include "kernel/devices/gic/vgic_its.hpp"
+#include "kernel/devices/virtio/virtio_net.hpp"
 #include "kernel/loader/host_device.hpp"
+#include "kernel/loader/network_config.hpp"
 #include "platform/format.hpp"
 
 namespace vm_check {
@@ -143,6 +146,50 @@ bool plan_layout(const VmSpec& spec, GuestLayout& out, char* why, size_t size)
         return false;
     }
     return true;
+}
+
+void describe_guest(const VmSpec& spec, const GuestLayout& layout, const GuestMachine& machine, GuestFdtParts& parts,
+                    GuestFdtSpec& out)
+{
+    const VmConfig& config = *spec.config;
+    out = GuestFdtSpec{};
+    out.ram_base = config.ram_base;
+    out.ram_size = config.ram_size;
+    out.vcpus = config.vcpus;
+    out.gic_version = machine.gic_version;
+    out.its_base = machine.gic_version == 3 ? VirtualIts::kBase : 0;
+    out.pmu = machine.pmu;
+    out.uart_base = kUartBase;
+    out.uart_spi = kUartIntid - 32;
+    out.bootargs = config.bootargs;
+    out.devices = config.passthrough;
+    out.device_count = config.passthrough_count;
+    if (spec.initrd_size != 0) {
+        out.initrd_start = layout.initrd_start;
+        out.initrd_end = layout.initrd_start + spec.initrd_size;
+    }
+    for (uint32_t n = 0; n < config.network_count; n++) {
+        parts.nets[n] = {network_config::device_ipa(n), VirtioNet::kSize, network_config::intid(n)};
+    }
+    out.virtio = parts.nets;
+    out.virtio_count = config.network_count;
+    for (size_t i = 0; i < config.region_count; i++) {
+        if (config.regions[i].type == RegionType::Flash) {
+            parts.flash[out.flash_count++] = {config.regions[i].base, config.regions[i].size};
+        }
+    }
+    out.flash = parts.flash;
+}
+
+GuestFdtChannel fdt_channel(const ChannelConfig& channel, const ChannelMember& member)
+{
+    return {channel.name,
+            member.ipa,
+            channel.size,
+            channel_config::doorbell_ipa(member.doorbell),
+            channel_config::kDoorbellSize,
+            channel_config::intid(member.doorbell),
+            member.writable};
 }
 
 } // namespace vm_check

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/loader/channel_config.hpp"
 #include "kernel/loader/config.hpp"
+#include "kernel/loader/guest_fdt.hpp"
 #include "kernel/loader/image.hpp"
 #include "kernel/loader/package.hpp"
 
@@ -26,6 +28,13 @@ struct VmSpec {
     const uint8_t* region_data[VmConfig::kMaxRegions] = {}; // each region's contents (nullptr: none)
     size_t region_size[VmConfig::kMaxRegions] = {};
 };
+
+// Where Vireo puts every VM's emulated devices (besides the GIC, in
+// kernel/devices/gic, and those of kernel/loader/network_config.hpp and
+// channel_config.hpp).
+constexpr uint64_t kTestDeviceBase = 0x0a000000;
+constexpr uint64_t kUartBase = 0x09000000; // the guest's PL011, where QEMU virt has its own
+constexpr uint32_t kUartIntid = 33;        // SPI 1, as QEMU virt wires its PL011
 
 namespace vm_check {
 
@@ -49,5 +58,24 @@ bool resolve_paths(VmConfig& config, const void* host_dtb, const char* file, cha
 /// Where `spec`'s kernel, initrd and DTB (generated: kDtbRoom) go in its
 /// RAM. False, with the message in `why` ("vm NAME: ..."), if they do not fit.
 bool plan_layout(const VmSpec& spec, GuestLayout& out, char* why, size_t size);
+
+/// What the guest's DTB describes besides the configuration: the host's
+/// GIC version and whether guests get a PMU.
+struct GuestMachine {
+    unsigned gic_version = 3;
+    bool pmu = true;
+};
+/// Room for the parts of a GuestFdtSpec describe_guest() fills in.
+struct GuestFdtParts {
+    GuestFdtVirtio nets[VmConfig::kMaxNetworks];
+    GuestFdtFlash flash[VmConfig::kMaxRegions];
+};
+/// The generated DTB's description of `spec`'s VM placed as `layout`
+/// says, its network devices and flash banks in `parts`; its channels and
+/// PCIe host bridge are the caller's to add.
+void describe_guest(const VmSpec& spec, const GuestLayout& layout, const GuestMachine& machine, GuestFdtParts& parts,
+                    GuestFdtSpec& out);
+/// A channel as the DTB of its member `member` describes it.
+GuestFdtChannel fdt_channel(const ChannelConfig& channel, const ChannelMember& member);
 
 } // namespace vm_check

@@ -100,47 +100,14 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
     }
     vm.dtb = reinterpret_cast<const uint8_t*>(buffer); // given back by release() if the VM fails
     GuestFdtSpec fdt;
-    fdt.ram_base = config.ram_base;
-    fdt.ram_size = config.ram_size;
-    fdt.vcpus = config.vcpus;
-    fdt.gic_version = vgic::version();
-    fdt.its_base = fdt.gic_version == 3 ? VirtualIts::kBase : 0;
-    fdt.pmu = vpmu::available();
-    fdt.uart_base = kUartBase;
-    fdt.uart_spi = kUartIntid - 32;
-    fdt.bootargs = config.bootargs;
-    fdt.devices = config.passthrough;
-    fdt.device_count = config.passthrough_count;
-    if (spec.initrd_size != 0) {
-        fdt.initrd_start = layout.initrd_start;
-        fdt.initrd_end = layout.initrd_start + spec.initrd_size;
-    }
+    vm_check::GuestFdtParts parts;
+    vm_check::describe_guest(spec, layout, {vgic::version(), vpmu::available()}, parts, fdt);
     GuestFdtChannel channels[channel_config::kMaxPerVm];
     for (size_t i = 0; i < on.count; i++) {
-        const ChannelMember& m = on.list[i].record();
-        channels[i] = {on.list[i].channel->config->name,
-                       m.ipa,
-                       on.list[i].channel->config->size,
-                       channel_config::doorbell_ipa(m.doorbell),
-                       Doorbell::kSize,
-                       channel_config::intid(m.doorbell),
-                       m.writable};
+        channels[i] = vm_check::fdt_channel(*on.list[i].channel->config, on.list[i].record());
     }
     fdt.channels = channels;
     fdt.channel_count = on.count;
-    GuestFdtVirtio nets[VmConfig::kMaxNetworks];
-    for (uint32_t n = 0; n < config.network_count; n++) {
-        nets[n] = {vm_networks::device_ipa(n), VirtioNet::kSize, vm_networks::intid(n)};
-    }
-    fdt.virtio = nets;
-    fdt.virtio_count = config.network_count;
-    GuestFdtFlash flash[VmConfig::kMaxRegions];
-    for (size_t i = 0; i < config.region_count; i++) {
-        if (config.regions[i].type == RegionType::Flash) {
-            flash[fdt.flash_count++] = {config.regions[i].base, config.regions[i].size};
-        }
-    }
-    fdt.flash = flash;
     fdt.pci = vm.pci != nullptr ? &vm.pci->fdt : nullptr;
     // libfdt uses FP/SIMD registers: fine here, VMs are built before any guest runs.
     const char* why = nullptr;

@@ -37,10 +37,6 @@ struct LogBudget {
     bool take(const char* vm, const char* what);
 };
 
-constexpr uint64_t kTestDeviceBase = 0x0a000000;
-constexpr uint64_t kUartBase = 0x09000000; // the guest's PL011, where QEMU virt has its own
-constexpr uint32_t kUartIntid = 33;        // SPI 1, as QEMU virt wires its PL011
-
 namespace vm_pci {
 struct VmPci;
 }
