@@ -21,6 +21,7 @@
 #include "kernel/loader/image.hpp"
 #include "kernel/loader/network_config.hpp"
 #include "kernel/loader/package.hpp"
+#include "kernel/loader/passthrough_check.hpp"
 #include "kernel/loader/vm_check.hpp"
 #include "platform/platform.hpp"
 #include "vcpu/limits.hpp"
@@ -153,6 +154,29 @@ void print_devices(const VmConfig& c)
     for (size_t i = 0; i < c.smc_forward_count; i++) {
         printf("  SMCs 0x%08x-0x%08x go to the firmware\n", c.smc_range(i).first, c.smc_range(i).last);
     }
+}
+
+// The SPIs the board's Vireo keeps (its console's, the PMU's) and those
+// the VMs checked so far took, for vm_check::passthrough_clear.
+const Platform* spi_board = nullptr;
+std::vector<uint32_t> spis_taken;
+
+bool spi_free(uint32_t intid)
+{
+    if (intid < 32 || intid >= 1020 || (spi_board != nullptr && intid == spi_board->uart.intid)) {
+        return false;
+    }
+    for (size_t i = 0; spi_board != nullptr && i < spi_board->cpu_count; i++) {
+        if (spi_board->cpus[i].pmu_spi == intid) {
+            return false;
+        }
+    }
+    for (uint32_t taken : spis_taken) {
+        if (taken == intid) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /// Writes the DTB Vireo would generate for `spec`'s VM to `path`; false, with a line saying why, if it cannot.
@@ -296,9 +320,15 @@ int main(int argc, char** argv)
         printf("error: %s\n", error.message);
         return 1;
     }
+    // Channels (each VM's are checked with it, as Vireo builds it).
+    std::vector<ChannelConfig> channels(channel_config::kMaxChannels + 1);
+    const size_t channel_count =
+        channel_config::parse(config.data(), file_name.c_str(), vms.data(), count, channels.data(), channels.size());
     size_t errors = 0;
     size_t started = 0;
     size_t dtb_index = ~size_t{0};
+    std::vector<const VmConfig*> built; // the good VMs so far, as Vireo builds them in file order
+    spi_board = board_path != nullptr ? &board : nullptr;
     GuestLayout dtb_layout;
     std::vector<VmSpec> specs(count);
     std::vector<bool> good(count);
@@ -316,6 +346,22 @@ int main(int argc, char** argv)
             ok = vm_check::find_images(package, file_name.c_str(), c, specs[i], why, sizeof why) &&
                  vm_check::plan_layout(specs[i], layout, why, sizeof why);
         }
+        if (ok && board_path != nullptr) {
+            // As Vireo builds the VM: its passthrough devices against the
+            // board and the VMs before it, its emulated devices clear of them.
+            vm_check::ChannelPlace places[channel_config::kMaxPerVm];
+            size_t place_count = 0;
+            for (size_t ch = 0; ch < channel_count; ch++) {
+                for (size_t m = 0; channels[ch].ok && m < channels[ch].member_count; m++) {
+                    const ChannelMember& member = channels[ch].members[m];
+                    if (member.vm_index == i && place_count < channel_config::kMaxPerVm) {
+                        places[place_count++] = {channels[ch].name, member.ipa, channels[ch].size, member.doorbell};
+                    }
+                }
+            }
+            ok = vm_check::passthrough_clear(c, board, built.data(), built.size(), spi_free, why, sizeof why) &&
+                 vm_check::emulated_clear(c, places, place_count, why, sizeof why);
+        }
         if (!ok) {
             if (why[0] != '\0') {
                 printf("error: %s\n", why);
@@ -325,6 +371,12 @@ int main(int argc, char** argv)
             continue;
         }
         good[i] = true;
+        built.push_back(&c);
+        for (size_t d = 0; d < c.passthrough_count; d++) {
+            for (size_t n = 0; n < c.passthrough[d].intids.count; n++) {
+                spis_taken.push_back(c.passthrough[d].intids[n]);
+            }
+        }
         printf("vm %s:\n", c.name);
         print_cpus(c, started, cpu_count, board_path != nullptr);
         printf("  RAM [0x%lx, 0x%lx) (%s), %s\n", c.ram_base, c.ram_base + c.ram_size, size_str(c.ram_size).c_str(),
@@ -343,10 +395,6 @@ int main(int argc, char** argv)
             dtb_layout = layout;
         }
     }
-    // Channels, among the good VMs.
-    std::vector<ChannelConfig> channels(channel_config::kMaxChannels + 1);
-    const size_t channel_count =
-        channel_config::parse(config.data(), file_name.c_str(), vms.data(), count, channels.data(), channels.size());
     for (size_t i = 0; i < channel_count; i++) {
         const ChannelConfig& ch = channels[i];
         if (!ch.ok) {

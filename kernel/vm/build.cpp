@@ -9,6 +9,7 @@
 #include "kernel/devices/pmu/vpmu.hpp"
 #include "kernel/loader/guest_fdt.hpp"
 #include "kernel/loader/image.hpp"
+#include "kernel/loader/passthrough_check.hpp"
 #include "kernel/mem/bulk.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/mem/objects.hpp"
@@ -120,107 +121,21 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
     return true;
 }
 
-/// Passthrough devices must be device memory nobody else uses:
-/// not RAM, not Vireo's GIC, console, SMMUs or PCIe host bridge (whose
-/// windows hold the BARs Vireo gives VMs' functions), not where the VM's
-/// emulated devices sit, not another VM's; their SPIs free.
+/// Passthrough devices must be device memory nobody else uses (vm_check::passthrough_clear).
 bool check_passthrough(const VmConfig& config, const Platform& host)
 {
-    struct Named {
-        const char* what;
-        uint64_t base;
-        uint64_t size;
-    };
-    const Named taken[] = {
-        {"the VM's virtual GIC", Vgic::kGicdBase,
-         Vgic::kGicrBase + limits::kVcpusPerVm * VirtualDistributor::kRedistSize - Vgic::kGicdBase},
-        {"the VM's virtual PL011", kUartBase, VirtualPl011::kSize},
-        {"the VM's test device", kTestDeviceBase, config.test_device ? uint64_t{TestDevice::kSize} : 0},
-        {"the VM's RAM", config.ram_base, config.ram_size},
-        {"Vireo's GIC distributor", host.gic.dist.base, host.gic.dist.size},
-        {"Vireo's GIC CPU interface", host.gic.cpu_if.base, host.gic.cpu_if.size},
-        {"Vireo's GIC hypervisor interface", host.gic.hyp_if.base, host.gic.hyp_if.size},
-        {"the GIC's virtual CPU interface", host.gic.virt_cpu_if.base, host.gic.virt_cpu_if.size},
-        {"Vireo's GIC redistributors", host.gic.redist[0].base,
-         host.gic.redist_count > 0 ? host.gic.redist[0].size : 0},
-        {"Vireo's console UART", host.uart.base & ~0xfffull, host.uart.kind != UartKind::None ? 0x1000ull : 0ull},
-        {"the GICv2m MSI frame", host.gic.msi_frame.base, host.gic.msi_frame.size},
-        {"Vireo's SMMU 0", host.smmu[0].regs.base, host.smmu_count > 0 ? host.smmu[0].regs.size : 0},
-        {"Vireo's SMMU 1", host.smmu[1].regs.base, host.smmu_count > 1 ? host.smmu[1].regs.size : 0},
-        {"Vireo's SMMU 2", host.smmu[2].regs.base, host.smmu_count > 2 ? host.smmu[2].regs.size : 0},
-        {"Vireo's SMMU 3", host.smmu[3].regs.base, host.smmu_count > 3 ? host.smmu[3].regs.size : 0},
-        {"the PCIe host bridge's config space", host.pci.ecam.base, host.has_pci ? host.pci.ecam.size : 0},
-        {"the PCIe memory window where Vireo places functions' BARs", host.pci.mmio32.base,
-         host.has_pci ? host.pci.mmio32.size : 0},
-        {"the PCIe 64-bit memory window", host.pci.mmio64.base, host.has_pci ? host.pci.mmio64.size : 0},
-        {"the PCIe I/O window", host.pci.io.base, host.has_pci ? host.pci.io.size : 0},
-        {"the VM's PCIe config space", vm_pci::kEcamIpa, config.pci_count != 0 ? vm_pci::kEcamSize : 0},
-    };
-    static_assert(Platform::kMaxSmmus == 4, "one entry per SMMU above");
-    for (size_t i = 0; i < config.passthrough_count; i++) {
-        const PassthroughDevice& p = config.passthrough[i];
-        if (p.size == 0 || (p.base | p.size) % 4 != 0) {
-            log_error("vm %s: passthrough [0x%lx, +0x%lx): expected a non-zero range of whole 32-bit words",
-                      config.name, p.base, p.size);
-            return false;
-        }
-        for (const Named& t : taken) {
-            if (t.size != 0 && overlaps(p.base, p.size, t.base, t.size)) {
-                log_error("vm %s: passthrough [0x%lx, +0x%lx) overlaps %s [0x%lx, +0x%lx)", config.name, p.base, p.size,
-                          t.what, t.base, t.size);
-                return false;
-            }
-        }
-        for (size_t j = 0; j < i; j++) {
-            const PassthroughDevice& earlier = config.passthrough[j];
-            if (overlaps(p.base, p.size, earlier.base, earlier.size)) {
-                log_error("vm %s: passthrough %s [0x%lx, +0x%lx) overlaps its passthrough %s", config.name, p.name,
-                          p.base, p.size, earlier.name);
-                return false;
-            }
-            for (size_t n = 0; n < p.intids.count; n++) {
-                for (size_t m = 0; m < earlier.intids.count; m++) {
-                    if (p.intids[n] == earlier.intids[m]) {
-                        log_error("vm %s: passthrough %s: interrupt %u is also its passthrough %s's", config.name,
-                                  p.name, p.intids[n], earlier.name);
-                        return false;
-                    }
-                }
-            }
-        }
-        for (size_t n = 1; n < p.intids.count; n++) {
-            for (size_t m = 0; m < n; m++) {
-                if (p.intids[n] == p.intids[m]) {
-                    log_error("vm %s: passthrough %s: interrupt %u is listed twice", config.name, p.name, p.intids[n]);
-                    return false;
-                }
-            }
-        }
-        for (size_t bank = 0; bank < host.memory_count; bank++) {
-            if (overlaps(p.base, p.size, host.memory[bank].base, host.memory[bank].size)) {
-                log_error("vm %s: passthrough [0x%lx, +0x%lx) is RAM: expected a device's registers", config.name,
-                          p.base, p.size);
-                return false;
-            }
-        }
-        for (size_t other = 0; vms::at(other) != nullptr; other++) {
-            const VmConfig& o = *vms::at(other)->spec->config;
-            for (size_t j = 0; j < o.passthrough_count; j++) {
-                if (overlaps(p.base, p.size, o.passthrough[j].base, o.passthrough[j].size)) {
-                    log_error("vm %s: passthrough [0x%lx, +0x%lx) is already vm %s's", config.name, p.base, p.size,
-                              o.name);
-                    return false;
-                }
-            }
-        }
-        for (size_t n = 0; n < p.intids.count; n++) {
-            if (!irq::spi_free(p.intids[n])) {
-                log_error("vm %s: passthrough interrupt %u: expected a free SPI (32-1019) not used by Vireo or "
-                          "another VM",
-                          config.name, p.intids[n]);
-                return false;
-            }
-        }
+    static_assert(vm_check::kGicdBase == Vgic::kGicdBase && vm_check::kGicrBase == Vgic::kGicrBase &&
+                  vm_check::kGicrFrames == VirtualDistributor::kRedistSize && vm_check::kEcamIpa == vm_pci::kEcamIpa &&
+                  vm_check::kEcamSize == vm_pci::kEcamSize);
+    const VmConfig* others[limits::kVms];
+    size_t count = 0;
+    for (size_t i = 0; vms::at(i) != nullptr && count < limits::kVms; i++) {
+        others[count++] = vms::at(i)->spec->config;
+    }
+    char message[vm_check::kMessageSize];
+    if (!vm_check::passthrough_clear(config, host, others, count, irq::spi_free, message, sizeof message)) {
+        log_error("%s", message);
+        return false;
     }
     return true;
 }
@@ -295,63 +210,20 @@ void add_devices(Vm& vm, PageTable& stage2, uint32_t irqs)
     }
 }
 
-/// What Vireo emulates for a VM (a channel's doorbell page and region, a
-/// network device) must not be where its passthrough devices are, nor share
-/// an interrupt with them: those named by path were not known when the
-/// configuration was checked. `intid` 0: no interrupt to compare.
-bool clear_of_passthrough(const VmConfig& config, uint64_t base, uint64_t size, uint32_t intid, const char* what,
-                          const char* name)
-{
-    for (size_t i = 0; i < config.passthrough_count; i++) {
-        const PassthroughDevice& p = config.passthrough[i];
-        if (overlaps(p.base, p.size, base, size)) {
-            log_error("vm %s: passthrough %s [0x%lx, +0x%lx) overlaps %s %s [0x%lx, +0x%lx)", config.name, p.name,
-                      p.base, p.size, what, name, base, size);
-            return false;
-        }
-        for (size_t n = 0; intid != 0 && n < p.intids.count; n++) {
-            if (p.intids[n] == intid) {
-                log_error("vm %s: passthrough %s: interrupt %u is %s %s's", config.name, p.name, intid, what, name);
-                return false;
-            }
-        }
-    }
-    return true;
-}
-
-/// The channels' doorbells and regions and the network devices of the VM,
-/// clear of its passthrough devices.
+/// The channels' doorbells and regions, the network devices and regions
+/// of the VM clear of its passthrough devices (those named by path were
+/// not known when the configuration was checked) and of each other.
 bool emulated_devices_clear(const VmConfig& config, const Memberships& on)
 {
+    vm_check::ChannelPlace places[channel_config::kMaxPerVm];
     for (size_t i = 0; i < on.count; i++) {
         const ChannelMember& m = on.list[i].record();
-        const char* name = on.list[i].channel->config->name;
-        if (!clear_of_passthrough(config, channel_config::doorbell_ipa(m.doorbell), Doorbell::kSize,
-                                  channel_config::intid(m.doorbell), "the doorbell of channel", name) ||
-            !clear_of_passthrough(config, m.ipa, on.list[i].channel->config->size, 0, "the region of channel", name)) {
-            return false;
-        }
+        places[i] = {on.list[i].channel->config->name, m.ipa, on.list[i].channel->config->size, m.doorbell};
     }
-    for (uint32_t n = 0; n < config.network_count; n++) {
-        if (!clear_of_passthrough(config, vm_networks::device_ipa(n), vm_networks::kStride, vm_networks::intid(n),
-                                  "the device of network", config.network(n))) {
-            return false;
-        }
-    }
-    for (size_t i = 0; i < config.region_count; i++) {
-        const RegionConfig& r = config.regions[i];
-        if (!clear_of_passthrough(config, r.base, r.size, 0, "region", r.name)) {
-            return false;
-        }
-        for (size_t c = 0; c < on.count; c++) {
-            const ChannelMember& m = on.list[c].record();
-            if (overlaps(r.base, r.size, m.ipa, on.list[c].channel->config->size) ||
-                overlaps(r.base, r.size, channel_config::doorbell_ipa(m.doorbell), Doorbell::kSize)) {
-                log_error("vm %s: region %s [0x%lx, +0x%lx) overlaps the region or doorbell of channel %s", config.name,
-                          r.name, r.base, r.size, on.list[c].channel->config->name);
-                return false;
-            }
-        }
+    char message[vm_check::kMessageSize];
+    if (!vm_check::emulated_clear(config, places, on.count, message, sizeof message)) {
+        log_error("%s", message);
+        return false;
     }
     return true;
 }

@@ -1,0 +1,45 @@
+// The checks of a VM's passthrough devices against the machine, the VM's
+// own emulated devices and the VMs built before it (docs/config.md,
+// "Passthrough devices"). Vireo runs them while it builds each VM
+// (kernel/vm/build.cpp), vireo-check with the board's DTB; both give the
+// same messages. Pure logic.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/loader/config.hpp"
+#include "platform/platform.hpp"
+
+namespace vm_check {
+
+// Where every VM's virtual GIC and PCIe config space are (kernel/devices/gic,
+// kernel/vm/pci.hpp: their own constants are checked against these).
+constexpr uint64_t kGicdBase = 0x08000000;
+constexpr uint64_t kGicrBase = 0x080a0000;
+constexpr uint64_t kGicrFrames = 0x20000; // per vCPU
+constexpr uint64_t kEcamIpa = 0x3f000000;
+constexpr uint64_t kEcamSize = 1u << 20;
+
+/// A channel the VM is a member of, where the VM sees it.
+struct ChannelPlace {
+    const char* name;
+    uint64_t ipa;  // its region
+    uint64_t size; // of the region
+    uint32_t doorbell;
+};
+
+/// Whether `config`'s passthrough devices are device memory nobody else
+/// uses on `host`: not RAM, not Vireo's GIC, console, SMMUs or PCIe host
+/// bridge, not where the VM's emulated devices sit, not one of the
+/// `other_count` VMs' at `others` (built before it), each interrupt listed
+/// once and an SPI `spi_free` says nobody has. False with the message in `why`.
+bool passthrough_clear(const VmConfig& config, const Platform& host, const VmConfig* const* others, size_t other_count,
+                       bool (*spi_free)(uint32_t intid), char* why, size_t size);
+
+/// Whether what Vireo emulates for the VM (its channels' doorbells and
+/// regions, its network devices, its regions) is clear of its passthrough
+/// devices and of each other. False with the message in `why`.
+bool emulated_clear(const VmConfig& config, const ChannelPlace* channels, size_t channel_count, char* why, size_t size);
+
+} // namespace vm_check
