@@ -337,8 +337,13 @@ int main(int argc, char** argv)
         char why[vm_check::kMessageSize] = "";
         GuestLayout layout;
         bool ok = c.ok;
+        char reason[160];
         if (!ok) {
             printf("error: %s\n", c.error);
+        } else if (board_path != nullptr && c.identity_mapped &&
+                   !vm_check::in_board_ram(board, c.ram_base, c.ram_size, reason, sizeof reason)) {
+            vm_check::identity_refused(file_name.c_str(), c.name, c.ram_base, c.ram_size, reason, why, sizeof why);
+            ok = false;
         } else if (board_path != nullptr &&
                    !vm_check::resolve_paths(c, board_dtb.data(), file_name.c_str(), why, sizeof why)) {
             ok = false;
@@ -359,7 +364,8 @@ int main(int argc, char** argv)
                     }
                 }
             }
-            ok = vm_check::passthrough_clear(c, board, built.data(), built.size(), spi_free, why, sizeof why) &&
+            ok = vm_check::vcpus_fit(c, machine.gic_version, why, sizeof why) &&
+                 vm_check::passthrough_clear(c, board, built.data(), built.size(), spi_free, why, sizeof why) &&
                  vm_check::emulated_clear(c, places, place_count, why, sizeof why);
         }
         if (!ok) {

@@ -148,6 +148,37 @@ bool passthrough_clear(const VmConfig& config, const Platform& host, const VmCon
     return true;
 }
 
+bool in_board_ram(const Platform& host, uint64_t base, uint64_t size, char* why, size_t size_of_why)
+{
+    for (size_t i = 0; i < host.memory_count; i++) {
+        const Range& bank = host.memory[i];
+        if (bank.base <= base && base < bank.end() && size <= bank.end() - base) {
+            return true;
+        }
+    }
+    format(why, size_of_why, "is not RAM of this machine (the DTB's /memory banks)");
+    return false;
+}
+
+void identity_refused(const char* file, const char* vm, uint64_t base, uint64_t size, const char* reason, char* why,
+                      size_t size_of_why)
+{
+    format(why, size_of_why,
+           "%s: /%s: property 'memory' [0x%lx, 0x%lx) is identity-mapped but %s: expected free RAM of this machine",
+           file, vm, base, base + size, reason);
+}
+
+bool vcpus_fit(const VmConfig& config, unsigned gic_version, char* why, size_t size)
+{
+    const uint32_t most = gic_version == 2 ? limits::kVcpusPerGicv2Vm : limits::kVcpusPerVm;
+    if (config.vcpus == 0 || config.vcpus > most) {
+        format(why, size, "vm %s: %u vCPUs, expected 1 to %u (a virtual GICv%u addresses at most %u)", config.name,
+               config.vcpus, most, gic_version, most);
+        return false;
+    }
+    return true;
+}
+
 bool emulated_clear(const VmConfig& config, const ChannelPlace* channels, size_t channel_count, char* why, size_t size)
 {
     for (size_t i = 0; i < channel_count; i++) {

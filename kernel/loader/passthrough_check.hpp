@@ -42,4 +42,14 @@ bool passthrough_clear(const VmConfig& config, const Platform& host, const VmCon
 /// devices and of each other. False with the message in `why`.
 bool emulated_clear(const VmConfig& config, const ChannelPlace* channels, size_t channel_count, char* why, size_t size);
 
+/// Whether [base, base + size) is in one of `host`'s RAM banks (the DTB's
+/// /memory); else `why` says it is not.
+bool in_board_ram(const Platform& host, uint64_t base, uint64_t size, char* why, size_t size_of_why);
+/// The message for VM `vm` of `file` whose identity-mapped RAM [base, base
+/// + size) cannot be had, `reason` saying why.
+void identity_refused(const char* file, const char* vm, uint64_t base, uint64_t size, const char* reason, char* why,
+                      size_t size_of_why);
+/// Whether `config`'s vCPUs fit a virtual GIC of `gic_version`.
+bool vcpus_fit(const VmConfig& config, unsigned gic_version, char* why, size_t size);
+
 } // namespace vm_check

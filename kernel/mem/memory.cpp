@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernel/console/console.hpp"
+#include "kernel/loader/passthrough_check.hpp"
 #include "platform/format.hpp"
 #include "platform/platform.hpp"
 #include "vcpu/limits.hpp"
@@ -81,16 +82,12 @@ namespace {
 /// and of the DTB it was booted with; else `why` says which.
 bool in_ram_apart_from_vireo(uint64_t base, uint64_t size, char* why, size_t why_size)
 {
-    const Platform& p = *machine;
-    bool in_ram = false;
-    for (size_t i = 0; i < p.memory_count; i++) {
-        in_ram = in_ram || (p.memory[i].base <= base && base < p.memory[i].end() && size <= p.memory[i].end() - base);
-    }
     const auto text = reinterpret_cast<uint64_t>(_text);
     const Range image{text, reinterpret_cast<uint64_t>(_end) - text};
-    if (!in_ram) {
-        format(why, why_size, "is not RAM of this machine (the DTB's /memory banks)");
-    } else if (overlaps(base, size, image)) {
+    if (!vm_check::in_board_ram(*machine, base, size, why, why_size)) {
+        return false;
+    }
+    if (overlaps(base, size, image)) {
         format(why, why_size, "overlaps Vireo's image [0x%lx, 0x%lx)", image.base, image.end());
     } else if (overlaps(base, size, boot_dtb)) {
         format(why, why_size, "overlaps the DTB Vireo was booted with [0x%lx, 0x%lx)", boot_dtb.base, boot_dtb.end());

@@ -145,10 +145,9 @@ bool check_passthrough(const VmConfig& config, const Platform& host)
 /// `cpu_count`), RAM inside the guest-physical address space.
 bool check_machine(const VmConfig& config, size_t cpu_count, unsigned ipa_bits)
 {
-    const uint32_t most = vgic::version() == 2 ? limits::kVcpusPerGicv2Vm : limits::kVcpusPerVm;
-    if (config.vcpus == 0 || config.vcpus > most) {
-        log_error("vm %s: %u vCPUs, expected 1 to %u (a virtual GICv%u addresses at most %u)", config.name,
-                  config.vcpus, most, vgic::version(), most);
+    char message[vm_check::kMessageSize];
+    if (!vm_check::vcpus_fit(config, vgic::version(), message, sizeof message)) {
+        log_error("%s", message);
         return false;
     }
     if ((config.ram_base | config.ram_size) % kBlock != 0 || config.ram_base + config.ram_size > (1ull << ipa_bits)) {

@@ -6,6 +6,7 @@
 #include "kernel/loader/channel_config.hpp"
 #include "kernel/loader/config.hpp"
 #include "kernel/loader/package.hpp"
+#include "kernel/loader/passthrough_check.hpp"
 #include "kernel/loader/vm_check.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/mem/objects.hpp"
@@ -43,9 +44,9 @@ uint64_t claim_identity_ranges(const void* blob, size_t size)
         if (identities[i].claimed) {
             claimed += r.size;
         } else {
-            log_error("%s: /%s: property 'memory' [0x%lx, 0x%lx) is identity-mapped but %s: expected free RAM of "
-                      "this machine",
-                      file_name, r.name, r.base, r.base + r.size, why);
+            char message[vm_check::kMessageSize];
+            vm_check::identity_refused(file_name, r.name, r.base, r.size, why, message, sizeof message);
+            log_error("%s", message);
         }
     }
     return claimed;
