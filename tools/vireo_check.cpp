@@ -22,11 +22,15 @@
 #include "kernel/loader/network_config.hpp"
 #include "kernel/loader/package.hpp"
 #include "kernel/loader/passthrough_check.hpp"
+#include "kernel/loader/pci_check.hpp"
 #include "kernel/loader/vm_check.hpp"
 #include "platform/platform.hpp"
 #include "vcpu/limits.hpp"
 
 namespace {
+
+// The PCIe functions the VMs checked so far took, for vm_check's PCIe checks.
+std::vector<vm_check::PciClaim> pci_taken;
 
 [[noreturn]] void usage_error(const char* fmt, const char* arg)
 {
@@ -135,7 +139,14 @@ void print_devices(const VmConfig& c)
         printf("%s\n", p.path != nullptr ? (std::string(" (from ") + p.path + ")").c_str() : "");
     }
     for (size_t i = 0; i < c.pci_count; i++) {
-        printf("  PCIe function %02x:%02x.%x\n", c.pci[i].bus, c.pci[i].device, c.pci[i].function);
+        printf("  PCIe function %s", vm_check::pci_name(c.pci[i]).text);
+        for (const vm_check::PciClaim& f : pci_taken) {
+            if (f.rid == c.pci[i].rid() && strcmp(f.vm, c.name) == 0) {
+                printf(f.confined ? ", DMA through SMMU %u stream 0x%x" : ", DMA not confined (unconfined-dma)", f.smmu,
+                       f.sid);
+            }
+        }
+        printf(" (present on the host, INTx and BARs: checked at boot)\n");
     }
     for (uint32_t n = 0; n < c.network_count; n++) {
         uint8_t mac[6];
@@ -177,6 +188,38 @@ bool spi_free(uint32_t intid)
         }
     }
     return true;
+}
+
+/// Without the SMMU's registers, each SMMU the board's DTB has is taken to translate.
+const char* smmu_usable(uint32_t) { return nullptr; }
+
+/// vm_check's PCIe checks of `c`'s functions against the board, in the
+/// order Vireo makes them; their claims (and so streams) kept in `mine`.
+bool pci_clear(const VmConfig& c, const Platform& board, std::vector<vm_check::PciClaim>& mine, char* why, size_t size)
+{
+    if (c.pci_count == 0) {
+        return true;
+    }
+    if (!vm_check::pci_host_present(c, board, why, size)) {
+        return false;
+    }
+    for (size_t i = 0; i < c.pci_count; i++) {
+        std::vector<vm_check::PciClaim> taken = pci_taken;
+        taken.insert(taken.end(), mine.begin(), mine.end());
+        vm_check::PciClaim claim;
+        const char* problem = nullptr;
+        if (!vm_check::pci_on_root_bus(c, board, c.pci[i], why, size) ||
+            !vm_check::pci_given_once(c, c.pci[i], taken.data(), taken.size(), why, size)) {
+            return false;
+        }
+        const char* unconfined = vm_check::pci_stream(c, board, c.pci[i], smmu_usable, claim, problem);
+        if (!vm_check::pci_stream_clear(c, c.pci[i], claim, unconfined, taken.data(), taken.size(), why, size) ||
+            !vm_check::pci_window_usable(c, board, why, size)) {
+            return false;
+        }
+        mine.push_back(claim);
+    }
+    return vm_check::pci_ram_clear(c, board.pci.mmio32, why, size);
 }
 
 /// Writes the DTB Vireo would generate for `spec`'s VM to `path`; false, with a line saying why, if it cannot.
@@ -336,6 +379,7 @@ int main(int argc, char** argv)
         VmConfig& c = vms[i];
         char why[vm_check::kMessageSize] = "";
         GuestLayout layout;
+        std::vector<vm_check::PciClaim> functions; // its PCIe functions, with --board
         bool ok = c.ok;
         char reason[160];
         if (!ok) {
@@ -366,6 +410,7 @@ int main(int argc, char** argv)
             }
             ok = vm_check::vcpus_fit(c, machine.gic_version, why, sizeof why) &&
                  vm_check::passthrough_clear(c, board, built.data(), built.size(), spi_free, why, sizeof why) &&
+                 pci_clear(c, board, functions, why, sizeof why) &&
                  vm_check::emulated_clear(c, places, place_count, why, sizeof why);
         }
         if (!ok) {
@@ -378,6 +423,7 @@ int main(int argc, char** argv)
         }
         good[i] = true;
         built.push_back(&c);
+        pci_taken.insert(pci_taken.end(), functions.begin(), functions.end());
         for (size_t d = 0; d < c.passthrough_count; d++) {
             for (size_t n = 0; n < c.passthrough[d].intids.count; n++) {
                 spis_taken.push_back(c.passthrough[d].intids[n]);

@@ -1,5 +1,8 @@
 #include "kernel/vm/pci.hpp"
 
+#include "kernel/loader/pci_check.hpp"
+#include "kernel/loader/vm_check.hpp"
+
 #include "kernel/console/console.hpp"
 #include "kernel/cpu/irq.hpp"
 #include "kernel/mem/objects.hpp"
@@ -81,16 +84,6 @@ void take_msi_frame(Vm& vm, const Platform& host)
     vm.pci->fdt.msi_frame_size = 0x1000;
 }
 
-const Claim* claim_of(uint32_t rid)
-{
-    for (const Claim& c : claims) {
-        if (c.vm != nullptr && c.rid == rid) {
-            return &c;
-        }
-    }
-    return nullptr;
-}
-
 const Claim* line_owner(uint32_t intid, const Vm& other_than)
 {
     for (const Claim& c : claims) {
@@ -101,19 +94,31 @@ const Claim* line_owner(uint32_t intid, const Vm& other_than)
     return nullptr;
 }
 
-/// Why `f` cannot go to `vm` (logged), or true.
+/// The functions some VM has, as vm_check's checks take them; how many.
+size_t dma_claims(vm_check::PciClaim (&out)[kMaxClaims])
+{
+    size_t n = 0;
+    for (const Claim& c : claims) {
+        if (c.vm != nullptr) {
+            out[n++] = {c.vm->name, c.rid, c.confined, c.stream.smmu, c.stream.sid};
+        }
+    }
+    return n;
+}
+
+/// Why `f` cannot go to `vm` (logged), or true: vm_check's checks of the
+/// configuration against the host's DTB, between those of its config space.
 bool check(const Vm& vm, const Platform& host, Function& f)
 {
+    const VmConfig& config = *vm.spec->config;
     const PciHostDesc& bridge = host.pci;
     const char* vm_name = vm.name;
-    const uintptr_t config = pci_host::config_address(bridge, f.at.bus, f.at.device, f.at.function);
-    if (config == 0 || f.at.bus != bridge.bus_first) {
-        log_error("vm %s: property 'pci-functions': %s is not on the host bridge's root bus %02x: expected a "
-                  "function of bus %02x (functions behind bridges cannot be given)",
-                  vm_name, f.name, bridge.bus_first, bridge.bus_first);
+    char message[vm_check::kMessageSize];
+    if (!vm_check::pci_on_root_bus(config, host, f.at, message, sizeof message)) {
+        log_error("%s", message);
         return false;
     }
-    f.host = pci_host::EcamFunction(config);
+    f.host = pci_host::EcamFunction(pci_host::config_address(bridge, f.at.bus, f.at.device, f.at.function));
     const uint32_t id = f.host.read32(pci_host::kVendorDevice);
     if ((id & 0xffff) == 0xffff) {
         log_error("vm %s: property 'pci-functions': the host has no PCIe function %s", vm_name, f.name);
@@ -124,38 +129,25 @@ bool check(const Vm& vm, const Platform& host, Function& f)
                   f.name);
         return false;
     }
-    if (const Claim* c = claim_of(f.at.rid())) {
-        log_error("vm %s: property 'pci-functions': %s is already given to vm %s", vm_name, f.name, c->vm->name);
-        return false;
-    }
-    size_t smmu = 0;
+    vm_check::PciClaim taken[kMaxClaims];
+    const size_t taken_count = dma_claims(taken);
+    message[0] = '\0';
+    vm_check::PciClaim mine;
+    const char* smmu_problem = nullptr;
     const char* unconfined = nullptr; // why no SMMU confines its DMA
-    if (!bridge.stream_of(f.at.rid(), host, smmu, f.stream.sid)) {
-        unconfined = "no SMMU translates it (the host bridge has no iommu-map entry for it, or its SMMU is disabled)";
-    } else if ((unconfined = dma::unusable(static_cast<uint32_t>(smmu))) != nullptr) {
-        log_info("vm %s: %s: its SMMU %lu cannot translate: %s", vm_name, f.name, smmu, unconfined);
-        unconfined = "its SMMU cannot translate";
-    }
-    f.stream.smmu = static_cast<uint32_t>(smmu);
-    f.confined = unconfined == nullptr;
-    for (const Claim& c : claims) {
-        // The bridge's iommu-map may give functions one StreamID (a mask,
-        // aliases): a stream translates for one VM only.
-        if (f.confined && c.vm != nullptr && c.vm != &vm && c.confined && c.stream.smmu == f.stream.smmu &&
-            c.stream.sid == f.stream.sid) {
-            log_error("vm %s: property 'pci-functions': %s would share SMMU %u stream 0x%x with %02x:%02x.%x of vm %s: "
-                      "expected functions whose streams no other VM uses",
-                      vm_name, f.name, f.stream.smmu, f.stream.sid, c.rid >> 8, c.rid >> 3 & 31, c.rid & 7, c.vm->name);
-            return false;
+    if (vm_check::pci_given_once(config, f.at, taken, taken_count, message, sizeof message)) {
+        unconfined = vm_check::pci_stream(config, host, f.at, dma::unusable, mine, smmu_problem);
+        if (smmu_problem != nullptr) {
+            log_info("vm %s: %s: its SMMU %u cannot translate: %s", vm_name, f.name, mine.smmu, smmu_problem);
         }
     }
-    if (unconfined != nullptr && !vm.spec->config->unconfined_dma) {
-        log_error("vm %s: property 'pci-functions': the DMA of %s would not be confined: %s: expected an SMMU that "
-                  "translates it (QEMU: -M virt,iommu=smmuv3), or both identity-mapped; and unconfined-dma; on the VM "
-                  "(its DMA can then reach all memory)",
-                  vm_name, f.name, unconfined);
+    if (message[0] != '\0' ||
+        !vm_check::pci_stream_clear(config, f.at, mine, unconfined, taken, taken_count, message, sizeof message)) {
+        log_error("%s", message);
         return false;
     }
+    f.stream = {mine.smmu, mine.sid};
+    f.confined = mine.confined;
     if (unconfined != nullptr) {
         log_warn("vm %s: the DMA of %s is not confined: %s; it can read and write all memory, as unconfined-dma allows",
                  vm_name, f.name, unconfined);
@@ -180,10 +172,8 @@ bool check(const Vm& vm, const Platform& host, Function& f)
     if (window.end == 0) {
         window = {bridge.mmio32.base, bridge.mmio32.end(), bridge.mmio32.base};
     }
-    if (bridge.mmio32.size == 0 || bridge.mmio32_pci != bridge.mmio32.base) {
-        log_error("vm %s: property 'pci-functions': the host bridge's 32-bit memory window is missing or translated "
-                  "(PCI address 0x%lx at 0x%lx): Vireo needs PCI addresses = physical addresses",
-                  vm_name, bridge.mmio32_pci, bridge.mmio32.base);
+    if (!vm_check::pci_window_usable(config, host, message, sizeof message)) {
+        log_error("%s", message);
         return false;
     }
     if (vm.pci->bars_start == 0) {
@@ -204,10 +194,9 @@ bool claim(Vm& vm, const Platform& host)
     if (config.pci_count == 0) {
         return true;
     }
-    if (!host.has_pci) {
-        log_error("vm %s: property 'pci-functions': the host has no PCIe host bridge Vireo can drive (a "
-                  "pci-host-ecam-generic node in its DTB)",
-                  vm.name);
+    char message[vm_check::kMessageSize];
+    if (!vm_check::pci_host_present(config, host, message, sizeof message)) {
+        log_error("%s", message);
         return false;
     }
     vm.pci = memory::make<VmPci>();
@@ -268,12 +257,9 @@ bool map(Vm& vm, PageTable& stage2, uint32_t& irqs)
         return true;
     }
     const VmConfig& config = *vm.spec->config;
-    if (overlaps(config.ram_base, config.ram_size, kEcamIpa, kEcamSize) ||
-        overlaps(config.ram_base, config.ram_size, vm.pci->fdt.mmio_base, vm.pci->fdt.mmio_size)) {
-        log_error("vm %s: property 'memory' [0x%lx, 0x%lx) overlaps its PCIe host bridge (config space [0x%lx, "
-                  "0x%lx), memory window [0x%lx, 0x%lx)): expected RAM elsewhere",
-                  vm.name, config.ram_base, config.ram_base + config.ram_size, kEcamIpa, kEcamIpa + kEcamSize,
-                  vm.pci->fdt.mmio_base, vm.pci->fdt.mmio_base + vm.pci->fdt.mmio_size);
+    char message[vm_check::kMessageSize];
+    if (!vm_check::pci_ram_clear(config, {vm.pci->fdt.mmio_base, vm.pci->fdt.mmio_size}, message, sizeof message)) {
+        log_error("%s", message);
         return false;
     }
     for (size_t i = 0; i < vm.pci->count; i++) {

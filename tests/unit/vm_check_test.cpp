@@ -6,6 +6,7 @@
 
 #include "kernel/loader/network_config.hpp"
 #include "kernel/loader/passthrough_check.hpp"
+#include "kernel/loader/pci_check.hpp"
 #include "kernel/loader/vm_check.hpp"
 
 namespace {
@@ -165,6 +166,56 @@ TEST(VmCheck, GuestDtbDescriptionHasTheVmsNetworksAndFlash)
     EXPECT_EQ(fdt.virtio[1].intid, network_config::intid(1));
     ASSERT_EQ(fdt.flash_count, 1u) << "only the flash bank";
     EXPECT_EQ(fdt.initrd_end, 0x40f01000u);
+}
+
+const char* usable(uint32_t) { return nullptr; }
+
+TEST(VmCheck, PciFunctionsGivenOnceOnTheRootBusAndConfined)
+{
+    Platform host = board();
+    host.has_pci = true;
+    host.pci.bus_first = 0;
+    host.pci.mmio32 = {0x10000000, 0x2eff0000};
+    host.pci.mmio32_pci = 0x10000000;
+    Vm vm("second", 0x40000000, 0x1000000);
+    vm.config.pci[0] = {0, 2, 0};
+    vm.config.pci_count = 1;
+    char why[vm_check::kMessageSize] = "";
+    const vm_check::PciClaim taken[] = {{"first", vm.config.pci[0].rid(), true, 0, 0x10}};
+    EXPECT_FALSE(vm_check::pci_given_once(vm.config, vm.config.pci[0], taken, 1, why, sizeof why));
+    EXPECT_STREQ(why, "vm second: property 'pci-functions': 00:02.0 is already given to vm first");
+    const PciFunctionConfig behind{1, 0, 0};
+    EXPECT_FALSE(vm_check::pci_on_root_bus(vm.config, host, behind, why, sizeof why));
+    // No iommu-map in this host: the DMA would not be confined.
+    vm_check::PciClaim mine;
+    const char* problem = nullptr;
+    const char* unconfined = vm_check::pci_stream(vm.config, host, vm.config.pci[0], usable, mine, problem);
+    ASSERT_NE(unconfined, nullptr);
+    EXPECT_FALSE(mine.confined);
+    EXPECT_FALSE(
+        vm_check::pci_stream_clear(vm.config, vm.config.pci[0], mine, unconfined, nullptr, 0, why, sizeof why));
+    vm.config.unconfined_dma = true;
+    EXPECT_TRUE(vm_check::pci_stream_clear(vm.config, vm.config.pci[0], mine, unconfined, nullptr, 0, why, sizeof why));
+    EXPECT_TRUE(vm_check::pci_window_usable(vm.config, host, why, sizeof why));
+    EXPECT_TRUE(vm_check::pci_ram_clear(vm.config, host.pci.mmio32, why, sizeof why));
+    vm.config.ram_base = 0x10000000;
+    EXPECT_FALSE(vm_check::pci_ram_clear(vm.config, host.pci.mmio32, why, sizeof why));
+}
+
+TEST(VmCheck, ConfinedFunctionsOfTwoVmsMayNotShareAStream)
+{
+    Vm vm("second", 0x40000000, 0x1000000);
+    vm.config.pci[0] = {0, 3, 0};
+    vm.config.pci_count = 1;
+    const vm_check::PciClaim mine{"second", vm.config.pci[0].rid(), true, 0, 0x10};
+    const vm_check::PciClaim own{"second", 0x10, true, 0, 0x10};
+    const vm_check::PciClaim other{"first", 0x10, true, 0, 0x10};
+    char why[vm_check::kMessageSize] = "";
+    EXPECT_TRUE(vm_check::pci_stream_clear(vm.config, vm.config.pci[0], mine, nullptr, &own, 1, why, sizeof why))
+        << "a VM's own functions may share one";
+    EXPECT_FALSE(vm_check::pci_stream_clear(vm.config, vm.config.pci[0], mine, nullptr, &other, 1, why, sizeof why));
+    EXPECT_STREQ(why, "vm second: property 'pci-functions': 00:03.0 would share SMMU 0 stream 0x10 with 00:02.0 of vm "
+                      "first: expected functions whose streams no other VM uses");
 }
 
 TEST(NetworkConfig, MacAddressesAreStableLocalAndUnicast)
