@@ -136,7 +136,8 @@ void print_devices(const VmConfig& c)
         for (size_t n = 0; n < p.intids.count; n++) {
             printf("%s%u", n == 0 ? ", INTIDs " : ", ", p.intids[n]);
         }
-        printf("%s\n", p.path != nullptr ? (std::string(" (from ") + p.path + ")").c_str() : "");
+        printf("%s%s\n", p.whole_pages() ? ", mapped" : ", forwarded (not whole pages)",
+               p.path != nullptr ? (std::string(" (from ") + p.path + ")").c_str() : "");
     }
     for (size_t i = 0; i < c.pci_count; i++) {
         printf("  PCIe function %s", vm_check::pci_name(c.pci[i]).text);
