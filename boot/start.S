@@ -84,7 +84,13 @@ secondary_at_el2:
 	bl	el2_cpu_init
 	adr_l	x0, vireo_secondary_boot
 	ldr	x19, [x0, #SECONDARY_BOOT_CPU]
-	add	x0, x0, #SECONDARY_BOOT_MMU
+	dmb	ishld			/* the CPU pointer, then the MPIDR it was published with */
+	ldr	x2, [x0, #SECONDARY_BOOT_MPIDR]
+	mrs	x3, mpidr_el1
+	ldr	x4, =MPIDR_AFFINITY_MASK
+	and	x3, x3, x4
+	cmp	x2, x3
+	b.ne	halt			/* published for another CPU: this one came too late */
 	bl	el2_mmu_enable		/* before touching the stack: caches on */
 	ldr	x1, [x19, #PERCPU_STACK_TOP]
 	mov	sp, x1

@@ -12,6 +12,8 @@
 /* struct SecondaryBoot (kernel/cpu/smp.hpp) */
 #define SECONDARY_BOOT_CPU 0
 #define SECONDARY_BOOT_MMU 8
+#define SECONDARY_BOOT_MPIDR 40
+#define MPIDR_AFFINITY_MASK 0xff00ffffff
 
 /* struct El2MmuConfig (kernel/mem/el2_map.hpp) */
 #define MMU_CONFIG_MAIR 0

@@ -19,7 +19,7 @@ extern char secondary_entry[];
 namespace smp {
 namespace {
 
-constexpr uint64_t kOnlineTimeoutMs = 500;
+constexpr uint64_t kOnlineTimeoutMs = 2000; // wall time: an emulated CPU on a busy host can take hundreds of ms
 
 // Why each CPU that failed to start did (empty: it did not fail), for the
 // boot log and for refusing a VM pinned to it.
@@ -96,7 +96,7 @@ Cpus start_secondaries(const Platform& platform, size_t boot_index)
         // the DTB's order says, and as the boot log names it.
         const auto index = static_cast<uint32_t>(cpus.numbered++);
         percpu_init(index, desc.mpidr);
-        vireo_secondary_boot = {&vireo_cpus[index], el2_map::config()};
+        vireo_secondary_boot = {&vireo_cpus[index], el2_map::config(), desc.mpidr & kMpidrAffinityMask};
         arch::clean_dcache_to_poc(&vireo_secondary_boot, sizeof vireo_secondary_boot);
         char(&why)[96] = failures[index];
         if (try_release(desc, platform, index, why)) {

@@ -12,14 +12,22 @@ struct Platform;
 struct CpuDesc;
 
 /// What the primary hands to one starting secondary (boot/start.S reads it
-/// with its MMU off, so it is cleaned to the point of coherency).
-struct SecondaryBoot {
+/// with its MMU off, so it is cleaned to the point of coherency). `mpidr`
+/// names the CPU it is for: a CPU that comes online after the primary gave
+/// up on it finds the next CPU's here, and parks instead of taking that
+/// CPU's per-CPU area and stack. One cache line, written back whole: a
+/// secondary that reads `cpu` and then `mpidr` and finds its own MPIDR
+/// read the `cpu` published with it.
+struct alignas(64) SecondaryBoot {
     PerCpu* cpu;
     El2MmuConfig mmu;
+    uint64_t mpidr; // affinity fields only (kMpidrAffinityMask)
 };
 
 static_assert(offsetof(SecondaryBoot, cpu) == SECONDARY_BOOT_CPU);
 static_assert(offsetof(SecondaryBoot, mmu) == SECONDARY_BOOT_MMU);
+static_assert(offsetof(SecondaryBoot, mpidr) == SECONDARY_BOOT_MPIDR);
+static_assert(sizeof(SecondaryBoot) == 64, "one cache line");
 
 namespace smp {
 
