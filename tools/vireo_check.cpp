@@ -223,6 +223,25 @@ bool pci_clear(const VmConfig& c, const Platform& board, std::vector<vm_check::P
     return vm_check::pci_ram_clear(c, board.pci.mmio32, why, size);
 }
 
+/// A good channel VM `vm_index` is a member of, and its member record.
+struct Membership {
+    const ChannelConfig* channel;
+    const ChannelMember* member;
+};
+/// The channels VM `vm_index` is on (at most as many as a VM's doorbells), as Vireo finds them.
+std::vector<Membership> memberships(const std::vector<ChannelConfig>& channels, size_t channel_count, size_t vm_index)
+{
+    std::vector<Membership> on;
+    for (size_t i = 0; i < channel_count; i++) {
+        for (size_t m = 0; channels[i].ok && m < channels[i].member_count; m++) {
+            if (channels[i].members[m].vm_index == vm_index && on.size() < channel_config::kMaxPerVm) {
+                on.push_back({&channels[i], &channels[i].members[m]});
+            }
+        }
+    }
+    return on;
+}
+
 /// Writes the DTB Vireo would generate for `spec`'s VM to `path`; false, with a line saying why, if it cannot.
 bool write_guest_dtb(const VmSpec& spec, const GuestLayout& layout, const vm_check::GuestMachine& machine,
                      const std::vector<ChannelConfig>& channels, size_t channel_count, size_t vm_index,
@@ -245,12 +264,8 @@ bool write_guest_dtb(const VmSpec& spec, const GuestLayout& layout, const vm_che
     vm_check::GuestFdtParts parts;
     vm_check::describe_guest(spec, layout, machine, parts, fdt);
     GuestFdtChannel on[channel_config::kMaxPerVm];
-    for (size_t i = 0; i < channel_count; i++) {
-        for (size_t m = 0; channels[i].ok && m < channels[i].member_count; m++) {
-            if (channels[i].members[m].vm_index == vm_index && fdt.channel_count < channel_config::kMaxPerVm) {
-                on[fdt.channel_count++] = vm_check::fdt_channel(channels[i], channels[i].members[m]);
-            }
-        }
+    for (const Membership& m : memberships(channels, channel_count, vm_index)) {
+        on[fdt.channel_count++] = vm_check::fdt_channel(*m.channel, *m.member);
     }
     fdt.channels = on;
     std::vector<uint8_t> buffer(vm_check::kDtbRoom);
@@ -401,13 +416,8 @@ int main(int argc, char** argv)
             // board and the VMs before it, its emulated devices clear of them.
             vm_check::ChannelPlace places[channel_config::kMaxPerVm];
             size_t place_count = 0;
-            for (size_t ch = 0; ch < channel_count; ch++) {
-                for (size_t m = 0; channels[ch].ok && m < channels[ch].member_count; m++) {
-                    const ChannelMember& member = channels[ch].members[m];
-                    if (member.vm_index == i && place_count < channel_config::kMaxPerVm) {
-                        places[place_count++] = {channels[ch].name, member.ipa, channels[ch].size, member.doorbell};
-                    }
-                }
+            for (const Membership& m : memberships(channels, channel_count, i)) {
+                places[place_count++] = {m.channel->name, m.member->ipa, m.channel->size, m.member->doorbell};
             }
             ok = vm_check::vcpus_fit(c, machine.gic_version, why, sizeof why) &&
                  vm_check::passthrough_clear(c, board, built.data(), built.size(), spi_free, why, sizeof why) &&

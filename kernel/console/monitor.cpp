@@ -50,6 +50,15 @@ uint64_t total_exits(const VcpuStats& s)
     return n;
 }
 
+uint64_t vireo_ticks(const VcpuStats& s)
+{
+    uint64_t n = 0;
+    for (uint64_t t : s.vireo_ticks) {
+        n += t;
+    }
+    return n;
+}
+
 Vm* find_vm(const char* word)
 {
     // A name, or a number in start order (as Ctrl-] N counts).
@@ -153,10 +162,7 @@ void vm_stats(Vm& vm, uint64_t interval, bool mark)
         const uint64_t exits = total_exits(now) - total_exits(base);
         const uint64_t delta = total_exits(now) - total_exits(shown);
         const uint64_t rate = interval != 0 ? delta * arch::read_cntfrq() / interval : 0;
-        uint64_t vireo = 0;
-        for (unsigned k = 0; k < VcpuStats::kKinds; k++) {
-            vireo += now.vireo_ticks[k] - base.vireo_ticks[k];
-        }
+        const uint64_t vireo = vireo_ticks(now) - vireo_ticks(base);
         console::print("  vcpu %u: %lu exits (+%lu, %lu/s), %lu ticks in the guest, %lu in Vireo, %lu interrupts "
                        "injected, %lu WFI blocks\n",
                        n, exits, delta, rate, now.guest_ticks - base.guest_ticks, vireo, now.injected - base.injected,

@@ -17,7 +17,7 @@ using namespace detail;
 constinit bool top_on = false;
 constinit uint64_t top_at = 0;
 struct CpuMark {
-    uint64_t guest, vireo, idle, exits, injected;
+    uint64_t guest, idle, exits, injected;
 };
 constinit CpuMark cpu_top[VIREO_MAX_CPUS] = {};
 
@@ -29,15 +29,6 @@ uint64_t percent(uint64_t part, uint64_t whole)
 }
 /// Events per second: `count` over `ticks`.
 uint64_t per_second(uint64_t count, uint64_t ticks) { return ticks != 0 ? count * arch::read_cntfrq() / ticks : 0; }
-
-uint64_t vireo_ticks(const VcpuStats& s)
-{
-    uint64_t n = 0;
-    for (uint64_t t : s.vireo_ticks) {
-        n += t;
-    }
-    return n;
-}
 
 void draw_top()
 {
@@ -66,7 +57,6 @@ void draw_top()
             v.stats_top = s;
             CpuMark& c = cpus[v.pcpu % VIREO_MAX_CPUS];
             c.guest += s.guest_ticks;
-            c.vireo += vireo_ticks(s);
             c.exits += total_exits(s);
             c.injected += s.injected;
         }

@@ -19,6 +19,8 @@ Tenths seconds(uint64_t ticks);
 /// A word-by-word copy of `v`'s statistics (its CPU keeps counting).
 VcpuStats snapshot(const Vcpu& v);
 uint64_t total_exits(const VcpuStats& s);
+/// Ticks in Vireo, of every exit kind.
+uint64_t vireo_ticks(const VcpuStats& s);
 const char* vm_state(const Vm& vm);
 /// The VM a name or start-order number names, or nullptr (and a line saying so).
 Vm* find_vm(const char* word);

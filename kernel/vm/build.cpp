@@ -125,8 +125,7 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
 bool check_passthrough(const VmConfig& config, const Platform& host)
 {
     static_assert(vm_check::kGicdBase == Vgic::kGicdBase && vm_check::kGicrBase == Vgic::kGicrBase &&
-                  vm_check::kGicrFrames == VirtualDistributor::kRedistSize && vm_check::kEcamIpa == vm_pci::kEcamIpa &&
-                  vm_check::kEcamSize == vm_pci::kEcamSize);
+                  vm_check::kGicrFrames == VirtualDistributor::kRedistSize);
     const VmConfig* others[limits::kVms];
     size_t count = 0;
     for (size_t i = 0; vms::at(i) != nullptr && count < limits::kVms; i++) {

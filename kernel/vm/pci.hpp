@@ -13,6 +13,7 @@
 #include "kernel/devices/pci/virtual_ecam.hpp"
 #include "kernel/loader/config.hpp"
 #include "kernel/loader/guest_fdt.hpp"
+#include "kernel/loader/passthrough_check.hpp"
 #include "kernel/vm/dma.hpp"
 #include "kernel/vm/msi.hpp"
 #include "platform/pci_host.hpp"
@@ -24,9 +25,10 @@ struct Platform;
 namespace vm_pci {
 
 /// The guest's ECAM: bus 0 only, below the host bridge's 32-bit window's
-/// usual end on QEMU virt (0x3f000000 is free there and on the boards).
-constexpr uint64_t kEcamIpa = 0x3f000000;
-constexpr uint64_t kEcamSize = 1u << 20;
+/// usual end on QEMU virt (0x3f000000 is free there and on the boards);
+/// kernel/loader/passthrough_check.hpp has it for the checks vireo-check shares.
+using vm_check::kEcamIpa;
+using vm_check::kEcamSize;
 
 /// The guest's ECAM, one access at a time: the config-space models
 /// read-modify-write the real functions' registers, and any of the VM's
