@@ -183,6 +183,16 @@ public:
     /// (`values[1]` for the second register of a pair), applies a pre/post
     /// index writeback, and steps past the instruction.
     void complete_mmio(const vcpu::MmioAccess& access, const uint64_t values[2]);
+    /// complete_mmio() for an access of one register with no writeback
+    /// (every access that came with a syndrome), inline: it is on the path
+    /// of nearly every emulated access.
+    void complete_single_mmio(const vcpu::MmioAccess& access, uint64_t value)
+    {
+        if (!access.write && access.rt < 31) {
+            regs.x[access.rt] = vcpu::load_result(access, value);
+        }
+        skip_instruction();
+    }
 
     void inject_undefined();
     void inject_abort(uint64_t far, bool instruction, bool write);

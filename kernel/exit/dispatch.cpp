@@ -27,9 +27,10 @@ bool wfi_in_guest(const Vcpu& v)
            (v.console_unfinished == nullptr || __atomic_load_n(v.console_unfinished, __ATOMIC_RELAXED) == 0);
 }
 
-/// Emulates a decoded load or store through the VM's MMIO bus; false with
-/// the address of the (first or second) access that failed in `failed`.
-bool emulate_mmio(Vcpu& vcpu, const MmioAccess& access, uint64_t& failed)
+/// Emulates a decoded LDP/STP or pre/post-indexed access through the VM's
+/// MMIO bus; false with the address of the (first or second) access that
+/// failed in `failed`.
+__attribute__((noinline)) bool emulate_decoded(Vcpu& vcpu, const MmioAccess& access, uint64_t& failed)
 {
     const MmioBus& bus = vcpu.vm->bus;
     const unsigned count = access.pair ? 2 : 1;
@@ -46,6 +47,51 @@ bool emulate_mmio(Vcpu& vcpu, const MmioAccess& access, uint64_t& failed)
     }
     vcpu.complete_mmio(access, values);
     return true;
+}
+
+/// Emulates a load or store of one register with no writeback (every
+/// access that came with a syndrome) through the VM's MMIO bus.
+bool emulate_single(Vcpu& vcpu, const MmioAccess& access)
+{
+    const MmioBus& bus = vcpu.vm->bus;
+    uint64_t value = 0;
+    const bool ok = access.write
+                        ? bus.write(vcpu.index, access.ipa, access.size, vcpu::store_value(access, vcpu.reg(access.rt)))
+                        : bus.read(vcpu.index, access.ipa, access.size, value);
+    if (ok) {
+        vcpu.complete_single_mmio(access, value);
+    }
+    return ok;
+}
+
+__attribute__((noinline)) bool first_touch(Vcpu& vcpu, const Exit& exit);
+__attribute__((noinline)) bool ignore_unmapped(Vcpu& vcpu, const Exit& exit);
+__attribute__((noinline)) void mmio_fault(Vcpu& vcpu, const Exit& exit, uint64_t ipa);
+
+/// Whatever else an access that no device took may be: RAM touched first,
+/// an ignored hole, or the guest's fault (at `failed`).
+__attribute__((noinline)) void mmio_unclaimed(Vcpu& vcpu, const Exit& exit, uint64_t failed)
+{
+    if (!first_touch(vcpu, exit) && !ignore_unmapped(vcpu, exit)) {
+        mmio_fault(vcpu, exit, failed);
+    }
+}
+
+/// A decoded load or store that stopped at `exit.mmio.ipa`. Out of line:
+/// inlined, its registers made every other exit's frame larger.
+__attribute__((noinline)) void mmio_exit(Vcpu& vcpu, const Exit& exit)
+{
+    const MmioAccess& access = exit.mmio;
+    if (!access.pair && !access.writeback) [[likely]] {
+        if (!emulate_single(vcpu, access)) {
+            mmio_unclaimed(vcpu, exit, access.ipa);
+        }
+        return;
+    }
+    uint64_t failed = access.ipa;
+    if (!emulate_decoded(vcpu, access, failed)) {
+        mmio_unclaimed(vcpu, exit, failed);
+    }
 }
 
 /// A stage-2 translation fault in a block of RAM the guest had not
@@ -187,13 +233,7 @@ Outcome wait_for_interrupt(Vcpu& vcpu)
 Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
 {
     switch (exit.kind) {
-    case ExitKind::Mmio: {
-        uint64_t failed = exit.mmio.ipa;
-        if (!emulate_mmio(vcpu, exit.mmio, failed) && !first_touch(vcpu, exit) && !ignore_unmapped(vcpu, exit)) {
-            mmio_fault(vcpu, exit, failed);
-        }
-        return Outcome::Continue;
-    }
+    case ExitKind::Mmio: mmio_exit(vcpu, exit); return Outcome::Continue;
     case ExitKind::MmioNeedsDecode: // run() decodes or turns these into GuestFault
     case ExitKind::GuestFault:
         if (first_touch(vcpu, exit)) {

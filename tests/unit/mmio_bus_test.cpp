@@ -34,6 +34,35 @@ TEST(MmioBus, UnclaimedAndStraddlingAccessesFail)
     EXPECT_FALSE(bus.write(0, 0x0a000100, 4, 0)) << "the device refuses its reserved range";
 }
 
+// The bus remembers the region of the last access (a hint, shared by a VM's
+// vCPUs): accesses that alternate between devices, or leave the hinted
+// device's range, must still reach the right device or fail.
+TEST(MmioBus, AlternatingDevicesAndHolesAfterAHit)
+{
+    MmioBus bus;
+    TestDevice a;
+    TestDevice b;
+    ASSERT_TRUE(bus.add(0x0a000000, TestDevice::kSize, a));
+    ASSERT_TRUE(bus.add(0x0b000000, TestDevice::kSize, b));
+    ASSERT_TRUE(bus.write(0, 0x0a000010, 4, 0xaaaa0001u));
+    ASSERT_TRUE(bus.write(1, 0x0b000010, 4, 0xbbbb0002u));
+    uint64_t value = 0;
+    for (int round = 0; round < 3; round++) {
+        ASSERT_TRUE(bus.read(0, 0x0a000010, 4, value));
+        EXPECT_EQ(value, 0xaaaa0001u);
+        ASSERT_TRUE(bus.read(1, 0x0b000010, 4, value));
+        EXPECT_EQ(value, 0xbbbb0002u);
+        ASSERT_TRUE(bus.read(1, 0x0b000010, 4, value));
+        EXPECT_EQ(value, 0xbbbb0002u) << "a second access to the hinted device";
+    }
+    EXPECT_FALSE(bus.read(0, 0x0b000000 + TestDevice::kSize, 4, value)) << "just past the hinted device";
+    EXPECT_FALSE(bus.read(0, 0x0b000ffe, 4, value)) << "straddling the hinted device's end";
+    EXPECT_FALSE(bus.read(0, 0, 4, value)) << "below every device";
+
+    MmioBus empty;
+    EXPECT_FALSE(empty.read(0, 0, 1, value)) << "an empty bus holds no access, not even at 0";
+}
+
 // What unmapped-mmio = "ignore" asks before it drops an access: any byte of
 // it in a device's range, the device's refusal stands.
 TEST(MmioBus, OverlapsAnyByteOfADevicesRange)

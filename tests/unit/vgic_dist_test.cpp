@@ -32,6 +32,33 @@ TEST_F(VgicDist, TyperReportsLinesAndCpus)
     EXPECT_EQ(r32(0xfe8) >> 4, 2u) << "ICPIDR2.ArchRev";
 }
 
+// The control and ID words have their own path in read(): what it gives
+// at each width and alignment, on both architectures.
+TEST_F(VgicDist, HeaderWordsAtEveryWidth)
+{
+    EXPECT_EQ(r32(0x008), 0u) << "GICD_IIDR: no implementer claimed";
+    EXPECT_EQ(r32(0x00c), 0u) << "reserved on GICv2";
+    EXPECT_EQ(r8(0x004), 0u) << "byte reads of word registers are RAZ";
+    uint64_t v = 1;
+    EXPECT_TRUE(d.read(0, 0x006, 4, v));
+    EXPECT_EQ(v, 0u) << "unaligned";
+    EXPECT_TRUE(d.read(7, 0x004, 4, v));
+    EXPECT_EQ(v & 0x1f, 2u) << "any vCPU number reads the same TYPER";
+
+    VirtualDistributor v3;
+    v3.reset(96, 4, 3);
+    EXPECT_TRUE(v3.read(0, 0x000, 4, v));
+    EXPECT_EQ(v, 0x50u) << "GICD_CTLR: ARE and DS set, groups disabled";
+    EXPECT_TRUE(v3.write(0, 0x000, 4, 2));
+    EXPECT_TRUE(v3.read(0, 0x000, 4, v));
+    EXPECT_EQ(v, 0x52u) << "EnableGrp1A";
+    EXPECT_TRUE(v3.read(0, 0x004, 4, v));
+    EXPECT_EQ(v & 0x1f, 2u) << "ITLinesNumber";
+    EXPECT_NE(v & (1u << 25), 0u) << "No1N";
+    EXPECT_TRUE(v3.read(0, 0x00c, 4, v));
+    EXPECT_EQ(v, 0u) << "GICD_TYPER2: no extensions";
+}
+
 TEST_F(VgicDist, CtlrEnableBitOnly)
 {
     w32(0x000, 0xffffffff);
@@ -114,6 +141,17 @@ TEST_F(VgicDist, SgirDeliversWithSourceAndFilters)
     EXPECT_FALSE(d.irq_pending(3, 9));
     w8(0xf20 + 1, 0xff, 3);
     EXPECT_EQ(d.sgi_sources(3, 1), 0x0fu) << "only existing source vCPUs";
+}
+
+// Vgic's GICD_SGIR path calls write_sgir() directly (under its lock).
+TEST_F(VgicDist, WriteSgirMakesPendingWhatItReturns)
+{
+    EXPECT_EQ(d.write_sgir(1, 0x5u << 16 | 3), 0x5u); // SGI 3 from vCPU 1 to vCPUs 0 and 2
+    EXPECT_EQ(d.sgi_sources(0, 3), 1u << 1);
+    EXPECT_EQ(d.sgi_sources(2, 3), 1u << 1);
+    EXPECT_EQ(d.sgi_sources(1, 3), 0u);
+    EXPECT_EQ(d.write_sgir(9, 1u << 24 | 4), 0u) << "a vCPU the VM does not have sends nothing";
+    EXPECT_EQ(d.sgi_sources(0, 4), 0u);
 }
 
 TEST_F(VgicDist, SgirTargetsNameWhomAnSgiReaches)

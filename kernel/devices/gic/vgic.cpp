@@ -20,28 +20,34 @@ using vgic::host_if::kVtimerIntid;
 // and nothing a read computes indexes by that state.
 bool Vgic::read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value)
 {
+    if (size != 4 || offset < 0x200 || offset >= 0x400) {
+        return dist.read(vcpu, offset, size, value);
+    }
     dist.read(vcpu, offset, size, value);
     // ISPENDR/ICPENDR and ISACTIVER/ICACTIVER: add what the list registers hold.
-    if (size == 4 && offset >= 0x200 && offset < 0x400) {
-        const auto word = static_cast<uint32_t>((offset & 0x7f) / 4);
-        if (dist.version() == 2 || word != 0) {
-            value |= listed(vcpu, word, offset >= 0x300);
-        }
+    const auto word = static_cast<uint32_t>((offset & 0x7f) / 4);
+    if (dist.version() == 2 || word != 0) {
+        value |= listed(vcpu, word, offset >= 0x300);
     }
     return true;
 }
 
 bool Vgic::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value)
 {
-    const bool sgir = dist.version() == 2 && offset == 0xf00 && size == 4;
+    if (offset == 0xf00 && size == 4 && dist.version() == 2) {
+        // GICD_SGIR, the guest's IPIs: straight to the SGI, and only their
+        // targets need to look.
+        uint32_t targets = 0;
+        {
+            LockGuard guard(lock);
+            targets = dist.write_sgir(vcpu, static_cast<uint32_t>(value));
+        }
+        sgi_raised(vcpu, targets);
+        return true;
+    }
     {
         LockGuard guard(lock);
         dist.write(vcpu, offset, size, value);
-    }
-    if (sgir) {
-        // The guest's IPIs: only their targets need to look.
-        sgi_raised(vcpu, dist.sgir_targets(vcpu, static_cast<uint32_t>(value)));
-        return true;
     }
     follow_routes(offset, size);
     // GICv2's SPENDSGIR and ISPENDR make interrupts pending.

@@ -7,7 +7,8 @@ namespace {
 // Register map (IHI 0048B table 4-1).
 constexpr uint64_t kCtlr = 0x000;
 constexpr uint64_t kTyper = 0x004;
-constexpr uint64_t kIidr = 0x008;
+[[maybe_unused]] constexpr uint64_t kIidr = 0x008; // header_word() returns 0 for it and TYPER2
+constexpr uint64_t kHeaderEnd = 0x010;
 constexpr uint64_t kIgroupr = 0x080;
 constexpr uint64_t kIsenabler = 0x100;
 [[maybe_unused]] constexpr uint64_t kIcenabler = 0x180; // the set/clear pairs are handled as 0x100-wide ranges
@@ -203,23 +204,24 @@ void VirtualDistributor::set_pending(uint32_t vcpu, uint32_t irq, bool pending)
     }
 }
 
+uint32_t VirtualDistributor::header_word(uint64_t offset) const
+{
+    const bool v3 = version_ == 3;
+    if (offset == kCtlr) {
+        return v3 ? ctlr_ | kCtlrAre | kCtlrDs : ctlr_;
+    }
+    if (offset == kTyper) {
+        // CPUNumber is 3 bits; with affinity routing (GICv3) it only
+        // counts PEs usable without it, and 8 stands for "8 or more".
+        const uint32_t cpus = vcpus_ < kMaxVcpusV2 ? vcpus_ : kMaxVcpusV2;
+        const uint32_t common = (irqs_ / 32 - 1) | (cpus - 1) << 5;
+        return v3 ? common | kTyperIdBitsV3 | VirtualLpis::kGicdTyperLpis | kTyperNo1N : common;
+    }
+    return 0; // GICD_IIDR: no implementer claimed; GICv3's GICD_TYPER2: no extensions
+}
+
 uint32_t VirtualDistributor::read_word(uint32_t vcpu, uint64_t offset, View view) const
 {
-    if (view != View::kRedist) {
-        if (offset == kCtlr) {
-            return view == View::kGicdV3 ? ctlr_ | kCtlrAre | kCtlrDs : ctlr_;
-        }
-        if (offset == kTyper) {
-            // CPUNumber is 3 bits; with affinity routing (GICv3) it only
-            // counts PEs usable without it, and 8 stands for "8 or more".
-            const uint32_t cpus = vcpus_ < kMaxVcpusV2 ? vcpus_ : kMaxVcpusV2;
-            const uint32_t common = (irqs_ / 32 - 1) | (cpus - 1) << 5;
-            return view == View::kGicdV3 ? common | kTyperIdBitsV3 | VirtualLpis::kGicdTyperLpis | kTyperNo1N : common;
-        }
-        if (offset == kIidr) {
-            return 0; // no implementer claimed
-        }
-    }
     if (in(offset, kIgroupr, 0x80)) {
         // GICv2: one group (0). GICv3: everything is Group 1, read-only.
         const uint32_t word = static_cast<uint32_t>((offset - kIgroupr) / 4);
@@ -323,9 +325,14 @@ uint32_t VirtualDistributor::sgir_targets(uint32_t vcpu, uint32_t value) const
     }
 }
 
-void VirtualDistributor::write_sgir(uint32_t vcpu, uint32_t value)
+uint32_t VirtualDistributor::write_sgir(uint32_t vcpu, uint32_t value)
 {
-    raise_sgi(vcpu, sgir_targets(vcpu, value), value & 0xf);
+    if (vcpu >= vcpus_) {
+        return 0;
+    }
+    const uint32_t targets = sgir_targets(vcpu, value);
+    raise_sgi(vcpu, targets, value & 0xf);
+    return targets;
 }
 
 uint32_t VirtualDistributor::write_sgi1r(uint32_t vcpu, uint64_t value)
@@ -432,6 +439,13 @@ bool VirtualDistributor::interrupt_write(uint32_t vcpu, uint64_t offset, unsigne
 bool VirtualDistributor::read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value) const
 {
     value = 0;
+    if (offset < kHeaderEnd && size == 4) {
+        // The control and ID words, first and without the interrupt
+        // registers' decode: drivers read them on their hot paths (Linux
+        // polls GICD_CTLR.RWP), benchmarks time GICD_IIDR.
+        value = offset % 4 == 0 ? header_word(offset) : 0;
+        return true;
+    }
     if (vcpu >= vcpus_ || offset >= dist_size()) {
         return true;
     }

@@ -52,6 +52,9 @@ public:
     /// The vCPUs a GICv2 GICD_SGIR write of `value` from `vcpu` reaches
     /// (what write() at SGIR then makes pending; bit n: vCPU n).
     uint32_t sgir_targets(uint32_t vcpu, uint32_t value) const;
+    /// GICv2 SGI generation: a GICD_SGIR write of `value` from `vcpu`, as
+    /// write() does it. Returns the vCPUs it made the SGI pending for.
+    uint32_t write_sgir(uint32_t vcpu, uint32_t value);
 
     uint32_t version() const { return version_; }
     uint64_t dist_size() const { return version_ == 3 ? kSizeV3 : kSize; }
@@ -101,9 +104,9 @@ private:
     static bool byte_registers(uint64_t offset, View view);
     bool interrupt_read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value, View view) const;
     bool interrupt_write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value, View view);
+    uint32_t header_word(uint64_t offset) const; // GICD_CTLR, TYPER, IIDR, TYPER2
     uint32_t read_word(uint32_t vcpu, uint64_t offset, View view) const;
     void write_word(uint32_t vcpu, uint64_t offset, uint32_t value, View view);
-    void write_sgir(uint32_t vcpu, uint32_t value);
     void raise_sgi(uint32_t source, uint32_t targets, uint32_t sgi);
     void set_route(uint32_t irq, uint64_t route);
     void set_sgi_sources(uint32_t vcpu, uint32_t sgi, uint16_t sources);

@@ -14,27 +14,15 @@ bool MmioBus::add(uint64_t base, uint64_t size, MmioDevice& device)
     return true;
 }
 
-const MmioBus::Region* MmioBus::find(uint64_t ipa, unsigned size) const
+const MmioBus::Region* MmioBus::scan(uint64_t ipa, unsigned size) const
 {
     for (size_t i = 0; i < count_; i++) {
-        const Region& r = regions_[i];
-        if (ipa >= r.base && ipa - r.base < r.size && size <= r.size - (ipa - r.base)) {
-            return &r;
+        if (holds(regions_[i], ipa, size)) {
+            __atomic_store_n(&last_, i, __ATOMIC_RELAXED);
+            return &regions_[i];
         }
     }
     return nullptr;
-}
-
-bool MmioBus::read(uint32_t vcpu, uint64_t ipa, unsigned size, uint64_t& value) const
-{
-    const Region* r = find(ipa, size);
-    return r != nullptr && r->device->read(vcpu, ipa - r->base, size, value);
-}
-
-bool MmioBus::write(uint32_t vcpu, uint64_t ipa, unsigned size, uint64_t value) const
-{
-    const Region* r = find(ipa, size);
-    return r != nullptr && r->device->write(vcpu, ipa - r->base, size, value);
 }
 
 bool MmioBus::overlaps(uint64_t ipa, uint64_t size) const
