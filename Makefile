@@ -197,6 +197,9 @@ EDK2_FD := $(DEPS)/edk2/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
 FIRMWARE_PACKAGES := $(BUILD)/packages/guests/configs/uboot.pkg $(BUILD)/packages/guests/configs/edk2.pkg
 $(FIRMWARE_PACKAGES): PACKAGE_INPUTS += u-boot=$(UBOOT_BIN) edk2=$(EDK2_FD)
 $(FIRMWARE_PACKAGES): $(UBOOT_BIN) $(EDK2_FD)
+# make bench's interrupt latency beside two Linux VMs (scripts/bench-latency).
+$(BUILD)/packages/tests/configs/bench-latency.pkg: PACKAGE_INPUTS += latency=$(GUEST_DIR)/latency.img
+$(BUILD)/packages/tests/configs/bench-latency.pkg: $(GUEST_DIR)/latency.img
 # A test package holds every test guest, entry NAME for guests/tests/NAME.cpp.
 # A static pattern rule, so that make has no choice of rule for these: in
 # an incremental -j build its implicit-rule search twice picked the generic
