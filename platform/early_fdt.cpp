@@ -108,7 +108,14 @@ public:
             if (struct_size_ - off < 12) {
                 return kFdtEnd;
             }
-            next = align4(uint64_t{off} + 12 + word(off + 4));
+            // In 64 bits and checked before align4() narrows it: a length
+            // near 2^32 would otherwise wrap `next` back to `off` (an
+            // endless walk) or hand out a value reaching past the blob.
+            const uint64_t end = uint64_t{off} + 12 + word(off + 4);
+            if (end > struct_size_) {
+                return kFdtEnd;
+            }
+            next = align4(end);
             break;
         }
         case kFdtEndNode:
@@ -381,8 +388,8 @@ bool uart_at(const Tree& tree, int node, UartDesc& out)
                 continue;
             }
             Range reg;
-            if (!reg_of(tree, node, 0, reg)) {
-                return false;
+            if (!reg_of(tree, node, 0, reg) || reg.base == 0) {
+                return false; // no UART Vireo drives sits at 0, and 0 stands for "none" (UartDesc)
             }
             out = {uart.kind, reg.base, static_cast<uint8_t>(tree.u32(node, "reg-shift", uart.reg_shift)),
                    static_cast<uint8_t>(tree.u32(node, "reg-io-width", uart.io_width)), 0};

@@ -152,7 +152,8 @@ bool ppi_of(const void* fdt, int node, int index, int cells, uint32_t& ppi)
 {
     int len = 0;
     const auto* irq = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "interrupts", &len));
-    if (irq == nullptr || cells < 3 || (index + 1) * cells * 4 > len || fdt32_ld(&irq[index * cells]) != 1) {
+    if (irq == nullptr || cells < 3 || cells > 4 || index < 0 || int64_t{index + 1} * cells * 4 > len ||
+        fdt32_ld(&irq[index * cells]) != 1) {
         return false;
     }
     ppi = fdt32_ld(&irq[index * cells + 1]);

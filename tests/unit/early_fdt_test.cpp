@@ -255,3 +255,47 @@ TEST(EarlyFdt, CorruptedTreesNeverReadOutsideTheBlob)
 }
 
 } // namespace
+
+// Found by fuzzing (tests/fuzz/early_fdt.cpp): hostile blobs the console
+// reader must refuse, not follow.
+namespace {
+
+TEST(EarlyFdtHostile, AUartAtZeroIsNoConsole)
+{
+    const std::vector<char> dtb = make_dtb([](void* fdt) {
+        chosen(fdt, "/pl011@0", nullptr);
+        pl011(fdt, "pl011@0", 0, nullptr);
+    });
+    const early_fdt::Console c = early_fdt::find_console(dtb.data());
+    EXPECT_EQ(c.uart.kind, UartKind::None) << "0 stands for no UART";
+}
+
+/// Sets the length word of the property `name` of the node at `path` to
+/// `length` (whatever the blob holds after it).
+void set_prop_length(std::vector<char>& dtb, const char* path, const char* name, uint32_t length)
+{
+    const int node = fdt_path_offset(dtb.data(), path);
+    ASSERT_GE(node, 0);
+    int len = 0;
+    const auto* value = static_cast<const char*>(fdt_getprop(dtb.data(), node, name, &len));
+    ASSERT_NE(value, nullptr);
+    auto* word = reinterpret_cast<fdt32_t*>(const_cast<char*>(value) - 8); // FDT_PROP, len, nameoff, value
+    *word = cpu_to_fdt32(length);
+}
+
+TEST(EarlyFdtHostile, APropertyLengthThatWrapsEndsTheWalk)
+{
+    // 0xfffffff4 + 12 is 2^32: a 32-bit walk would come back to the same
+    // property for ever; a length reaching past the blob must not be read.
+    for (const uint32_t length : {0xfffffff4u, 0xfffffff0u, 0x7fffffffu}) {
+        std::vector<char> dtb = make_dtb([](void* fdt) {
+            pl011(fdt, "pl011@9000000", 0x9000000, nullptr);
+            chosen(fdt, "/pl011@9000000", nullptr);
+        });
+        set_prop_length(dtb, "/pl011@9000000", "compatible", length);
+        const early_fdt::Console c = early_fdt::find_console(dtb.data()); // returns: no endless walk
+        EXPECT_EQ(c.uart.kind, UartKind::None) << std::hex << length;
+    }
+}
+
+} // namespace
