@@ -40,6 +40,19 @@ const char* method_name(EnableMethod method)
     return "none";
 }
 
+/// The boot CPU's last-level cache and the page colours it gives (what a
+/// VM's `colours` will choose from; docs/architecture.md, "Caches").
+void print_cache(const CacheLevel& llc)
+{
+    if (llc.level == 0) {
+        console::print("cache: the CPU reports no data or unified cache; 1 page colour\n");
+        return;
+    }
+    console::print("cache: last level L%u %s, %lu KiB, %u ways of %lu KiB, %u-byte lines: %u page colours of 4 KiB\n",
+                   llc.level, llc.unified ? "unified" : "data", llc.bytes() >> 10, llc.ways, llc.way_bytes() >> 10,
+                   llc.line_bytes, page_colours(llc));
+}
+
 void print_summary(const Platform& p, uint64_t frequency)
 {
     console::print("platform: %s\n", p.model);
@@ -159,6 +172,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     }
     irq::init_cpu();
     vpmu::probe(); // before the secondary CPUs set up theirs
+    print_cache(arch::last_level_cache());
     console_input::init(platform);
     console::print("cpu 0 online (mpidr 0x%lx)\n", mpidr);
     __atomic_store_n(&vireo_cpus[0].online, 1u, __ATOMIC_RELEASE);

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "platform/cache_geometry.hpp"
+
 namespace arch {
 
 // One accessor pair per system register (read_NAME, write_NAME); the
@@ -31,8 +33,25 @@ VIREO_SYSREG_RO(far_el2, far_el2)
 VIREO_SYSREG_RO(spsr_el2, spsr_el2)
 VIREO_SYSREG_RW(tpidr_el2, tpidr_el2)
 VIREO_SYSREG_RW(ttbr0_el2, ttbr0_el2)
+VIREO_SYSREG_RO(clidr, clidr_el1)
+VIREO_SYSREG_RO(id_aa64mmfr2, id_aa64mmfr2_el1)
 
 inline void isb() { asm volatile("isb" ::: "memory"); }
+
+/// This CPU's last-level data or unified cache. Selects each level through
+/// CSSELR_EL1, which is guest state: call it only where no guest's EL1
+/// registers are loaded (at boot).
+inline CacheLevel last_level_cache()
+{
+    const bool ccidx = ((read_id_aa64mmfr2() >> 20) & 0xf) == 1; // FEAT_CCIDX: 64-bit CCSIDR_EL1
+    return ::last_level_cache(read_clidr(), ccidx, [](uint32_t level) {
+        uint64_t ccsidr;
+        // CSSELR_EL1.Level is level - 1, InD = 0 (data or unified); the ISB
+        // makes the selection visible to the CCSIDR_EL1 read (D23.2.36).
+        asm volatile("msr csselr_el1, %1\n\tisb\n\tmrs %0, ccsidr_el1" : "=r"(ccsidr) : "r"(uint64_t{level - 1} << 1));
+        return ccsidr;
+    });
+}
 inline void dsb_ish() { asm volatile("dsb ish" ::: "memory"); }
 inline void sev() { asm volatile("sev" ::: "memory"); }
 inline void wfe() { asm volatile("wfe" ::: "memory"); }
