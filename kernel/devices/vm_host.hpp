@@ -40,10 +40,11 @@ public:
     /// PSCI SYSTEM_RESET: the VM restarts from its images.
     virtual void reset() = 0;
 
-    /// The host-physical address of guest-physical [ipa, ipa + size) when it
-    /// is all in the VM's RAM; 0 otherwise. The range's RAM is cleared and
-    /// mapped first if the guest has not touched it yet (kernel/vm/ram.cpp).
-    virtual uint64_t ram_pa_of(uint64_t ipa, uint64_t size) = 0;
+    /// Where Vireo reaches guest-physical [ipa, ipa + size) when it is all in
+    /// the VM's RAM (one run of Vireo's addresses for the whole range);
+    /// nullptr otherwise. The range's RAM is cleared and mapped first if the
+    /// guest has not touched it yet (kernel/vm/ram.cpp).
+    virtual uint8_t* ram_at(uint64_t ipa, uint64_t size) = 0;
     /// How its RAM is mapped now (the RAM_MAPPING hypercall).
     virtual RamMapping ram_mapping() const = 0;
     /// The guest's console output (console hypercall).

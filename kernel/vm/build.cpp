@@ -341,7 +341,7 @@ bool load_images_step(Vm& vm, uint64_t& cursor, uint64_t budget)
                 vm.prepare_ram(p.ipa + offset, n);
             } else {
                 vm.prepare_ram(p.ipa + offset, n, true); // blocks the copy fills whole are not cleared first
-                auto* to = reinterpret_cast<uint8_t*>(vm.ram_pa + (p.ipa - vm.ram_ipa) + offset);
+                uint8_t* to = vm.ram_va + (p.ipa - vm.ram_ipa) + offset;
                 bulk::copy(to, p.from + offset, n);
                 // The guest starts with its MMU, and so its caches, off: it
                 // must find the images in memory, not in Vireo's cache lines
@@ -408,6 +408,7 @@ Vm* build(const VmSpec& spec, size_t cpu_count, size_t index, uint16_t vmid, con
         release(vm);
         return nullptr;
     }
+    vm->ram_va = reinterpret_cast<uint8_t*>(vm->ram_pa); // EL2's identity map (kernel/mem/el2_map.cpp)
     vm->stage2.spans[vm->stage2.span_count++] = {vm->ram_pa, config.ram_size}; // the regions' follow
     PageTable stage2(memory::stage2_tables(), Regime::Stage2, ipa_bits);
     bool mapped = stage2.init();

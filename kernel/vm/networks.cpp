@@ -153,11 +153,7 @@ bool NetPort::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t valu
     return ok;
 }
 
-uint8_t* NetPort::at(uint64_t ipa, uint64_t size)
-{
-    const uint64_t pa = size != 0 ? vm_->ram_pa_of(ipa, size) : 0;
-    return pa != 0 ? reinterpret_cast<uint8_t*>(pa) : nullptr; // RAM is identity-mapped at EL2
-}
+uint8_t* NetPort::at(uint64_t ipa, uint64_t size) { return size != 0 ? vm_->ram_at(ipa, size) : nullptr; }
 
 namespace {
 

@@ -46,7 +46,7 @@ void Vm::clear_block(size_t block)
     // A guest with its caches off reads memory, not Vireo's cache lines:
     // the zeros must be there, and no dirty line of a previous owner may
     // be written back over what the guest writes (Arm ARM D7.5.8).
-    bulk::zero_to_poc(reinterpret_cast<uint8_t*>(ram_pa + block * kRamBlock), kRamBlock);
+    bulk::zero_to_poc(ram_va + block * kRamBlock, kRamBlock);
 }
 
 /// Maps blocks [first, end), cleared, and marks them ready (ram_lock held).
@@ -163,13 +163,13 @@ void Vm::prepare_ram(uint64_t ipa, uint64_t size, bool overwritten)
     }
 }
 
-uint64_t Vm::ram_pa_of(uint64_t ipa, uint64_t size)
+uint8_t* Vm::ram_at(uint64_t ipa, uint64_t size)
 {
     if (ipa < ram_ipa || ipa - ram_ipa > ram_size || size > ram_size - (ipa - ram_ipa)) {
-        return 0;
+        return nullptr;
     }
     prepare_ram(ipa, size); // never the old contents of a block the guest has not touched
-    return ram_pa + (ipa - ram_ipa);
+    return ram_va + (ipa - ram_ipa);
 }
 
 void Vm::forget_ram()

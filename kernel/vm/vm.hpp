@@ -54,6 +54,11 @@ public:
     uint64_t ram_ipa = 0;
     uint64_t ram_pa = 0;
     uint64_t ram_size = 0;
+    // Where Vireo reads and writes the RAM: the whole of it in one run of
+    // EL2 addresses, so that a buffer the guest hands a device is one
+    // pointer. Today the identity map's (ram_pa); RAM from scattered pages
+    // (cache colouring, to come) needs a window of its own.
+    uint8_t* ram_va = nullptr;
     // RAM is reserved whole when the VM is built but cleared and mapped a
     // 64 KiB block at a time, when the guest (or Vireo, loading it) first
     // touches the block (kernel/vm/ram.cpp).
@@ -123,13 +128,9 @@ public:
     /// Starts a stopped VM again from its images, with fresh memory (as a
     /// reset). False if it is running.
     bool start_again();
-    uint64_t ram_pa_of(uint64_t ipa, uint64_t size) override;
-    /// GuestRam: its RAM as device models reach it (identity-mapped at EL2).
-    uint8_t* at(uint64_t ipa, uint64_t size) override
-    {
-        const uint64_t pa = size != 0 ? ram_pa_of(ipa, size) : 0;
-        return pa != 0 ? reinterpret_cast<uint8_t*>(pa) : nullptr;
-    }
+    uint8_t* ram_at(uint64_t ipa, uint64_t size) override;
+    /// GuestRam: its RAM as device models reach it (through ram_va).
+    uint8_t* at(uint64_t ipa, uint64_t size) override { return size != 0 ? ram_at(ipa, size) : nullptr; }
     void console_output(const char* text, size_t length) override { console.output(text, length); }
     bool smc_allowed(uint32_t fid) const override;
     Doorbell* doorbell(uint32_t index) override

@@ -42,12 +42,12 @@ public:
     }
     void stop(const char*) override { stops++; }
     void reset() override { resets++; }
-    uint64_t ram_pa_of(uint64_t ipa, uint64_t size) override
+    uint8_t* ram_at(uint64_t ipa, uint64_t size) override
     {
         if (ipa < kRamIpa || ipa - kRamIpa > kRamSize || size > kRamSize - (ipa - kRamIpa)) {
-            return 0;
+            return nullptr;
         }
-        return reinterpret_cast<uint64_t>(ram) + (ipa - kRamIpa);
+        return ram + (ipa - kRamIpa);
     }
     RamMapping ram_mapping() const override { return {kRamSize / 4096, 0, 0}; }
     void console_output(const char* text, size_t length) override

@@ -30,11 +30,11 @@ int64_t console_write(VmHost& vm, uint64_t ipa, uint64_t length)
     if (length > kMaxWrite) {
         return kInvalidParameters;
     }
-    const uint64_t pa = vm.ram_pa_of(ipa, length);
-    if (pa == 0 && length != 0) {
+    const uint8_t* text = vm.ram_at(ipa, length);
+    if (text == nullptr && length != 0) {
         return kInvalidParameters;
     }
-    vm.console_output(reinterpret_cast<const char*>(pa), length);
+    vm.console_output(reinterpret_cast<const char*>(text), length);
     return static_cast<int64_t>(length);
 }
 
