@@ -91,6 +91,7 @@ secondary_at_el2:
 	and	x3, x3, x4
 	cmp	x2, x3
 	b.ne	halt			/* published for another CPU: this one came too late */
+	add	x0, x0, #SECONDARY_BOOT_MMU
 	bl	el2_mmu_enable		/* before touching the stack: caches on */
 	ldr	x1, [x19, #PERCPU_STACK_TOP]
 	mov	sp, x1

@@ -1,8 +1,11 @@
 #include "kernel/cpu/smp.hpp"
 
+#include "boot/el2_bits.h"
+#include "kernel/base/panic.hpp"
 #include "kernel/console/console.hpp"
 #include "kernel/cpu/irq.hpp"
 #include "kernel/devices/pmu/vpmu.hpp"
+#include "kernel/mem/el2_map.hpp"
 #include "kernel/sched/sched.hpp"
 #include "platform/cpu.hpp"
 #include "platform/format.hpp"
@@ -124,6 +127,18 @@ const char* why_offline(uint32_t index)
 extern "C" [[noreturn]] void secondary_main(PerCpu* cpu)
 {
     const uint64_t mpidr = arch::read_mpidr() & kMpidrAffinityMask;
+    // The MMU and caches are on, with the primary's tables: a secondary
+    // running on anything else would work under QEMU (which models no
+    // caches) and fail on a board, where its accesses would not be
+    // coherent with the other CPUs' (8bd5013 had it start with its
+    // configuration read 8 bytes off: MMU off, unseen by every test).
+    uint64_t sctlr;
+    asm volatile("mrs %0, sctlr_el2" : "=r"(sctlr));
+    constexpr uint64_t kMmuCachesOn = SCTLR_M | SCTLR_C | SCTLR_I;
+    if ((sctlr & kMmuCachesOn) != kMmuCachesOn || arch::read_ttbr0_el2() != el2_map::config().ttbr0) {
+        panic("cpu %u: EL2 MMU and caches not on as the boot CPU's (SCTLR_EL2 0x%lx, TTBR0_EL2 0x%lx)", cpu->index,
+              sctlr, arch::read_ttbr0_el2());
+    }
     console::print("cpu %u online (mpidr 0x%lx)\n", cpu->index, mpidr);
     vcpu_cpu_init(vcpu_ipa_bits());
     vpmu::init_cpu();
