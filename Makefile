@@ -453,4 +453,4 @@ clean:
 
 .SECONDARY:
 
--include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(wildcard $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/obj/*/*/*.d $(FUZZ_DIR)/obj/*/*/*/*.d) $(GUEST_NAMES:%=$(GUEST_DIR)/obj/%.d) $(GUEST_DIR)/obj/lib/guest.d
+-include $(OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(CHECK_OBJS:.o=.d) $(wildcard $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/obj/*/*/*.d $(FUZZ_DIR)/obj/*/*/*/*.d) $(GUEST_NAMES:%=$(GUEST_DIR)/obj/%.d) $(GUEST_DIR)/obj/lib/guest.d

@@ -20,11 +20,12 @@
  * 192 KiB until firmware guests' regions and CFI flash, guest debug and the
  * virtual PMU came, at 198 KiB; 224 KiB until the SMMUv3 driver and PCIe
  * functions came, at 239 KiB; 256 KiB until LPIs and the virtual ITS
- * came, at 255 KiB, with the host ITS driver for passed-through MSIs next).
+ * came, at 255 KiB, with the host ITS driver for passed-through MSIs next;
+ * 288 KiB until cache colouring and the EL2 window came, at 292 KiB).
  * Small enough that boot loaders and the Raspberry Pi firmware load it in a
  * blink, and that one person can audit every byte of it: the product holds
  * Vireo and nothing else (test guests come in test packages). */
-#define VIREO_IMAGE_LIMIT (288 * 1024)
+#define VIREO_IMAGE_LIMIT (320 * 1024)
 
 /* Image load alignment the arm64 boot protocol asks loaders for. */
 #define VIREO_IMAGE_ALIGN (2 * 1024 * 1024)

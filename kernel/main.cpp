@@ -12,6 +12,7 @@
 #include "kernel/devices/calls/calls.hpp"
 #include "kernel/devices/gic/vgic.hpp"
 #include "kernel/devices/pmu/vpmu.hpp"
+#include "kernel/mem/colours.hpp"
 #include "kernel/mem/el2_map.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/sched/sched.hpp"
@@ -172,7 +173,9 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     }
     irq::init_cpu();
     vpmu::probe(); // before the secondary CPUs set up theirs
-    print_cache(arch::last_level_cache());
+    const CacheLevel llc = arch::last_level_cache();
+    print_cache(llc);
+    memory::set_page_colours(colours::usable(page_colours(llc)));
     console_input::init(platform);
     console::print("cpu 0 online (mpidr 0x%lx)\n", mpidr);
     __atomic_store_n(&vireo_cpus[0].online, 1u, __ATOMIC_RELEASE);

@@ -24,6 +24,7 @@
 #include "kernel/loader/passthrough_check.hpp"
 #include "kernel/loader/pci_check.hpp"
 #include "kernel/loader/vm_check.hpp"
+#include "kernel/mem/colours.hpp"
 #include "platform/platform.hpp"
 #include "vcpu/limits.hpp"
 
@@ -444,6 +445,12 @@ int main(int argc, char** argv)
         print_cpus(c, started, cpu_count, board_path != nullptr);
         printf("  RAM [0x%lx, 0x%lx) (%s), %s\n", c.ram_base, c.ram_base + c.ram_size, size_str(c.ram_size).c_str(),
                c.identity_mapped ? "identity-mapped (host-physical = guest-physical)" : "mapped on first touch");
+        if (c.colours != 0) {
+            char set[160];
+            printf("  cache colours %s: its RAM from pages of these colours only, in 4 KiB pages (how many colours "
+                   "there are is the board's last-level cache's: Vireo's boot log says)\n",
+                   colours::describe(c.colours, set, sizeof set));
+        }
         if (package_path != nullptr) {
             print_layout(specs[i], layout);
         } else {

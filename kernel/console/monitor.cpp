@@ -278,6 +278,7 @@ void help()
                    "  net             virtual networks and channels: traffic, drops, resets\n"
                    "  dev VM          a VM's devices, their addresses and interrupts\n"
                    "  top             rates every second until a key is pressed\n"
+                   "  colours         each VM's RAM pages checked against its cache colours\n"
                    "  switch VM       give the console input to a VM (leaves the monitor)\n"
                    "  q               leave the monitor (or Ctrl-])\n"
                    "VM: a name, or a number as list shows it\n");
@@ -314,6 +315,7 @@ void run(const Command& c)
         }
         break;
     case Kind::kNet: views::net(); break;
+    case Kind::kColours: views::colours(); break;
     case Kind::kDev:
         if (Vm* vm = find_vm(c.word); vm != nullptr) {
             views::dev(*vm);

@@ -71,6 +71,7 @@ struct Command {
         kDev,       // dev VM
         kTop,       // top
         kSwitch,    // switch VM
+        kColours,   // colours
         kQuit,      // q
         kUnknown,   // not a command (error names it)
         kNeedsVm,   // stop/restart/start/dev/switch without a VM (error)
@@ -123,11 +124,11 @@ inline Command parse(const char* line)
         int args; // 0: none, 1: a VM, -1: an optional VM (or -r)
     };
     static const Verb kVerbs[] = {
-        {"help", Kind::kHelp, 0},     {"?", Kind::kHelp, 0},    {"list", Kind::kList, 0},
-        {"stat", Kind::kStat, -1},    {"stop", Kind::kStop, 1}, {"restart", Kind::kRestart, 1},
-        {"start", Kind::kStart, 1},   {"q", Kind::kQuit, 0},    {"quit", Kind::kQuit, 0},
-        {"net", Kind::kNet, 0},       {"dev", Kind::kDev, 1},   {"top", Kind::kTop, 0},
-        {"switch", Kind::kSwitch, 1},
+        {"help", Kind::kHelp, 0},     {"?", Kind::kHelp, 0},          {"list", Kind::kList, 0},
+        {"stat", Kind::kStat, -1},    {"stop", Kind::kStop, 1},       {"restart", Kind::kRestart, 1},
+        {"start", Kind::kStart, 1},   {"q", Kind::kQuit, 0},          {"quit", Kind::kQuit, 0},
+        {"net", Kind::kNet, 0},       {"dev", Kind::kDev, 1},         {"top", Kind::kTop, 0},
+        {"switch", Kind::kSwitch, 1}, {"colours", Kind::kColours, 0},
     };
     for (const Verb& v : kVerbs) {
         if (strcmp(verb, v.name) != 0) {

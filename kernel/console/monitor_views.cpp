@@ -3,6 +3,8 @@
 #include "kernel/console/console.hpp"
 #include "kernel/cpu/irq.hpp"
 #include "kernel/cpu/percpu.hpp"
+#include "kernel/mem/colours.hpp"
+#include "kernel/mem/memory.hpp"
 #include "kernel/vm/channels.hpp"
 #include "kernel/vm/pci.hpp"
 #include "platform/cpu.hpp"
@@ -200,5 +202,44 @@ void stop_top()
 }
 
 bool top_running() { return top_on; }
+
+void colours()
+{
+    const uint32_t count = memory::page_colours();
+    console::print("page colours of the last-level cache: %u\n", count);
+    for (size_t i = 0; i < vms::count(); i++) {
+        const Vm& vm = *vms::at(i);
+        // Each page of its RAM that stage 2 maps, wherever it is mapped
+        // (a page, or inside a block): the physical page it reaches.
+        const PageTable table = vm.stage2_table();
+        const uint64_t allowed = vm.coloured() ? vm.colours : ~0ull;
+        uint64_t mapped = 0, wrong = 0, first_wrong_ipa = 0, first_wrong_pa = 0;
+        for (uint64_t offset = 0; offset < vm.ram_size; offset += colours::kPage) {
+            uint64_t pa = 0;
+            if (table.lookup(vm.ram_ipa + offset, &pa) == MemType::Unmapped) {
+                continue;
+            }
+            mapped++;
+            if (!(allowed >> colours::of(pa, count) & 1) && wrong++ == 0) {
+                first_wrong_ipa = vm.ram_ipa + offset;
+                first_wrong_pa = pa;
+            }
+        }
+        if (!vm.coloured()) {
+            console::print("vm %s: not coloured: %lu pages mapped, of any colour\n", vm.name, mapped);
+            continue;
+        }
+        char set[160];
+        colours::describe(vm.colours, set, sizeof set);
+        if (wrong == 0) {
+            console::print("vm %s: colours %s: %lu pages mapped, every one of its colours\n", vm.name, set, mapped);
+        } else {
+            console::print("vm %s: colours %s: %lu pages mapped, %lu of other colours (the first: IPA 0x%lx at PA "
+                           "0x%lx, colour %u)\n",
+                           vm.name, set, mapped, wrong, first_wrong_ipa, first_wrong_pa,
+                           colours::of(first_wrong_pa, count));
+        }
+    }
+}
 
 } // namespace monitor::views

@@ -33,6 +33,9 @@ namespace views {
 void net();
 /// `vm`'s devices: addresses and interrupts, and how often each interrupt was injected.
 void dev(Vm& vm);
+/// Every VM's RAM as its stage 2 maps it, each page's colour checked
+/// against the VM's colours (docs/config.md, "Cache colouring").
+void colours();
 /// Starts `top`: the view now and every second after, guest output held
 /// back meanwhile, until stop_top().
 void start_top();

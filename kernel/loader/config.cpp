@@ -20,7 +20,7 @@ constexpr const char* const kVmProperties[] = {"vcpus",          "cpus",
                                                "test-device",    "identity-mapped",
                                                "networks",       "bridged-networks",
                                                "unmapped-mmio",  "pci-functions",
-                                               "unconfined-dma"};
+                                               "unconfined-dma", "colours"};
 // (child nodes: passthrough, regions)
 constexpr const char* const kRootProperties[] = {"compatible", "model", "#address-cells", "#size-cells"};
 
@@ -121,7 +121,7 @@ public:
                  flag("console-input", vm_.console_input) && parse_smc_forward() &&
                  flag("test-device", vm_.test_device) && flag("identity-mapped", vm_.identity_mapped) &&
                  flag("unconfined-dma", vm_.unconfined_dma) && parse_networks() && parse_bridged_networks() &&
-                 parse_unmapped_mmio() && parse_pci_functions() && check_dma();
+                 parse_unmapped_mmio() && parse_pci_functions() && check_dma() && parse_colours();
         return vm_.ok;
     }
 
@@ -397,6 +397,37 @@ private:
             if (dma_refused(vm_, vm_.passthrough[i], why, sizeof why)) {
                 return fail("%s", why);
             }
+        }
+        return true;
+    }
+
+    /// colours = <0 1 2 3>; the last-level cache's page colours the VM's
+    /// RAM is taken from (docs/config.md, "Cache colouring").
+    bool parse_colours()
+    {
+        int length = 0;
+        const void* value = property("colours", length);
+        if (value == nullptr) {
+            return true;
+        }
+        if (length == 0 || length % 4 != 0) {
+            return fail("property 'colours' has %d bytes: expected one or more cells, each a page colour, e.g. "
+                        "colours = <0 1 2 3>;",
+                        length);
+        }
+        for (int i = 0; i < length / 4; i++) {
+            const uint32_t colour = cell(value, static_cast<uint32_t>(i));
+            if (colour >= limits_.page_colours) {
+                return fail("property 'colours' names colour %u: expected 0 to %u (this machine's last-level cache "
+                            "gives %u page colours)",
+                            colour, limits_.page_colours - 1, limits_.page_colours);
+            }
+            vm_.colours |= uint64_t{1} << colour;
+        }
+        if (vm_.identity_mapped) {
+            return fail("property 'colours' with 'identity-mapped': a coloured VM's RAM is pages of its colours "
+                        "spread over a larger run, an identity-mapped VM's is the one run at its guest-physical "
+                        "address; expected one of the two");
         }
         return true;
     }

@@ -117,6 +117,7 @@ struct VmConfig {
     // unconfined-dma: its PCIe functions that no SMMU fronts are given
     // anyway (identity-mapped only): their DMA can reach all memory.
     bool unconfined_dma = false;
+    uint64_t colours = 0; // page colours its RAM is taken from (bit n: colour n); 0: any memory
 
     bool ok = false;
     char error[384] = {}; // when !ok: file, node, property and what was expected (the list of known properties is long)
@@ -126,6 +127,7 @@ struct VmConfig {
 struct ConfigLimits {
     size_t cpu_count = 0;   // physical CPUs numbered at boot, online or not: a pinned vCPU names one of 0..cpu_count-1
     uint64_t ram_bytes = 0; // RAM for all the VMs' memory together
+    uint32_t page_colours = 64; // the last-level cache's page colours, at most 64 (kernel/mem/colours.hpp)
 };
 
 namespace vm_config {

@@ -6,6 +6,7 @@
 #include "kernel/base/panic.hpp"
 #include "kernel/console/console.hpp"
 #include "kernel/cpu/percpu.hpp"
+#include "kernel/mem/memory.hpp"
 #include "kernel/mem/page_table.hpp"
 #include "platform/cpu.hpp"
 #include "platform/platform.hpp"
@@ -106,13 +107,15 @@ void enable_final(const Platform& platform)
     if (!table.init()) {
         panic("EL2 map: no tables");
     }
-    // Everything Device first, then RAM over it as Normal.
-    const uint64_t limit = 1ull << PageTable::kEl2VaBits;
+    // Everything Device first, then RAM over it as Normal; the window
+    // above kIdentityEnd stays invalid until window_map().
+    static_assert(kWindowEnd == 1ull << PageTable::kEl2VaBits);
+    const uint64_t limit = kIdentityEnd;
     map_or_panic(table, 0, limit, MemType::Device, "device space");
     for (size_t i = 0; i < platform.memory_count; i++) {
         const Range& bank = platform.memory[i];
         if (bank.end() > limit) {
-            log_warn("RAM [0x%lx, 0x%lx) lies beyond Vireo's 39-bit map; the part above 0x%lx is not used", bank.base,
+            log_warn("RAM [0x%lx, 0x%lx) lies beyond Vireo's identity map; the part above 0x%lx is not used", bank.base,
                      bank.end(), limit);
         }
         const uint64_t end = bank.end() < limit ? bank.end() : limit;
@@ -132,5 +135,46 @@ void enable_final(const Platform& platform)
 }
 
 const El2MmuConfig& config() { return mmu_config; }
+
+namespace {
+uint64_t window_next = kIdentityEnd;
+
+PageTable window_table()
+{
+    return PageTable(memory::stage2_tables(), Regime::El2, PageTable::kEl2VaBits, mmu_config.ttbr0);
+}
+} // namespace
+
+uint64_t window_reserve(uint64_t size)
+{
+    constexpr uint64_t kAlign = 2ull << 20;
+    const uint64_t rounded = (size + kAlign - 1) & ~(kAlign - 1);
+    if (size == 0 || rounded > kWindowEnd - window_next) {
+        return 0;
+    }
+    const uint64_t va = window_next;
+    window_next += rounded;
+    return va;
+}
+
+bool window_map(uint64_t va, uint64_t pa, uint64_t size)
+{
+    PageTable table = window_table();
+    const bool mapped = table.map(va, pa, size, MemType::Normal);
+    // New entries where there were invalid ones, which no TLB caches (Arm
+    // ARM D8.16.1): a DSB makes them visible to every CPU's walks, an ISB
+    // to this CPU's next instructions.
+    asm volatile("dsb ish\n\tisb" ::: "memory");
+    return mapped;
+}
+
+void window_unmap(uint64_t va, uint64_t size)
+{
+    PageTable table = window_table();
+    table.map(va, 0, size, MemType::Unmapped);
+    // The entries invalid, then gone from every CPU's TLB before the
+    // memory is given to anyone else.
+    asm volatile("dsb ishst\n\ttlbi alle2is\n\tdsb ish\n\tisb" ::: "memory");
+}
 
 } // namespace el2_map

@@ -39,4 +39,22 @@ void enable_final(const Platform& platform);
 /// The configuration secondary CPUs switch their MMU on with.
 const El2MmuConfig& config();
 
+/// EL2 addresses are the physical ones below kIdentityEnd. Above it, to the
+/// end of the 39-bit map, is the window: runs of EL2 addresses for memory
+/// made of scattered pages (a coloured VM's RAM), so that Vireo reaches it
+/// as one run. Physical memory up there is not used (QEMU virt, the
+/// Raspberry Pi 4 and RK3588 have none).
+constexpr uint64_t kIdentityEnd = 0x70'0000'0000; // 448 GiB
+constexpr uint64_t kWindowEnd = 1ull << 39;
+
+/// `size` bytes (whole pages) of window, 2 MiB aligned, never given back;
+/// 0 when the window is used up.
+uint64_t window_reserve(uint64_t size);
+/// Maps window [va, va + size) to physical [pa, pa + size) as Normal
+/// memory. Its tables come from memory::stage2_tables(). False when they
+/// run out. Only ever fills entries that were invalid: no TLB holds them.
+bool window_map(uint64_t va, uint64_t pa, uint64_t size);
+/// Unmaps window [va, va + size) on every CPU (the memory is given back).
+void window_unmap(uint64_t va, uint64_t size);
+
 } // namespace el2_map

@@ -1,5 +1,7 @@
 #include "kernel/mem/memory.hpp"
 
+#include "kernel/mem/el2_map.hpp"
+
 #include <string.h>
 
 #include "kernel/console/console.hpp"
@@ -54,8 +56,8 @@ bool overlaps(uint64_t base, uint64_t size, const Range& r)
 void init(const Platform& platform, uint64_t dtb, uint64_t dtb_size)
 {
     for (size_t i = 0; i < platform.memory_count; i++) {
-        // Only what the EL2 map covers can be handed out.
-        const uint64_t limit = 1ull << PageTable::kEl2VaBits;
+        // Only what the EL2 identity map covers can be handed out.
+        const uint64_t limit = el2_map::kIdentityEnd;
         const Range& bank = platform.memory[i];
         if (bank.base < limit) {
             allocator.add(bank.base, (bank.end() < limit ? bank.end() : limit) - bank.base);
@@ -142,5 +144,12 @@ bool claim(const char* name, uint64_t base, uint64_t size, char* why, size_t why
 }
 
 TableAllocator& stage2_tables() { return tables; }
+
+namespace {
+uint32_t colours_of_cache = 1;
+} // namespace
+
+void set_page_colours(uint32_t colours) { colours_of_cache = colours != 0 ? colours : 1; }
+uint32_t page_colours() { return colours_of_cache; }
 
 } // namespace memory

@@ -33,4 +33,9 @@ bool package_placed(char* why, size_t why_size);
 /// Tables for stage-2 maps, from phys() (identity-mapped at EL2).
 TableAllocator& stage2_tables();
 
+/// The page colours coloured VMs choose from (the last-level cache's, at
+/// most colours::kMaxColours; 1 until set at boot).
+void set_page_colours(uint32_t colours);
+uint32_t page_colours();
+
 } // namespace memory

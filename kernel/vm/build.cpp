@@ -11,6 +11,8 @@
 #include "kernel/loader/image.hpp"
 #include "kernel/loader/passthrough_check.hpp"
 #include "kernel/mem/bulk.hpp"
+#include "kernel/mem/colours.hpp"
+#include "kernel/mem/el2_map.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/mem/objects.hpp"
 #include "kernel/vm/channels.hpp"
@@ -58,8 +60,11 @@ void release(Vm* vm)
     if (vm->spec->dtb == nullptr && vm->dtb != nullptr) {
         memory::phys().free(reinterpret_cast<uint64_t>(vm->dtb), kDtbRoom);
     }
+    if (vm->ram_va != nullptr && vm->coloured()) {
+        el2_map::window_unmap(reinterpret_cast<uint64_t>(vm->ram_va), config.ram_size);
+    }
     if (vm->ram_pa != 0) {
-        memory::phys().free(vm->ram_pa, config.ram_size);
+        memory::phys().free(vm->ram_pa, vm->ram_run);
     }
     vm_regions::release(*vm);
     vm_pci::release(*vm);
@@ -67,6 +72,61 @@ void release(Vm* vm)
     memory::unmake(vm->net_ports, config.network_count);
     memory::unmake(vm->vcpus, config.vcpus);
     memory::unmake(vm);
+}
+
+/// A coloured VM's RAM (docs/config.md, "Cache colouring"): the pages of
+/// its colours in a run of free memory that starts at colour 0, and a run
+/// of Vireo's window through which Vireo reaches them as one. False, said,
+/// when there is no such run or no window left.
+bool place_coloured(Vm& vm, const VmConfig& config)
+{
+    const uint32_t count = memory::page_colours();
+    char set[160];
+    colours::describe(config.colours, set, sizeof set);
+    const uint64_t run = colours::run_bytes(config.ram_size, config.colours, count);
+    PhysAllocator& phys = memory::phys();
+    const uint64_t pa = phys.alloc(run, uint64_t{count} * colours::kPage);
+    if (pa == 0) {
+        log_error("vm %s: colours %s are %u of this machine's %u: its %lu MiB of RAM are taken from a run of %lu KiB, "
+                  "and the largest free run is %lu KiB",
+                  config.name, set, colours::count(config.colours), count, config.ram_size >> 20, run >> 10,
+                  phys.largest_free() >> 10);
+        return false;
+    }
+    vm.colours = config.colours;
+    vm.colour_count = count;
+    vm.ram_pa = pa;
+    vm.ram_run = run;
+    const uint64_t va = el2_map::window_reserve(config.ram_size);
+    if (va == 0) {
+        log_error("vm %s: no room left in Vireo's window for its coloured RAM (%lu GiB for all coloured VMs)",
+                  config.name, (el2_map::kWindowEnd - el2_map::kIdentityEnd) >> 30);
+        return false;
+    }
+    // In runs of consecutive pages (a run of consecutive colours).
+    for (uint64_t offset = 0; offset < config.ram_size;) {
+        const uint64_t first = vm.ram_pa_at(offset);
+        uint64_t length = colours::kPage;
+        while (offset + length < config.ram_size && vm.ram_pa_at(offset + length) == first + length) {
+            length += colours::kPage;
+        }
+        if (!el2_map::window_map(va + offset, first, length)) {
+            el2_map::window_unmap(va, offset);
+            log_error("vm %s: no memory left for the tables of Vireo's window", config.name);
+            return false;
+        }
+        offset += length;
+    }
+    vm.ram_va = reinterpret_cast<uint8_t*>(va);
+    for (size_t i = 0; vms::at(i) != nullptr; i++) {
+        const Vm& other = *vms::at(i);
+        if ((other.colours & vm.colours) != 0) {
+            char shared[160];
+            log_warn("vm %s shares colours %s with vm %s: each can evict the other's lines from the last-level cache",
+                     config.name, colours::describe(other.colours & vm.colours, shared, sizeof shared), other.name);
+        }
+    }
+    return true;
 }
 
 /// Reads the Image header, places kernel, initrd and DTB (generating the
@@ -400,23 +460,36 @@ Vm* build(const VmSpec& spec, size_t cpu_count, size_t index, uint16_t vmid, con
         return nullptr;
     }
     PhysAllocator& phys = memory::phys();
-    // Identity-mapped RAM was claimed before anything else (kernel/vm/configs.cpp).
-    vm->ram_pa = config.identity_mapped ? config.ram_base : phys.alloc(config.ram_size, kBlock);
-    if (vm->ram_pa == 0) {
-        log_error("vm %s: no %lu MiB of contiguous free RAM (largest run %lu MiB)", config.name, config.ram_size >> 20,
-                  phys.largest_free() >> 20);
-        release(vm);
-        return nullptr;
+    vm->ram_ipa = config.ram_base;
+    vm->ram_size = config.ram_size;
+    vm->ram_run = config.ram_size;
+    if (config.colours != 0) {
+        if (!place_coloured(*vm, config)) {
+            release(vm);
+            return nullptr;
+        }
+    } else {
+        // Identity-mapped RAM was claimed before anything else (kernel/vm/configs.cpp).
+        vm->ram_pa = config.identity_mapped ? config.ram_base : phys.alloc(config.ram_size, kBlock);
+        if (vm->ram_pa == 0) {
+            log_error("vm %s: no %lu MiB of contiguous free RAM (largest run %lu MiB)", config.name,
+                      config.ram_size >> 20, phys.largest_free() >> 20);
+            release(vm);
+            return nullptr;
+        }
+        vm->ram_va = reinterpret_cast<uint8_t*>(vm->ram_pa); // EL2's identity map (kernel/mem/el2_map.cpp)
     }
-    vm->ram_va = reinterpret_cast<uint8_t*>(vm->ram_pa); // EL2's identity map (kernel/mem/el2_map.cpp)
-    vm->stage2.spans[vm->stage2.span_count++] = {vm->ram_pa, config.ram_size}; // the regions' follow
+    // Where the VM's memory is, for decoding its instructions (its
+    // coloured RAM's run: the other colours' pages in it are unused); the
+    // regions' follow.
+    vm->stage2.spans[vm->stage2.span_count++] = {vm->ram_pa, vm->ram_run};
     PageTable stage2(memory::stage2_tables(), Regime::Stage2, ipa_bits);
     bool mapped = stage2.init();
     if (vm->ram_whole()) {
         // Mapped now, in the largest blocks IPA and PA alignment allow (1
         // GiB, 2 MiB, pages at the edges): no vCPU or device reaches it
         // before load_images_step has cleared all of it.
-        mapped = mapped && stage2.map(config.ram_base, vm->ram_pa, config.ram_size, MemType::Normal);
+        mapped = mapped && vm->map_pages(stage2, 0, config.ram_size);
     }
     // Else RAM starts unmapped, each 64 KiB block's level-3 entries in
     // place, mapped when first touched (kernel/vm/ram.cpp).
@@ -478,8 +551,6 @@ Vm* build(const VmSpec& spec, size_t cpu_count, size_t index, uint16_t vmid, con
         return nullptr;
     }
     vm->ipa_bits = ipa_bits;
-    vm->ram_ipa = config.ram_base;
-    vm->ram_size = config.ram_size;
     vm->vmid = vmid;
     vm->stage2.vttbr = uint64_t{vmid} << 48 | stage2.root_phys();
     vm->stage2.cntvoff = arch::counter(); // the guest's virtual counter starts near zero

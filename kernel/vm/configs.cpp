@@ -113,7 +113,7 @@ Specs load(const Platform& platform, size_t cpu_count, const void* host_dtb)
         log_error("%s: no memory left for its %lu VMs", file_name, room.vms);
         return {};
     }
-    const ConfigLimits limits{cpu_count, memory::phys().free_bytes() + identity_bytes};
+    const ConfigLimits limits{cpu_count, memory::phys().free_bytes() + identity_bytes, memory::page_colours()};
     size_t count = 0;
     if (!vm_config::parse(config.data, config.size, file_name, limits, configs, room.vms, devices, room.devices, count,
                           error)) {

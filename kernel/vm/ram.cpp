@@ -18,6 +18,7 @@
 // blocks from the start (kernel/vm/build.cpp) and only cleared here.
 #include "kernel/console/console.hpp"
 #include "kernel/mem/bulk.hpp"
+#include "kernel/mem/colours.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/mem/page_table.hpp"
 #include "kernel/vm/dma.hpp"
@@ -28,6 +29,26 @@ namespace {
 constexpr size_t kBlocksPerRegion = Vm::kRamRegion / Vm::kRamBlock;
 static_assert(kBlocksPerRegion == 32, "a region's ready bits are half of one ram_ready word");
 } // namespace
+
+uint64_t Vm::ram_pa_at(uint64_t offset) const
+{
+    if (!coloured()) {
+        return ram_pa + offset;
+    }
+    return colours::page_pa(ram_pa, colours, colour_count, offset / colours::kPage) + offset % colours::kPage;
+}
+
+bool Vm::map_pages(PageTable& table, uint64_t offset, uint64_t size)
+{
+    if (!coloured()) {
+        return table.map(ram_ipa + offset, ram_pa + offset, size, MemType::Normal);
+    }
+    bool mapped = true;
+    for (uint64_t at = offset; mapped && at < offset + size; at += colours::kPage) {
+        mapped = table.map(ram_ipa + at, ram_pa_at(at), colours::kPage, MemType::Normal);
+    }
+    return mapped;
+}
 
 bool Vm::ram_whole() const { return spec->config->identity_mapped || pci != nullptr; }
 
@@ -60,15 +81,14 @@ void Vm::map_blocks(size_t first, size_t end)
         // no invalidation, only a barrier so that every CPU's table walks
         // see them. (No contiguous hint: a walker on another CPU could see
         // the set half written.)
-        const uint64_t offset = first * kRamBlock;
-        table.map(ram_ipa + offset, ram_pa + offset, (end - first) * kRamBlock, MemType::Normal);
+        map_pages(table, first * kRamBlock, (end - first) * kRamBlock);
         asm volatile("dsb ish" ::: "memory");
     }
     for (size_t block = first; block < end; block++) {
         __atomic_fetch_or(&ram_ready[block / 64], 1ull << (block % 64), __ATOMIC_RELEASE);
     }
-    if (ram_whole() || ((ram_ipa | ram_pa) & (kRamRegion - 1)) != 0) {
-        return;
+    if (ram_whole() || coloured() || ((ram_ipa | ram_pa) & (kRamRegion - 1)) != 0) {
+        return; // coloured RAM is not 2 MiB of consecutive pages: it stays in pages
     }
     for (size_t region = first / kBlocksPerRegion; region <= (end - 1) / kBlocksPerRegion; region++) {
         const uint64_t bits = __atomic_load_n(&ram_ready[region / 2], __ATOMIC_ACQUIRE) >> (region % 2 * 32);

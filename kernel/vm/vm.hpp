@@ -59,6 +59,15 @@ public:
     // pointer. Today the identity map's (ram_pa); RAM from scattered pages
     // (cache colouring, to come) needs a window of its own.
     uint8_t* ram_va = nullptr;
+    // Cache colouring (docs/config.md): the RAM's pages are those of these
+    // colours (of colour_count) in the run [ram_pa, ram_pa + ram_run), in
+    // order (kernel/mem/colours.hpp); uncoloured, ram_run is ram_size.
+    uint64_t colours = 0;
+    uint32_t colour_count = 0;
+    uint64_t ram_run = 0;
+    bool coloured() const { return colours != 0; }
+    /// The physical address of the RAM's byte at `offset`.
+    uint64_t ram_pa_at(uint64_t offset) const;
     // RAM is reserved whole when the VM is built but cleared and mapped a
     // 64 KiB block at a time, when the guest (or Vireo, loading it) first
     // touches the block (kernel/vm/ram.cpp).
@@ -170,6 +179,8 @@ public:
     /// reachable by its PCIe functions' DMA), not on first touch.
     bool ram_whole() const;
     PageTable stage2_table() const;
+    /// Maps RAM [offset, offset + size) at its IPA, page by page when coloured.
+    bool map_pages(PageTable& table, uint64_t offset, uint64_t size);
 
 private:
     void halt(const char* why, bool power_off_if_last);

@@ -248,7 +248,7 @@ TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
                                                  "memory, kernel, kernel-address, entry, initrd, dtb, dtb-address, "
                                                  "bootargs, console-input, smc-forward, test-device, identity-mapped, "
                                                  "networks, bridged-networks, unmapped-mmio, "
-                                                 "pci-functions, unconfined-dma");
+                                                 "pci-functions, unconfined-dma, colours");
     EXPECT_EQ(error("child-node"),
               FILE_AND_NODE("child-node") "unexpected child node 'uart': expected only 'passthrough' and 'regions'");
     EXPECT_EQ(error("passthrough-no-reg"),
@@ -286,6 +286,28 @@ TEST(GoodVms, PassthroughDevicesAreRead)
     EXPECT_EQ(p.size, 0x1000u);
     ASSERT_EQ(p.intids.count, 1u);
     EXPECT_EQ(p.intids[0], 34u);
+}
+
+TEST(VmConfig, ColoursAreAMaskOfTheCachesPageColours)
+{
+    ConfigLimits sixteen = kMachine;
+    sixteen.page_colours = 16;
+    const Parsed r = parse_config("config_colours", sixteen);
+    ASSERT_TRUE(r.ok) << r.error.message;
+    const VmConfig& good = r.vm("coloured");
+    ASSERT_TRUE(good.ok) << good.error;
+    EXPECT_EQ(good.colours, 0x10fu);
+    EXPECT_EQ(r.vm("colours-empty").colours, 0u);
+    EXPECT_STREQ(r.vm("colours-empty").error,
+                 "tests/dts/config_colours.dts: /colours-empty: property 'colours' has 0 bytes: expected one or more "
+                 "cells, each a page colour, e.g. colours = <0 1 2 3>;");
+    EXPECT_STREQ(r.vm("colours-beyond").error,
+                 "tests/dts/config_colours.dts: /colours-beyond: property 'colours' names colour 16: expected 0 to 15 "
+                 "(this machine's last-level cache gives 16 page colours)");
+    EXPECT_STREQ(r.vm("colours-identity").error,
+                 "tests/dts/config_colours.dts: /colours-identity: property 'colours' with 'identity-mapped': a "
+                 "coloured VM's RAM is pages of its colours spread over a larger run, an identity-mapped VM's is the "
+                 "one run at its guest-physical address; expected one of the two");
 }
 
 TEST(VmConfig, DmaDevicesNeedIdentityMappedRam)
