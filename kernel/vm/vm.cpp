@@ -9,6 +9,7 @@
 #include "kernel/sched/sched.hpp"
 #include "kernel/vm/build.hpp"
 #include "platform/cpu.hpp"
+#include "platform/format.hpp"
 #include "platform/psci.hpp"
 
 namespace {
@@ -266,17 +267,17 @@ size_t create_all(const VmSpec* specs, size_t count, size_t cpu_count, const Pla
         for (size_t v = 0; v < vm->vcpu_count; v++) {
             sched::add(vm->vcpus[v]);
         }
+        // Where its RAM is: one run, or the pages of its colours in a run.
+        char where[224];
         if (vm->coloured()) {
             char set[160];
-            console::print("vm %s: %u vCPU%s, %lu MiB at IPA 0x%lx (colours %s of %u: pages of the %lu KiB at PA "
-                           "0x%lx), VMID %u\n",
-                           vm->name, vm->vcpu_count, vm->vcpu_count == 1 ? "" : "s", vm->ram_size >> 20, vm->ram_ipa,
-                           colours::describe(vm->colours, set, sizeof set), vm->colour_count, vm->ram_run >> 10,
-                           vm->ram_pa, vm->vmid);
+            format(where, sizeof where, "colours %s of %u: pages of the %lu KiB at PA 0x%lx",
+                   colours::describe(vm->colours, set, sizeof set), vm->colour_count, vm->ram_run >> 10, vm->ram_pa);
         } else {
-            console::print("vm %s: %u vCPU%s, %lu MiB at IPA 0x%lx (PA 0x%lx), VMID %u\n", vm->name, vm->vcpu_count,
-                           vm->vcpu_count == 1 ? "" : "s", vm->ram_size >> 20, vm->ram_ipa, vm->ram_pa, vm->vmid);
+            format(where, sizeof where, "PA 0x%lx", vm->ram_pa);
         }
+        console::print("vm %s: %u vCPU%s, %lu MiB at IPA 0x%lx (%s), VMID %u\n", vm->name, vm->vcpu_count,
+                       vm->vcpu_count == 1 ? "" : "s", vm->ram_size >> 20, vm->ram_ipa, where, vm->vmid);
         // Published after it is complete: other CPUs' console input and
         // passthrough checks read the list.
         __atomic_store_n(&vm_list[vm_count], vm, __ATOMIC_RELEASE);
