@@ -55,7 +55,9 @@ struct State {
     uint64_t redist[GicDesc::kMaxRedistRegions] = {};
     uint64_t redist_size[GicDesc::kMaxRedistRegions] = {};
     unsigned redist_count = 0;
+    bool group0 = false; // GICv3 with GICD_CTLR.DS: Group 0 is non-secure
 };
+constexpr uint32_t kCtlrDs = 1u << 6;
 constinit State state;
 
 // Per-CPU: this CPU's GICv3 SGI frame; GICv2 CPU interface mask by MPIDR.
@@ -96,6 +98,14 @@ bool v2_single_security() { return (rd32(state.dist + kGicdTyper) & (1u << 10)) 
 constinit uint64_t sgi_frame[VIREO_MAX_CPUS] = {};
 constinit uint64_t sgi_frame_mpidr[VIREO_MAX_CPUS] = {};
 
+/// ICC_SGI0R_EL1 and ICC_SGI1R_EL1: Aff3 [55:48], Aff2 [39:32], INTID
+/// [27:24], Aff1 [23:16], TargetList [15:0]; SGI `sgi` to `mpidr` alone.
+uint64_t sgi_value(uint64_t mpidr, uint32_t sgi)
+{
+    return ((mpidr >> 32) & 0xff) << 48 | ((mpidr >> 16) & 0xff) << 32 | uint64_t{sgi} << 24 |
+           ((mpidr >> 8) & 0xff) << 16 | (1ull << (mpidr & 0xf));
+}
+
 uint64_t my_sgi_frame()
 {
     const uint64_t mpidr = arch::read_mpidr() & kMpidrAffinityMask;
@@ -125,9 +135,12 @@ bool init(const GicDesc& desc)
         state.redist_size[i] = desc.redist[i].size;
     }
     if (state.version == 3) {
-        // Single security state (DS): ARE, EnableGrp1. Secure firmware, if
-        // any, has set things up for the non-secure side already.
-        wr32(state.dist + kGicdCtlr, rd32(state.dist + kGicdCtlr) | (1u << 4) | (1u << 1));
+        // ARE, EnableGrp1. Secure firmware, if any, has set things up for
+        // the non-secure side already. With one security state (DS) Group
+        // 0 is ours too: EnableGrp0, for direct interrupt delivery.
+        const uint32_t ctlr = rd32(state.dist + kGicdCtlr);
+        state.group0 = (ctlr & kCtlrDs) != 0;
+        wr32(state.dist + kGicdCtlr, ctlr | (1u << 4) | (1u << 1) | (state.group0 ? 1u : 0u));
         return state.redist_count > 0;
     }
     if (state.version == 2 && state.cpu_if != 0) {
@@ -228,6 +241,90 @@ void eoi(uint32_t intid)
     }
     wr32(state.cpu_if + kGiccDir, intid);
 }
+
+bool group0_usable() { return state.version == 3 && state.group0; }
+
+uint32_t ack_group0()
+{
+    uint64_t iar;
+    asm volatile("mrs %0, S3_0_C12_C8_0" : "=r"(iar)); // ICC_IAR0_EL1
+    return static_cast<uint32_t>(iar & 0xffffff);
+}
+
+void eoi_group0(uint32_t intid) { asm volatile("msr S3_0_C12_C8_1, %0\n\tisb" ::"r"(uint64_t{intid})); }
+
+void cpu_direct(bool on)
+{
+    constexpr uint64_t kCtlrCbpr = 1u << 0;
+    constexpr uint64_t kCtlrEoiMode = 1u << 1;
+    if (on) {
+        asm volatile("msr S3_0_C12_C8_3, xzr");                  // ICC_BPR0_EL1: its minimum (the write rounds up)
+        asm volatile("msr S3_0_C12_C12_4, %0" ::"r"(kCtlrCbpr)); // ICC_CTLR_EL1: EOImode 0, common BPR
+        asm volatile("msr S3_0_C12_C12_6, %0\n\tisb" ::"r"(uint64_t{1})); // ICC_IGRPEN0_EL1
+        return;
+    }
+    asm volatile("msr S3_0_C12_C12_6, xzr");
+    // Active priorities the guest left (an interrupt it never ended, or
+    // what it wrote there): none of them is Vireo's, whose Group 0
+    // interrupts are all ended before the guest runs again.
+    uint64_t ctlr;
+    asm volatile("mrs %0, S3_0_C12_C12_4" : "=r"(ctlr)); // ICC_CTLR_EL1.PRIbits: priority bits - 1
+    const uint64_t bits = ((ctlr >> 8) & 7) + 1;
+    asm volatile("msr S3_0_C12_C9_0, xzr"); // ICC_AP1R0_EL1; the others exist with 6 and 7 bits
+    if (bits >= 6) {
+        asm volatile("msr S3_0_C12_C9_1, xzr");
+    }
+    if (bits >= 7) {
+        asm volatile("msr S3_0_C12_C9_2, xzr\n\tmsr S3_0_C12_C9_3, xzr");
+    }
+    asm volatile("msr S3_0_C12_C12_4, %0" ::"r"(kCtlrEoiMode));
+    asm volatile("msr S3_0_C12_C12_7, %0\n\tisb" ::"r"(uint64_t{1})); // ICC_IGRPEN1_EL1, which the guest had
+}
+
+uint64_t frame_of(uint32_t intid, uint64_t mpidr)
+{
+    if (intid >= 32) {
+        return state.dist;
+    }
+    const uint64_t rd = state.version == 3 ? find_redist(mpidr) : 0;
+    return rd != 0 ? rd + kGicrSgiBase : 0;
+}
+
+void write_bit(uint64_t frame, Bit reg, uint32_t intid)
+{
+    if (frame != 0 && intid < 1020) {
+        wr32(frame + static_cast<uint16_t>(reg) + 4 * (intid / 32), 1u << (intid % 32));
+    }
+}
+
+uint32_t read_word(uint64_t frame, Bit reg, uint32_t word)
+{
+    return frame != 0 && word < 32 ? rd32(frame + static_cast<uint16_t>(reg) + 4 * word) : 0;
+}
+
+void set_groups(uint64_t frame, uint32_t word, uint32_t group1)
+{
+    if (frame != 0 && word < 32) {
+        wr32(frame + kGicdIgroupr + 4 * word, group1);
+    }
+}
+
+void set_priority(uint64_t frame, uint32_t intid, uint8_t priority)
+{
+    if (frame != 0 && intid < 1020) {
+        mmio::write<uint8_t>(frame + kGicdIpriorityr + intid, priority);
+    }
+}
+
+void route_spi(uint32_t intid, uint64_t mpidr)
+{
+    if (state.version == 3 && intid >= 32 && intid < 1020) {
+        // Aff3.Aff2.Aff1.Aff0
+        mmio::write<uint64_t>(state.dist + kGicdIrouter + 8 * intid, (mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 32);
+    }
+}
+
+uint8_t own_priority() { return kPriority; }
 
 namespace v2 {
 uint32_t list_registers() { return state.hyp_if != 0 ? (rd32(state.hyp_if + kGichVtr) & 0x3f) + 1 : 0; }
@@ -403,8 +500,7 @@ void enable_spi(uint32_t intid, uint64_t mpidr, bool edge)
     wr32(cfg, (rd32(cfg) & ~field) | (edge ? 2u << (2 * (intid % 16)) : 0));
     if (state.version == 3) {
         wr32(state.dist + kGicdIgroupr + word, rd32(state.dist + kGicdIgroupr + word) | bit); // Group 1
-        const uint64_t route = (mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 32;             // Aff3.Aff2.Aff1.Aff0
-        mmio::write<uint64_t>(state.dist + kGicdIrouter + 8 * intid, route);
+        route_spi(intid, mpidr);
     } else {
         for (unsigned i = 0; i < 8; i++) {
             if (v2_target_mpidr[i] == mpidr) {
@@ -426,11 +522,7 @@ bool spi_edge(uint32_t intid)
 void send_sgi(uint64_t mpidr, uint32_t sgi)
 {
     if (state.version == 3) {
-        // ICC_SGI1R_EL1: Aff3 [55:48], Aff2 [39:32], INTID [27:24], Aff1 [23:16], TargetList [15:0].
-        const uint64_t aff0 = mpidr & 0xff;
-        const uint64_t value = ((mpidr >> 32) & 0xff) << 48 | ((mpidr >> 16) & 0xff) << 32 | uint64_t{sgi} << 24 |
-                               ((mpidr >> 8) & 0xff) << 16 | (1ull << (aff0 & 0xf));
-        asm volatile("dsb ishst\n\tmsr S3_0_C12_C11_5, %0\n\tisb" ::"r"(value));
+        asm volatile("dsb ishst\n\tmsr S3_0_C12_C11_5, %0\n\tisb" ::"r"(sgi_value(mpidr, sgi)));
         return;
     }
     for (unsigned i = 0; i < 8; i++) {
@@ -440,6 +532,11 @@ void send_sgi(uint64_t mpidr, uint32_t sgi)
             return;
         }
     }
+}
+
+void send_sgi_group0(uint64_t mpidr, uint32_t sgi)
+{
+    asm volatile("dsb ishst\n\tmsr S3_0_C12_C11_7, %0\n\tisb" ::"r"(sgi_value(mpidr, sgi))); // ICC_SGI0R_EL1
 }
 
 } // namespace gic

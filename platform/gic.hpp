@@ -39,6 +39,51 @@ bool spi_edge(uint32_t intid);
 /// Sends SGI `sgi` (0-15) to the CPU with affinity `mpidr`.
 void send_sgi(uint64_t mpidr, uint32_t sgi);
 
+// Direct interrupt delivery (kernel/devices/gic/direct.hpp): on a CPU
+// whose guest takes its own interrupts at the real CPU interface (HCR_EL2
+// IMO clear), Vireo's interrupts are Group 0, signalled as FIQs and taken
+// at EL2 (FMO set), where the guest cannot acknowledge or mask them.
+
+/// Whether Group 0 is Vireo's to use: GICv3 with one security state
+/// (GICD_CTLR.DS). With two, Group 0 belongs to the secure world.
+bool group0_usable();
+/// Group 0: acknowledge (ICC_IAR0_EL1) and end (ICC_EOIR0_EL1: priority
+/// drop and deactivation, EOImode being 0 on such a CPU).
+uint32_t ack_group0();
+void eoi_group0(uint32_t intid);
+/// Sends Group 0 SGI `sgi` to the CPU with affinity `mpidr` (ICC_SGI0R_EL1).
+void send_sgi_group0(uint64_t mpidr, uint32_t sgi);
+/// This CPU's interface in direct mode (EOImode 0: the guest's EOIR1
+/// deactivates, its DIR reaching only the virtual interface; CBPR set and
+/// BPR0 at its minimum: the guest's BPR1 writes cannot make its
+/// interrupts block Vireo's; Group 0 enabled), or back (`on` false: its
+/// Group 1 active priorities cleared, EOImode 1, CBPR clear).
+void cpu_direct(bool on);
+
+/// The registers of one interrupt's state bit (IHI 0069 12.9), at the same
+/// offsets in GICD (SPIs) and a redistributor's SGI frame (SGIs and PPIs).
+enum class Bit : uint16_t {
+    SetEnable = 0x100,
+    ClearEnable = 0x180,
+    SetPending = 0x200,
+    ClearPending = 0x280,
+    SetActive = 0x300,
+    ClearActive = 0x380,
+};
+/// The frame holding `intid`'s state for the CPU with affinity `mpidr`:
+/// its redistributor's SGI frame for INTIDs below 32, else GICD. 0 if none.
+uint64_t frame_of(uint32_t intid, uint64_t mpidr);
+void write_bit(uint64_t frame, Bit reg, uint32_t intid);
+/// Register word `word` of `reg` (interrupts 32 * word to 32 * word + 31).
+uint32_t read_word(uint64_t frame, Bit reg, uint32_t word);
+/// Group register word `word` (GICD_IGROUPR<n>, GICR_IGROUPR0): bit set = Group 1.
+void set_groups(uint64_t frame, uint32_t word, uint32_t group1);
+void set_priority(uint64_t frame, uint32_t intid, uint8_t priority);
+/// SPI `intid` to the CPU with affinity `mpidr` (GICD_IROUTER).
+void route_spi(uint32_t intid, uint64_t mpidr);
+/// The priority of Vireo's own interrupts.
+uint8_t own_priority();
+
 unsigned version();
 
 /// GICv2 virtual interface control (GICH), for the virtual CPU interface.

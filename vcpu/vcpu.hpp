@@ -112,6 +112,10 @@ public:
     // also traps WFI while its VM's console holds an unfinished line (the
     // bytes at console_unfinished, kernel/console/vm_console.hpp).
     bool trap_wfi = true;
+    // Direct interrupt delivery (kernel/devices/gic/direct.hpp): its guest
+    // takes its interrupts at the real CPU interface (HCR_EL2.IMO clear,
+    // FMO set, WFI not trapped); set for its VM's life.
+    bool direct = false;
     const size_t* console_unfinished = nullptr;
     Vgic* vgic = nullptr; // its VM's virtual GIC; nullptr when the VM has none
     const Stage2Context* stage2 = nullptr;

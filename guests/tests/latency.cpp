@@ -5,7 +5,10 @@
 //     instructions, vCPU 0 spinning meanwhile, the deadline a varying
 //     distance ahead;
 //   - an SGI from vCPU 0 to vCPU 1, which spins with interrupts unmasked:
-//     the send to the handler's first instructions on vCPU 1.
+//     the send to the handler's first instructions on vCPU 1;
+//   - a device's SPI: QEMU virt's PL031 RTC (passed through under Vireo),
+//     its match register written with the current count, which raises its
+//     interrupt at once (SPI 34, to vCPU 0): the write to the handler.
 // In counter ticks: under -icount shift=0 with -cpu max (a 1 GHz counter),
 // instructions, every CPU's counted (QEMU runs them in turn).
 //
@@ -27,6 +30,9 @@ namespace {
 constexpr uint32_t kRounds = 200;
 constexpr uint32_t kSgi = 5;
 constexpr uint32_t kWake = 6; // vCPU 1: a block starts
+constexpr uint64_t kRtc = 0x09010000;
+constexpr uint32_t kRtcSpi = 34;
+constexpr uint32_t kRtcDr = 0x00, kRtcMr = 0x04, kRtcImsc = 0x10, kRtcIcr = 0x1c;
 
 struct Stats {
     uint64_t min = ~0ull;
@@ -48,6 +54,9 @@ volatile uint64_t timer_late; // the last round's
 volatile uint64_t sgi_sent_at;
 volatile uint64_t sgi_hits;
 volatile uint64_t sgi_latency; // the last round's
+volatile uint64_t spi_raised_at;
+volatile uint64_t spi_hits;
+volatile uint64_t spi_latency; // the last round's
 volatile uint64_t secondary_ready;
 volatile uint64_t measuring; // vCPU 1 spins while set, else waits in WFI
 
@@ -67,6 +76,10 @@ extern "C" void guest_irq()
     } else if (id == kSgi) {
         sgi_latency = now - sgi_sent_at;
         sgi_hits = sgi_hits + 1;
+    } else if (id == kRtcSpi) {
+        spi_latency = now - spi_raised_at;
+        write32(kRtc + kRtcIcr, 1); // the device lowers its line
+        spi_hits = spi_hits + 1;
     }
     end(iar);
 }
@@ -120,6 +133,28 @@ Stats time_sgi()
     return s;
 }
 
+Stats time_spi()
+{
+    Stats s;
+    const uint64_t first = spi_hits;
+    for (uint32_t i = 0; i < kRounds; i++) {
+        const uint64_t wait = counter();
+        while (counter() - wait < spacing(i)) {
+        }
+        // A match now: the interrupt at once (unless the count moved on
+        // between the read and the write: then again, after a while).
+        do {
+            const uint32_t now = read32(kRtc + kRtcDr);
+            spi_raised_at = counter();
+            write32(kRtc + kRtcMr, now);
+            while (spi_hits == first + i && counter() - spi_raised_at < frequency() / 100) {
+            }
+        } while (spi_hits == first + i);
+        s.add(spi_latency);
+    }
+    return s;
+}
+
 void report(uint64_t block, const char* what, const Stats& s)
 {
     print("LAT block %lu %s: min %lu avg %lu max %lu\n", block, what, s.min, s.sum / s.count, s.max);
@@ -150,6 +185,8 @@ extern "C" void guest_main(uint64_t, uint64_t)
     print("LAT mode: %s, %u rounds a block, counter %lu Hz\n", native ? "native" : "vireo", kRounds, frequency());
     enable_distributor();
     interrupts_on();
+    write32(kRtc + kRtcImsc, 1);
+    enable_spi(kRtcSpi, 0, 0x80);
     call(kPsciCpuOn, 1, reinterpret_cast<uint64_t>(secondary_entry), 0);
     while (secondary_ready == 0) {
     }
@@ -168,8 +205,10 @@ extern "C" void guest_main(uint64_t, uint64_t)
         const Stats timer = time_timer();
         const Stats sgi = time_sgi();
         measuring = 0;
+        const Stats spi = time_spi();
         report(block, "timer", timer);
         report(block, "sgi", sgi);
+        report(block, "spi", spi);
         idle(frequency());
     }
 }

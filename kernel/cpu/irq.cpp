@@ -3,6 +3,7 @@
 #include "kernel/console/console.hpp"
 #include "kernel/console/input.hpp"
 #include "kernel/cpu/percpu.hpp"
+#include "kernel/devices/gic/direct.hpp"
 #include "kernel/devices/gic/vgic.hpp"
 #include "kernel/devices/pmu/vpmu.hpp"
 #include "platform/cpu.hpp"
@@ -13,7 +14,8 @@
 namespace irq {
 namespace {
 
-constexpr uint32_t kSgiKick = 0;
+// SGI 15: a direct VM's guest has SGIs 0-14 (kernel/devices/gic/direct.hpp).
+constexpr uint32_t kSgiKick = direct::kKickSgi;
 constinit bool ready = false;
 constinit uint32_t hyp_timer_intid = gic::kPpiBase + 10; // CNTHP: PPI 10 unless the DTB says otherwise
 constinit uint32_t vtimer_intid = gic::kPpiBase + 11;    // CNTV: the guests' virtual timer
@@ -151,32 +153,40 @@ void handle_pending()
     if (!ready) {
         return;
     }
+    // On a CPU whose guest takes its own interrupts (direct.hpp), Vireo's
+    // are Group 0: acknowledged and ended there (EOImode 0: one step).
+    const bool direct = this_cpu()->direct != nullptr;
+    const auto eoi = [direct](uint32_t intid) { direct ? gic::eoi_group0(intid) : gic::eoi(intid); };
     for (;;) {
-        const uint32_t intid = gic::ack();
+        const uint32_t intid = direct ? gic::ack_group0() : gic::ack();
         if (intid >= 1020 && intid <= gic::kSpurious) {
             return; // special INTIDs: nothing (more) to take; LPIs lie above them
         }
-        // The two most frequent first: a guest's virtual timer, and SGI 0,
+        // The two most frequent first: a guest's virtual timer, and an SGI,
         // the kick (whose job was to make this CPU leave the guest and look).
         if (intid == vtimer_intid) {
             if (Vcpu* loaded = this_cpu()->loaded; loaded != nullptr) {
                 vgic::timer_fired(*loaded, intid); // ends (or hands on) the interrupt itself
                 continue;
             }
-            gic::eoi(intid);
+            eoi(intid);
             continue;
         }
         if (intid < 16) {
-            gic::eoi(intid);
+            eoi(intid);
             continue;
         }
         if (intid >= kFirstLpi) {
             // An MSI: an edge with no active state. Ended first, so that the
             // next one can be signalled while this one is handed on.
-            gic::eoi(intid);
+            eoi(intid);
             if (lpi_handler != nullptr) {
                 lpi_handler(intid);
             }
+            continue;
+        }
+        if (intid >= 32 && intid < kMaxIntid && spi_owner[intid] != nullptr && spi_owner[intid]->direct) {
+            eoi(intid); // a direct VM's, taken while its CPU was Vireo's: its guest enables it again
             continue;
         }
         if (intid >= 32 && intid < kMaxIntid && spi_owner[intid] != nullptr) {
@@ -203,12 +213,12 @@ void handle_pending()
         if (intid == pmu_intid || is_pmu_spi(intid)) {
             vpmu::overflow(); // masks the overflowing counters' interrupts: the line is low before the EOI
         }
-        // SGI 0 (kick) and the vGIC maintenance interrupt need nothing
+        // The kick SGI and the vGIC maintenance interrupt need nothing
         // more: their job was to make this CPU leave the guest and look.
         if (intid == maintenance_intid) {
             vgic::maintenance(); // underflow seen: stop asking until the next refill needs it
         }
-        gic::eoi(intid);
+        eoi(intid);
     }
 }
 
@@ -256,6 +266,11 @@ void kick(uint32_t pcpu)
     arch::dsb_ish();
     arch::sev();
     if (ready && pcpu != this_cpu()->index) {
+        // A direct VM's CPU has the kick in Group 0 while its guest runs,
+        // in Group 1 otherwise: both reach the one pending bit.
+        if (__atomic_load_n(&vireo_cpus[pcpu].direct_vm, __ATOMIC_RELAXED) != nullptr) {
+            gic::send_sgi_group0(vireo_cpus[pcpu].mpidr, kSgiKick);
+        }
         gic::send_sgi(vireo_cpus[pcpu].mpidr, kSgiKick);
     }
 }

@@ -1,4 +1,4 @@
-// Vireo's own interrupts: kicks between physical CPUs (SGI 0) and the EL2
+// Vireo's own interrupts: kicks between physical CPUs (SGI 15) and the EL2
 // physical timer that ends time slices. They arrive as IRQ exits while a
 // guest runs, or wake an idle CPU from WFI; EL2 polls them with
 // interrupts masked, so no handler ever interrupts Vireo itself.
@@ -14,7 +14,7 @@ namespace irq {
 /// Boot CPU: the distributor. False (with a message) if the GIC is unusable;
 /// Vireo then runs without kicks and time slices.
 bool init(const Platform& platform);
-/// Each CPU: its interface, SGI 0 and the EL2 timer PPI enabled.
+/// Each CPU: its interface, the kick SGI and the EL2 timer PPI enabled.
 void init_cpu();
 
 /// Acknowledges and handles everything pending on this CPU.

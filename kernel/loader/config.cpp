@@ -20,7 +20,8 @@ constexpr const char* const kVmProperties[] = {"vcpus",          "cpus",
                                                "test-device",    "identity-mapped",
                                                "networks",       "bridged-networks",
                                                "unmapped-mmio",  "pci-functions",
-                                               "unconfined-dma", "colours"};
+                                               "unconfined-dma", "colours",
+                                               "interrupts"};
 // (child nodes: passthrough, regions)
 constexpr const char* const kRootProperties[] = {"compatible", "model", "#address-cells", "#size-cells"};
 
@@ -121,7 +122,7 @@ public:
                  flag("console-input", vm_.console_input) && parse_smc_forward() &&
                  flag("test-device", vm_.test_device) && flag("identity-mapped", vm_.identity_mapped) &&
                  flag("unconfined-dma", vm_.unconfined_dma) && parse_networks() && parse_bridged_networks() &&
-                 parse_unmapped_mmio() && parse_pci_functions() && check_dma() && parse_colours();
+                 parse_unmapped_mmio() && parse_pci_functions() && check_dma() && parse_colours() && parse_interrupts();
         return vm_.ok;
     }
 
@@ -428,6 +429,53 @@ private:
             return fail("property 'colours' with 'identity-mapped': a coloured VM's RAM is pages of its colours "
                         "spread over a larger run, an identity-mapped VM's is the one run at its guest-physical "
                         "address; expected one of the two");
+        }
+        return true;
+    }
+
+    /// interrupts = "direct" | "emulated";: whether the guest takes its
+    /// interrupts at the GIC's CPU interface itself (docs/vcpu.md, "Direct
+    /// interrupts"). What needs the machine (a GICv3 with Group 0, CPUs
+    /// nobody else has) is checked when the VM is built.
+    bool parse_interrupts()
+    {
+        constexpr const char* kExpected = "\"direct\" or \"emulated\"";
+        bool ok = false;
+        const char* value = string("interrupts", false, kExpected, ok);
+        if (!ok || value == nullptr || strcmp(value, "emulated") == 0) {
+            return ok;
+        }
+        if (strcmp(value, "direct") != 0) {
+            return fail("property 'interrupts' is \"%s\": expected %s", value, kExpected);
+        }
+        vm_.direct = true;
+        if (!vm_.pinned) {
+            return fail("property 'interrupts' is \"direct\" without 'cpus': expected each vCPU pinned to a CPU of "
+                        "its own, e.g. cpus = <1 2>;");
+        }
+        for (uint32_t i = 0; i < vm_.vcpus; i++) {
+            if (vm_.pcpu[i] == 0) {
+                return fail("property 'interrupts' is \"direct\" and vcpu %u is pinned to cpu 0, which takes Vireo's "
+                            "console, SMMU and unrouted MSI interrupts: expected CPUs other than 0",
+                            i);
+            }
+            for (uint32_t j = 0; j < i; j++) {
+                if (vm_.pcpu[j] == vm_.pcpu[i]) {
+                    return fail("property 'interrupts' is \"direct\" and vcpus %u and %u share cpu %d: expected each "
+                                "vCPU on a CPU of its own",
+                                j, i, vm_.pcpu[i]);
+                }
+            }
+        }
+        const char* needs_lists = vm_.console_input        ? "console-input"
+                                  : vm_.network_count != 0 ? "networks"
+                                  : vm_.pci_count != 0     ? "pci-functions"
+                                                           : nullptr;
+        if (needs_lists != nullptr) {
+            return fail("property 'interrupts' is \"direct\" with '%s': those devices' interrupts reach a guest "
+                        "through the virtual GIC's list registers, which a direct VM does not use; expected one of "
+                        "the two",
+                        needs_lists);
         }
         return true;
     }

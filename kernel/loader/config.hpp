@@ -118,6 +118,9 @@ struct VmConfig {
     // anyway (identity-mapped only): their DMA can reach all memory.
     bool unconfined_dma = false;
     uint64_t colours = 0; // page colours its RAM is taken from (bit n: colour n); 0: any memory
+    // interrupts = "direct": its guest takes its interrupts at the GIC's CPU
+    // interface on CPUs of its own (kernel/devices/gic/direct.hpp).
+    bool direct = false;
 
     bool ok = false;
     char error[384] = {}; // when !ok: file, node, property and what was expected (the list of known properties is long)

@@ -3,6 +3,7 @@
 #include "kernel/base/spinlock.hpp"
 #include "kernel/cpu/irq.hpp"
 #include "kernel/cpu/percpu.hpp"
+#include "kernel/devices/gic/direct.hpp"
 #include "kernel/devices/gic/vgic.hpp"
 #include "kernel/devices/pmu/vpmu.hpp"
 #include "kernel/devices/timer/ptimer.hpp"
@@ -206,15 +207,17 @@ void idle(uint64_t deadline)
 /// Runs `v`'s guest until its next exit, and handles the exit.
 Outcome enter_guest(Vcpu& v)
 {
-    const bool vgic = v.vgic != nullptr;
+    const bool listed = v.vgic != nullptr && !v.direct; // its interrupts through list registers
     vpmu::enter(v);
-    if (vgic) {
+    if (listed) {
         vgic::enter(v);
+    } else if (v.direct) {
+        direct::enter(v);
     } else if (this_cpu()->lr_owner != nullptr) {
         vgic::release_cpu();
     }
     const vcpu::Exit& exit = v.run();
-    if (vgic) {
+    if (listed) {
         vgic::exit(v);
     }
     return handle_exit(v, exit);
@@ -264,7 +267,8 @@ void run_until_switch(RunQueue& q, Vcpu& v, bool sliced, uint64_t earliest)
         }
         const VcpuState state = state_of(v);
         if (state == VcpuState::Off || state == VcpuState::Stopped) {
-            v.unload(); // its registers leave this CPU before anyone restarts it
+            direct::leave(v); // a direct vCPU's CPU back to Vireo (else nothing)
+            v.unload();       // its registers leave this CPU before anyone restarts it
             break;
         }
         if (state != VcpuState::Running) {

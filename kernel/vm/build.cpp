@@ -6,6 +6,7 @@
 #include "kernel/cpu/irq.hpp"
 #include "kernel/cpu/percpu.hpp"
 #include "kernel/cpu/smp.hpp"
+#include "kernel/devices/gic/direct.hpp"
 #include "kernel/devices/pmu/vpmu.hpp"
 #include "kernel/loader/guest_fdt.hpp"
 #include "kernel/loader/image.hpp"
@@ -230,6 +231,23 @@ bool check_machine(const VmConfig& config, size_t cpu_count, unsigned ipa_bits)
                       config.name, i, cpu);
             return false;
         }
+        if (const char* owner = __atomic_load_n(&vireo_cpus[cpu].direct_vm, __ATOMIC_RELAXED)) {
+            log_error("vm %s: vcpu %u is pinned to cpu %u, which direct vm %s has to itself", config.name, i, cpu,
+                      owner);
+            return false;
+        }
+        if (config.direct && __atomic_load_n(&vireo_cpus[cpu].vcpus, __ATOMIC_RELAXED) != 0) {
+            log_error("vm %s: takes its interrupts directly, but cpu %u (its vcpu %u's) already runs another VM's "
+                      "vCPU: expected CPUs no other VM has",
+                      config.name, cpu, i);
+            return false;
+        }
+    }
+    if (config.direct) {
+        if (const char* why = direct::unusable_why()) {
+            log_error("vm %s: cannot take its interrupts directly: %s", config.name, why);
+            return false;
+        }
     }
     return true;
 }
@@ -240,7 +258,7 @@ size_t usable_cpus(size_t cpu_count, uint32_t (&out)[VIREO_MAX_CPUS])
 {
     size_t count = 0;
     for (uint32_t cpu = 0; cpu < cpu_count && cpu < VIREO_MAX_CPUS; cpu++) {
-        if (irq::cpu_usable(cpu)) {
+        if (irq::cpu_usable(cpu) && __atomic_load_n(&vireo_cpus[cpu].direct_vm, __ATOMIC_RELAXED) == nullptr) {
             out[count++] = cpu;
         }
     }
@@ -565,7 +583,12 @@ Vm* build(const VmSpec& spec, size_t cpu_count, size_t index, uint16_t vmid, con
         v.pcpu = config.pinned ? static_cast<uint32_t>(config.pcpu[i]) : usable[(index + i) % usable_count];
         vm->power[i] = {i, vpsci::Power::Off};
         __atomic_fetch_add(&vireo_cpus[v.pcpu].vcpus, 1u, __ATOMIC_RELAXED);
+        if (config.direct) {
+            v.direct = true;
+            __atomic_store_n(&vireo_cpus[v.pcpu].direct_vm, static_cast<const char*>(vm->name), __ATOMIC_RELAXED);
+        }
     }
+    vm->vgic.direct = config.direct;
     add_devices(*vm, stage2, irqs);
     attach_channels(*vm, on);
     join_networks(*vm);

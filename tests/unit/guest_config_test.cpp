@@ -248,7 +248,7 @@ TEST_F(BadVms, UnknownPropertiesAndChildNodesAreErrors)
                                                  "memory, kernel, kernel-address, entry, initrd, dtb, dtb-address, "
                                                  "bootargs, console-input, smc-forward, test-device, identity-mapped, "
                                                  "networks, bridged-networks, unmapped-mmio, "
-                                                 "pci-functions, unconfined-dma, colours");
+                                                 "pci-functions, unconfined-dma, colours, interrupts");
     EXPECT_EQ(error("child-node"),
               FILE_AND_NODE("child-node") "unexpected child node 'uart': expected only 'passthrough' and 'regions'");
     EXPECT_EQ(error("passthrough-no-reg"),
@@ -308,6 +308,30 @@ TEST(VmConfig, ColoursAreAMaskOfTheCachesPageColours)
                  "tests/dts/config_colours.dts: /colours-identity: property 'colours' with 'identity-mapped': a "
                  "coloured VM's RAM is pages of its colours spread over a larger run, an identity-mapped VM's is the "
                  "one run at its guest-physical address; expected one of the two");
+}
+
+TEST(VmConfig, DirectInterruptsNeedCpusOfTheirOwn)
+{
+    const Parsed r = parse_config("config_direct");
+    ASSERT_TRUE(r.ok) << r.error.message;
+    const VmConfig& good = r.vm("direct");
+    ASSERT_TRUE(good.ok) << good.error;
+    EXPECT_TRUE(good.direct);
+    ASSERT_TRUE(r.vm("emulated").ok) << r.vm("emulated").error;
+    EXPECT_FALSE(r.vm("emulated").direct);
+    const auto error = [&](const char* node, const char* message) {
+        EXPECT_EQ(std::string(r.vm(node).error), std::string("tests/dts/config_direct.dts: /") + node + ": " + message);
+    };
+    error("misspelt", "property 'interrupts' is \"drect\": expected \"direct\" or \"emulated\"");
+    error("unpinned", "property 'interrupts' is \"direct\" without 'cpus': expected each vCPU pinned to a CPU of its "
+                      "own, e.g. cpus = <1 2>;");
+    error("on-cpu-0", "property 'interrupts' is \"direct\" and vcpu 1 is pinned to cpu 0, which takes Vireo's console, "
+                      "SMMU and unrouted MSI interrupts: expected CPUs other than 0");
+    error("sharing", "property 'interrupts' is \"direct\" and vcpus 0 and 2 share cpu 1: expected each vCPU on a CPU "
+                     "of its own");
+    error("networked", "property 'interrupts' is \"direct\" with 'networks': those devices' interrupts reach a guest "
+                       "through the virtual GIC's list registers, which a direct VM does not use; expected one of the "
+                       "two");
 }
 
 TEST(VmConfig, DmaDevicesNeedIdentityMappedRam)

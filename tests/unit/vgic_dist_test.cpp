@@ -356,6 +356,19 @@ TEST_F(VgicV3, IrouterRoutesSpisToOneVcpu)
     EXPECT_EQ(rd(0x800 + 40, 1), 0u) << "no GICD_ITARGETSR";
 }
 
+TEST_F(VgicV3, Sgi1rTargetsAloneMakeNothingPending)
+{
+    // A direct VM's SGIs go to the hardware (kernel/devices/gic/direct.cpp): the targets, no model state.
+    EXPECT_EQ(d.sgi1r_targets(0, 5ull << 24 | 0b1010), 0b1010u);
+    EXPECT_EQ(d.sgi1r_targets(2, 7ull << 24 | 1ull << 40), 0b1011u);
+    EXPECT_EQ(d.sgi1r_targets(0, 6ull << 24 | 1ull << 16 | 1), 0u);
+    EXPECT_EQ(d.sgi1r_targets(9, 5ull << 24 | 1), 0u) << "a sender beyond the VM";
+    for (uint32_t v = 0; v < 4; v++) {
+        EXPECT_FALSE(d.irq_pending(v, 5));
+        EXPECT_FALSE(d.irq_pending(v, 7));
+    }
+}
+
 TEST_F(VgicV3, Sgi1rTargetsListRangeAndAllButSelf)
 {
     EXPECT_EQ(d.write_sgi1r(0, 5ull << 24 | 0b1010), 0b1010u); // SGI 5 to vCPUs 1 and 3

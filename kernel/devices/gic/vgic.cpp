@@ -6,6 +6,7 @@
 
 #include "kernel/console/console.hpp"
 #include "kernel/cpu/percpu.hpp"
+#include "kernel/devices/gic/direct.hpp"
 #include "kernel/devices/gic/host_if.hpp"
 #include "kernel/devices/vm_host.hpp"
 #include "kernel/mem/page_table.hpp"
@@ -24,9 +25,12 @@ bool Vgic::read(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t& value)
         return dist.read(vcpu, offset, size, value);
     }
     dist.read(vcpu, offset, size, value);
-    // ISPENDR/ICPENDR and ISACTIVER/ICACTIVER: add what the list registers hold.
+    // ISPENDR/ICPENDR and ISACTIVER/ICACTIVER: add what the list registers
+    // hold (a direct VM's own interrupts: what the hardware has).
     const auto word = static_cast<uint32_t>((offset & 0x7f) / 4);
-    if (dist.version() == 2 || word != 0) {
+    if (direct) {
+        value = direct::state_read(*this, false, 0, word, offset >= 0x300, static_cast<uint32_t>(value));
+    } else if (dist.version() == 2 || word != 0) {
         value |= listed(vcpu, word, offset >= 0x300);
     }
     return true;
@@ -48,6 +52,12 @@ bool Vgic::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value)
     {
         LockGuard guard(lock);
         dist.write(vcpu, offset, size, value);
+        if (direct) {
+            direct::after_write(*this, false, 0, offset, size, value);
+        }
+    }
+    if (direct) {
+        return true; // nothing is listed for its vCPUs: none needs to look
     }
     follow_routes(offset, size);
     // GICv2's SPENDSGIR and ISPENDR make interrupts pending.
@@ -92,7 +102,10 @@ bool Vgic::Redistributors::read(uint32_t, uint64_t offset, unsigned size, uint64
     }
     owner->dist.redist_read(target, at, size, value);
     if (size == 4 && (at == 0x10200 || at == 0x10280 || at == 0x10300 || at == 0x10380)) {
-        value |= owner->listed(target, 0, at >= 0x10300); // GICR_I[SC]PENDR0, GICR_I[SC]ACTIVER0
+        // GICR_I[SC]PENDR0, GICR_I[SC]ACTIVER0
+        const bool active = at >= 0x10300;
+        value = owner->direct ? direct::state_read(*owner, true, target, 0, active, static_cast<uint32_t>(value))
+                              : value | owner->listed(target, 0, active);
     }
     return true;
 }
@@ -109,6 +122,9 @@ bool Vgic::Redistributors::write(uint32_t vcpu, uint64_t offset, unsigned size, 
             owner->note_lpi_changes();
         } else {
             owner->dist.redist_write(target, at, size, value);
+            if (owner->direct && target < owner->vcpu_count) {
+                direct::after_write(*owner, true, target, at, size, value);
+            }
         }
     }
     if (refused != nullptr && owner->host->should_log_fault()) {
@@ -270,6 +286,10 @@ void reset(Vgic& g)
 void send_sgi1r(Vcpu& v, uint64_t value)
 {
     Vgic& g = *v.vgic;
+    if (g.direct) {
+        direct::send_sgi(v, value);
+        return;
+    }
     uint32_t targets;
     {
         LockGuard guard(g.lock);
@@ -319,6 +339,14 @@ void set_spi_level(Vgic& g, uint32_t intid, bool level)
 {
     if (!g.active || intid < VirtualDistributor::kPrivate) {
         return;
+    }
+    if (g.direct && level && !g.told_undelivered) {
+        // Its emulated devices' interrupts would need the list registers,
+        // which a direct guest does not see (docs/vcpu.md).
+        g.told_undelivered = true;
+        log_warn("vm %s: SPI %u of an emulated device is not delivered: the VM takes its interrupts directly, "
+                 "only its passthrough devices' reach it",
+                 g.host->vm_name(), intid);
     }
     uint16_t targets;
     {

@@ -76,9 +76,11 @@ public:
     };
 
     bool active = false;
-    uint32_t irqs = 0;      // interrupts of the distributor
-    VmHost* host = nullptr; // wakes and kicks the VM's vCPUs
-    Vcpu* vcpus = nullptr;  // the VM's vCPUs, vcpu_count of them
+    bool direct = false;           // the VM takes its interrupts directly (direct.hpp)
+    bool told_undelivered = false; // direct: the boot log said an emulated device's SPI is not delivered
+    uint32_t irqs = 0;             // interrupts of the distributor
+    VmHost* host = nullptr;        // wakes and kicks the VM's vCPUs
+    Vcpu* vcpus = nullptr;         // the VM's vCPUs, vcpu_count of them
     uint32_t vcpu_count = 0;
     VirtualDistributor dist;
     CpuState cpu[kMaxVcpus];

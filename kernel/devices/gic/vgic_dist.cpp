@@ -335,24 +335,28 @@ uint32_t VirtualDistributor::write_sgir(uint32_t vcpu, uint32_t value)
     return targets;
 }
 
-uint32_t VirtualDistributor::write_sgi1r(uint32_t vcpu, uint64_t value)
+uint32_t VirtualDistributor::sgi1r_targets(uint32_t vcpu, uint64_t value) const
 {
     // ICC_SGI1R_EL1: TargetList [15:0], Aff1 [23:16], INTID [27:24],
     // Aff2 [39:32], IRM [40], RS [47:44], Aff3 [55:48].
     if (version_ != 3 || vcpu >= vcpus_) {
         return 0;
     }
-    const auto sgi = static_cast<uint32_t>((value >> 24) & 0xf);
-    uint32_t targets;
     if (value & (1ull << 40)) {
-        targets = ((1u << vcpus_) - 1) & ~(1u << vcpu); // all but self
-    } else {
-        const bool cluster0 = ((value >> 16) & 0xff) == 0 && ((value >> 32) & 0xff) == 0 && ((value >> 48) & 0xff) == 0;
-        const auto range = static_cast<uint32_t>((value >> 44) & 0xf);
-        // vCPUs have Aff0 < 16: a target list of another range names none.
-        targets = cluster0 && range == 0 ? static_cast<uint32_t>(value & 0xffff) & ((1u << vcpus_) - 1) : 0;
+        return ((1u << vcpus_) - 1) & ~(1u << vcpu); // all but self
     }
-    raise_sgi(vcpu, targets, sgi);
+    const bool cluster0 = ((value >> 16) & 0xff) == 0 && ((value >> 32) & 0xff) == 0 && ((value >> 48) & 0xff) == 0;
+    const auto range = static_cast<uint32_t>((value >> 44) & 0xf);
+    // vCPUs have Aff0 < 16: a target list of another range names none.
+    return cluster0 && range == 0 ? static_cast<uint32_t>(value & 0xffff) & ((1u << vcpus_) - 1) : 0;
+}
+
+uint32_t VirtualDistributor::write_sgi1r(uint32_t vcpu, uint64_t value)
+{
+    const uint32_t targets = sgi1r_targets(vcpu, value);
+    if (targets != 0) {
+        raise_sgi(vcpu, targets, static_cast<uint32_t>((value >> 24) & 0xf));
+    }
     return targets;
 }
 

@@ -49,6 +49,9 @@ public:
     /// GICv3 SGI generation (a trapped ICC_SGI1R_EL1 write from `vcpu`).
     /// Returns the vCPUs it made the SGI pending for (bit n: vCPU n).
     uint32_t write_sgi1r(uint32_t vcpu, uint64_t value);
+    /// The vCPUs a GICv3 ICC_SGI1R_EL1 write of `value` from `vcpu` names
+    /// (what write_sgi1r() then makes pending; bit n: vCPU n).
+    uint32_t sgi1r_targets(uint32_t vcpu, uint64_t value) const;
     /// The vCPUs a GICv2 GICD_SGIR write of `value` from `vcpu` reaches
     /// (what write() at SGIR then makes pending; bit n: vCPU n).
     uint32_t sgir_targets(uint32_t vcpu, uint32_t value) const;

@@ -62,7 +62,11 @@ bool handle(Vcpu& vcpu, const vcpu::SysRegAccess& access)
         if (access.read || vcpu.vgic == nullptr || vcpu.vgic->dist.version() != 3) {
             return false; // write-only; no virtual GICv3 here
         }
-        vgic::send_sgi1r(vcpu, vcpu.reg(access.rt));
+        // A direct guest has no Group 0 and no second security state:
+        // only its SGI1R writes send SGIs (kernel/devices/gic/direct.hpp).
+        if (!vcpu.direct || encoding == kIccSgi1rEl1) {
+            vgic::send_sgi1r(vcpu, vcpu.reg(access.rt));
+        }
         return true;
     }
     if (access.op0 == 2) {
