@@ -198,8 +198,13 @@ FIRMWARE_PACKAGES := $(BUILD)/packages/guests/configs/uboot.pkg $(BUILD)/package
 $(FIRMWARE_PACKAGES): PACKAGE_INPUTS += u-boot=$(UBOOT_BIN) edk2=$(EDK2_FD)
 $(FIRMWARE_PACKAGES): $(UBOOT_BIN) $(EDK2_FD)
 # make bench's interrupt latency beside two Linux VMs (scripts/bench-latency).
-$(BUILD)/packages/tests/configs/bench-latency.pkg: PACKAGE_INPUTS += latency=$(GUEST_DIR)/latency.img
-$(BUILD)/packages/tests/configs/bench-latency.pkg: $(GUEST_DIR)/latency.img
+LATENCY_PACKAGES := $(BUILD)/packages/tests/configs/bench-latency.pkg \
+	$(BUILD)/packages/tests/configs/bench-latency-direct.pkg
+$(LATENCY_PACKAGES): PACKAGE_INPUTS += latency=$(GUEST_DIR)/latency.img
+$(LATENCY_PACKAGES): $(GUEST_DIR)/latency.img
+# A direct VM beside Linux (tests/system/direct.tests).
+$(BUILD)/packages/tests/configs/direct-linux.pkg: PACKAGE_INPUTS += direct=$(GUEST_DIR)/direct.img
+$(BUILD)/packages/tests/configs/direct-linux.pkg: $(GUEST_DIR)/direct.img
 # A test package holds every test guest, entry NAME for guests/tests/NAME.cpp.
 # A static pattern rule, so that make has no choice of rule for these: in
 # an incremental -j build its implicit-rule search twice picked the generic
