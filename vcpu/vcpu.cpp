@@ -16,10 +16,6 @@ namespace {
 constexpr uint64_t kHcrVm = 1ull << 0;
 constexpr uint64_t kHcrTwi = 1ull << 13;
 constexpr uint64_t kHcrImo = 1ull << 4;
-// PerCpu::hcr_kind: which of the three HCR_EL2 values is in place.
-constexpr int8_t kHcrKindWaitInGuest = 0;
-constexpr int8_t kHcrKindTrapWfi = 1;
-constexpr int8_t kHcrKindDirect = 2;
 constexpr uint64_t kHcrGuest =
     kHcrVm | 1ull << 1 /* SWIO */ | 1ull << 3 /* FMO */ | 1ull << 4 /* IMO */ | 1ull << 5 /* AMO */ |
     1ull << 9 /* FB */ | 1ull << 10 /* BSU=IS */ | 1ull << 13 /* TWI */ | 1ull << 14 /* TWE */ | 1ull << 18 /* TID3 */ |
@@ -140,16 +136,11 @@ inline void Vcpu::load()
     // ARM D1.6.2, "Wait for Interrupt"). When a second vCPU is assigned to
     // the CPU, WFI is trapped again from the next interrupt placed for this
     // one (the kick that starts the other brings it out of its guest).
-    // A direct vCPU (kernel/devices/gic/direct.hpp) takes its IRQs itself
-    // and waits in its own WFI; Vireo's interrupts reach EL2 as FIQs.
     const bool trap =
         trap_wfi || (console_unfinished != nullptr && __atomic_load_n(console_unfinished, __ATOMIC_RELAXED));
-    const int8_t kind = direct ? kHcrKindDirect : trap ? kHcrKindTrapWfi : kHcrKindWaitInGuest;
-    if (cpu->hcr_kind != kind) [[unlikely]] {
-        WRITE_SYSREG(hcr_el2, kind == kHcrKindDirect    ? kHcrGuest & ~(kHcrTwi | kHcrImo)
-                              : kind == kHcrKindTrapWfi ? kHcrGuest
-                                                        : kHcrGuest & ~kHcrTwi);
-        cpu->hcr_kind = kind;
+    if (cpu->wfi_trapped != trap) [[unlikely]] {
+        WRITE_SYSREG(hcr_el2, trap ? kHcrGuest : kHcrGuest & ~kHcrTwi);
+        cpu->wfi_trapped = trap;
     }
     const bool fp_trapped = cpu->fp_owner != this;
     if (cpu->fp_trapped != fp_trapped) [[unlikely]] {
@@ -162,6 +153,20 @@ inline void Vcpu::load()
     // reads back nothing it wrote here but the same registers, which
     // direct reads see in program order. (An ISB ends a translation block
     // in QEMU's TCG: one per exit was a measurable cost.)
+}
+
+void vcpu_hcr_direct(bool on)
+{
+    // A direct vCPU never traps WFI and never has console_unfinished or
+    // trap_wfi set (kernel/vm/build.cpp), so load() finds "WFI not
+    // trapped" in place and leaves this value alone.
+    PerCpu* cpu = this_cpu();
+    if (on) {
+        WRITE_SYSREG(hcr_el2, kHcrGuest & ~(kHcrTwi | kHcrImo));
+        cpu->wfi_trapped = 0;
+    } else {
+        cpu->wfi_trapped = -1; // the next entry of any vCPU writes its own
+    }
 }
 
 void Vcpu::unload()

@@ -114,7 +114,8 @@ public:
     bool trap_wfi = true;
     // Direct interrupt delivery (kernel/devices/gic/direct.hpp): its guest
     // takes its interrupts at the real CPU interface (HCR_EL2.IMO clear,
-    // FMO set, WFI not trapped); set for its VM's life.
+    // FMO set, WFI not trapped: vcpu_hcr_direct); set for its VM's life,
+    // with trap_wfi false and console_unfinished nullptr.
     bool direct = false;
     const size_t* console_unfinished = nullptr;
     Vgic* vgic = nullptr; // its VM's virtual GIC; nullptr when the VM has none
@@ -238,6 +239,9 @@ public:
 
 /// Per physical CPU: EL2 registers that are the same for every guest.
 void vcpu_cpu_init(unsigned ipa_bits);
+/// This CPU's HCR_EL2 for a direct vCPU (`on`: IMO and TWI clear, FMO set;
+/// kernel/devices/gic/direct.hpp), or back to whatever the next vCPU needs.
+void vcpu_hcr_direct(bool on);
 
 /// The guest IPA size this CPU supports, capped at 40 bits.
 unsigned vcpu_ipa_bits();

@@ -148,17 +148,16 @@ void init_cpu()
     }
 }
 
-void handle_pending()
+namespace {
+
+/// Acknowledges and handles everything pending: Group 1 (`Direct` false),
+/// or on a CPU whose guest takes its own interrupts (direct.hpp) Group 0,
+/// where Vireo's are there (EOImode 0: ending is one step).
+template <bool Direct> [[gnu::always_inline]] inline void take_all()
 {
-    if (!ready) {
-        return;
-    }
-    // On a CPU whose guest takes its own interrupts (direct.hpp), Vireo's
-    // are Group 0: acknowledged and ended there (EOImode 0: one step).
-    const bool direct = this_cpu()->direct != nullptr;
-    const auto eoi = [direct](uint32_t intid) { direct ? gic::eoi_group0(intid) : gic::eoi(intid); };
+    const auto eoi = [](uint32_t intid) { Direct ? gic::eoi_group0(intid) : gic::eoi(intid); };
     for (;;) {
-        const uint32_t intid = direct ? gic::ack_group0() : gic::ack();
+        const uint32_t intid = Direct ? gic::ack_group0() : gic::ack();
         if (intid >= 1020 && intid <= gic::kSpurious) {
             return; // special INTIDs: nothing (more) to take; LPIs lie above them
         }
@@ -185,12 +184,10 @@ void handle_pending()
             }
             continue;
         }
-        if (intid >= 32 && intid < kMaxIntid && spi_owner[intid] != nullptr && spi_owner[intid]->direct) {
-            eoi(intid); // a direct VM's, taken while its CPU was Vireo's: its guest enables it again
-            continue;
-        }
         if (intid >= 32 && intid < kMaxIntid && spi_owner[intid] != nullptr) {
-            // Stays active until the guest's EOI deactivates it (hardware-linked LR).
+            // Stays active until the guest's EOI deactivates it (hardware-linked
+            // LR; a direct VM's, taken while its CPU was Vireo's: until the
+            // CPU is its again, direct::enter_slow()).
             gic::priority_drop(intid);
             vgic::set_spi_level(*spi_owner[intid], intid, true);
             continue;
@@ -219,6 +216,37 @@ void handle_pending()
             vgic::maintenance(); // underflow seen: stop asking until the next refill needs it
         }
         eoi(intid);
+    }
+}
+
+[[gnu::noinline]] void take_group0() { take_all<true>(); }
+
+/// A direct VM's CPU has the kick in Group 0 while its guest runs, in
+/// Group 1 otherwise: both SGIs reach the one pending bit.
+[[gnu::noinline]] void kick_direct(uint64_t mpidr)
+{
+    gic::send_sgi_group0(mpidr, kSgiKick);
+    gic::send_sgi(mpidr, kSgiKick);
+}
+
+} // namespace
+
+void handle_pending()
+{
+    if (!ready) {
+        return;
+    }
+    if (this_cpu()->direct != nullptr) [[unlikely]] {
+        take_group0();
+        return;
+    }
+    take_all<false>();
+}
+
+void handle_irq_exit()
+{
+    if (ready) {
+        take_all<false>();
     }
 }
 
@@ -266,12 +294,14 @@ void kick(uint32_t pcpu)
     arch::dsb_ish();
     arch::sev();
     if (ready && pcpu != this_cpu()->index) {
-        // A direct VM's CPU has the kick in Group 0 while its guest runs,
-        // in Group 1 otherwise: both reach the one pending bit.
-        if (__atomic_load_n(&vireo_cpus[pcpu].direct_vm, __ATOMIC_RELAXED) != nullptr) {
-            gic::send_sgi_group0(vireo_cpus[pcpu].mpidr, kSgiKick);
+        // (direct_vm is set when VMs are built, before any runs.)
+        const PerCpu& target = vireo_cpus[pcpu];
+        const uint64_t mpidr = target.mpidr;
+        if (target.direct_vm != nullptr) [[unlikely]] {
+            kick_direct(mpidr);
+            return;
         }
-        gic::send_sgi(vireo_cpus[pcpu].mpidr, kSgiKick);
+        gic::send_sgi(mpidr, kSgiKick);
     }
 }
 

@@ -19,6 +19,9 @@ void init_cpu();
 
 /// Acknowledges and handles everything pending on this CPU.
 void handle_pending();
+/// The same after an IRQ exit, which never comes from a direct guest (its
+/// CPU takes Vireo's interrupts as FIQs: kernel/devices/gic/direct.hpp).
+void handle_irq_exit();
 
 /// Gives SPI `intid` to a VM (a passthrough device's interrupt): routed to
 /// physical CPU `pcpu`, each one handed to the VM's virtual GIC `vgic`.

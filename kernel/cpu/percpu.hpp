@@ -27,11 +27,11 @@ struct PerCpu {
     uint64_t deadline = ~0ull;  // the EL2 timer's deadline last armed (irq::arm_deadline); passed once slice_expired
     void (*call_handler)() = nullptr; // irq::call_at(): run when the EL1 physical timer fires
     uint64_t idle_ticks = 0;          // counter ticks spent waiting for work (sched's idle())
-    // What Vireo last wrote for a guest (-1: nothing yet): which HCR_EL2
-    // (vcpu.cpp: WFI trapped or not, or a direct vCPU's) and whether
-    // CPTR_EL2 traps FP/SIMD (TFP). Flags, not the registers' values:
-    // comparing them costs no constants per entry.
-    int8_t hcr_kind = -1;
+    // What Vireo last wrote for a guest (-1: nothing yet): whether HCR_EL2
+    // traps WFI (TWI) and whether CPTR_EL2 traps FP/SIMD (TFP). Flags, not
+    // the registers' values: comparing them costs no constants per entry.
+    // A direct vCPU's HCR_EL2 (vcpu_hcr_direct) counts as WFI not trapped.
+    int8_t wfi_trapped = -1;
     int8_t fp_trapped = -1;
     uint32_t vcpus = 0; // vCPUs assigned to this CPU (kernel/vm/build.cpp); atomic
     // Direct interrupt delivery (kernel/devices/gic/direct.hpp): the VM

@@ -274,7 +274,7 @@ Outcome handle_exit(Vcpu& vcpu, const Exit& exit)
     case ExitKind::Wfe: vcpu.skip_instruction(); return Outcome::Yield;
     case ExitKind::FpSimdTrap: return Outcome::Continue; // handled in Vcpu::run()
     case ExitKind::Undefined: undefined(vcpu, exit, "trapped instruction"); return Outcome::Continue;
-    case ExitKind::Irq:
+    case ExitKind::Irq: irq::handle_irq_exit(); return Outcome::Interrupted;
     case ExitKind::Fiq: irq::handle_pending(); return Outcome::Interrupted;
     case ExitKind::SError: vcpu.vm->crash("SError from the guest"); return Outcome::Yield;
     }

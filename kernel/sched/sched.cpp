@@ -207,17 +207,15 @@ void idle(uint64_t deadline)
 /// Runs `v`'s guest until its next exit, and handles the exit.
 Outcome enter_guest(Vcpu& v)
 {
-    const bool listed = v.vgic != nullptr && !v.direct; // its interrupts through list registers
+    const bool vgic = v.vgic != nullptr;
     vpmu::enter(v);
-    if (listed) {
-        vgic::enter(v);
-    } else if (v.direct) {
-        direct::enter(v);
+    if (vgic) {
+        vgic::enter(v); // a direct vCPU's CPU set up for it (kernel/devices/gic/direct.hpp)
     } else if (this_cpu()->lr_owner != nullptr) {
         vgic::release_cpu();
     }
     const vcpu::Exit& exit = v.run();
-    if (listed) {
+    if (vgic) {
         vgic::exit(v);
     }
     return handle_exit(v, exit);

@@ -585,6 +585,8 @@ Vm* build(const VmSpec& spec, size_t cpu_count, size_t index, uint16_t vmid, con
         __atomic_fetch_add(&vireo_cpus[v.pcpu].vcpus, 1u, __ATOMIC_RELAXED);
         if (config.direct) {
             v.direct = true;
+            v.trap_wfi = false;
+            v.console_unfinished = nullptr; // its console's unfinished lines: no WFI trap (vcpu_hcr_direct)
             __atomic_store_n(&vireo_cpus[v.pcpu].direct_vm, static_cast<const char*>(vm->name), __ATOMIC_RELAXED);
         }
     }

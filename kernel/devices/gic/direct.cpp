@@ -36,6 +36,16 @@ uint32_t own_bits(const Vgic& g, bool redist, uint32_t word)
     return word != 0 && word < VirtualDistributor::kMaxIrqs / 32 ? g.hw_spi[word] : 0;
 }
 
+/// Calls `each(intid)` for each of the VM's passthrough SPIs.
+template <typename F> void for_each_spi(const Vgic& g, F each)
+{
+    for (uint32_t intid = 32; intid < g.irqs && intid < VirtualDistributor::kMaxIrqs; intid++) {
+        if (g.hw_spi[intid / 32] >> (intid % 32) & 1) {
+            each(intid);
+        }
+    }
+}
+
 /// vCPU `v`'s private interrupts: the model's enables and priorities.
 void apply_private(Vgic& g, uint32_t v)
 {
@@ -55,10 +65,7 @@ void apply_private(Vgic& g, uint32_t v)
 void apply_spis(Vgic& g)
 {
     const bool forwarding = g.dist.enabled();
-    for (uint32_t intid = 32; intid < g.irqs && intid < VirtualDistributor::kMaxIrqs; intid++) {
-        if (!(g.hw_spi[intid / 32] >> (intid % 32) & 1)) {
-            continue;
-        }
+    for_each_spi(g, [&](uint32_t intid) {
         const uint16_t targets = g.dist.targets(intid);
         const uint32_t target = targets != 0 ? static_cast<uint32_t>(__builtin_ctz(targets)) : ~0u;
         if (target < g.vcpu_count) {
@@ -67,7 +74,7 @@ void apply_spis(Vgic& g)
         gic::set_priority(spi_frame(), intid, physical_priority(g.dist.priority(0, intid)));
         const bool on = forwarding && target < g.vcpu_count && g.dist.irq_enabled(0, intid);
         gic::write_bit(spi_frame(), on ? gic::Bit::SetEnable : gic::Bit::ClearEnable, intid);
-    }
+    });
 }
 
 /// The guest's private interrupts at `frame` (its CPU's) disabled, not
@@ -98,7 +105,7 @@ const char* unusable_why()
     return nullptr;
 }
 
-bool needs_enter(const Vcpu& v) { return this_cpu()->direct != &v || v.vgic->cpu[v.index].reset; }
+bool needs_enter(const Vcpu& v) { return this_cpu()->direct != &v || v.vgic->cpu[v.index].restarted; }
 
 void enter_slow(Vcpu& v)
 {
@@ -111,12 +118,16 @@ void enter_slow(Vcpu& v)
     const uint64_t frame = private_frame(v);
     // From a clean state (after a reset of the VM: what its last run left).
     quiet_private(frame);
+    // Its SPIs, should Vireo have taken one while this CPU was its own
+    // (irq.cpp leaves them active for a list register), are let go.
+    for_each_spi(g, [](uint32_t intid) { gic::write_bit(spi_frame(), gic::Bit::ClearActive, intid); });
     gic::cpu_direct(false);
     gic::set_groups(frame, 0, kOwnPrivate); // the rest, Vireo's, Group 0
     gic::cpu_direct(true);
+    vcpu_hcr_direct(true);
     cpu.direct = &v;
     LockGuard guard(g.lock);
-    g.cpu[v.index].reset = false;
+    g.cpu[v.index].restarted = false;
     apply_private(g, v.index);
     apply_spis(g);
 }
@@ -136,14 +147,11 @@ void leave(Vcpu& v)
     }
     // The VM's SPIs stay off until it runs again and enables them.
     Vgic& g = *v.vgic;
-    for (uint32_t intid = 32; intid < g.irqs && intid < VirtualDistributor::kMaxIrqs; intid++) {
-        if (g.hw_spi[intid / 32] >> (intid % 32) & 1) {
-            gic::write_bit(spi_frame(), gic::Bit::ClearEnable, intid);
-        }
-    }
+    for_each_spi(g, [](uint32_t intid) { gic::write_bit(spi_frame(), gic::Bit::ClearEnable, intid); });
     gic::set_groups(frame, 0, ~0u);
     gic::write_bit(frame, gic::Bit::SetEnable, kVtimer); // Vireo's again (irq::init_cpu)
     gic::cpu_direct(false);
+    vcpu_hcr_direct(false);
     cpu.direct = nullptr;
 }
 

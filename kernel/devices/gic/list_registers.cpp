@@ -3,6 +3,7 @@
 // it is not loaded, and moving interrupts from the distributor model into
 // it before each guest entry. The device half (the guest's MMIO, routing,
 // SGIs, device lines) is vgic.cpp.
+#include "kernel/devices/gic/direct.hpp"
 #include "kernel/devices/gic/vgic.hpp"
 
 #include "kernel/cpu/percpu.hpp"
@@ -442,6 +443,12 @@ void enter_slow(Vcpu& v, Vgic& g, Vgic::CpuState& cs)
 {
     Vcpu*& owner = this_cpu()->lr_owner;
     if (cs.reset) {
+        if (v.direct) {
+            // Nothing is listed for a direct vCPU: its reset flag stays set,
+            // so that every entry comes here (off the path of the others).
+            direct::enter(v);
+            return;
+        }
         // First entry since the VM restarted: empty list registers, and the
         // timer PPI the old guest may have left active is released.
         cs.reset = false;

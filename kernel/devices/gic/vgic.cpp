@@ -241,6 +241,25 @@ void Vgic::notify(uint32_t wake, uint32_t kick)
     }
 }
 
+namespace {
+
+/// A direct VM's emulated device raised SPI `intid`: its guest will not
+/// see it (its emulated devices' interrupts would need the list registers;
+/// docs/vcpu.md). Said once. Its passthrough SPIs come here only when
+/// Vireo took one while its CPU was not the guest's.
+void told_undelivered(Vgic& g, uint32_t intid)
+{
+    const bool passthrough = intid < VirtualDistributor::kMaxIrqs && (g.hw_spi[intid / 32] >> (intid % 32) & 1);
+    if (!passthrough && !g.told_undelivered) {
+        g.told_undelivered = true;
+        log_warn("vm %s: SPI %u of an emulated device is not delivered: the VM takes its interrupts directly, "
+                 "only its passthrough devices' reach it",
+                 g.host->vm_name(), intid);
+    }
+}
+
+} // namespace
+
 namespace vgic {
 
 bool setup(Vgic& vgic, PageTable& stage2, VmHost& host, GuestRam& ram, Vcpu* vcpus, uint32_t vcpu_count, uint32_t irqs)
@@ -263,6 +282,7 @@ bool setup(Vgic& vgic, PageTable& stage2, VmHost& host, GuestRam& ram, Vcpu* vcp
     vgic.its.reset(vcpu_count);
     for (uint32_t i = 0; i < vcpu_count; i++) {
         vcpus[i].vgic = &vgic;
+        vgic.cpu[i].reset = vgic.direct; // a direct vCPU's entries go by enter_slow()'s reset path
     }
     vgic.active = true;
     return true;
@@ -280,16 +300,13 @@ void reset(Vgic& g)
     for (Vgic::CpuState& cs : g.cpu) {
         cs = Vgic::CpuState{};
         cs.reset = true;
+        cs.restarted = true;
     }
 }
 
 void send_sgi1r(Vcpu& v, uint64_t value)
 {
     Vgic& g = *v.vgic;
-    if (g.direct) {
-        direct::send_sgi(v, value);
-        return;
-    }
     uint32_t targets;
     {
         LockGuard guard(g.lock);
@@ -340,13 +357,8 @@ void set_spi_level(Vgic& g, uint32_t intid, bool level)
     if (!g.active || intid < VirtualDistributor::kPrivate) {
         return;
     }
-    if (g.direct && level && !g.told_undelivered) {
-        // Its emulated devices' interrupts would need the list registers,
-        // which a direct guest does not see (docs/vcpu.md).
-        g.told_undelivered = true;
-        log_warn("vm %s: SPI %u of an emulated device is not delivered: the VM takes its interrupts directly, "
-                 "only its passthrough devices' reach it",
-                 g.host->vm_name(), intid);
+    if (g.direct && level) [[unlikely]] {
+        told_undelivered(g, intid);
     }
     uint16_t targets;
     {

@@ -44,6 +44,8 @@ public:
         uint32_t apr[8] = {};      // GICv2: GICH_APR; GICv3: ICH_AP0R0-3, ICH_AP1R0-3
         bool flush = false;        // something may have become pending
         bool reset = false;        // the VM restarted: this vCPU's list registers hold nothing of value
+                                   // (always set for a direct vCPU: its entries take that path)
+        bool restarted = false;    // the VM restarted (a direct vCPU's CPU is set up again: direct.hpp)
         bool timer_raised = false; // its virtual timer's interrupt may still be pending, not yet taken
         bool recheck_lpis = false; // the ITS changed LPIs its list registers may hold (VirtualLpis::must_recheck)
     };

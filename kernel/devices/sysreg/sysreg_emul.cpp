@@ -1,5 +1,6 @@
 #include "kernel/devices/sysreg/sysreg_emul.hpp"
 
+#include "kernel/devices/gic/direct.hpp"
 #include "kernel/devices/gic/vgic.hpp"
 #include "kernel/devices/sysreg/debug_regs.hpp"
 #include "vcpu/vcpu.hpp"
@@ -62,11 +63,15 @@ bool handle(Vcpu& vcpu, const vcpu::SysRegAccess& access)
         if (access.read || vcpu.vgic == nullptr || vcpu.vgic->dist.version() != 3) {
             return false; // write-only; no virtual GICv3 here
         }
-        // A direct guest has no Group 0 and no second security state:
-        // only its SGI1R writes send SGIs (kernel/devices/gic/direct.hpp).
-        if (!vcpu.direct || encoding == kIccSgi1rEl1) {
-            vgic::send_sgi1r(vcpu, vcpu.reg(access.rt));
+        if (vcpu.direct) [[unlikely]] {
+            // No Group 0 and no second security state for a direct guest:
+            // only its SGI1R writes send SGIs (kernel/devices/gic/direct.hpp).
+            if (encoding == kIccSgi1rEl1) {
+                direct::send_sgi(vcpu, vcpu.reg(access.rt));
+            }
+            return true;
         }
+        vgic::send_sgi1r(vcpu, vcpu.reg(access.rt));
         return true;
     }
     if (access.op0 == 2) {
