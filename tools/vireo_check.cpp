@@ -451,6 +451,10 @@ int main(int argc, char** argv)
                    "there are is the board's last-level cache's: Vireo's boot log says)\n",
                    colours::describe(c.colours, set, sizeof set));
         }
+        if (c.direct) {
+            printf("  interrupts: direct, at the GIC's CPU interface on CPUs of its own (needs a GICv3 with one "
+                   "security state: Vireo's boot log refuses it otherwise)\n");
+        }
         if (package_path != nullptr) {
             print_layout(specs[i], layout);
         } else {

@@ -144,7 +144,7 @@ void raise_rtc()
     const uint64_t first = spi_hits;
     for (int tries = 0; tries < 3 && spi_hits == first; tries++) {
         write32(kRtc + kRtcMr, read32(kRtc + kRtcDr));
-        wait_for([&] { return spi_hits != first; }, 50);
+        wait_for([&] { return spi_hits != first; }, 500);
     }
 }
 
@@ -200,13 +200,13 @@ extern "C" void guest_main(uint64_t, uint64_t dtb)
 
     for (uint64_t i = 0; i < 5; i++) {
         arm_timer(frequency() / 1000);
-        wait_for([&] { return timer_hits[0] == i + 1; }, 100);
+        wait_for([&] { return timer_hits[0] == i + 1; }, 1000);
     }
     test("direct-timer-interrupts", timer_hits[0] == 5);
     send_sgi(kSgiTo1, 1u << 1);
-    test("direct-sgi-to-vcpu-1", wait_for([] { return sgi_hits[1][kSgiTo1] == 1; }, 100));
+    test("direct-sgi-to-vcpu-1", wait_for([] { return sgi_hits[1][kSgiTo1] == 1; }, 1000));
     command = 1;
-    test("direct-sgi-from-vcpu-1", wait_for([] { return sgi_hits[0][kSgiTo0] == 1; }, 100));
+    test("direct-sgi-from-vcpu-1", wait_for([] { return sgi_hits[0][kSgiTo0] == 1; }, 1000));
     raise_rtc();
     test("direct-passthrough-spi", spi_hits == 1);
 
@@ -229,12 +229,13 @@ extern "C" void guest_main(uint64_t, uint64_t dtb)
         asm volatile("msr icc_sgi1r_el1, %0\n\tisb" ::"r"(uint64_t{kSgiFlood} << 24 | 0xffff));
         asm volatile("msr icc_sgi1r_el1, %0\n\tisb" ::"r"(1ull << 40 | uint64_t{kSgiFlood} << 24));
     }
-    wait_for([] { return false; }, 20);
+    // (However slowly the host runs the other vCPU: up to a second.)
+    wait_for([] { return sgi_hits[0][kSgiFlood] >= 1 && sgi_hits[1][kSgiFlood] >= 1; }, 1000);
     test("direct-sgi-flood-reaches-its-own-vcpus",
          sgi_hits[0][kSgiFlood] >= 1 && sgi_hits[1][kSgiFlood] >= 1 && stray == kSpurious);
     // Still working after all that.
     arm_timer(frequency() / 1000);
-    test("direct-timer-after-the-attempts", wait_for([] { return timer_hits[0] == 6; }, 100));
+    test("direct-timer-after-the-attempts", wait_for([] { return timer_hits[0] == 6; }, 1000));
     raise_rtc();
     test("direct-spi-after-the-attempts", spi_hits == 2);
 
