@@ -209,6 +209,7 @@ extern "C" void guest_main(uint64_t, uint64_t dtb)
     test("direct-sgi-from-vcpu-1", wait_for([] { return sgi_hits[0][kSgiTo0] == 1; }, 1000));
     raise_rtc();
     test("direct-passthrough-spi", spi_hits == 1);
+    test("direct-cpu-suspend-returns", call(kPsciCpuSuspend, 0, 0, 0) == 0);
 
     // Not its own: none of these may ever reach it, nor anything else.
     try_others_interrupts();

@@ -221,6 +221,12 @@ Outcome wait_for_interrupt(Vcpu& vcpu)
     if (vcpu.vgic == nullptr) {
         return Outcome::YieldIfOthers;
     }
+    // A direct vCPU's interrupts are the hardware's, which the virtual GIC
+    // does not see: its PSCI CPU_SUSPEND returns at once (a wake-up DEN
+    // 0022 allows), and its WFI never traps.
+    if (vcpu.direct) [[unlikely]] {
+        return Outcome::Continue;
+    }
     if (vcpu.ptimer.armed()) {
         ptimer::update(vcpu); // its deadline may have passed since the last look
     }
