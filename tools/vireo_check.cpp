@@ -421,6 +421,7 @@ int main(int argc, char** argv)
                 places[place_count++] = {m.channel->name, m.member->ipa, m.channel->size, m.member->doorbell};
             }
             ok = vm_check::vcpus_fit(c, machine.gic_version, why, sizeof why) &&
+                 vm_check::direct_clear(c, built.data(), built.size(), machine.gic_version, why, sizeof why) &&
                  vm_check::passthrough_clear(c, board, built.data(), built.size(), spi_free, why, sizeof why) &&
                  pci_clear(c, board, functions, why, sizeof why) &&
                  vm_check::emulated_clear(c, places, place_count, why, sizeof why);

@@ -179,6 +179,54 @@ bool vcpus_fit(const VmConfig& config, unsigned gic_version, char* why, size_t s
     return true;
 }
 
+void direct_cpu_owned(const VmConfig& config, uint32_t vcpu, uint32_t cpu, const char* owner, char* why, size_t size)
+{
+    format(why, size, "vm %s: vcpu %u is pinned to cpu %u, which direct vm %s has to itself", config.name, vcpu, cpu,
+           owner);
+}
+
+void direct_cpu_busy(const VmConfig& config, uint32_t vcpu, uint32_t cpu, char* why, size_t size)
+{
+    format(why, size,
+           "vm %s: takes its interrupts directly, but cpu %u (its vcpu %u's) already runs another VM's vCPU: "
+           "expected CPUs no other VM has",
+           config.name, cpu, vcpu);
+}
+
+void direct_unusable(const VmConfig& config, const char* reason, char* why, size_t size)
+{
+    format(why, size, "vm %s: cannot take its interrupts directly: %s", config.name, reason);
+}
+
+bool direct_clear(const VmConfig& config, const VmConfig* const* built, size_t built_count, unsigned gic_version,
+                  char* why, size_t size)
+{
+    for (uint32_t i = 0; config.pinned && i < config.vcpus; i++) {
+        const auto cpu = static_cast<uint32_t>(config.pcpu[i]);
+        for (size_t b = 0; b < built_count; b++) {
+            const VmConfig& other = *built[b];
+            for (uint32_t j = 0; other.pinned && j < other.vcpus; j++) {
+                if (static_cast<uint32_t>(other.pcpu[j]) != cpu) {
+                    continue;
+                }
+                if (other.direct) {
+                    direct_cpu_owned(config, i, cpu, other.name, why, size);
+                    return false;
+                }
+                if (config.direct) {
+                    direct_cpu_busy(config, i, cpu, why, size);
+                    return false;
+                }
+            }
+        }
+    }
+    if (config.direct && gic_version != 3) {
+        direct_unusable(config, kDirectNeedsGicv3, why, size);
+        return false;
+    }
+    return true;
+}
+
 bool emulated_clear(const VmConfig& config, const ChannelPlace* channels, size_t channel_count, char* why, size_t size)
 {
     for (size_t i = 0; i < channel_count; i++) {

@@ -52,4 +52,24 @@ void identity_refused(const char* file, const char* vm, uint64_t base, uint64_t 
 /// Whether `config`'s vCPUs fit a virtual GIC of `gic_version`.
 bool vcpus_fit(const VmConfig& config, unsigned gic_version, char* why, size_t size);
 
+/// Direct interrupts (kernel/devices/gic/direct.hpp): why a host cannot
+/// give them.
+constexpr const char* kDirectNeedsGicv3 = "the host's GIC is not a GICv3: on GICv2 the guest would own GICC_CTLR "
+                                          "and with it every interrupt of its CPUs, Vireo's too";
+constexpr const char* kDirectNeedsGroup0 = "the GICv3 has two security states (GICD_CTLR.DS is 0): Group 0 is the "
+                                           "secure world's, and Vireo would keep no interrupt on the VM's CPUs that "
+                                           "the guest could not take";
+/// The refusals when a VM is built, as Vireo gives them: `config`'s vCPU
+/// `vcpu` pinned to `cpu`, which direct VM `owner` has; direct `config`'s
+/// vCPU `vcpu` on `cpu`, which another VM's vCPU has; direct `config` on a
+/// host that cannot (`reason`, one of the two above).
+void direct_cpu_owned(const VmConfig& config, uint32_t vcpu, uint32_t cpu, const char* owner, char* why, size_t size);
+void direct_cpu_busy(const VmConfig& config, uint32_t vcpu, uint32_t cpu, char* why, size_t size);
+void direct_unusable(const VmConfig& config, const char* reason, char* why, size_t size);
+/// Those checks against the VMs built before it, by their `cpus` (VMs
+/// without: not known here) and the host's GIC version (vireo-check;
+/// whether a GICv3 has one security state is known only at boot).
+bool direct_clear(const VmConfig& config, const VmConfig* const* built, size_t built_count, unsigned gic_version,
+                  char* why, size_t size);
+
 } // namespace vm_check

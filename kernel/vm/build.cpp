@@ -232,20 +232,20 @@ bool check_machine(const VmConfig& config, size_t cpu_count, unsigned ipa_bits)
             return false;
         }
         if (const char* owner = __atomic_load_n(&vireo_cpus[cpu].direct_vm, __ATOMIC_RELAXED)) {
-            log_error("vm %s: vcpu %u is pinned to cpu %u, which direct vm %s has to itself", config.name, i, cpu,
-                      owner);
+            vm_check::direct_cpu_owned(config, i, cpu, owner, message, sizeof message);
+            log_error("%s", message);
             return false;
         }
         if (config.direct && __atomic_load_n(&vireo_cpus[cpu].vcpus, __ATOMIC_RELAXED) != 0) {
-            log_error("vm %s: takes its interrupts directly, but cpu %u (its vcpu %u's) already runs another VM's "
-                      "vCPU: expected CPUs no other VM has",
-                      config.name, cpu, i);
+            vm_check::direct_cpu_busy(config, i, cpu, message, sizeof message);
+            log_error("%s", message);
             return false;
         }
     }
     if (config.direct) {
         if (const char* why = direct::unusable_why()) {
-            log_error("vm %s: cannot take its interrupts directly: %s", config.name, why);
+            vm_check::direct_unusable(config, why, message, sizeof message);
+            log_error("%s", message);
             return false;
         }
     }

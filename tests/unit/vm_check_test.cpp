@@ -2,6 +2,7 @@
 // passthrough_check.hpp, network_config.hpp): the same input, the same message.
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <string>
 
 #include "kernel/loader/network_config.hpp"
@@ -139,6 +140,37 @@ TEST(VmCheck, VcpusAGicv2VmCanHave)
     EXPECT_TRUE(vm_check::vcpus_fit(vm.config, 3, why, sizeof why));
     EXPECT_FALSE(vm_check::vcpus_fit(vm.config, 2, why, sizeof why));
     EXPECT_STREQ(why, "vm a: 9 vCPUs, expected 1 to 8 (a virtual GICv2 addresses at most 8)");
+}
+
+TEST(VmCheck, DirectVmsKeepTheirCpusToThemselves)
+{
+    const auto pin = [](Vm& vm, std::initializer_list<int16_t> cpus) {
+        vm.config.pinned = true;
+        vm.config.vcpus = 0;
+        for (int16_t cpu : cpus) {
+            vm.config.pcpu[vm.config.vcpus++] = cpu;
+        }
+    };
+    Vm plain("plain", 0x40000000, 0x1000000), late("late", 0x40000000, 0x1000000);
+    Vm owner("owner", 0x40000000, 0x1000000), thief("thief", 0x40000000, 0x1000000);
+    pin(plain, {1});
+    pin(late, {2, 1});
+    late.config.direct = true;
+    pin(owner, {2});
+    owner.config.direct = true;
+    pin(thief, {3, 2});
+    char why[vm_check::kMessageSize] = "";
+    const VmConfig* built[] = {&plain.config, &owner.config};
+    EXPECT_FALSE(vm_check::direct_clear(late.config, built, 1, 3, why, sizeof why));
+    EXPECT_STREQ(why, "vm late: takes its interrupts directly, but cpu 1 (its vcpu 1's) already runs another VM's "
+                      "vCPU: expected CPUs no other VM has");
+    EXPECT_TRUE(vm_check::direct_clear(owner.config, built, 1, 3, why, sizeof why));
+    EXPECT_FALSE(vm_check::direct_clear(thief.config, built, 2, 3, why, sizeof why));
+    EXPECT_STREQ(why, "vm thief: vcpu 1 is pinned to cpu 2, which direct vm owner has to itself");
+    EXPECT_FALSE(vm_check::direct_clear(owner.config, built, 1, 2, why, sizeof why));
+    EXPECT_STREQ(
+        why, (std::string("vm owner: cannot take its interrupts directly: ") + vm_check::kDirectNeedsGicv3).c_str());
+    EXPECT_TRUE(vm_check::direct_clear(plain.config, built, 0, 2, why, sizeof why)) << "not direct: any GIC";
 }
 
 TEST(VmCheck, GuestDtbDescriptionHasTheVmsNetworksAndFlash)

@@ -4,6 +4,7 @@
 #include "kernel/cpu/percpu.hpp"
 #include "kernel/devices/gic/vgic.hpp"
 #include "kernel/devices/vm_host.hpp"
+#include "kernel/loader/passthrough_check.hpp"
 #include "platform/gic.hpp"
 #include "vcpu/vcpu.hpp"
 
@@ -95,14 +96,9 @@ void quiet_private(uint64_t frame)
 const char* unusable_why()
 {
     if (gic::version() != 3) {
-        return "the host's GIC is not a GICv3: on GICv2 the guest would own GICC_CTLR and with it every interrupt "
-               "of its CPUs, Vireo's too";
+        return vm_check::kDirectNeedsGicv3;
     }
-    if (!gic::group0_usable()) {
-        return "the GICv3 has two security states (GICD_CTLR.DS is 0): Group 0 is the secure world's, and Vireo "
-               "would keep no interrupt on the VM's CPUs that the guest could not take";
-    }
-    return nullptr;
+    return gic::group0_usable() ? nullptr : vm_check::kDirectNeedsGroup0;
 }
 
 bool needs_enter(const Vcpu& v) { return this_cpu()->direct != &v || v.vgic->cpu[v.index].restarted; }
