@@ -130,8 +130,9 @@ void list()
             m.blocks_2m, m.blocks_1g, mapped != 0 ? in_blocks * 100 / mapped : 0, mapped >> 20);
         for (uint32_t n = 0; n < vm.vcpu_count; n++) {
             const Vcpu& v = vm.vcpus[n];
-            console::print("  vcpu %u: cpu %u, %s\n", n, v.pcpu,
-                           state_name(__atomic_load_n(&v.state, __ATOMIC_ACQUIRE)));
+            console::print("  vcpu %u: cpu %u, %s%s\n", n, v.pcpu,
+                           state_name(__atomic_load_n(&v.state, __ATOMIC_ACQUIRE)),
+                           v.direct ? ", takes its interrupts directly" : "");
         }
     }
 }
