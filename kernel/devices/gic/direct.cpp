@@ -185,7 +185,7 @@ void after_write(Vgic& g, bool redist, uint32_t target, uint64_t offset, unsigne
 uint32_t state_read(const Vgic& g, bool redist, uint32_t target, uint32_t word, bool active, uint32_t value)
 {
     const uint32_t own = own_bits(g, redist, word);
-    if (own == 0) {
+    if (own == 0 || (redist && target >= g.vcpu_count)) {
         return value;
     }
     const uint64_t frame = redist ? private_frame(g.vcpus[target]) : spi_frame();
