@@ -11,8 +11,9 @@
 //   0: it masks everything it can (PSTATE, PMR, Group 1 enable, the binary
 //      point) inside an interrupt handler it never ends, on both vCPUs, and
 //      spins: Vireo must still stop it (the monitor's stop);
-//   1: it resets the VM (PSCI SYSTEM_RESET) at its first boot, and after
-//      the reset powers it off (SYSTEM_OFF).
+//   1: it turns vCPU 1 off (its SPI, routed to vCPU 0, must still arrive),
+//      resets the VM (PSCI SYSTEM_RESET) at its first boot, and after the
+//      reset powers it off (SYSTEM_OFF).
 // With "role=1" it is instead the neighbour: an ordinary VM whose virtual
 // timer ticks through the emulated GIC, printing every 25th tick; with
 // "role=2" a VM that only waits.
@@ -36,7 +37,7 @@ volatile uint64_t sgi_hits[2][16];
 volatile uint64_t spi_hits;
 volatile uint32_t stray = kSpurious;
 volatile uint64_t secondary_up;
-volatile uint64_t command; // vCPU 1: 1 = send SGI kSgiTo0, 2 = mask everything and spin
+volatile uint64_t command; // vCPU 1: 1 = send SGI kSgiTo0, 2 = mask everything and spin, 3 = CPU_OFF
 volatile uint64_t spin_in_handler;
 
 /// Waits up to `ms` milliseconds of counter time for `done`.
@@ -111,6 +112,8 @@ extern "C" void guest_secondary(uint64_t, uint64_t)
         if (command == 1) {
             command = 0;
             send_sgi(kSgiTo0, 1u << 0);
+        } else if (command == 3) {
+            guest_cpu_off();
         } else if (command == 2) {
             spin_in_handler = 1;
             arm_timer(frequency() / 1000);
@@ -241,6 +244,13 @@ extern "C" void guest_main(uint64_t, uint64_t dtb)
     test("direct-spi-after-the-attempts", spi_hits == 2);
 
     if (ending == 1) {
+        // vCPU 1 off (PSCI CPU_OFF): its CPU is Vireo's again, and the
+        // SPI routed to vCPU 0 still arrives.
+        command = 3;
+        test("direct-vcpu-1-off", wait_for([] { return call(kPsciAffinityInfo, 1, 0) == 1; }, 1000));
+        wait_for([] { return false; }, 100); // (its CPU hands it back after AFFINITY_INFO says off)
+        raise_rtc();
+        test("direct-spi-after-vcpu-1-off", spi_hits == 3);
         if (first_boot()) {
             print("direct: SYSTEM_RESET\n");
             call(kPsciSystemReset);

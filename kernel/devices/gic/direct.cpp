@@ -141,9 +141,15 @@ void leave(Vcpu& v)
             gic::set_priority(frame, intid, gic::own_priority());
         }
     }
-    // The VM's SPIs stay off until it runs again and enables them.
+    // The SPIs routed to this vCPU stay off until it runs again (its VM's
+    // other vCPUs, if still running, keep theirs).
     Vgic& g = *v.vgic;
-    for_each_spi(g, [](uint32_t intid) { gic::write_bit(spi_frame(), gic::Bit::ClearEnable, intid); });
+    for_each_spi(g, [&](uint32_t intid) {
+        const uint16_t targets = g.dist.targets(intid);
+        if (targets == 0 || static_cast<uint32_t>(__builtin_ctz(targets)) == v.index) {
+            gic::write_bit(spi_frame(), gic::Bit::ClearEnable, intid);
+        }
+    });
     gic::set_groups(frame, 0, ~0u);
     gic::write_bit(frame, gic::Bit::SetEnable, kVtimer); // Vireo's again (irq::init_cpu)
     gic::cpu_direct(false);
