@@ -106,9 +106,10 @@ uint64_t sgi_value(uint64_t mpidr, uint32_t sgi)
            ((mpidr >> 8) & 0xff) << 16 | (1ull << (mpidr & 0xf));
 }
 
-uint64_t my_sgi_frame()
+/// The SGI frame of the CPU with affinity `mpidr`, as init_cpu() found it
+/// (0 if it has not run there).
+uint64_t sgi_frame_of(uint64_t mpidr)
 {
-    const uint64_t mpidr = arch::read_mpidr() & kMpidrAffinityMask;
     for (unsigned i = 0; i < VIREO_MAX_CPUS; i++) {
         if (sgi_frame[i] != 0 && sgi_frame_mpidr[i] == mpidr) {
             return sgi_frame[i];
@@ -116,6 +117,8 @@ uint64_t my_sgi_frame()
     }
     return 0;
 }
+
+uint64_t my_sgi_frame() { return sgi_frame_of(arch::read_mpidr() & kMpidrAffinityMask); }
 
 } // namespace
 
@@ -286,8 +289,7 @@ uint64_t frame_of(uint32_t intid, uint64_t mpidr)
     if (intid >= 32) {
         return state.dist;
     }
-    const uint64_t rd = state.version == 3 ? find_redist(mpidr) : 0;
-    return rd != 0 ? rd + kGicrSgiBase : 0;
+    return state.version == 3 ? sgi_frame_of(mpidr) : 0;
 }
 
 void write_bit(uint64_t frame, Bit reg, uint32_t intid)
@@ -462,28 +464,16 @@ void write_apr(unsigned group, unsigned n, uint32_t value)
 
 } // namespace v3
 
+// SGIs and PPIs: GICv3 in this CPU's redistributor, GICv2 in GICD (banked per CPU).
 void enable_local(uint32_t intid)
 {
-    if (state.version == 3) {
-        const uint64_t sgi = my_sgi_frame();
-        if (sgi != 0) {
-            wr32(sgi + kGicdIsenabler, 1u << intid);
-        }
-        return;
-    }
-    wr32(state.dist + kGicdIsenabler, 1u << intid); // banked per CPU for INTIDs 0-31
+    write_bit(state.version == 3 ? my_sgi_frame() : state.dist, Bit::SetEnable, intid);
 }
 
 void set_active(uint32_t intid, bool active)
 {
-    constexpr uint64_t kIsactiver = 0x300;
-    constexpr uint64_t kIcactiver = 0x380;
-    const uint64_t reg = (active ? kIsactiver : kIcactiver) + 4 * (intid / 32);
-    // SGIs and PPIs: GICv3 in this CPU's redistributor, GICv2 in GICD (banked per CPU).
-    const uint64_t base = state.version == 3 && intid < 32 ? my_sgi_frame() : state.dist;
-    if (base != 0 && intid < 1020) {
-        wr32(base + reg, 1u << (intid % 32));
-    }
+    write_bit(state.version == 3 && intid < 32 ? my_sgi_frame() : state.dist,
+              active ? Bit::SetActive : Bit::ClearActive, intid);
 }
 
 void enable_spi(uint32_t intid, uint64_t mpidr, bool edge)

@@ -71,7 +71,8 @@ enum class Bit : uint16_t {
     ClearActive = 0x380,
 };
 /// The frame holding `intid`'s state for the CPU with affinity `mpidr`:
-/// its redistributor's SGI frame for INTIDs below 32, else GICD. 0 if none.
+/// its redistributor's SGI frame for INTIDs below 32 (GICv3, as the CPU
+/// found it at start-up), else GICD. 0 if none.
 uint64_t frame_of(uint32_t intid, uint64_t mpidr);
 void write_bit(uint64_t frame, Bit reg, uint32_t intid);
 /// Register word `word` of `reg` (interrupts 32 * word to 32 * word + 31).
