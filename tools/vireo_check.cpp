@@ -380,6 +380,17 @@ int main(int argc, char** argv)
         printf("error: %s\n", error.message);
         return 1;
     }
+    uint64_t own_colours = 0;
+    if (!vm_config::own_colours(config.data(), file_name.c_str(), limits, own_colours, error)) {
+        printf("error: %s\n", error.message);
+        return 1;
+    }
+    if (own_colours != 0) {
+        char set[160];
+        printf("vireo: its own allocations (VM and vCPU state, stage-2 tables) from cache colours %s (how many "
+               "colours there are is the board's last-level cache's: Vireo's boot log says)\n",
+               colours::describe(own_colours, set, sizeof set));
+    }
     // Channels (each VM's are checked with it, as Vireo builds it).
     std::vector<ChannelConfig> channels(channel_config::kMaxChannels + 1);
     const size_t channel_count =

@@ -5,6 +5,7 @@
 #include "kernel/cpu/percpu.hpp"
 #include "kernel/mem/colours.hpp"
 #include "kernel/mem/memory.hpp"
+#include "kernel/mem/objects.hpp"
 #include "kernel/vm/channels.hpp"
 #include "kernel/vm/pci.hpp"
 #include "platform/cpu.hpp"
@@ -203,10 +204,56 @@ void stop_top()
 
 bool top_running() { return top_on; }
 
+namespace {
+
+/// Vireo's own pages behind the VMs (their records, vCPUs, RAM state and
+/// stage-2 tables), each checked against `vireo-colours` when it has some.
+void own_colours(uint32_t count)
+{
+    const uint64_t allowed = memory::own_colours();
+    uint64_t pages = 0, wrong = 0, first_wrong = 0;
+    auto check = [&](uint64_t pa) {
+        pages++;
+        if (allowed != 0 && !(allowed >> colours::of(pa, count) & 1) && wrong++ == 0) {
+            first_wrong = pa;
+        }
+    };
+    auto check_objects = [&](const void* objects, uint64_t bytes) {
+        const auto va = reinterpret_cast<uint64_t>(objects);
+        for (uint64_t offset = 0; objects != nullptr && offset < bytes; offset += colours::kPage) {
+            check(memory::own_phys(reinterpret_cast<const void*>(va + offset)));
+        }
+    };
+    for (size_t i = 0; i < vms::count(); i++) {
+        const Vm& vm = *vms::at(i);
+        check_objects(&vm, memory::object_bytes<Vm>(1));
+        check_objects(vm.vcpus, memory::object_bytes<Vcpu>(vm.vcpu_count));
+        check_objects(vm.ram_ready, memory::object_bytes<uint64_t>(Vm::ram_state_words(vm.ram_size)));
+        vm.stage2_table().for_each_table_page(check);
+    }
+    if (allowed == 0) {
+        console::print("vireo: not coloured: %lu pages of VM state and stage-2 tables, of any colour\n", pages);
+        return;
+    }
+    char set[160];
+    colours::describe(allowed, set, sizeof set);
+    if (wrong == 0) {
+        console::print("vireo: colours %s: %lu pages of VM state and stage-2 tables, every one of its colours\n", set,
+                       pages);
+    } else {
+        console::print("vireo: colours %s: %lu pages of VM state and stage-2 tables, %lu of other colours (the first: "
+                       "PA 0x%lx, colour %u)\n",
+                       set, pages, wrong, first_wrong, colours::of(first_wrong, count));
+    }
+}
+
+} // namespace
+
 void colours()
 {
     const uint32_t count = memory::page_colours();
     console::print("page colours of the last-level cache: %u\n", count);
+    own_colours(count);
     for (size_t i = 0; i < vms::count(); i++) {
         const Vm& vm = *vms::at(i);
         // Each page of its RAM that stage 2 maps, wherever it is mapped

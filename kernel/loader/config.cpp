@@ -23,7 +23,8 @@ constexpr const char* const kVmProperties[] = {"vcpus",          "cpus",
                                                "unconfined-dma", "colours",
                                                "interrupts"};
 // (child nodes: passthrough, regions)
-constexpr const char* const kRootProperties[] = {"compatible", "model", "#address-cells", "#size-cells"};
+constexpr const char* const kRootProperties[] = {"compatible", "model", "#address-cells", "#size-cells",
+                                                 "vireo-colours"};
 
 /// The value of the `count` hexadecimal digits at `text`; -1 if any is not one.
 int hex_digits(const char* text, int count)
@@ -82,6 +83,26 @@ void set_error(VmConfig& vm, const char* file, const char* node, const char* fmt
 }
 
 uint32_t cell(const void* value, size_t index) { return fdt32_ld(static_cast<const fdt32_t*>(value) + index); }
+
+/// The colour set of a `colours` or `vireo-colours` value of `length`
+/// bytes into `set`: kColoursOk, kColoursBadLength, or the first colour the
+/// machine's `page_colours` do not have.
+constexpr int64_t kColoursOk = -1;
+constexpr int64_t kColoursBadLength = -2;
+int64_t colour_cells(const void* value, int length, uint32_t page_colours, uint64_t& set)
+{
+    if (length <= 0 || length % 4 != 0) {
+        return kColoursBadLength;
+    }
+    for (int i = 0; i < length / 4; i++) {
+        const uint32_t colour = cell(value, static_cast<size_t>(i));
+        if (colour >= page_colours) {
+            return colour;
+        }
+        set |= uint64_t{1} << colour;
+    }
+    return kColoursOk;
+}
 
 uint64_t cells64(const void* value, size_t index)
 {
@@ -411,19 +432,16 @@ private:
         if (value == nullptr) {
             return true;
         }
-        if (length == 0 || length % 4 != 0) {
+        const int64_t bad = colour_cells(value, length, limits_.page_colours, vm_.colours);
+        if (bad == kColoursBadLength) {
             return fail("property 'colours' has %d bytes: expected one or more cells, each a page colour, e.g. "
                         "colours = <0 1 2 3>;",
                         length);
         }
-        for (int i = 0; i < length / 4; i++) {
-            const uint32_t colour = cell(value, static_cast<uint32_t>(i));
-            if (colour >= limits_.page_colours) {
-                return fail("property 'colours' names colour %u: expected 0 to %u (this machine's last-level cache "
-                            "gives %u page colours)",
-                            colour, limits_.page_colours - 1, limits_.page_colours);
-            }
-            vm_.colours |= uint64_t{1} << colour;
+        if (bad != kColoursOk) {
+            return fail("property 'colours' names colour %ld: expected 0 to %u (this machine's last-level cache "
+                        "gives %u page colours)",
+                        bad, limits_.page_colours - 1, limits_.page_colours);
         }
         if (vm_.identity_mapped) {
             return fail("property 'colours' with 'identity-mapped': a coloured VM's RAM is pages of its colours "
@@ -987,8 +1005,8 @@ bool check_blob(const void* blob, size_t blob_size, const char* file, LoadError&
         }
         if (!is_one_of(name, kRootProperties)) {
             return fail(error,
-                        "%s: /: property '%s' is not known: expected compatible or model; each VM is a child "
-                        "node of /",
+                        "%s: /: property '%s' is not known: expected compatible, model or vireo-colours; each VM "
+                        "is a child node of /",
                         file, name);
         }
     }
@@ -1086,5 +1104,30 @@ bool vm_config::parse(const void* blob, size_t blob_size, const char* file_name,
         VmNode(blob, node, file_name, limits, vm, room).parse();
     }
     check_together(out, count, file_name, limits);
+    return true;
+}
+
+bool vm_config::own_colours(const void* blob, const char* file_name, const ConfigLimits& limits, uint64_t& set,
+                            LoadError& error)
+{
+    set = 0;
+    int length = 0;
+    const void* value = fdt_getprop(blob, 0, "vireo-colours", &length);
+    if (value == nullptr) {
+        return true;
+    }
+    const int64_t bad = colour_cells(value, length, limits.page_colours, set);
+    if (bad == kColoursBadLength) {
+        return fail(error,
+                    "%s: /: property 'vireo-colours' has %d bytes: expected one or more cells, each a page colour "
+                    "for Vireo's own memory, e.g. vireo-colours = <15>;",
+                    file_name, length);
+    }
+    if (bad != kColoursOk) {
+        return fail(error,
+                    "%s: /: property 'vireo-colours' names colour %ld: expected 0 to %u (this machine's last-level "
+                    "cache gives %u page colours)",
+                    file_name, bad, limits.page_colours - 1, limits.page_colours);
+    }
     return true;
 }

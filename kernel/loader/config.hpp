@@ -185,4 +185,10 @@ bool dma_refused(const VmConfig& vm, const PassthroughDevice& p, char* out, size
 bool parse(const void* blob, size_t blob_size, const char* file_name, const ConfigLimits& limits, VmConfig* out,
            size_t max, PassthroughDevice* devices, size_t device_room, size_t& count, LoadError& error);
 
+/// The configuration's `vireo-colours` at / (docs/config.md, "Cache
+/// colouring"): the page colours of Vireo's own allocations into `set`, 0
+/// when it names none. False with `error` when it is malformed or names a
+/// colour this machine does not have. For a blob parse() accepted.
+bool own_colours(const void* blob, const char* file_name, const ConfigLimits& limits, uint64_t& set, LoadError& error);
+
 } // namespace vm_config

@@ -138,6 +138,20 @@ const El2MmuConfig& config() { return mmu_config; }
 
 namespace {
 uint64_t window_next = kIdentityEnd;
+constexpr uint64_t kWindowAlign = 2ull << 20;
+
+// Window runs given back, for window_reserve() to take first (VMs built
+// again after a failed start, Vireo's own coloured objects): first fit,
+// the unused tail kept. When the list is full a run is lost, not reused.
+struct WindowRun {
+    uint64_t va;
+    uint64_t size;
+};
+constexpr size_t kFreeRuns = 32;
+WindowRun free_runs[kFreeRuns] = {};
+size_t free_run_count = 0;
+
+uint64_t window_rounded(uint64_t size) { return (size + kWindowAlign - 1) & ~(kWindowAlign - 1); }
 
 PageTable window_table()
 {
@@ -147,14 +161,41 @@ PageTable window_table()
 
 uint64_t window_reserve(uint64_t size)
 {
-    constexpr uint64_t kAlign = 2ull << 20;
-    const uint64_t rounded = (size + kAlign - 1) & ~(kAlign - 1);
-    if (size == 0 || rounded > kWindowEnd - window_next) {
+    const uint64_t rounded = window_rounded(size);
+    if (size == 0 || rounded < size) {
+        return 0;
+    }
+    for (size_t i = 0; i < free_run_count; i++) {
+        WindowRun& run = free_runs[i];
+        if (run.size >= rounded) {
+            const uint64_t va = run.va;
+            run.va += rounded;
+            run.size -= rounded;
+            if (run.size == 0) {
+                run = free_runs[--free_run_count];
+            }
+            return va;
+        }
+    }
+    if (rounded > kWindowEnd - window_next) {
         return 0;
     }
     const uint64_t va = window_next;
     window_next += rounded;
     return va;
+}
+
+void window_release(uint64_t va, uint64_t size)
+{
+    if (size != 0 && free_run_count < kFreeRuns) {
+        free_runs[free_run_count++] = {va, window_rounded(size)};
+    }
+}
+
+uint64_t window_phys(uint64_t va)
+{
+    uint64_t pa = 0;
+    return window_table().lookup(va, &pa) == MemType::Normal ? pa : 0;
 }
 
 bool window_map(uint64_t va, uint64_t pa, uint64_t size)

@@ -47,9 +47,13 @@ const El2MmuConfig& config();
 constexpr uint64_t kIdentityEnd = 0x70'0000'0000; // 448 GiB
 constexpr uint64_t kWindowEnd = 1ull << 39;
 
-/// `size` bytes (whole pages) of window, 2 MiB aligned, never given back;
-/// 0 when the window is used up.
+/// `size` bytes (whole pages) of window, 2 MiB aligned; 0 when the window
+/// is used up.
 uint64_t window_reserve(uint64_t size);
+/// Gives back window_reserve(size)'s `va` (unmapped first).
+void window_release(uint64_t va, uint64_t size);
+/// The physical address window address `va` maps to; 0 if none.
+uint64_t window_phys(uint64_t va);
 /// Maps window [va, va + size) to physical [pa, pa + size) as Normal
 /// memory. Its tables come from memory::stage2_tables(). False when they
 /// run out. Only ever fills entries that were invalid: no TLB holds them.

@@ -1,5 +1,7 @@
 #include "kernel/mem/memory.hpp"
 
+#include "kernel/mem/colour_pool.hpp"
+#include "kernel/mem/colours.hpp"
 #include "kernel/mem/el2_map.hpp"
 
 #include <string.h>
@@ -16,22 +18,65 @@ namespace memory {
 namespace {
 
 constinit PhysAllocator allocator;
+// Vireo's own pages when the configuration colours them (set_own_colours).
+constinit ColourPool own_pool;
+
+/// `pages` pages aligned to `align_pages` for Vireo itself: of its colours
+/// when it has some, else from anywhere. 0 when there is no memory, or
+/// when its colours hold no such run (then `uncolourable` is set).
+uint64_t own_run(size_t pages, size_t align_pages, bool* uncolourable = nullptr)
+{
+    if (!own_pool.active()) {
+        return allocator.alloc(pages * PhysAllocator::kPage, align_pages * PhysAllocator::kPage);
+    }
+    if (!own_pool.fits(pages, align_pages)) {
+        if (uncolourable != nullptr) {
+            *uncolourable = true;
+        }
+        return 0;
+    }
+    return own_pool.alloc(allocator, pages, align_pages);
+}
+
+void free_run(uint64_t pa, size_t pages)
+{
+    if (own_pool.owns(pa)) {
+        own_pool.free(allocator, pa, pages);
+    } else {
+        allocator.free(pa, pages * PhysAllocator::kPage);
+    }
+}
 
 class PhysTables final : public TableAllocator {
 public:
     uint64_t* alloc(size_t pages) override
     {
-        const uint64_t bytes = pages * PhysAllocator::kPage;
-        const uint64_t pa = allocator.alloc(bytes, bytes);
+        bool uncolourable = false;
+        uint64_t pa = own_run(pages, pages, &uncolourable);
+        if (uncolourable) {
+            // A stage-2 root of two concatenated tables needs two colours
+            // 2k and 2k + 1: without them it is of any colour, and said once.
+            if (!told_uncolourable) {
+                char set[160];
+                log_warn("memory: Vireo's colours %s hold no %lu consecutive pages aligned to their size: tables of "
+                         "%lu pages (stage-2 roots) are of any colour",
+                         colours::describe(own_pool.set(), set, sizeof set), pages, pages);
+                told_uncolourable = true;
+            }
+            pa = allocator.alloc(pages * PhysAllocator::kPage, pages * PhysAllocator::kPage);
+        }
         if (pa == 0) {
             return nullptr;
         }
         auto* table = reinterpret_cast<uint64_t*>(pa);
-        memset(table, 0, bytes);
+        memset(table, 0, pages * PhysAllocator::kPage);
         return table;
     }
     uint64_t phys(const uint64_t* table) const override { return reinterpret_cast<uint64_t>(table); }
     uint64_t* virt(uint64_t phys) const override { return reinterpret_cast<uint64_t*>(phys); }
+
+private:
+    bool told_uncolourable = false;
 };
 
 constinit PhysTables tables;
@@ -151,5 +196,58 @@ uint32_t colours_of_cache = 1;
 
 void set_page_colours(uint32_t colours) { colours_of_cache = colours != 0 ? colours : 1; }
 uint32_t page_colours() { return colours_of_cache; }
+
+void set_own_colours(uint64_t set) { own_pool.init(set, colours_of_cache); }
+uint64_t own_colours() { return own_pool.set(); }
+
+void* alloc_objects(uint64_t bytes)
+{
+    const size_t pages = bytes / PhysAllocator::kPage;
+    if (const uint64_t pa = own_run(pages, 1)) {
+        return reinterpret_cast<void*>(pa); // RAM is identity-mapped at EL2
+    }
+    if (!own_pool.active() || own_pool.fits(pages, 1)) {
+        return nullptr; // out of memory
+    }
+    // More pages than Vireo's colours give consecutively: single pages of
+    // its colours, made one run in the window.
+    const uint64_t va = el2_map::window_reserve(bytes);
+    if (va == 0) {
+        return nullptr;
+    }
+    for (size_t i = 0; i < pages; i++) {
+        const uint64_t pa = own_pool.alloc(allocator, 1, 1);
+        if (pa == 0 || !el2_map::window_map(va + i * PhysAllocator::kPage, pa, PhysAllocator::kPage)) {
+            if (pa != 0) {
+                own_pool.free(allocator, pa, 1);
+            }
+            free_objects(reinterpret_cast<void*>(va), bytes); // the pages mapped so far
+            return nullptr;
+        }
+    }
+    return reinterpret_cast<void*>(va);
+}
+
+void free_objects(void* objects, uint64_t bytes)
+{
+    const auto va = reinterpret_cast<uint64_t>(objects);
+    if (va < el2_map::kIdentityEnd) {
+        free_run(va, bytes / PhysAllocator::kPage);
+        return;
+    }
+    for (uint64_t offset = 0; offset < bytes; offset += PhysAllocator::kPage) {
+        if (const uint64_t pa = el2_map::window_phys(va + offset)) {
+            free_run(pa, 1);
+        }
+    }
+    el2_map::window_unmap(va, bytes);
+    el2_map::window_release(va, bytes);
+}
+
+uint64_t own_phys(const void* objects)
+{
+    const auto va = reinterpret_cast<uint64_t>(objects);
+    return va < el2_map::kIdentityEnd ? va : el2_map::window_phys(va);
+}
 
 } // namespace memory

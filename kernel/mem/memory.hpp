@@ -38,4 +38,18 @@ TableAllocator& stage2_tables();
 void set_page_colours(uint32_t colours);
 uint32_t page_colours();
 
+/// The colours Vireo's own allocations (objects and tables made from now
+/// on) are taken from, the configuration's `vireo-colours`; 0: any.
+void set_own_colours(uint64_t set);
+uint64_t own_colours();
+
+/// `bytes` (whole pages) for Vireo's objects (make<T>): identity-mapped,
+/// or with own colours that hold no run so long, pages of those colours
+/// made one run in the window. nullptr when memory has run out.
+void* alloc_objects(uint64_t bytes);
+void free_objects(void* objects, uint64_t bytes);
+/// The physical address of an object alloc_objects() made (its first
+/// byte; for the monitor's colour check).
+uint64_t own_phys(const void* objects);
+
 } // namespace memory

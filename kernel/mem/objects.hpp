@@ -1,7 +1,8 @@
 // Objects Vireo makes at run time (VMs, their vCPUs, the records of a VM
 // configuration) live in pages of the physical allocator, so how many there
 // can be depends on the machine's RAM, not on tables in the image. They are
-// made while VMs are built, never on an exit path.
+// made while VMs are built, never on an exit path. With `vireo-colours`
+// their pages are of those colours (memory::alloc_objects).
 #pragma once
 
 #include <stddef.h>
@@ -30,11 +31,10 @@ template <typename T> T* make(size_t count = 1)
         return nullptr;
     }
     const uint64_t bytes = object_bytes<T>(count);
-    const uint64_t pa = phys().alloc(bytes, PhysAllocator::kPage);
-    if (pa == 0) {
+    void* where = alloc_objects(bytes);
+    if (where == nullptr) {
         return nullptr;
     }
-    void* where = reinterpret_cast<void*>(pa); // RAM is identity-mapped at EL2
     bulk::zero(where, bytes);
     T* objects = static_cast<T*>(where);
     for (size_t i = 0; i < count; i++) {
@@ -52,7 +52,7 @@ template <typename T> void unmake(T* objects, size_t count = 1)
     for (size_t i = 0; i < count; i++) {
         objects[i].~T();
     }
-    phys().free(reinterpret_cast<uint64_t>(objects), object_bytes<T>(count));
+    free_objects(objects, object_bytes<T>(count));
 }
 
 } // namespace memory

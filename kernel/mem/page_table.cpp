@@ -1,7 +1,6 @@
 #include "kernel/mem/page_table.hpp"
 
 namespace {
-constexpr uint64_t kEntries = 512;
 constexpr uint64_t block_size(unsigned level) { return 1ull << level_shift(level); }
 } // namespace
 

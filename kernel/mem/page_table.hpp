@@ -116,7 +116,30 @@ public:
 
     uint64_t leaf_attributes(MemType type) const;
 
+    /// Calls visit(pa) with the physical address of each page of its
+    /// tables the walker can reach: the root's pages, then the tables below.
+    template <typename Visit> void for_each_table_page(Visit&& visit) const
+    {
+        for (size_t i = 0; i < root_pages(); i++) {
+            visit(root_phys() + i * kPageSize);
+        }
+        visit_below(root_, root_pages() * kEntries, kFirstLevel, visit);
+    }
+
 private:
+    static constexpr size_t kEntries = kPageSize / sizeof(uint64_t);
+    template <typename Visit>
+    void visit_below(const uint64_t* table, size_t entries, unsigned level, Visit& visit) const
+    {
+        for (size_t i = 0; level < 3 && i < entries; i++) {
+            if ((table[i] & (pte::kValid | pte::kTable)) == (pte::kValid | pte::kTable)) {
+                const uint64_t pa = table[i] & pte::kAddrMask;
+                visit(pa);
+                visit_below(alloc_.virt(pa), kEntries, level + 1, visit);
+            }
+        }
+    }
+
     bool map_level(uint64_t* table, unsigned level, uint64_t va, uint64_t pa, uint64_t size, MemType type);
     uint64_t* next_table(uint64_t* entry, unsigned level);
     /// The entry the walk for `va` ends at: a leaf, an invalid entry, or the

@@ -63,6 +63,7 @@ void release(Vm* vm)
     }
     if (vm->ram_va != nullptr && vm->coloured()) {
         el2_map::window_unmap(reinterpret_cast<uint64_t>(vm->ram_va), config.ram_size);
+        el2_map::window_release(reinterpret_cast<uint64_t>(vm->ram_va), config.ram_size);
     }
     if (vm->ram_pa != 0) {
         memory::phys().free(vm->ram_pa, vm->ram_run);
@@ -113,12 +114,19 @@ bool place_coloured(Vm& vm, const VmConfig& config)
         }
         if (!el2_map::window_map(va + offset, first, length)) {
             el2_map::window_unmap(va, offset);
+            el2_map::window_release(va, config.ram_size);
             log_error("vm %s: no memory left for the tables of Vireo's window", config.name);
             return false;
         }
         offset += length;
     }
     vm.ram_va = reinterpret_cast<uint8_t*>(va);
+    if ((memory::own_colours() & vm.colours) != 0) {
+        char shared[160];
+        log_warn("vm %s shares colours %s with Vireo's own memory (vireo-colours): Vireo's work can evict its lines "
+                 "from the last-level cache",
+                 config.name, colours::describe(memory::own_colours() & vm.colours, shared, sizeof shared));
+    }
     for (size_t i = 0; vms::at(i) != nullptr; i++) {
         const Vm& other = *vms::at(i);
         if ((other.colours & vm.colours) != 0) {

@@ -8,6 +8,7 @@
 #include "kernel/loader/package.hpp"
 #include "kernel/loader/passthrough_check.hpp"
 #include "kernel/loader/vm_check.hpp"
+#include "kernel/mem/colours.hpp"
 #include "kernel/mem/memory.hpp"
 #include "kernel/mem/objects.hpp"
 #include "kernel/vm/channels.hpp"
@@ -119,6 +120,18 @@ Specs load(const Platform& platform, size_t cpu_count, const void* host_dtb)
                           error)) {
         log_error("%s", error.message);
         return {};
+    }
+    uint64_t own = 0;
+    if (!vm_config::own_colours(config.data, file_name, limits, own, error)) {
+        log_error("%s", error.message);
+        return {};
+    }
+    if (own != 0) {
+        // From here on: the VMs' objects and tables, not the records above.
+        char set[160];
+        memory::set_own_colours(own);
+        log_info("memory: Vireo's own allocations from colours %s of %u", colours::describe(own, set, sizeof set),
+                 memory::page_colours());
     }
     size_t good = 0;
     for (size_t i = 0; i < count; i++) {

@@ -15,8 +15,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     }
     const vm_config::Room misaligned = vm_config::room(data + 1 + (reinterpret_cast<uintptr_t>(data) % 2 == 0), 16);
     FUZZ_CHECK(misaligned.vms == 0); // refused, never read
-    // The first two bytes choose the machine; the rest is the blob.
-    const ConfigLimits limits{1u + data[0] % 16, (uint64_t{data[1]} + 1) << 26};
+    // The first two bytes choose the machine (CPUs and page colours, RAM);
+    // the rest is the blob.
+    const ConfigLimits limits{1u + data[0] % 16, (uint64_t{data[1]} + 1) << 26, 1u << (data[0] / 16 % 7)};
     // The blob where Vireo finds it, 8-byte aligned (a package entry is 4 KiB-aligned).
     std::vector<uint64_t> aligned((size - 2 + 7) / 8 + 1);
     std::memcpy(aligned.data(), data + 2, size - 2);
@@ -33,6 +34,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         return 0;
     }
     FUZZ_CHECK(count == room.vms && count > 0);
+    uint64_t own = 0;
+    if (vm_config::own_colours(blob, "fuzz.dts", limits, own, error)) {
+        FUZZ_CHECK(limits.page_colours == 64 || own >> limits.page_colours == 0);
+    } else {
+        FUZZ_CHECK(own == 0 || error.message[0] != '\0');
+    }
     uint64_t total = 0;
     size_t consoles = 0;
     const auto inside = [&](const void* p) {
@@ -54,8 +61,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         FUZZ_CHECK(vm.ram_base < vm_config::kIpaLimit && vm.ram_size <= vm_config::kIpaLimit - vm.ram_base);
         FUZZ_CHECK(vm.ram_base + vm.ram_size <= vm_config::kDeviceWindowBase ||
                    vm.ram_base >= vm_config::kDeviceWindowEnd);
-        FUZZ_CHECK(vm.kernel != nullptr && inside(vm.kernel));
-        FUZZ_CHECK(strlen(vm.kernel) >= 1 && strlen(vm.kernel) <= 47);
+        // A kernel, or firmware entered in one of its executable regions.
+        FUZZ_CHECK(vm.kernel != nullptr ? inside(vm.kernel) && strlen(vm.kernel) >= 1 && strlen(vm.kernel) <= 47
+                                        : vm.entry_in_region);
         FUZZ_CHECK(vm.bootargs == nullptr || (inside(vm.bootargs) && strlen(vm.bootargs) <= vm_config::kMaxBootargs));
         for (size_t r = 0; r < vm.smc_forward_count; r++) {
             FUZZ_CHECK(vm.smc_range(r).first <= vm.smc_range(r).last);
@@ -63,7 +71,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         for (size_t p = 0; p < vm.passthrough_count; p++) {
             const PassthroughDevice& d = vm.passthrough[p];
             FUZZ_CHECK(&d >= devices.data() && &d < devices.data() + room.devices);
-            FUZZ_CHECK(d.size != 0 && d.base % 4 == 0 && d.size % 4 == 0 && d.base + d.size <= vm_config::kIpaLimit);
+            // A device named by its host DTB path gets its registers when
+            // the path is resolved against the host's DTB, after parse().
+            FUZZ_CHECK(d.path != nullptr ? inside(d.path)
+                                         : d.size != 0 && d.base % 4 == 0 && d.size % 4 == 0 &&
+                                               d.base + d.size <= vm_config::kIpaLimit);
             for (size_t n = 0; n < d.intids.count; n++) {
                 FUZZ_CHECK(d.intids[n] >= 32 && d.intids[n] <= 1019);
             }

@@ -310,6 +310,31 @@ TEST(VmConfig, ColoursAreAMaskOfTheCachesPageColours)
                  "one run at its guest-physical address; expected one of the two");
 }
 
+TEST(VmConfig, VireosOwnColoursAreAMaskAtTheRoot)
+{
+    ConfigLimits sixteen = kMachine;
+    sixteen.page_colours = 16;
+    const auto own = [&](const char* fixture, uint64_t& set, LoadError& error) {
+        const Parsed r = parse_config(fixture, sixteen);
+        EXPECT_TRUE(r.ok) << r.error.message;
+        const std::string file = std::string("tests/dts/") + fixture + ".dts";
+        return vm_config::own_colours(r.dtb.data(), file.c_str(), sixteen, set, error);
+    };
+    uint64_t set = 1;
+    LoadError error;
+    EXPECT_TRUE(own("config_colours", set, error)) << error.message;
+    EXPECT_EQ(set, 0xc000u);
+    EXPECT_TRUE(own("config_linux", set, error)) << error.message;
+    EXPECT_EQ(set, 0u) << "none named: any colour";
+    EXPECT_FALSE(own("config_own_colours_beyond", set, error));
+    EXPECT_STREQ(error.message, "tests/dts/config_own_colours_beyond.dts: /: property 'vireo-colours' names colour "
+                                "16: expected 0 to 15 (this machine's last-level cache gives 16 page colours)");
+    EXPECT_FALSE(own("config_own_colours_empty", set, error));
+    EXPECT_STREQ(error.message,
+                 "tests/dts/config_own_colours_empty.dts: /: property 'vireo-colours' has 0 bytes: expected one or "
+                 "more cells, each a page colour for Vireo's own memory, e.g. vireo-colours = <15>;");
+}
+
 TEST(VmConfig, DirectInterruptsNeedCpusOfTheirOwn)
 {
     const Parsed r = parse_config("config_direct");
@@ -570,7 +595,7 @@ TEST(VmConfig, RejectsAVmPropertyAtTheRoot)
     const Parsed r = parse_config("config_root_property");
     EXPECT_FALSE(r.ok);
     EXPECT_STREQ(r.error.message, "tests/dts/config_root_property.dts: /: property 'vcpus' is not known: expected "
-                                  "compatible or model; each VM is a child node of /");
+                                  "compatible, model or vireo-colours; each VM is a child node of /");
 }
 
 TEST(VmConfig, RejectsTwoVmsOfTheSameName)
