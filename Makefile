@@ -301,7 +301,7 @@ compile_commands.json: $(OBJS)
 # --- host unit tests ------------------------------------------------------
 
 HOST_CXX ?= g++
-UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/fdt_pci.cpp platform/early_fdt.cpp platform/uart.cpp platform/psci.cpp \
+UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/fdt_pci.cpp platform/early_fdt.cpp platform/boot_place.cpp platform/uart.cpp platform/psci.cpp \
 	vcpu/exit.cpp vcpu/inject.cpp vcpu/debug_rules.cpp kernel/mem/copy.cpp kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp kernel/mem/colour_pool.cpp \
 	kernel/devices/calls/psci_vm.cpp kernel/devices/mmio/mmio_bus.cpp kernel/devices/mmio/test_device.cpp kernel/devices/mmio/forwarded.cpp kernel/devices/channel/doorbell.cpp \
 	kernel/devices/virtio/virtqueue.cpp kernel/devices/virtio/virtio_net.cpp kernel/devices/virtio/net_switch.cpp kernel/devices/virtio/frame_pump.cpp kernel/devices/virtio/net_offload.cpp \
@@ -363,7 +363,7 @@ fuzz_srcs_calls := kernel/devices/calls/calls.cpp kernel/devices/calls/psci_vm.c
 fuzz_srcs_config := kernel/loader/config.cpp kernel/loader/channel_config.cpp
 fuzz_srcs_package := kernel/loader/package.cpp
 fuzz_srcs_image := kernel/loader/image.cpp
-fuzz_srcs_early_fdt := platform/early_fdt.cpp platform/fdt_platform.cpp platform/fdt_pci.cpp
+fuzz_srcs_early_fdt := platform/early_fdt.cpp platform/boot_place.cpp platform/fdt_platform.cpp platform/fdt_pci.cpp
 fuzz_srcs_guest_fdt := kernel/loader/guest_fdt.cpp
 fuzz_srcs_host_device := kernel/loader/host_device.cpp
 fuzz_srcs_virtio_net := kernel/devices/virtio/virtqueue.cpp kernel/devices/virtio/virtio_net.cpp \

@@ -43,6 +43,53 @@ primary_entry:
 primary_at_el2:
 	bl	el2_cpu_init
 	bl	clear_bss
+	adr_l	x1, __stacks_start
+	add	sp, x1, #VIREO_STACK_SLOT
+	/*
+	 * To the top of RAM (kernel/base/boot_move.cpp): the DTB and the boot
+	 * package are copied there by boot_move, which returns the image's new
+	 * base; the image is copied here, relocated for that base and entered
+	 * there. x22: the base it was loaded at; x23: the DTB as handed over.
+	 */
+	adr_l	x22, _start
+	mov	x23, x19
+	sub	sp, sp, #32
+	mov	x0, x19
+	mov	x1, x22
+	adr_l	x2, _end
+	sub	x2, x2, x22		/* the effective size: BSS and stacks too */
+	mov	x3, x21
+	mov	x4, sp			/* struct BootMoved */
+	bl	boot_move
+	ldr	x19, [sp]		/* the DTB, wherever it is now */
+	mov	x25, x0
+	cmp	x25, x22
+	b.eq	primary_moved		/* nothing moved */
+	/* [_start, _edata): code, read-only data, relocations and data. */
+	adr_l	x2, _edata
+	mov	x0, x22
+	mov	x1, x25
+1:	ldp	x3, x4, [x0], #16
+	stp	x3, x4, [x1], #16
+	cmp	x0, x2
+	b.lo	1b
+	mov	x0, x25
+	bl	apply_relocations	/* its entries (read here) are the copy's */
+	dsb	sy			/* the copy is in memory (caches are off) */
+	ic	iallu			/* no stale instructions for its addresses */
+	dsb	sy
+	isb
+	adr_l	x0, primary_moved
+	sub	x0, x0, x22
+	add	x0, x0, x25
+	br	x0
+
+/* In the image's final place (moved or not); x19-x23 as above, [sp] BootMoved. */
+primary_moved:
+	ldr	x24, [sp, #8]		/* BootMoved.package_from */
+	ldr	x25, [sp, #16]		/* BootMoved.why */
+	bl	el2_cpu_init		/* VBAR_EL2: this copy's vectors */
+	bl	clear_bss
 	adr_l	x0, vireo_cpus		/* CPU 0's per-CPU area */
 	msr	tpidr_el2, x0
 	adr_l	x1, __stacks_start
@@ -52,6 +99,10 @@ primary_at_el2:
 	mov	x0, x19
 	mov	x1, x20
 	mov	x2, x21			/* the EL Vireo was entered at */
+	mov	x3, x22			/* where it was loaded */
+	mov	x4, x23			/* the DTB as handed over */
+	mov	x5, x24			/* where the boot package was, if it moved */
+	mov	x6, x25			/* why nothing moved, if so */
 	bl	primary_main		/* never returns */
 	b	halt
 

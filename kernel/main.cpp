@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/base/boot_move.hpp"
 #include "kernel/base/early.hpp"
 #include "kernel/base/selftest.hpp"
 #include "kernel/console/console.hpp"
@@ -121,7 +122,29 @@ void apply_bootargs(const Platform& p)
 
 } // namespace
 
-extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, uint64_t entry_el)
+namespace {
+
+/// Where boot/start.S put Vireo, its DTB and the boot package (docs/boot.md,
+/// "Where Vireo puts itself").
+void report_move(uint64_t loaded_at, uint64_t loaded_dtb, uint64_t package_from, uint64_t stay_why)
+{
+    const auto text = reinterpret_cast<uint64_t>(_text);
+    if (text == loaded_at) {
+        console::print("boot: Vireo stays where it was loaded: %s\n", boot_stay_reason(stay_why));
+        return;
+    }
+    console::print("boot: moved to the top of RAM, leaving the rest to VMs: image from 0x%lx, DTB from 0x%lx",
+                   loaded_at, loaded_dtb);
+    if (package_from != 0) {
+        console::print(", boot package from 0x%lx", package_from);
+    }
+    console::print("\n");
+}
+
+} // namespace
+
+extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, uint64_t entry_el, uint64_t loaded_at,
+                                          uint64_t loaded_dtb, uint64_t package_from, uint64_t stay_why)
 {
     stack_guard_init(entry_counter ^ arch::counter());
     // Nothing is written before the DTB names the console: on another board
@@ -138,6 +161,9 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     if (entry_el == 3) {
         console::print("entered at EL3 (no firmware): dropped to EL2; SMCs to EL3 answer NOT_SUPPORTED\n");
     }
+    report_move(loaded_at, loaded_dtb, package_from, stay_why);
+    memory::note_loaded({loaded_at, reinterpret_cast<uint64_t>(_end) - reinterpret_cast<uint64_t>(_text)},
+                        {loaded_dtb, dtb_size});
     if (dtb_size == 0) {
         halt(); // no device tree, so no console to say so on (docs/boot.md)
     }

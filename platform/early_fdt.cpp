@@ -279,6 +279,57 @@ public:
 
     Text blob_string(const Prop& p) const { return p.value.until(0); }
 
+    /// Calls visit(child) for each child node of `node`, in order.
+    template <typename Visit> void children(int node, Visit&& visit) const
+    {
+        uint32_t next = 0;
+        if (node < 0 || tag(static_cast<uint32_t>(node), next) != kFdtBeginNode) {
+            return;
+        }
+        int depth = 0;
+        for (uint32_t off = next;; off = next) {
+            switch (tag(off, next)) {
+            case kFdtBeginNode:
+                if (depth++ == 0) {
+                    visit(static_cast<int>(off));
+                }
+                break;
+            case kFdtEndNode:
+                if (depth-- == 0) {
+                    return; // the end of `node`
+                }
+                break;
+            case kFdtProp:
+            case kFdtNop: break;
+            default: return;
+            }
+        }
+    }
+
+    /// The /memreserve/ entry `index` (DT spec 5.3), false past the last.
+    bool memreserve(uint32_t index, Range& out) const
+    {
+        const uint64_t off = uint64_t{header(4)} + uint64_t{index} * 16;
+        if (off % 8 != 0 || off + 16 > total_) {
+            return false;
+        }
+        const auto word_at = [&](uint64_t at) { return be32(*reinterpret_cast<const volatile uint32_t*>(base_ + at)); };
+        out = {uint64_t{word_at(off)} << 32 | word_at(off + 4), uint64_t{word_at(off + 8)} << 32 | word_at(off + 12)};
+        return out.base != 0 || out.size != 0;
+    }
+
+    /// Stores `value` in the cells of `p` (one or two), big-endian.
+    static void store(const Prop& p, uint64_t value)
+    {
+        auto* cells = reinterpret_cast<volatile uint32_t*>(const_cast<uint8_t*>(p.value.p));
+        if (p.value.len == 8) {
+            cells[0] = be32(static_cast<uint32_t>(value >> 32));
+            cells[1] = be32(static_cast<uint32_t>(value));
+        } else {
+            cells[0] = be32(static_cast<uint32_t>(value));
+        }
+    }
+
 private:
     static uint32_t be32(uint32_t v) { return (v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24); }
     uint32_t header(unsigned index) const { return be32(reinterpret_cast<const volatile uint32_t*>(base_)[index]); }
@@ -516,6 +567,102 @@ bool node_reg(const void* fdt, int node, int index, Range& out)
 {
     const Tree tree(fdt);
     return tree.valid() && reg_of(tree, node, index, out);
+}
+
+namespace {
+
+/// linux,initrd-start/end of /chosen: one or two cells each.
+bool chosen_package(const Tree& tree, Prop& start, Prop& end)
+{
+    const int chosen = tree.find_path(cstr("/chosen"));
+    start = tree.prop(chosen, "linux,initrd-start");
+    end = tree.prop(chosen, "linux,initrd-end");
+    const auto cells = [](const Prop& p) { return p.found && (p.value.len == 4 || p.value.len == 8); };
+    return cells(start) && cells(end);
+}
+
+bool is_memory(const Tree& tree, int node)
+{
+    const Prop type = tree.prop(node, "device_type");
+    return type.found && tree.blob_string(type).equals(cstr("memory")) && enabled(tree, node);
+}
+
+void add_reserved(BootMemory& out, Range range)
+{
+    if (range.size == 0) {
+        return;
+    }
+    if (out.reserved_count == BootMemory::kMaxReserved) {
+        out.reserved_overflow = true;
+        return;
+    }
+    out.reserved[out.reserved_count++] = range;
+}
+
+} // namespace
+
+bool boot_memory(const void* fdt, BootMemory& out)
+{
+    out = BootMemory{};
+    const Tree tree(fdt);
+    if (!tree.valid()) {
+        return false;
+    }
+    for (int node = tree.next_node(-1); node >= 0; node = tree.next_node(node)) {
+        Range bank;
+        for (int i = 0; is_memory(tree, node) && reg_of(tree, node, i, bank); i++) {
+            if (bank.size != 0 && out.bank_count < BootMemory::kMaxBanks) {
+                out.banks[out.bank_count++] = bank;
+            }
+        }
+    }
+    tree.children(tree.find_path(cstr("/reserved-memory")), [&](int node) {
+        Range range;
+        for (int i = 0; enabled(tree, node) && reg_of(tree, node, i, range); i++) {
+            add_reserved(out, range);
+        }
+    });
+    Range entry;
+    for (uint32_t i = 0; tree.memreserve(i, entry); i++) {
+        add_reserved(out, entry);
+    }
+    Prop start, end;
+    if (chosen_package(tree, start, end)) {
+        const uint64_t first = tree.cells(start, 0, start.value.len / 4);
+        const uint64_t last = tree.cells(end, 0, end.value.len / 4);
+        out.package = last > first ? Range{first, last - first} : Range{};
+    }
+    return out.bank_count != 0;
+}
+
+bool bootargs_word(const void* fdt, const char* word)
+{
+    const Tree tree(fdt);
+    if (!tree.valid()) {
+        return false;
+    }
+    const Prop bootargs = tree.prop(tree.find_path(cstr("/chosen")), "bootargs");
+    for (Text rest = bootargs.found ? tree.blob_string(bootargs) : Text{}; rest.len > 0;) {
+        if (rest.until(' ', &rest).equals(cstr(word))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool set_package(void* fdt, Range package)
+{
+    const Tree tree(fdt);
+    Prop start, end;
+    if (!tree.valid() || !chosen_package(tree, start, end)) {
+        return false;
+    }
+    if ((start.value.len == 4 && package.end() >> 32 != 0) || (end.value.len == 4 && package.end() >> 32 != 0)) {
+        return false; // the cells cannot hold it
+    }
+    Tree::store(start, package.base);
+    Tree::store(end, package.end());
+    return true;
 }
 
 } // namespace early_fdt

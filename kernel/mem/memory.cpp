@@ -146,9 +146,30 @@ bool in_ram_apart_from_vireo(uint64_t base, uint64_t size, char* why, size_t why
 
 } // namespace
 
+namespace {
+constinit Range loaded_image = {};
+constinit Range loaded_dtb = {};
+} // namespace
+
+void note_loaded(Range image, Range dtb)
+{
+    loaded_image = image;
+    loaded_dtb = dtb;
+}
+
 bool package_placed(char* why, size_t why_size)
 {
-    return in_ram_apart_from_vireo(machine->initrd.base, machine->initrd.size, why, why_size);
+    const Range& package = machine->initrd;
+    if (overlaps(package.base, package.size, loaded_image)) {
+        format(why, why_size, "overlaps Vireo's image [0x%lx, 0x%lx)", loaded_image.base, loaded_image.end());
+        return false;
+    }
+    if (overlaps(package.base, package.size, loaded_dtb)) {
+        format(why, why_size, "overlaps the DTB Vireo was booted with [0x%lx, 0x%lx)", loaded_dtb.base,
+               loaded_dtb.end());
+        return false;
+    }
+    return in_ram_apart_from_vireo(package.base, package.size, why, why_size);
 }
 
 bool claim(const char* name, uint64_t base, uint64_t size, char* why, size_t why_size)

@@ -6,6 +6,7 @@
 
 #include "kernel/mem/page_table.hpp"
 #include "kernel/mem/phys_alloc.hpp"
+#include "platform/platform.hpp"
 
 struct Platform;
 
@@ -23,6 +24,11 @@ PhysAllocator& phys();
 /// there, Vireo's image, the DTB, the boot package, reserved memory,
 /// another VM's identity-mapped RAM, or memory Vireo has taken already.
 bool claim(const char* name, uint64_t base, uint64_t size, char* why, size_t why_size);
+
+/// Where the boot loader put Vireo's image and the DTB before boot/start.S
+/// moved them (docs/boot.md): a package the loader placed over either is
+/// still its mistake.
+void note_loaded(Range image, Range dtb);
 
 /// Whether the boot package (/chosen linux,initrd-start/end) lies in RAM,
 /// clear of Vireo's image and DTB: anything else is the boot loader's

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform/boot_place.hpp"
 #include "platform/early_fdt.hpp"
 #include "platform/platform.hpp"
 
@@ -15,6 +16,52 @@ namespace {
 bool is_spi(uint32_t intid) { return intid >= 32 && intid < 1020; }
 
 /// A bridge Vireo would use is whole; one it would not use left nothing behind.
+bool apart(uint64_t base, uint64_t end, const Range& r) { return r.size == 0 || end <= r.base || r.end() <= base; }
+
+/// What boot/start.S reads before it moves Vireo, and where it would move
+/// it to: inside one bank, clear of reserved memory and of the three as
+/// they are, aligned; a package written into /chosen reads back.
+bool move_consistent(uint8_t* dtb)
+{
+    early_fdt::BootMemory m;
+    if (!early_fdt::boot_memory(dtb, m)) {
+        return true;
+    }
+    if (m.bank_count > early_fdt::BootMemory::kMaxBanks || m.reserved_count > early_fdt::BootMemory::kMaxReserved) {
+        return false;
+    }
+    const boot_place::Inputs in = boot_place::inputs(m, {0x40200000, 0x101000}, {0x48000000, 0x10000}, 0x70'0000'0000);
+    const boot_place::Plan p = boot_place::plan(in);
+    if (p.move) {
+        const uint64_t top = p.image + ((in.image.size + boot_place::kImageAlign - 1) & ~(boot_place::kImageAlign - 1));
+        const uint64_t base = p.package != 0 ? p.package : p.dtb;
+        bool in_a_bank = false;
+        for (size_t i = 0; i < m.bank_count; i++) {
+            in_a_bank |= base >= m.banks[i].base && top <= m.banks[i].end() && base < top;
+        }
+        if (!in_a_bank || top > in.limit || p.image % boot_place::kImageAlign != 0 || p.dtb % 4096 != 0 ||
+            p.package % 4096 != 0 || !apart(base, top, in.image) || !apart(base, top, in.dtb) ||
+            (p.package != 0 && !apart(base, top, in.package))) {
+            return false;
+        }
+        for (size_t i = 0; i < m.reserved_count; i++) {
+            if (!apart(base, top, m.reserved[i])) {
+                return false;
+            }
+        }
+    }
+    const Range moved{0x7f000000, 0x2000};
+    if (early_fdt::set_package(dtb, moved)) {
+        early_fdt::BootMemory again;
+        early_fdt::boot_memory(dtb, again);
+        if (again.package.base != moved.base || again.package.size != moved.size) {
+            return false;
+        }
+    }
+    early_fdt::bootargs_word(dtb, "vireo.stay");
+    return true;
+}
+
 bool bridge_consistent(const Platform& p)
 {
     const PciHostDesc& pci = p.pci;
@@ -69,6 +116,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     if (c.node >= 0) {
         early_fdt::node_reg(dtb, c.node, 0, reg);
     }
+    if (!move_consistent(dtb)) {
+        __builtin_trap();
+    }
+    memcpy(dtb, data, total); // as it was, for platform discovery
     Platform platform;
     PlatformError error;
     if (parse_platform(dtb, platform, error) &&

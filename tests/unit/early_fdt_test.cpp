@@ -299,3 +299,79 @@ TEST(EarlyFdtHostile, APropertyLengthThatWrapsEndsTheWalk)
 }
 
 } // namespace
+
+namespace {
+
+// What boot/start.S reads before it moves Vireo to the top of RAM.
+TEST(EarlyFdtBootMemory, QemuVirtBanksReservedAndPackage)
+{
+    const std::vector<char> dtb = load_dtb("qemu-virt-gicv3");
+    early_fdt::BootMemory m;
+    ASSERT_TRUE(early_fdt::boot_memory(dtb.data(), m));
+    ASSERT_EQ(m.bank_count, 1u);
+    EXPECT_EQ(m.banks[0].base, 0x40000000u);
+    EXPECT_EQ(m.banks[0].size, 0x100000000u);
+    // /reserved-memory's node with a reg (the one with only a size is the
+    // OS's to place), then /memreserve/.
+    ASSERT_EQ(m.reserved_count, 2u);
+    EXPECT_EQ(m.reserved[0].base, 0x7e000000u);
+    EXPECT_EQ(m.reserved[0].size, 0x200000u);
+    EXPECT_EQ(m.reserved[1].base, 0x48000000u);
+    EXPECT_EQ(m.reserved[1].size, 0x100000u);
+    EXPECT_FALSE(m.reserved_overflow);
+    EXPECT_EQ(m.package.base, 0x48100000u);
+    EXPECT_EQ(m.package.end(), 0x4a000000u);
+}
+
+TEST(EarlyFdtBootMemory, BanksOfEveryMemoryNodeAndEntry)
+{
+    const std::vector<char> rk = load_dtb("rk3588");
+    early_fdt::BootMemory m;
+    ASSERT_TRUE(early_fdt::boot_memory(rk.data(), m));
+    ASSERT_EQ(m.bank_count, 2u);
+    EXPECT_EQ(m.banks[0].base, 0x200000u);
+    EXPECT_EQ(m.banks[1].base, 0x100000000u);
+    EXPECT_EQ(m.banks[1].size, 0x100000000u);
+    EXPECT_EQ(m.package.size, 0u) << "no /chosen initrd";
+
+    const std::vector<char> pi = load_dtb("rpi4");
+    ASSERT_TRUE(early_fdt::boot_memory(pi.data(), m));
+    ASSERT_GE(m.bank_count, 1u);
+    EXPECT_EQ(m.banks[0].base, 0u);
+    EXPECT_EQ(m.banks[0].size, 0x3c000000u);
+    ASSERT_GE(m.reserved_count, 1u);
+    EXPECT_EQ(m.reserved[m.reserved_count - 1].base, 0u) << "the spin-table page (/memreserve/)";
+}
+
+TEST(EarlyFdtBootMemory, PackageCellsAreRewrittenInPlace)
+{
+    std::vector<char> two = load_dtb("qemu-virt-gicv3");
+    ASSERT_TRUE(early_fdt::set_package(two.data(), {0x13e000000, 0x1f00000}));
+    early_fdt::BootMemory m;
+    ASSERT_TRUE(early_fdt::boot_memory(two.data(), m));
+    EXPECT_EQ(m.package.base, 0x13e000000u);
+    EXPECT_EQ(m.package.end(), 0x13ff00000u);
+
+    // One cell each (as some loaders write them) cannot name an address above 4 GiB.
+    std::vector<char> one = make_dtb([](void* fdt) {
+        ASSERT_EQ(fdt_begin_node(fdt, "memory@40000000"), 0);
+        prop_strings(fdt, "device_type", "memory");
+        prop_cells(fdt, "reg", {0, 0x40000000, 0, 0x40000000});
+        ASSERT_EQ(fdt_end_node(fdt), 0);
+        ASSERT_EQ(fdt_begin_node(fdt, "chosen"), 0);
+        prop_cells(fdt, "linux,initrd-start", {0x48000000});
+        prop_cells(fdt, "linux,initrd-end", {0x48100000});
+        prop_strings(fdt, "bootargs", "console=ttyAMA0 vireo.stay quiet");
+        ASSERT_EQ(fdt_end_node(fdt), 0);
+    });
+    EXPECT_FALSE(early_fdt::set_package(one.data(), {0x100000000, 0x1000}));
+    ASSERT_TRUE(early_fdt::set_package(one.data(), {0x7f000000, 0x100000}));
+    ASSERT_TRUE(early_fdt::boot_memory(one.data(), m));
+    EXPECT_EQ(m.package.base, 0x7f000000u);
+    EXPECT_EQ(m.package.size, 0x100000u);
+    EXPECT_TRUE(early_fdt::bootargs_word(one.data(), "vireo.stay"));
+    EXPECT_FALSE(early_fdt::bootargs_word(one.data(), "vireo.sta"));
+    EXPECT_FALSE(early_fdt::bootargs_word(two.data(), "vireo.stay"));
+}
+
+} // namespace
