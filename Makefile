@@ -174,6 +174,19 @@ $(ROOTFS): guests/linux/rcS guests/linux/inittab scripts/mkrootfs $(DEPS)/busybo
 	$(call quiet,MKE2FS,$@)scripts/mkrootfs $@
 $(DISK): | $(ROOTFS)
 	cp --sparse=always $(ROOTFS) $@
+# A distribution's disk (guests/configs/distro.dts, scripts/mkdistrodisk):
+# GPT, GRUB on its EFI system partition, Debian's kernel and the initramfs
+# on its ext4 root. DISTRO_DISK_BUILT is remade when its inputs change (the
+# system tests boot copies of it); `make run` boots DISTRO_DISK, made from
+# it once and then kept, like DISK.
+DISTRO_DISK_BUILT := $(BUILD)/linux/distro-built.img
+DISTRO_DISK ?= $(BUILD)/linux/distro.img
+$(DISTRO_DISK_BUILT): scripts/mkdistrodisk scripts/mkrootfs guests/linux/rcS guests/linux/inittab $(INITRAMFS) \
+		$(DEPS)/grub-arm64.version $(DEPS)/linux.version
+	$(call quiet,MKDISK,$@)scripts/mkdistrodisk $@ $(LINUX_IMAGE) $(INITRAMFS)
+$(DISTRO_DISK): | $(DISTRO_DISK_BUILT)
+	cp --sparse=always $(DISTRO_DISK_BUILT) $@
+all: $(DISTRO_DISK_BUILT)
 # guests/configs/linux-pci.dts's NVMe disk for `make run`: 64 MiB of zeros
 # (sparse), made once and then kept like DISK.
 NVME ?= $(BUILD)/linux/nvme.img
@@ -197,6 +210,10 @@ EDK2_FD := $(DEPS)/edk2/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
 FIRMWARE_PACKAGES := $(BUILD)/packages/guests/configs/uboot.pkg $(BUILD)/packages/guests/configs/edk2.pkg
 $(FIRMWARE_PACKAGES): PACKAGE_INPUTS += u-boot=$(UBOOT_BIN) edk2=$(EDK2_FD)
 $(FIRMWARE_PACKAGES): $(UBOOT_BIN) $(EDK2_FD)
+# The distribution's disk holds its kernel and initrd: the package only the firmware.
+DISTRO_PACKAGE := $(BUILD)/packages/guests/configs/distro.pkg
+$(DISTRO_PACKAGE): PACKAGE_INPUTS = edk2=$(EDK2_FD)
+$(DISTRO_PACKAGE): $(EDK2_FD)
 # make bench's interrupt latency beside two Linux VMs (scripts/bench-latency).
 LATENCY_PACKAGES := $(BUILD)/packages/tests/configs/bench-latency.pkg \
 	$(BUILD)/packages/tests/configs/bench-latency-direct.pkg
@@ -403,6 +420,7 @@ RUN_PACKAGE = $(BUILD)/packages/$(VM:%.dts=%).pkg
 # 127.0.0.1 reaches the guest's port 80.
 NET_PORT ?= 8080
 QEMU_DEVICES_guests/configs/linux-disk.dts = --disk $(DISK)
+QEMU_DEVICES_guests/configs/distro.dts = --disk $(DISTRO_DISK)
 QEMU_DEVICES_guests/configs/linux-net.dts = --net $(NET_PORT)
 QEMU_DEVICES_guests/configs/two-linux-io.dts = --disk $(DISK) --net $(NET_PORT)
 QEMU_DEVICES_guests/configs/linux-pci.dts = --pci-disk $(DISK) --pci-net $(NET_PORT) --pci-nvme $(NVME)
@@ -411,7 +429,7 @@ QEMU_DEVICES = $(QEMU_DEVICES_$(VM))
 QEMU_RUN = scripts/qemu --gic $(GIC) --cpus $(CPUS) --mem $(MEM) --cpu $(CPU) $(if $(APPEND),--append "$(APPEND)") \
 	--initrd $(RUN_PACKAGE) $(QEMU_DEVICES)
 # The disk images those devices name, made before QEMU starts.
-QEMU_IMAGES = $(filter $(DISK) $(NVME),$(QEMU_DEVICES))
+QEMU_IMAGES = $(filter $(DISK) $(DISTRO_DISK) $(NVME),$(QEMU_DEVICES))
 
 run: all $(RUN_PACKAGE) $(QEMU_IMAGES)
 	$(QEMU_RUN) $(IMAGE).bin
