@@ -214,6 +214,8 @@ $(FIRMWARE_PACKAGES): $(UBOOT_BIN) $(EDK2_FD)
 DISTRO_PACKAGE := $(BUILD)/packages/guests/configs/distro.pkg
 $(DISTRO_PACKAGE): PACKAGE_INPUTS = edk2=$(EDK2_FD)
 $(DISTRO_PACKAGE): $(EDK2_FD)
+$(BUILD)/packages/tests/configs/distro-beside-linux.pkg: PACKAGE_INPUTS += edk2=$(EDK2_FD)
+$(BUILD)/packages/tests/configs/distro-beside-linux.pkg: $(EDK2_FD)
 # make bench's interrupt latency beside two Linux VMs (scripts/bench-latency).
 LATENCY_PACKAGES := $(BUILD)/packages/tests/configs/bench-latency.pkg \
 	$(BUILD)/packages/tests/configs/bench-latency-direct.pkg
