@@ -211,9 +211,10 @@ FIRMWARE_PACKAGES := $(BUILD)/packages/guests/configs/uboot.pkg $(BUILD)/package
 $(FIRMWARE_PACKAGES): PACKAGE_INPUTS += u-boot=$(UBOOT_BIN) edk2=$(EDK2_FD)
 $(FIRMWARE_PACKAGES): $(UBOOT_BIN) $(EDK2_FD)
 # The distribution's disk holds its kernel and initrd: the package only the firmware.
-DISTRO_PACKAGE := $(BUILD)/packages/guests/configs/distro.pkg
-$(DISTRO_PACKAGE): PACKAGE_INPUTS = edk2=$(EDK2_FD)
-$(DISTRO_PACKAGE): $(EDK2_FD)
+$(BUILD)/packages/guests/configs/distro.pkg: PACKAGE_INPUTS = edk2=$(EDK2_FD)
+$(BUILD)/packages/guests/configs/distro.pkg: $(EDK2_FD)
+$(BUILD)/packages/guests/configs/distro-uboot.pkg: PACKAGE_INPUTS = u-boot=$(UBOOT_BIN)
+$(BUILD)/packages/guests/configs/distro-uboot.pkg: $(UBOOT_BIN)
 $(BUILD)/packages/tests/configs/distro-beside-linux.pkg: PACKAGE_INPUTS += edk2=$(EDK2_FD)
 $(BUILD)/packages/tests/configs/distro-beside-linux.pkg: $(EDK2_FD)
 # make bench's interrupt latency beside two Linux VMs (scripts/bench-latency).
@@ -423,6 +424,7 @@ RUN_PACKAGE = $(BUILD)/packages/$(VM:%.dts=%).pkg
 NET_PORT ?= 8080
 QEMU_DEVICES_guests/configs/linux-disk.dts = --disk $(DISK)
 QEMU_DEVICES_guests/configs/distro.dts = --disk $(DISTRO_DISK)
+QEMU_DEVICES_guests/configs/distro-uboot.dts = --disk $(DISTRO_DISK)
 QEMU_DEVICES_guests/configs/linux-net.dts = --net $(NET_PORT)
 QEMU_DEVICES_guests/configs/two-linux-io.dts = --disk $(DISK) --net $(NET_PORT)
 QEMU_DEVICES_guests/configs/linux-pci.dts = --pci-disk $(DISK) --pci-net $(NET_PORT) --pci-nvme $(NVME)
