@@ -159,8 +159,13 @@ BARE_DTS := $(wildcard tests/configs/bare/*.dts)
 PACKAGES := $(CONFIG_DTS:%.dts=$(BUILD)/packages/%.pkg) $(BARE_DTS:%.dts=$(BUILD)/packages/%.pkg)
 PACKAGE_INPUTS = linux=$(LINUX_IMAGE) initramfs=$(INITRAMFS) dtbinfo=$(GUEST_DIR)/dtbinfo.img
 
+# /bin/counter (guests/linux/counter.S): the guest's virtual counter, for make bench.
+GUEST_COUNTER := $(BUILD)/linux/counter
+$(GUEST_COUNTER): guests/linux/counter.S
+	@mkdir -p $(dir $@)
+	$(call quiet,AS,$@)$(CROSS)gcc -nostdlib -static -Wl,--build-id=none -o $@ $<
 $(INITRAMFS): guests/linux/init guests/linux/rcS guests/linux/inittab scripts/mkinitramfs $(DEPS)/busybox.version \
-		$(DEPS)/linux.version
+		$(DEPS)/linux.version $(GUEST_COUNTER)
 	@mkdir -p $(dir $@)
 	$(call quiet,CPIO,$@)scripts/mkinitramfs $@
 
