@@ -141,6 +141,29 @@ void report_move(uint64_t loaded_at, uint64_t loaded_dtb, uint64_t package_from,
     console::print("\n");
 }
 
+/// A loader that reserved the boot package's RAM for the OS (U-Boot's booti
+/// adds a /memreserve/ for the initrd) reserved its old place once it moved
+/// (docs/boot.md): that RAM is free now.
+void drop_old_package_reservation(Platform& p, uint64_t package_from)
+{
+    if (package_from == 0) {
+        return;
+    }
+    const uint64_t end = package_from + p.initrd.size;
+    for (size_t i = 0; i < p.reserved_count; i++) {
+        const Range& r = p.reserved[i];
+        if (r.base == package_from && r.end() >= end && r.end() <= ((end + 4095) & ~uint64_t{4095})) {
+            log_info("boot: [0x%lx, 0x%lx), reserved for the boot package, is free: the package moved", r.base,
+                     r.end());
+            for (size_t j = i; j + 1 < p.reserved_count; j++) {
+                p.reserved[j] = p.reserved[j + 1];
+            }
+            p.reserved_count--;
+            return;
+        }
+    }
+}
+
 } // namespace
 
 extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, uint64_t entry_el, uint64_t loaded_at,
@@ -174,6 +197,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
         halt();
     }
     apply_bootargs(platform);
+    drop_old_package_reservation(platform, package_from);
     el2_map::enable_final(platform);
     if (platform.uart.kind != UartKind::None) {
         console::attach(platform.uart);
