@@ -13,6 +13,7 @@
 #include "kernel/devices/calls/calls.hpp"
 #include "kernel/devices/gic/vgic.hpp"
 #include "kernel/devices/pmu/vpmu.hpp"
+#include "kernel/loader/bytes.hpp"
 #include "kernel/mem/colours.hpp"
 #include "kernel/mem/el2_map.hpp"
 #include "kernel/mem/memory.hpp"
@@ -152,7 +153,7 @@ void drop_old_package_reservation(Platform& p, uint64_t package_from)
     const uint64_t end = package_from + p.initrd.size;
     for (size_t i = 0; i < p.reserved_count; i++) {
         const Range& r = p.reserved[i];
-        if (r.base == package_from && r.end() >= end && r.end() <= ((end + 4095) & ~uint64_t{4095})) {
+        if (r.base == package_from && r.end() >= end && r.end() <= bytes::align_up(end, 4096)) {
             log_info("boot: [0x%lx, 0x%lx), reserved for the boot package, is free: the package moved", r.base,
                      r.end());
             for (size_t j = i; j + 1 < p.reserved_count; j++) {

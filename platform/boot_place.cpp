@@ -1,10 +1,12 @@
 #include "platform/boot_place.hpp"
 
+#include "kernel/loader/bytes.hpp"
+
 namespace boot_place {
 namespace {
 
-uint64_t align_up(uint64_t value, uint64_t align) { return (value + align - 1) & ~(align - 1); }
-uint64_t align_down(uint64_t value, uint64_t align) { return value & ~(align - 1); }
+using bytes::align_down;
+using bytes::align_up;
 
 bool touches(uint64_t base, uint64_t end, const Range& r) { return r.size != 0 && base < r.end() && r.base < end; }
 

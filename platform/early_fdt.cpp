@@ -657,7 +657,7 @@ bool set_package(void* fdt, Range package)
     if (!tree.valid() || !chosen_package(tree, start, end)) {
         return false;
     }
-    if ((start.value.len == 4 && package.end() >> 32 != 0) || (end.value.len == 4 && package.end() >> 32 != 0)) {
+    if ((start.value.len == 4 || end.value.len == 4) && package.end() >> 32 != 0) {
         return false; // the cells cannot hold it
     }
     Tree::store(start, package.base);

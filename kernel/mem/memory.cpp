@@ -125,30 +125,33 @@ PhysAllocator& phys() { return allocator; }
 
 namespace {
 
-/// Whether [base, base + size) lies in one RAM bank, clear of Vireo's image
-/// and of the DTB it was booted with; else `why` says which.
-bool in_ram_apart_from_vireo(uint64_t base, uint64_t size, char* why, size_t why_size)
+constinit Range loaded_image = {};
+constinit Range loaded_dtb = {};
+
+/// Whether [base, base + size) is clear of `image` (Vireo's) and `dtb` (the
+/// one it was booted with); else `why` says which it overlaps.
+bool apart_from(uint64_t base, uint64_t size, const Range& image, const Range& dtb, char* why, size_t why_size)
 {
-    const auto text = reinterpret_cast<uint64_t>(_text);
-    const Range image{text, reinterpret_cast<uint64_t>(_end) - text};
-    if (!vm_check::in_board_ram(*machine, base, size, why, why_size)) {
-        return false;
-    }
     if (overlaps(base, size, image)) {
         format(why, why_size, "overlaps Vireo's image [0x%lx, 0x%lx)", image.base, image.end());
-    } else if (overlaps(base, size, boot_dtb)) {
-        format(why, why_size, "overlaps the DTB Vireo was booted with [0x%lx, 0x%lx)", boot_dtb.base, boot_dtb.end());
+    } else if (overlaps(base, size, dtb)) {
+        format(why, why_size, "overlaps the DTB Vireo was booted with [0x%lx, 0x%lx)", dtb.base, dtb.end());
     } else {
         return true;
     }
     return false;
 }
 
-} // namespace
+/// Whether [base, base + size) lies in one RAM bank, clear of Vireo's image
+/// and of the DTB it was booted with; else `why` says which.
+bool in_ram_apart_from_vireo(uint64_t base, uint64_t size, char* why, size_t why_size)
+{
+    const auto text = reinterpret_cast<uint64_t>(_text);
+    const Range image{text, reinterpret_cast<uint64_t>(_end) - text};
+    return vm_check::in_board_ram(*machine, base, size, why, why_size) &&
+           apart_from(base, size, image, boot_dtb, why, why_size);
+}
 
-namespace {
-constinit Range loaded_image = {};
-constinit Range loaded_dtb = {};
 } // namespace
 
 void note_loaded(Range image, Range dtb)
@@ -159,17 +162,11 @@ void note_loaded(Range image, Range dtb)
 
 bool package_placed(char* why, size_t why_size)
 {
+    // Where the loader put them first: a package it placed over either is
+    // its mistake even though they have moved since.
     const Range& package = machine->initrd;
-    if (overlaps(package.base, package.size, loaded_image)) {
-        format(why, why_size, "overlaps Vireo's image [0x%lx, 0x%lx)", loaded_image.base, loaded_image.end());
-        return false;
-    }
-    if (overlaps(package.base, package.size, loaded_dtb)) {
-        format(why, why_size, "overlaps the DTB Vireo was booted with [0x%lx, 0x%lx)", loaded_dtb.base,
-               loaded_dtb.end());
-        return false;
-    }
-    return in_ram_apart_from_vireo(package.base, package.size, why, why_size);
+    return apart_from(package.base, package.size, loaded_image, loaded_dtb, why, why_size) &&
+           in_ram_apart_from_vireo(package.base, package.size, why, why_size);
 }
 
 bool claim(const char* name, uint64_t base, uint64_t size, char* why, size_t why_size)
@@ -224,11 +221,9 @@ uint64_t own_colours() { return own_pool.set(); }
 void* alloc_objects(uint64_t bytes)
 {
     const size_t pages = bytes / PhysAllocator::kPage;
-    if (const uint64_t pa = own_run(pages, 1)) {
-        return reinterpret_cast<void*>(pa); // RAM is identity-mapped at EL2
-    }
     if (!own_pool.active() || own_pool.fits(pages, 1)) {
-        return nullptr; // out of memory
+        // One run (RAM is identity-mapped at EL2); nullptr when out of memory.
+        return reinterpret_cast<void*>(own_run(pages, 1));
     }
     // More pages than Vireo's colours give consecutively: single pages of
     // its colours, made one run in the window.
