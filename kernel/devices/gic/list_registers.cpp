@@ -21,6 +21,7 @@ namespace {
 // at the hardware access.
 constexpr uint64_t kLrStateMask = 3ull << 62;
 constexpr uint64_t kLrPending = 1ull << 62;
+constexpr uint64_t kLrActive = 2ull << 62;
 constexpr uint64_t kLrHw = 1ull << 61;
 constexpr uint64_t kLrGroup1 = 1ull << 60;
 constexpr unsigned kLrPriorityShift = 48;
@@ -123,15 +124,17 @@ int free_lr(const Vgic::CpuState& cs)
     return -1;
 }
 
-bool in_lr(const Vgic::CpuState& cs, uint32_t irq)
+int lr_of(const Vgic::CpuState& cs, uint32_t irq)
 {
     for (uint32_t n = 0; n < lr_count; n++) {
         if ((cs.used & (1u << n)) && (cs.lr[n] & kLrVirtMask) == irq) {
-            return true;
+            return static_cast<int>(n);
         }
     }
-    return false;
+    return -1;
 }
+
+bool in_lr(const Vgic::CpuState& cs, uint32_t irq) { return lr_of(cs, irq) >= 0; }
 
 void place(Vgic::CpuState& cs, int n, uint64_t value)
 {
@@ -177,6 +180,45 @@ int evict_for(Vgic& g, uint32_t vcpu, int priority)
     return worst;
 }
 
+/// An edge-triggered interrupt raised again while list register `n` (of
+/// `vcpu`, loaded here) holds it active: the guest is in its handler. The
+/// list register becomes pending and active, so the guest takes it again
+/// once it ends the first (IHI 0069 4.1.2: an edge re-pends an active
+/// interrupt); left waiting in the model, it would be seen only at the
+/// vCPU's next exit, which a guest spinning with interrupts unmasked may
+/// never make. LPIs (a virtual LPI is active between its acknowledge and
+/// its end) and GICv3 SGIs (no source to tell apart) qualify; a
+/// hardware-linked interrupt cannot fire again while active, and a level
+/// one stays pending in the distributor while its line is high. Returns
+/// false if the guest has ended it since the last exit: the list register
+/// is free then, and the interrupt a candidate for one.
+bool pend_again(Vgic& g, uint32_t vcpu, uint32_t n, uint32_t irq)
+{
+    const bool lpi = VirtualLpis::is_lpi(irq);
+    if (!lpi && !(irq < 16 && gic_version == 3)) {
+        return true;
+    }
+    Vgic::CpuState& cs = g.cpu[vcpu];
+    const uint64_t lr = hw::read_lr(n);
+    if ((lr & kLrStateMask) == 0) {
+        cs.used &= ~(1u << n);
+        return false;
+    }
+    if ((lr & kLrStateMask) != kLrActive || (lr & kLrHw)) {
+        return true; // still pending: nothing to add
+    }
+    if (lpi) {
+        g.lpis.set_pending(vcpu, irq, false);
+    } else {
+        while (g.dist.take_sgi(vcpu, irq) >= 0) {
+        }
+    }
+    cs.lr[n] = lr | kLrPending;
+    hw::write_lr(n, cs.lr[n]);
+    g.vcpus[vcpu].stats.injected++;
+    return true;
+}
+
 /// Moves pending, enabled interrupts of `vcpu` into list registers, most
 /// urgent (lowest priority value) first, taking back less urgent ones the
 /// guest has not acknowledged yet. What does not fit stays pending: a
@@ -203,9 +245,11 @@ void fill(Vgic& g, uint32_t vcpu)
         uint32_t best = 0;
         int best_priority = 0x100;
         uint32_t candidates = 0;
-        // An interrupt not in a list register yet is a candidate.
+        // An interrupt not in a list register yet is a candidate. One whose
+        // list register holds it taken (active) is pended there again.
         auto consider = [&](uint32_t irq, int priority) {
-            if (!in_lr(cs, irq)) {
+            const int n = lr_of(cs, irq);
+            if (n < 0 || !pend_again(g, vcpu, static_cast<uint32_t>(n), irq)) {
                 candidates++;
                 if (priority < best_priority) {
                     best = irq;
@@ -398,8 +442,9 @@ namespace {
 
 /// LPIs the ITS took away (CLEAR, DISCARD), moved (MOVI, MOVALL) or gave a
 /// new priority or enable (INV, INVALL) while one of `vcpu`'s list
-/// registers (loaded here) held them pending, not yet taken: out of the
-/// list register, and pending where they belong now (nowhere, another
+/// registers (loaded here) held them pending (not yet taken, or taken and
+/// pending again): that pending instance out of the list register, and
+/// pending where it belongs now (nowhere, another
 /// vCPU, or this one again, to be placed as the property table says).
 /// Returns the vCPUs given one (bit n). Under the lock.
 uint32_t recheck_lpis(Vgic& g, uint32_t vcpu)
@@ -410,7 +455,7 @@ uint32_t recheck_lpis(Vgic& g, uint32_t vcpu)
     for (uint32_t n = 0; n < lr_count; n++) {
         const uint64_t lr = (cs.used & (1u << n)) ? hw::read_lr(n) : 0;
         const auto intid = static_cast<uint32_t>(lr & kLrVirtMask);
-        if (!VirtualLpis::is_lpi(intid) || (lr & kLrStateMask) != kLrPending) {
+        if (!VirtualLpis::is_lpi(intid) || !(lr & kLrPending)) {
             continue; // not an LPI, or taken already: the guest's to end
         }
         int to;
@@ -423,9 +468,13 @@ uint32_t recheck_lpis(Vgic& g, uint32_t vcpu)
         } else {
             continue;
         }
-        hw::write_lr(n, 0);
-        cs.lr[n] = 0;
-        cs.used &= ~(1u << n);
+        // Taken and pending again (pend_again()): the guest keeps the
+        // instance it took; the pending one goes.
+        cs.lr[n] = (lr & kLrActive) ? lr & ~kLrPending : 0;
+        hw::write_lr(n, cs.lr[n]);
+        if (cs.lr[n] == 0) {
+            cs.used &= ~(1u << n);
+        }
         if (to >= 0) {
             g.lpis.set_pending(static_cast<uint32_t>(to), intid, true);
             raised |= 1u << to;
