@@ -216,8 +216,9 @@ FIRMWARE_PACKAGES := $(BUILD)/packages/guests/configs/uboot.pkg $(BUILD)/package
 $(FIRMWARE_PACKAGES): PACKAGE_INPUTS += u-boot=$(UBOOT_BIN) edk2=$(EDK2_FD)
 $(FIRMWARE_PACKAGES): $(UBOOT_BIN) $(EDK2_FD)
 # The distribution's disk holds its kernel and initrd: the package only the firmware.
-$(BUILD)/packages/guests/configs/distro.pkg: PACKAGE_INPUTS = edk2=$(EDK2_FD)
-$(BUILD)/packages/guests/configs/distro.pkg: $(EDK2_FD)
+DISTRO_EDK2_PACKAGES := $(BUILD)/packages/guests/configs/distro.pkg $(BUILD)/packages/guests/configs/distro-pci.pkg
+$(DISTRO_EDK2_PACKAGES): PACKAGE_INPUTS = edk2=$(EDK2_FD)
+$(DISTRO_EDK2_PACKAGES): $(EDK2_FD)
 $(BUILD)/packages/guests/configs/distro-uboot.pkg: PACKAGE_INPUTS = u-boot=$(UBOOT_BIN)
 $(BUILD)/packages/guests/configs/distro-uboot.pkg: $(UBOOT_BIN)
 $(BUILD)/packages/tests/configs/distro-beside-linux.pkg: PACKAGE_INPUTS += edk2=$(EDK2_FD)
@@ -430,6 +431,7 @@ NET_PORT ?= 8080
 QEMU_DEVICES_guests/configs/linux-disk.dts = --disk $(DISK)
 QEMU_DEVICES_guests/configs/distro.dts = --disk $(DISTRO_DISK)
 QEMU_DEVICES_guests/configs/distro-uboot.dts = --disk $(DISTRO_DISK)
+QEMU_DEVICES_guests/configs/distro-pci.dts = --pci-disk $(DISTRO_DISK)
 QEMU_DEVICES_guests/configs/linux-net.dts = --net $(NET_PORT)
 QEMU_DEVICES_guests/configs/two-linux-io.dts = --disk $(DISK) --net $(NET_PORT)
 QEMU_DEVICES_guests/configs/linux-pci.dts = --pci-disk $(DISK) --pci-net $(NET_PORT) --pci-nvme $(NVME)

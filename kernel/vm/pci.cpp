@@ -1,5 +1,6 @@
 #include "kernel/vm/pci.hpp"
 
+#include "kernel/loader/bytes.hpp"
 #include "kernel/loader/pci_check.hpp"
 #include "kernel/loader/vm_check.hpp"
 
@@ -29,6 +30,7 @@ constexpr size_t kMaxClaims = 64;
 constinit Claim claims[kMaxClaims] = {};
 constinit pci_host::BarWindow window = {};
 constinit const Vm* msi_frame_owner = nullptr; // the one VM whose functions signal through the GICv2m frame
+constexpr uint64_t kWindowBlock = 2ull << 20;  // the guest's window is made of these (guest_window())
 
 /// Whether the function can send MSIs (an MSI or MSI-X capability).
 bool has_msi(pci_host::EcamFunction& f)
@@ -186,7 +188,128 @@ bool check(const Vm& vm, const Platform& host, Function& f)
     return true;
 }
 
+/// The window the guest's bridge offers (its DTB's `ranges`): the 2 MiB
+/// blocks (or blocks of its largest BAR) around where Vireo placed its
+/// BARs, so that a firmware assigning them afresh finds room for all of
+/// them, and stage 2 holds a table for every block (map()), so that moving
+/// a BAR inside it needs no memory. Inside the host's window, below the
+/// guest's ECAM.
+Range guest_window(const VmPci& pci)
+{
+    uint64_t align = kWindowBlock;
+    for (size_t i = 0; i < pci.count; i++) {
+        for (const PciBar& bar : pci.functions[i].bars) {
+            align = bar.size > align ? bar.size : align;
+        }
+    }
+    const uint64_t host_end = pci.host_window.end() < kEcamIpa ? pci.host_window.end() : kEcamIpa;
+    const uint64_t base = bytes::align_down(pci.bars_start, align);
+    const uint64_t end = bytes::align_up(pci.bars_end > pci.bars_start ? pci.bars_end : pci.bars_start + 1, align);
+    const uint64_t from = base < pci.host_window.base ? pci.host_window.base : base;
+    const uint64_t to = end > host_end ? host_end : end;
+    return {from, to > from ? to - from : 0};
+}
+
+constexpr const char* kOverBar = "over another of its BARs";
+
+/// Where the guest may map `bar` of `f`: nullptr, or why not.
+const char* bar_refusal(const Vm& vm, const Function& f, unsigned bar, uint64_t at, uint64_t size)
+{
+    const VmPci& pci = *vm.pci;
+    if (at % PageTable::kPageSize != 0) {
+        return "not page-aligned";
+    }
+    if (at < pci.fdt.mmio_base || at + size > pci.fdt.mmio_base + pci.fdt.mmio_size || at + size < at) {
+        return "outside its bridge's window";
+    }
+    if (vm.bus.overlaps(at, size)) {
+        return "over one of its devices";
+    }
+    for (size_t i = 0; i < pci.count; i++) {
+        const Function& other = pci.functions[i];
+        for (unsigned j = 0; j < PciConfigSpace::kBars; j++) {
+            const uint64_t there = other.mapped_at[j];
+            const uint64_t other_size = bytes::align_up(other.bars[j].size, PageTable::kPageSize);
+            if ((&other != &f || j != bar) && there != kNotMapped && at < there + other_size && there < at + size) {
+                return kOverBar;
+            }
+        }
+    }
+    // Nothing else of the VM's may be mapped there (a region, say).
+    const PageTable table = vm.stage2_table();
+    const uint64_t own = f.mapped_at[bar];
+    for (uint64_t page = at; page < at + size; page += PageTable::kPageSize) {
+        if ((own == kNotMapped || page < own || page >= own + size) && table.lookup(page) != MemType::Unmapped) {
+            return "over memory mapped for it";
+        }
+    }
+    return nullptr;
+}
+
+/// Maps each BAR of the VM's functions where the guest has put it. A BAR
+/// that moved leaves its old place first (and the TLBs of the VM's CPUs
+/// and devices are invalidated); then every BAR not mapped where it is now
+/// is mapped there to the same host BAR, if that is inside the VM's window
+/// and clear of its other BARs and devices. One that is not stays
+/// unmapped (accesses fault, logged) until the guest moves it where it
+/// can be: a firmware reprogramming BARs one at a time overlaps them for
+/// a moment.
+void follow_bars(Vm& vm)
+{
+    VmPci& pci = *vm.pci;
+    uint32_t moved[VmConfig::kMaxPciFunctions] = {};
+    bool unmapped = false;
+    LockGuard guard(vm.ram_lock);
+    // The tables under the window exist since the VM was built: this
+    // rewrites descriptors, allocating nothing.
+    PageTable table = vm.stage2_table();
+    for (size_t i = 0; i < pci.count; i++) {
+        Function& f = pci.functions[i];
+        moved[i] = f.view.take_moved();
+        for (unsigned b = 0; b < PciConfigSpace::kBars; b++) {
+            if (f.mapped_at[b] != kNotMapped && f.mapped_at[b] != f.view.guest_bar(b)) {
+                table.map(f.mapped_at[b], 0, bytes::align_up(f.bars[b].size, PageTable::kPageSize), MemType::Unmapped);
+                f.mapped_at[b] = kNotMapped;
+                unmapped = true;
+            }
+        }
+    }
+    for (size_t i = 0; i < pci.count; i++) {
+        Function& f = pci.functions[i];
+        for (unsigned b = 0; b < PciConfigSpace::kBars; b++) {
+            const uint64_t at = f.view.guest_bar(b);
+            const uint64_t size = bytes::align_up(f.bars[b].size, PageTable::kPageSize);
+            if (f.bars[b].size == 0 || f.mapped_at[b] != kNotMapped) {
+                continue;
+            }
+            const char* why = bar_refusal(vm, f, b, at, size);
+            if (why == nullptr && table.map(at, f.bars[b].base, size, MemType::Device)) {
+                f.mapped_at[b] = at;
+            } else if (why != nullptr && why != kOverBar && (moved[i] >> b & 1) && vm.should_log_fault()) {
+                log_warn("vm %s: %s BAR %u moved to [0x%lx, +0x%lx), %s: not mapped until moved", vm.name, f.name, b,
+                         at, f.bars[b].size, why);
+            }
+        }
+    }
+    // New entries replace invalid ones, which no TLB holds (D8.16.1); the
+    // old ones must leave every TLB before the range can be used again.
+    asm volatile("dsb ish" ::: "memory");
+    if (unmapped) {
+        vm.flush_stage2_tlbs();
+    }
+}
+
 } // namespace
+
+bool SerialEcam::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value)
+{
+    LockGuard guard(lock_);
+    const bool ok = ecam.write(vcpu, offset, size, value);
+    if (vm != nullptr && vm->pci != nullptr) {
+        follow_bars(*vm);
+    }
+    return ok;
+}
 
 bool claim(Vm& vm, const Platform& host)
 {
@@ -246,8 +369,10 @@ bool claim(Vm& vm, const Platform& host)
     pci.bars_end = window.next;
     pci.fdt.ecam_base = kEcamIpa;
     pci.fdt.ecam_size = kEcamSize;
-    pci.fdt.mmio_base = host.pci.mmio32.base;
-    pci.fdt.mmio_size = host.pci.mmio32.size;
+    pci.host_window = host.pci.mmio32;
+    const Range guest = guest_window(pci);
+    pci.fdt.mmio_base = guest.base;
+    pci.fdt.mmio_size = guest.size;
     return true;
 }
 
@@ -258,21 +383,33 @@ bool map(Vm& vm, PageTable& stage2, uint32_t& irqs)
     }
     const VmConfig& config = *vm.spec->config;
     char message[vm_check::kMessageSize];
-    if (!vm_check::pci_ram_clear(config, {vm.pci->fdt.mmio_base, vm.pci->fdt.mmio_size}, message, sizeof message)) {
+    if (!vm_check::pci_ram_clear(config, vm.pci->host_window, message, sizeof message)) {
         log_error("%s", message);
         return false;
     }
+    // A table under every block of the guest's window, for follow_bar().
+    const uint64_t window_end = vm.pci->fdt.mmio_base + vm.pci->fdt.mmio_size;
+    bool mapped = true;
+    for (uint64_t block = vm.pci->fdt.mmio_base; block < window_end; block += kWindowBlock) {
+        if (stage2.lookup(block) == MemType::Unmapped) { // else something is there: no BAR can go there
+            mapped = mapped && stage2.map(block, 0, PageTable::kPageSize, MemType::Unmapped);
+        }
+    }
     for (size_t i = 0; i < vm.pci->count; i++) {
-        const Function& f = vm.pci->functions[i];
-        for (const PciBar& bar : f.bars) {
-            const uint64_t size = (bar.size + PageTable::kPageSize - 1) & ~(PageTable::kPageSize - 1);
-            if (bar.size != 0 && !stage2.map(bar.base, bar.base, size, MemType::Device)) {
-                log_error("vm %s: out of memory for its stage-2 tables", vm.name);
-                return false;
-            }
+        Function& f = vm.pci->functions[i];
+        for (unsigned b = 0; b < PciConfigSpace::kBars; b++) {
+            const PciBar& bar = f.bars[b];
+            const uint64_t size = bytes::align_up(bar.size, PageTable::kPageSize);
+            mapped = mapped && (bar.size == 0 || stage2.map(bar.base, bar.base, size, MemType::Device));
+            f.mapped_at[b] = bar.size != 0 ? bar.base : kNotMapped;
         }
         irqs = f.intid + 1 > irqs ? f.intid + 1 : irqs;
     }
+    if (!mapped) {
+        log_error("vm %s: out of memory for its stage-2 tables", vm.name);
+        return false;
+    }
+    vm.pci->ecam.vm = &vm;
     if (vm.pci->msi_count != 0) {
         const uint64_t frame = vm.pci->fdt.msi_frame_base;
         if (vm.bus.overlaps(frame, PageTable::kPageSize) ||
@@ -374,7 +511,8 @@ void start(Vm& vm)
             pci_host::program_bars(f.host, f.bars); // a function-level reset cleared them
         }
         // The guest finds it as after power-on: no decoding, no DMA, INTx
-        // enabled (stop() left INTx disabled while nobody owned it).
+        // enabled (stop() left INTx disabled while nobody owned it), BARs
+        // where Vireo placed them.
         f.host.write32(pci_host::kCommand, 0);
         f.view.reset();
         if (f.confined && !dma::attach(f.stream, vm, f.name)) {
@@ -383,6 +521,9 @@ void start(Vm& vm)
         }
     }
     vm.pci->resetting = false;
+    if (vm.pci->ecam.vm != nullptr) { // mapped: BARs the old guest moved go back
+        follow_bars(vm);
+    }
 }
 
 uint64_t stop(Vm& vm)

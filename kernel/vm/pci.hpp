@@ -2,7 +2,9 @@
 // owns which function and interrupt line, where its BARs are, its stream
 // in the SMMU, and the guest's view (a virtual ECAM host bridge of its own,
 // kernel/devices/pci/). The guest sees each function at its host
-// bus:device.function on its bridge's bus 0, BARs at their host addresses.
+// bus:device.function on its bridge's bus 0, BARs first at their host
+// addresses; it may move them within its bridge's window, and its stage 2
+// maps each where it put it.
 #pragma once
 
 #include <stddef.h>
@@ -42,11 +44,10 @@ public:
         LockGuard guard(lock_);
         return ecam.read(vcpu, offset, size, value);
     }
-    bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override
-    {
-        LockGuard guard(lock_);
-        return ecam.write(vcpu, offset, size, value);
-    }
+    Vm* vm = nullptr;
+
+    /// The access, then each BAR the guest moved mapped where it is now.
+    bool write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t value) override;
     const char* name() const override { return ecam.name(); }
     const char* refusal(uint64_t offset, unsigned size, bool write) const override
     {
@@ -57,11 +58,15 @@ private:
     SpinLock lock_;
 };
 
+/// Where a BAR is not mapped (Function::mapped_at).
+constexpr uint64_t kNotMapped = ~uint64_t{0};
+
 struct Function {
     PciFunctionConfig at;
     char name[8] = {}; // "00:02.0"
     pci_host::EcamFunction host;
     PciBar bars[PciConfigSpace::kBars];
+    uint64_t mapped_at[PciConfigSpace::kBars] = {}; // the guest address stage 2 maps each BAR at, or kNotMapped
     PciConfigSpace view;
     dma::Stream stream;
     bool confined = true;    // false: no SMMU fronts it (unconfined-dma)
@@ -87,6 +92,8 @@ struct VmPci {
     // bars_end), given back if the VM is refused (bars_end 0: still placing).
     uint64_t bars_start = 0;
     uint64_t bars_end = 0;
+    // The host bridge's 32-bit window, which the VM's RAM must stay clear of.
+    Range host_window;
 };
 
 /// Checks the VM's pci-functions against the host and other VMs, and

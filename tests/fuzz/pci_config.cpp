@@ -12,7 +12,8 @@
 // PCI Express capability's Device Control never gets Initiate FLR; bytes a
 // guest did not write are written with their current values; hidden
 // registers read 0, absent functions all-ones; the capability list a guest
-// walks ends, holds no hidden capability and agrees with Status.
+// walks ends, holds no hidden capability and agrees with Status; a BAR the
+// guest moves stays aligned to its size, and a reset puts it back.
 #include <cstring>
 
 #include "kernel/devices/pci/config_space.hpp"
@@ -195,6 +196,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         if (kind % 16 == 15) {
             ecam.reset();
             FUZZ_CHECK(!space.bus_master());
+            for (unsigned i = 0; i < PciConfigSpace::kBars; i++) {
+                FUZZ_CHECK(space.guest_bar(i) == bars[i].base); // back where Vireo placed them
+            }
             continue;
         }
         const bool held = kind % 16 != 14;
@@ -216,6 +220,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             function.access = nullptr;
             if (!ok) {
                 ecam.refusal(at, width, true);
+            }
+            for (unsigned i = 0; i < PciConfigSpace::kBars; i++) {
+                // A guest-moved BAR stays aligned to its size (the VM maps it whole there).
+                const uint64_t size = bars[i].size;
+                const bool placed = size != 0 && (size & (size - 1)) == 0 && bars[i].base % size == 0;
+                FUZZ_CHECK(placed ? space.guest_bar(i) % size == 0 : space.guest_bar(i) == bars[i].base);
             }
             continue;
         }

@@ -223,11 +223,54 @@ TEST_F(PciConfig, SizingA32BitBarReadsItsSizeMaskUntilAnyOtherWrite)
 {
     w(0x14, 0xffffffff);
     EXPECT_EQ(r(0x14), 0xfffff000u) << "4 KiB, memory, 32-bit";
-    w(0x14, 0x12345000);
-    EXPECT_EQ(r(0x14), 0x10040000u) << "the address, not what was written";
+    w(0x14, 0x10040000);
+    EXPECT_EQ(r(0x14), 0x10040000u) << "the address written back";
+    EXPECT_EQ(space.take_moved(), 0u) << "sizing moves nothing";
     w(0x14, 0xffffffff);
     w(0x14, 0xff, 1);
     EXPECT_EQ(r(0x14), 0x10040000u) << "a narrow write is no sizing";
+}
+
+TEST_F(PciConfig, TheGuestMovesA32BitBarToASizeAlignedAddress)
+{
+    EXPECT_EQ(space.take_moved(), 0u) << "nothing moved at init";
+    w(0x14, 0x20001234);
+    EXPECT_EQ(r(0x14), 0x20001000u) << "bits below the size read 0";
+    EXPECT_EQ(space.guest_bar(1), 0x20001000u);
+    EXPECT_EQ(space.take_moved(), 1u << 1);
+    EXPECT_EQ(space.take_moved(), 0u) << "taken once";
+    w(0x14, 0x20001000);
+    EXPECT_EQ(space.take_moved(), 0u) << "the same address again";
+    w(0x16, 0x3000, 2);
+    EXPECT_EQ(space.guest_bar(1), 0x30001000u) << "a narrow write changes its bytes";
+    EXPECT_EQ(space.take_moved(), 1u << 1);
+    EXPECT_FALSE(f.written(0x14)) << "the physical BAR stays";
+}
+
+TEST_F(PciConfig, TheGuestMovesA64BitBarOneHalfAtATime)
+{
+    w(0x20, 0x10008000);
+    EXPECT_EQ(space.guest_bar(4), 0x8010008000ull) << "the high half is still the old one";
+    EXPECT_EQ(space.take_moved(), 1u << 4);
+    w(0x24, 0);
+    EXPECT_EQ(space.guest_bar(4), 0x10008000u);
+    EXPECT_EQ(space.take_moved(), 1u << 4) << "the BAR's bit, not the high half's";
+    EXPECT_EQ(r(0x20), 0x1000800cu) << "with its type bits";
+    EXPECT_EQ(r(0x24), 0u);
+    EXPECT_EQ(space.guest_bar(5), 0u) << "the high half is no BAR of its own";
+}
+
+TEST_F(PciConfig, ResetPutsMovedBarsBackWhereVireoPlacedThem)
+{
+    w(0x14, 0x20000000);
+    w(0x24, 0x1);
+    space.take_moved();
+    space.reset();
+    EXPECT_EQ(space.take_moved(), (1u << 1) | (1u << 4));
+    EXPECT_EQ(r(0x14), 0x10040000u);
+    EXPECT_EQ(space.guest_bar(4), kBar4);
+    space.reset();
+    EXPECT_EQ(space.take_moved(), 0u) << "nothing to put back";
 }
 
 TEST_F(PciConfig, BothHalvesOfA64BitBarSize)
@@ -236,11 +279,12 @@ TEST_F(PciConfig, BothHalvesOfA64BitBarSize)
     w(0x24, 0xffffffff);
     EXPECT_EQ(r(0x20), 0xffffc00cu);
     EXPECT_EQ(r(0x24), 0xffffffffu);
-    w(0x20, 0);
+    w(0x20, 0x0000000c); // the address back, as a driver restores it
     EXPECT_EQ(r(0x20), 0x0000000cu);
     EXPECT_EQ(r(0x24), 0xffffffffu) << "each half sizes on its own";
-    w(0x24, 0);
+    w(0x24, 0x80);
     EXPECT_EQ(r(0x24), 0x80u);
+    EXPECT_EQ(space.take_moved(), 0u);
     // A BAR of 8 GiB: its high half sizes too.
     bars[4].size = 8ull << 30;
     bars[4].base = 0x8000000000ull;

@@ -105,6 +105,7 @@ void PciConfigSpace::init(PciFunction& function, const PciBar (&bars)[kBars], bo
         }
     }
     reset();
+    moved_ = 0; // where Vireo placed them is where the VM maps them first
     find_capabilities();
 }
 
@@ -112,6 +113,10 @@ void PciConfigSpace::reset()
 {
     for (bool& sizing : sizing_) {
         sizing = false;
+    }
+    for (unsigned i = 0; i < kBars; i++) {
+        moved_ |= guest_[i] != bars_[i].base ? 1u << i : 0;
+        guest_[i] = bars_[i].base;
     }
     interrupt_line_ = 0;
     bus_master_ = false;
@@ -236,7 +241,7 @@ void PciConfigSpace::write_dword(uint32_t reg, uint32_t bytes, uint32_t data)
     if (reg == kCommand) {
         command_write(bytes, data);
     } else if (reg >= kBar0 && reg < kBarsEnd) {
-        sizing_[(reg - kBar0) / 4] = bytes == 0xffffffff && data == 0xffffffff;
+        bar_write((reg - kBar0) / 4, bytes, data);
     } else if (reg == kInterrupt && (bytes & 0xff) != 0) {
         interrupt_line_ = static_cast<uint8_t>(data);
     } else if (reg >= kCapsStart && reg < kExtendedStart) {
@@ -249,8 +254,9 @@ void PciConfigSpace::write_dword(uint32_t reg, uint32_t bytes, uint32_t data)
 uint32_t PciConfigSpace::bar_read(unsigned index) const
 {
     const bool high = roles_[index] == BarRole::High64;
-    const PciBar& bar = bars_[high ? index - 1 : index];
-    const uint64_t address = sizing_[index] ? ~(bar.size - 1) : bar.base;
+    const unsigned low = high ? index - 1 : index;
+    const PciBar& bar = bars_[low];
+    const uint64_t address = sizing_[index] ? ~(bar.size - 1) : guest_[low];
     switch (roles_[index]) {
     case BarRole::Unused: return 0;
     case BarRole::High64: return static_cast<uint32_t>(address >> 32);
@@ -259,6 +265,35 @@ uint32_t PciConfigSpace::bar_read(unsigned index) const
     }
     const uint32_t type = (roles_[index] == BarRole::Low64 ? kBarMem64 : 0) | (bar.prefetchable ? kBarPrefetchable : 0);
     return (static_cast<uint32_t>(address) & ~kBarFlags) | type;
+}
+
+// All-ones in the whole dword sizes the BAR; anything else is an address
+// (the bits below its size and the type bits read-only, as in hardware),
+// for the VM to map the BAR at (kernel/vm/pci.cpp).
+void PciConfigSpace::bar_write(unsigned index, uint32_t bytes, uint32_t data)
+{
+    sizing_[index] = bytes == 0xffffffff && data == 0xffffffff;
+    if (sizing_[index] || roles_[index] == BarRole::Unused) {
+        return;
+    }
+    const bool high = roles_[index] == BarRole::High64;
+    const unsigned low = high ? index - 1 : index;
+    const unsigned shift = high ? 32 : 0;
+    const uint32_t now = static_cast<uint32_t>(guest_[low] >> shift);
+    const uint32_t dword = (now & ~bytes) | (data & bytes);
+    const uint64_t address = (guest_[low] & ~(uint64_t{0xffffffff} << shift)) | uint64_t{dword} << shift;
+    const uint64_t placed = address & ~(bars_[low].size - 1) & ~uint64_t{kBarFlags};
+    if (placed != guest_[low]) {
+        guest_[low] = placed;
+        moved_ |= 1u << low;
+    }
+}
+
+uint32_t PciConfigSpace::take_moved()
+{
+    const uint32_t moved = moved_;
+    moved_ = 0;
+    return moved;
 }
 
 // One write to the real dword carries both registers: Command's bytes the

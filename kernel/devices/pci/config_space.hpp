@@ -4,12 +4,14 @@
 // a PciFunction (ECAM on the host, a fake in tests).
 //
 // What the guest sees (docs/config.md, "PCIe functions"):
-// - BARs stay where Vireo placed them (guest address = host address). A
+// - BARs start where Vireo placed them (guest address = host address). A
 //   guest sizes them as usual (write all-ones to a BAR's dword, either half
-//   of a 64-bit one, and read the size mask with the type bits); any other
-//   write, a narrower one too, is ignored, so the BAR reads back its
-//   address. The physical BARs are never written here. I/O BARs read as
-//   unimplemented (0).
+//   of a 64-bit one, and read the size mask with the type bits) and may
+//   move them: any other write is a new guest address (the bits below the
+//   BAR's size and the type bits read-only), which the VM maps to the
+//   same host BAR, or leaves unmapped if it is outside the VM's window
+//   (kernel/vm/pci.cpp). The physical BARs are never written here. I/O
+//   BARs read as unimplemented (0).
 // - Command: only Memory Space, Bus Master Enable, Parity and SERR
 //   responses and Interrupt Disable reach the function (the other bits keep
 //   their real values, I/O Space is always cleared) and only they read
@@ -93,11 +95,19 @@ public:
     bool read(uint32_t offset, unsigned size, uint32_t& value);
     bool write(uint32_t offset, unsigned size, uint32_t value);
 
+    /// Where the guest has put BAR `index` (its low dword's index for a
+    /// 64-bit one): the address it reads back, size-aligned.
+    uint64_t guest_bar(unsigned index) const { return index < kBars ? guest_[index] : 0; }
+    /// The BARs (bit n: BAR n) whose guest address changed since the last
+    /// call, by a guest write or reset().
+    uint32_t take_moved();
+
     /// Whether the guest has set Bus Master Enable (DMA allowed).
     bool bus_master() const { return bus_master_; }
 
     /// The guest's view as after a reset (Interrupt Line, BAR sizing
-    /// state), for a VM restart; the caller quiesces the function itself.
+    /// state, BARs back where Vireo placed them), for a VM restart; the
+    /// caller quiesces the function itself.
     void reset();
 
     /// Whether `size` bytes at `offset` is an access config space takes.
@@ -127,6 +137,7 @@ private:
     // in those lanes.
     void write_dword(uint32_t reg, uint32_t bytes, uint32_t data);
     uint32_t bar_read(unsigned index) const;
+    void bar_write(unsigned index, uint32_t bytes, uint32_t data);
     void command_write(uint32_t bytes, uint32_t data);
     uint32_t capability_read(uint32_t reg);
     void capability_write(uint32_t reg, uint32_t bytes, uint32_t data);
@@ -135,6 +146,8 @@ private:
     PciBar bars_[kBars] = {};
     BarRole roles_[kBars] = {};
     bool sizing_[kBars] = {}; // all-ones written: the dword reads its size mask
+    uint64_t guest_[kBars] = {};
+    uint32_t moved_ = 0;
     uint8_t interrupt_line_ = 0;
     bool msi_shown_ = false;
     bool bus_master_ = false;
