@@ -390,9 +390,11 @@ bool map(Vm& vm, PageTable& stage2, uint32_t& irqs)
     // A table under every block of the guest's window, for follow_bar().
     const uint64_t window_end = vm.pci->fdt.mmio_base + vm.pci->fdt.mmio_size;
     bool mapped = true;
-    for (uint64_t block = vm.pci->fdt.mmio_base; block < window_end; block += kWindowBlock) {
-        if (stage2.lookup(block) == MemType::Unmapped) { // else something is there: no BAR can go there
-            mapped = mapped && stage2.map(block, 0, PageTable::kPageSize, MemType::Unmapped);
+    for (uint64_t block = bytes::align_down(vm.pci->fdt.mmio_base, kWindowBlock); block < window_end;
+         block += kWindowBlock) {
+        const uint64_t page = block < vm.pci->fdt.mmio_base ? vm.pci->fdt.mmio_base : block;
+        if (stage2.lookup(page) == MemType::Unmapped) { // else something is there: no BAR can go there
+            mapped = mapped && stage2.map(page, 0, PageTable::kPageSize, MemType::Unmapped);
         }
     }
     for (size_t i = 0; i < vm.pci->count; i++) {
