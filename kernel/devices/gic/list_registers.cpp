@@ -180,24 +180,25 @@ int evict_for(Vgic& g, uint32_t vcpu, int priority)
     return worst;
 }
 
+/// The interrupts pend_again() takes: LPIs (a virtual LPI is active
+/// between its acknowledge and its end) and GICv3 SGIs (no source to tell
+/// apart). A hardware-linked interrupt cannot fire again while active, and
+/// a level one stays pending in the distributor while its line is high.
+inline bool re_pends(uint32_t irq) { return VirtualLpis::is_lpi(irq) || (irq < 16 && gic_version == 3); }
+
 /// An edge-triggered interrupt raised again while list register `n` (of
 /// `vcpu`, loaded here) holds it active: the guest is in its handler. The
 /// list register becomes pending and active, so the guest takes it again
 /// once it ends the first (IHI 0069 4.1.2: an edge re-pends an active
 /// interrupt); left waiting in the model, it would be seen only at the
 /// vCPU's next exit, which a guest spinning with interrupts unmasked may
-/// never make. LPIs (a virtual LPI is active between its acknowledge and
-/// its end) and GICv3 SGIs (no source to tell apart) qualify; a
-/// hardware-linked interrupt cannot fire again while active, and a level
-/// one stays pending in the distributor while its line is high. Returns
-/// false if the guest has ended it since the last exit: the list register
-/// is free then, and the interrupt a candidate for one.
-bool pend_again(Vgic& g, uint32_t vcpu, uint32_t n, uint32_t irq)
+/// never make. Only for what re_pends(). Returns false if the guest has
+/// ended it since the last exit: the list register is free then, and the
+/// interrupt a candidate for one. Cold: fill() is on every interrupt's
+/// path, this is not.
+[[gnu::noinline, gnu::cold]] bool pend_again(Vgic& g, uint32_t vcpu, uint32_t n, uint32_t irq)
 {
     const bool lpi = VirtualLpis::is_lpi(irq);
-    if (!lpi && !(irq < 16 && gic_version == 3)) {
-        return true;
-    }
     Vgic::CpuState& cs = g.cpu[vcpu];
     const uint64_t lr = hw::read_lr(n);
     if ((lr & kLrStateMask) == 0) {
@@ -249,7 +250,7 @@ void fill(Vgic& g, uint32_t vcpu)
         // list register holds it taken (active) is pended there again.
         auto consider = [&](uint32_t irq, int priority) {
             const int n = lr_of(cs, irq);
-            if (n < 0 || !pend_again(g, vcpu, static_cast<uint32_t>(n), irq)) {
+            if (n < 0 || (re_pends(irq) && !pend_again(g, vcpu, static_cast<uint32_t>(n), irq))) {
                 candidates++;
                 if (priority < best_priority) {
                     best = irq;
