@@ -32,6 +32,7 @@
 
 using namespace guest;
 using guest::gic::frequency;
+using guest::gic::pause_ms;
 using namespace guest::its;
 
 namespace {
@@ -61,21 +62,10 @@ volatile uint32_t strays;
 volatile uint32_t stray_intid;
 bool victim_role;
 
-void pause_ms(uint64_t ms)
-{
-    const uint64_t begin = counter();
-    while (counter() - begin < frequency() * ms / 1000) {
-    }
-}
-
 /// Waits up to `ms` for the handler's count `taken` to reach `count`.
 bool wait_for(const volatile uint32_t& taken, uint32_t count, uint64_t ms)
 {
-    const uint64_t begin = counter();
-    while (taken < count && counter() - begin < frequency() * ms / 1000) {
-        asm volatile("yield"); // no WFI: an interrupt that never comes would leave it there
-    }
-    return taken >= count;
+    return guest::gic::wait_ms(ms, [&] { return taken >= count; });
 }
 
 /// Sends MSIs: each write to edu's interrupt-raise register while MSI is

@@ -22,7 +22,8 @@
 #include "lib/pci.hpp"
 
 using namespace guest;
-using guest::gic::frequency;
+using guest::gic::pause_ms;
+using guest::gic::wait_ms;
 using namespace guest::its;
 
 namespace {
@@ -45,18 +46,6 @@ volatile uint32_t strays;
 volatile uint32_t stray_intid;
 volatile uint32_t running; // vCPU 1 has its interrupts unmasked
 volatile uint32_t stop_secondary;
-
-uint64_t ms(uint64_t n) { return frequency() * n / 1000; }
-
-/// Waits up to `limit` ms for `done()`.
-template <typename F> bool wait_ms(uint64_t limit, F done)
-{
-    const uint64_t begin = counter();
-    while (!done() && counter() - begin < ms(limit)) {
-        asm volatile("yield"); // no WFI: an interrupt that never comes would leave it there
-    }
-    return done();
-}
 
 void raise_msi() { device.w32(edu::kIrqRaise, 1); }
 
@@ -119,7 +108,7 @@ bool msis_taken_on(uint32_t cpu, uint32_t count, char* details, size_t size)
         raise_msi();
         wait_ms(1000, [&] { return taken[cpu] >= before[cpu] + i; });
     }
-    wait_ms(50, [] { return false; });
+    pause_ms(50);
     snprintf(details, size, "%u MSIs: vCPU 0 took %u, vCPU 1 %u, strays %u (INTID %u)", count, taken[0] - before[0],
              taken[1] - before[1], strays, stray_intid);
     return taken[cpu] == before[cpu] + count && taken[1 - cpu] == before[1 - cpu] && strays == 0;
@@ -140,11 +129,11 @@ void run()
     const bool off = power_off_vcpu1();
     const uint32_t before[2] = {taken[0], taken[1]};
     raise_msi();
-    wait_ms(300, [] { return false; });
+    pause_ms(300);
     const bool waited = taken[0] == before[0] && taken[1] == before[1];
     const bool on = power_on_vcpu1();
     wait_ms(1000, [&] { return taken[1] > before[1]; });
-    wait_ms(50, [] { return false; });
+    pause_ms(50);
     snprintf(details, sizeof details, "off %d; while off: vCPU 0 took %u, vCPU 1 %u; on %d, then vCPU 1 took %u", off,
              taken[0] - before[0], waited ? 0 : taken[1] - before[1], on, taken[1] - before[1]);
     test("msimove-pending-across-cpu-off-on",

@@ -32,6 +32,7 @@
 
 using namespace guest;
 using guest::gic::frequency;
+using guest::gic::pause_ms;
 using namespace guest::edu;
 
 extern "C" char _end[];
@@ -91,13 +92,6 @@ bool zeros(uint64_t address, uint64_t bytes)
         all = all && words(address)[i] == 0;
     }
     return all;
-}
-
-void pause_ms(uint64_t ms)
-{
-    const uint64_t begin = counter();
-    while (counter() - begin < frequency() * ms / 1000) {
-    }
 }
 
 /// A pattern from `source` to the device and back to `destination`.

@@ -36,6 +36,7 @@
 
 using namespace guest;
 using guest::gic::frequency;
+using guest::gic::pause_ms;
 using guest::virtio_pci::find_capability;
 
 extern "C" char _end[];
@@ -100,13 +101,6 @@ volatile uint32_t interrupts;
 using pattern::fill;
 using pattern::holds;
 using pattern::words;
-
-void pause_ms(uint64_t ms)
-{
-    const uint64_t begin = counter();
-    while (counter() - begin < frequency() * ms / 1000) {
-    }
-}
 
 /// Where the device is told its rings are.
 struct Rings {

@@ -138,6 +138,25 @@ inline uint64_t frequency()
     return freq;
 }
 
+/// Spins for `ms` milliseconds of counter time.
+inline void pause_ms(uint64_t ms)
+{
+    const uint64_t begin = counter();
+    while (counter() - begin < frequency() * ms / 1000) {
+    }
+}
+
+/// Waits up to `ms` milliseconds of counter time for `done()`, spinning
+/// with YIELD (no WFI: an interrupt that never comes would leave it there).
+template <typename F> bool wait_ms(uint64_t ms, F done)
+{
+    const uint64_t begin = counter();
+    while (!done() && counter() - begin < frequency() * ms / 1000) {
+        asm volatile("yield");
+    }
+    return done();
+}
+
 /// Whether the VM is at its first boot, not restarted by a PSCI
 /// SYSTEM_RESET: its virtual counter runs on across resets and Vireo
 /// restarts a VM at most once a second (docs/architecture.md, "The life of
