@@ -212,6 +212,23 @@ Range guest_window(const VmPci& pci)
 
 constexpr const char* kOverBar = "over another of its BARs";
 
+/// What stage 2 maps of `bar`: whole pages.
+uint64_t mapped_size(const PciBar& bar) { return bytes::align_up(bar.size, PageTable::kPageSize); }
+
+/// Whether some BAR of `pci` is not mapped where the guest has put it.
+bool bars_to_follow(const VmPci& pci)
+{
+    for (size_t i = 0; i < pci.count; i++) {
+        const Function& f = pci.functions[i];
+        for (unsigned b = 0; b < PciConfigSpace::kBars; b++) {
+            if (f.bars[b].size != 0 && f.mapped_at[b] != f.view.guest_bar(b)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /// Where the guest may map `bar` of `f`: nullptr, or why not.
 const char* bar_refusal(const Vm& vm, const Function& f, unsigned bar, uint64_t at, uint64_t size)
 {
@@ -229,8 +246,8 @@ const char* bar_refusal(const Vm& vm, const Function& f, unsigned bar, uint64_t 
         const Function& other = pci.functions[i];
         for (unsigned j = 0; j < PciConfigSpace::kBars; j++) {
             const uint64_t there = other.mapped_at[j];
-            const uint64_t other_size = bytes::align_up(other.bars[j].size, PageTable::kPageSize);
-            if ((&other != &f || j != bar) && there != kNotMapped && at < there + other_size && there < at + size) {
+            if ((&other != &f || j != bar) && there != kNotMapped && at < there + mapped_size(other.bars[j]) &&
+                there < at + size) {
                 return kOverBar;
             }
         }
@@ -258,6 +275,12 @@ void follow_bars(Vm& vm)
 {
     VmPci& pci = *vm.pci;
     uint32_t moved[VmConfig::kMaxPciFunctions] = {};
+    for (size_t i = 0; i < pci.count; i++) {
+        moved[i] = pci.functions[i].view.take_moved();
+    }
+    if (!bars_to_follow(pci)) {
+        return; // most config writes move nothing
+    }
     bool unmapped = false;
     LockGuard guard(vm.ram_lock);
     // The tables under the window exist since the VM was built: this
@@ -265,10 +288,9 @@ void follow_bars(Vm& vm)
     PageTable table = vm.stage2_table();
     for (size_t i = 0; i < pci.count; i++) {
         Function& f = pci.functions[i];
-        moved[i] = f.view.take_moved();
         for (unsigned b = 0; b < PciConfigSpace::kBars; b++) {
             if (f.mapped_at[b] != kNotMapped && f.mapped_at[b] != f.view.guest_bar(b)) {
-                table.map(f.mapped_at[b], 0, bytes::align_up(f.bars[b].size, PageTable::kPageSize), MemType::Unmapped);
+                table.map(f.mapped_at[b], 0, mapped_size(f.bars[b]), MemType::Unmapped);
                 f.mapped_at[b] = kNotMapped;
                 unmapped = true;
             }
@@ -278,7 +300,7 @@ void follow_bars(Vm& vm)
         Function& f = pci.functions[i];
         for (unsigned b = 0; b < PciConfigSpace::kBars; b++) {
             const uint64_t at = f.view.guest_bar(b);
-            const uint64_t size = bytes::align_up(f.bars[b].size, PageTable::kPageSize);
+            const uint64_t size = mapped_size(f.bars[b]);
             if (f.bars[b].size == 0 || f.mapped_at[b] != kNotMapped) {
                 continue;
             }
@@ -401,8 +423,7 @@ bool map(Vm& vm, PageTable& stage2, uint32_t& irqs)
         Function& f = vm.pci->functions[i];
         for (unsigned b = 0; b < PciConfigSpace::kBars; b++) {
             const PciBar& bar = f.bars[b];
-            const uint64_t size = bytes::align_up(bar.size, PageTable::kPageSize);
-            mapped = mapped && (bar.size == 0 || stage2.map(bar.base, bar.base, size, MemType::Device));
+            mapped = mapped && (bar.size == 0 || stage2.map(bar.base, bar.base, mapped_size(bar), MemType::Device));
             f.mapped_at[b] = bar.size != 0 ? bar.base : kNotMapped;
         }
         irqs = f.intid + 1 > irqs ? f.intid + 1 : irqs;

@@ -253,8 +253,7 @@ void PciConfigSpace::write_dword(uint32_t reg, uint32_t bytes, uint32_t data)
 
 uint32_t PciConfigSpace::bar_read(unsigned index) const
 {
-    const bool high = roles_[index] == BarRole::High64;
-    const unsigned low = high ? index - 1 : index;
+    const unsigned low = low_half(index);
     const PciBar& bar = bars_[low];
     const uint64_t address = sizing_[index] ? ~(bar.size - 1) : guest_[low];
     switch (roles_[index]) {
@@ -276,9 +275,8 @@ void PciConfigSpace::bar_write(unsigned index, uint32_t bytes, uint32_t data)
     if (sizing_[index] || roles_[index] == BarRole::Unused) {
         return;
     }
-    const bool high = roles_[index] == BarRole::High64;
-    const unsigned low = high ? index - 1 : index;
-    const unsigned shift = high ? 32 : 0;
+    const unsigned low = low_half(index);
+    const unsigned shift = low != index ? 32 : 0;
     const uint32_t now = static_cast<uint32_t>(guest_[low] >> shift);
     const uint32_t dword = (now & ~bytes) | (data & bytes);
     const uint64_t address = (guest_[low] & ~(uint64_t{0xffffffff} << shift)) | uint64_t{dword} << shift;

@@ -136,6 +136,9 @@ private:
     // `bytes` has 0xff in each byte lane the guest wrote, `data` its value
     // in those lanes.
     void write_dword(uint32_t reg, uint32_t bytes, uint32_t data);
+    /// The BAR a BAR dword belongs to: its own index, or for a 64-bit
+    /// BAR's high dword the low one's.
+    unsigned low_half(unsigned index) const { return roles_[index] == BarRole::High64 ? index - 1 : index; }
     uint32_t bar_read(unsigned index) const;
     void bar_write(unsigned index, uint32_t bytes, uint32_t data);
     void command_write(uint32_t bytes, uint32_t data);
