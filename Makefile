@@ -328,7 +328,7 @@ compile_commands.json: $(OBJS)
 
 HOST_CXX ?= g++
 UNIT_SRCS := $(wildcard tests/unit/*.cpp) platform/fdt_platform.cpp platform/fdt_pci.cpp platform/early_fdt.cpp platform/boot_place.cpp platform/uart.cpp platform/psci.cpp \
-	vcpu/exit.cpp vcpu/inject.cpp vcpu/debug_rules.cpp kernel/mem/copy.cpp kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp kernel/mem/colour_pool.cpp \
+	vcpu/exit.cpp vcpu/inject.cpp vcpu/debug_rules.cpp kernel/base/chacha20.cpp kernel/mem/copy.cpp kernel/mem/page_table.cpp kernel/mem/phys_alloc.cpp kernel/mem/colour_pool.cpp \
 	kernel/devices/calls/psci_vm.cpp kernel/devices/mmio/mmio_bus.cpp kernel/devices/mmio/test_device.cpp kernel/devices/mmio/forwarded.cpp kernel/devices/channel/doorbell.cpp \
 	kernel/devices/virtio/virtqueue.cpp kernel/devices/virtio/virtio_net.cpp kernel/devices/virtio/net_switch.cpp kernel/devices/virtio/frame_pump.cpp kernel/devices/virtio/net_offload.cpp \
 	kernel/devices/sysreg/sanitize_id.cpp kernel/devices/sysreg/debug_regs.cpp kernel/devices/pmu/pmu_model.cpp kernel/devices/gic/vgic_dist.cpp kernel/devices/gic/vgic_lpi.cpp kernel/devices/gic/vgic_its.cpp kernel/devices/uart/vpl011.cpp kernel/devices/flash/cfi_flash.cpp \

@@ -4,6 +4,7 @@
 
 #include "kernel/base/boot_move.hpp"
 #include "kernel/base/early.hpp"
+#include "kernel/base/entropy.hpp"
 #include "kernel/base/selftest.hpp"
 #include "kernel/console/console.hpp"
 #include "kernel/console/input.hpp"
@@ -108,6 +109,19 @@ void print_summary(const Platform& p, uint64_t frequency)
     }
 }
 
+/// Seeds the random bytes guests get (kernel/base/entropy.hpp), and says from what.
+void seed_entropy(const Platform& p)
+{
+    entropy::add(p.rng_seed, p.rng_seed_size);
+    const bool rndr = entropy::add_rndr();
+    if (!entropy::ready()) {
+        log_info("entropy: none (no /chosen/rng-seed from the boot loader, no RNDR): guests get no rng-seed");
+        return;
+    }
+    log_info("entropy: guests get an rng-seed from %s%s%s", p.rng_seed_size != 0 ? "/chosen/rng-seed" : "",
+             p.rng_seed_size != 0 && rndr ? " and " : "", rndr ? "RNDR" : "");
+}
+
 void apply_bootargs(const Platform& p)
 {
     char value[16];
@@ -205,6 +219,7 @@ extern "C" [[noreturn]] void primary_main(uint64_t dtb, uint64_t entry_counter, 
     }
     const uint64_t frequency = platform.timer.frequency != 0 ? platform.timer.frequency : arch::read_cntfrq();
     print_summary(platform, frequency);
+    seed_entropy(platform);
 
     const uint64_t mpidr = arch::read_mpidr() & kMpidrAffinityMask;
     int boot_index = platform.cpu_index(mpidr);

@@ -67,6 +67,21 @@ inline uint64_t counter()
     return value;
 }
 
+/// 64 random bits from the CPU's RNDR (FEAT_RNG: ID_AA64ISAR0_EL1.RNDR,
+/// bits 63:60, non-zero); false on a CPU without it, or when it had none
+/// to give this time (it then sets PSTATE.Z, Arm ARM C5.2.14).
+inline bool rndr(uint64_t& value)
+{
+    uint64_t isar0;
+    asm volatile("mrs %0, id_aa64isar0_el1" : "=r"(isar0));
+    if ((isar0 >> 60) == 0) {
+        return false;
+    }
+    uint64_t ok;
+    asm volatile("mrs %0, s3_3_c2_c4_0\n\tcset %1, ne" : "=r"(value), "=r"(ok)::"cc"); // RNDR
+    return ok != 0;
+}
+
 /// The smallest data cache line, in bytes (CTR_EL0.DminLine counts words).
 inline uintptr_t dcache_line_size()
 {

@@ -340,6 +340,13 @@ void parse_chosen(const void* fdt, Platform& out)
         chosen_address(fdt, chosen, "linux,initrd-end", initrd_end) && initrd_end > initrd_start) {
         out.initrd = {initrd_start, initrd_end - initrd_start};
     }
+    int len = 0;
+    const auto* seed = static_cast<const uint8_t*>(fdt_getprop(fdt, chosen, "rng-seed", &len));
+    if (seed != nullptr && len > 0) {
+        out.rng_seed_size =
+            static_cast<size_t>(len) < Platform::kMaxRngSeed ? static_cast<size_t>(len) : Platform::kMaxRngSeed;
+        memcpy(out.rng_seed, seed, out.rng_seed_size);
+    }
 }
 
 void parse_console(const void* fdt, Platform& out)

@@ -177,6 +177,11 @@ struct Platform {
     ConsoleSource uart_source = ConsoleSource::None;
     Range initrd; // /chosen linux,initrd-start/end: where the boot loader put Vireo's package; size 0 if none
     char bootargs[256] = {};
+    // /chosen/rng-seed: secret random bytes from the boot loader (QEMU
+    // virt gives 32), the first kMaxRngSeed of them; size 0 if none.
+    static constexpr size_t kMaxRngSeed = 64;
+    uint8_t rng_seed[kMaxRngSeed] = {};
+    size_t rng_seed_size = 0;
 
     uint64_t total_memory() const;
     /// Index of the CPU with this MPIDR (affinity fields compared), or -1.

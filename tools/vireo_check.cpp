@@ -269,6 +269,7 @@ bool write_guest_dtb(const VmSpec& spec, const GuestLayout& layout, const vm_che
         on[fdt.channel_count++] = vm_check::fdt_channel(*m.channel, *m.member);
     }
     fdt.channels = on;
+    fdt.rng_seed = true; // zeros: Vireo fills them at each boot, when it has entropy (docs/architecture.md)
     std::vector<uint8_t> buffer(vm_check::kDtbRoom);
     const char* why = nullptr;
     const int size = guest_fdt::build(fdt, buffer.data(), buffer.size(), why);

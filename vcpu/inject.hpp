@@ -31,6 +31,7 @@ constexpr uint64_t kPstateEl1t = 0x4;
 constexpr uint64_t kPstateEl1h = 0x5;
 constexpr uint64_t kPstateAarch32 = 1ull << 4;
 constexpr uint64_t kPstateDaif = 0xfull << 6;
+constexpr uint64_t kPstateI = 1ull << 7;   // IRQs masked
 constexpr uint64_t kPstateSs = 1ull << 21; // software step
 
 /// An UNDEFINED instruction (EC 0x00) at `from.pc`.

@@ -136,6 +136,11 @@ public:
     /// slice between steps, until it returns true. Set (VmHost::owe_work)
     /// and run only on its own physical CPU.
     bool (*device_work)(Vcpu& vcpu) = nullptr;
+    /// Device work put off until this vCPU's next exit, whatever its kind
+    /// (VmHost::defer_work): that exit makes it device_work.
+    bool (*deferred_work)(Vcpu& vcpu) = nullptr;
+    /// The physical counter at its last transmit kick (VmHost::defer_work).
+    uint64_t last_kick = 0;
 
     /// Publishes a new state to the other CPUs (release: what this CPU wrote
     /// before is visible to whoever sees the state).

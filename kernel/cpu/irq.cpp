@@ -317,6 +317,14 @@ void arm_deadline(uint64_t deadline)
     asm volatile("msr cnthp_cval_el2, %0\n\tmsr cnthp_ctl_el2, %1\n\tisb" ::"r"(deadline), "r"(uint64_t{1}));
 }
 
+void deadline_by(uint64_t deadline)
+{
+    PerCpu& cpu = *this_cpu();
+    if (deadline < cpu.deadline && !cpu.slice_expired) {
+        arm_deadline(deadline);
+    }
+}
+
 bool slice_expired() { return this_cpu()->slice_expired; }
 
 void call_at(uint64_t when, void (*handler)())

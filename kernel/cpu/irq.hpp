@@ -48,6 +48,9 @@ void kick(uint32_t pcpu);
 /// Interrupts this CPU when the physical counter reaches `deadline`
 /// (~0: never); the running vCPU's time slice then ends.
 void arm_deadline(uint64_t deadline);
+/// Brings the armed deadline forward to `deadline` if it is earlier: the
+/// running vCPU then leaves its guest by then at the latest.
+void deadline_by(uint64_t deadline);
 /// True once the armed deadline has passed (cleared by arm_deadline).
 bool slice_expired();
 /// Calls `handler` from this CPU's interrupt handling once the physical

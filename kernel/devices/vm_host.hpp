@@ -59,6 +59,11 @@ public:
     /// more work than one exit may do (kernel/sched: device work); Vireo
     /// does the rest in bounded steps on that vCPU's time.
     virtual void owe_work(uint32_t index) = 0;
+    /// Called in vCPU `index`'s exit, on its CPU, by a device whose
+    /// transmit queue it kicked: true if the device's work is put off until
+    /// the vCPU's next exit (its exit before this one kicked too), false if
+    /// the device is to do it now.
+    virtual bool defer_work(uint32_t index) = 0;
 
 protected:
     ~VmHost() = default;

@@ -398,6 +398,13 @@ void write_pci(Writer& w, const GuestFdtPci& pci)
 
 } // namespace
 
+uint8_t* guest_fdt::rng_seed(void* fdt)
+{
+    int len = 0;
+    void* seed = fdt_getprop_w(fdt, fdt_path_offset(fdt, "/chosen"), "rng-seed", &len);
+    return len == kRngSeedSize ? static_cast<uint8_t*>(seed) : nullptr;
+}
+
 int guest_fdt::build(const GuestFdtSpec& spec, void* buf, size_t size, const char*& error)
 {
     error = buf == nullptr ? "guest DTB: no buffer" : check_spec(spec);
@@ -429,6 +436,11 @@ int guest_fdt::build(const GuestFdtSpec& spec, void* buf, size_t size, const cha
     if (spec.initrd_end != 0) {
         w.u64("linux,initrd-start", spec.initrd_start);
         w.u64("linux,initrd-end", spec.initrd_end);
+    }
+    if (spec.rng_seed) {
+        // Its bytes are written at each load (kernel/vm/build.cpp): a placeholder here.
+        static constexpr uint8_t kPlaceholder[kRngSeedSize] = {};
+        w.step([&] { return fdt_property(w.fdt(), "rng-seed", kPlaceholder, kRngSeedSize); });
     }
     if (spec.pci != nullptr) {
         w.u32("linux,pci-probe-only", 1);

@@ -100,6 +100,7 @@ struct GuestFdtSpec {
     size_t flash_count = 0;
     const GuestFdtPci* pci = nullptr; // nullptr: no PCIe host bridge
     bool pmu = false;                 // a PMUv3 node (arm,armv8-pmuv3), its overflow interrupt on kPmuPpi
+    bool rng_seed = false;            // a /chosen/rng-seed of kRngSeedSize bytes, zero (guest_fdt::rng_seed)
 };
 
 namespace guest_fdt {
@@ -113,6 +114,7 @@ constexpr uint32_t kChannelPhandleBase = 16; // channel i's region: 16 + i
 constexpr uint32_t kUartClockHz = 24000000;
 constexpr uint32_t kFlashBankWidth = 4; // bytes: two x16 chips, as QEMU virt's
 constexpr uint64_t kUartSize = 0x1000;
+constexpr int kRngSeedSize = 64; // bytes of /chosen/rng-seed: Linux counts them as entropy, and needs 32
 
 // GIC binding interrupt specifiers (<type number flags>).
 constexpr uint32_t kSpi = 0;
@@ -134,5 +136,8 @@ constexpr uint32_t kPmuPpi = 7; // INTID 23, as on QEMU virt
 /// -FDT_ERR_BADVALUE for an invalid spec, -FDT_ERR_NOSPACE when the buffer
 /// is too small (nothing is written past `size` bytes).
 int build(const GuestFdtSpec& spec, void* buf, size_t size, const char*& error);
+/// The bytes of a DTB's /chosen/rng-seed that build() made (kRngSeedSize
+/// of them), for the caller to fill; nullptr if it has none.
+uint8_t* rng_seed(void* fdt);
 
 } // namespace guest_fdt

@@ -215,6 +215,10 @@ Outcome enter_guest(Vcpu& v)
         vgic::release_cpu();
     }
     const vcpu::Exit& exit = v.run();
+    if (v.deferred_work != nullptr) [[unlikely]] {
+        v.device_work = v.deferred_work; // done after this exit, before the guest runs again
+        v.deferred_work = nullptr;
+    }
     if (vgic) {
         vgic::exit(v);
     }
@@ -273,6 +277,9 @@ void run_until_switch(RunQueue& q, Vcpu& v, bool sliced, uint64_t earliest)
             break; // made runnable again by a reset
         }
         if (outcome == Outcome::Block) {
+            if (v.device_work != nullptr) {
+                continue; // the work first (a WFI then ends early, as it may)
+            }
             block(v);
             break;
         }

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "kernel/base/entropy.hpp"
 #include "kernel/console/console.hpp"
 #include "kernel/cpu/irq.hpp"
 #include "kernel/cpu/percpu.hpp"
@@ -179,6 +180,7 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
     fdt.channels = channels;
     fdt.channel_count = on.count;
     fdt.pci = vm.pci != nullptr ? &vm.pci->fdt : nullptr;
+    fdt.rng_seed = entropy::ready();
     // libfdt uses FP/SIMD registers: fine here, VMs are built before any guest runs.
     const char* why = nullptr;
     const int size = guest_fdt::build(fdt, reinterpret_cast<void*>(buffer), kDtbRoom, why);
@@ -187,6 +189,7 @@ bool plan_layout(Vm& vm, const VmSpec& spec, const Memberships& on)
         return false;
     }
     vm.dtb_size = static_cast<size_t>(size);
+    vm.rng_seed = guest_fdt::rng_seed(reinterpret_cast<void*>(buffer));
     return true;
 }
 
@@ -399,6 +402,9 @@ bool load_images_step(Vm& vm, uint64_t& cursor, uint64_t budget)
     if (cursor == 0) {
         vm.forget_ram(); // a reset: what the guest touched is cleared when it is touched again
         vm_regions::reset(vm);
+        if (vm.rng_seed != nullptr) {
+            entropy::fill(vm.rng_seed, guest_fdt::kRngSeedSize); // no two boots alike
+        }
     }
     const VmSpec& spec = *vm.spec;
     // The load as one sequence of pieces, each image copied to its place

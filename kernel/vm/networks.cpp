@@ -147,7 +147,7 @@ bool NetPort::write(uint32_t vcpu, uint64_t offset, unsigned size, uint64_t valu
     // over is done in steps on its time before its guest runs again, so a
     // queue the guest keeps filling (from another vCPU, say) cannot hold
     // this CPU for longer than a step.
-    if (kicked && transmit_step()) {
+    if (kicked && !vm_->defer_work(vcpu) && transmit_step()) {
         vm_->owe_work(vcpu);
     }
     return ok;

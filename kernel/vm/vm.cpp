@@ -47,6 +47,29 @@ void Vm::owe_work(uint32_t index)
     }
 }
 
+bool Vm::defer_work(uint32_t index)
+{
+    if (index >= vcpu_count) {
+        return false;
+    }
+    Vcpu& v = vcpus[index];
+    const uint64_t now = arch::counter();
+    const uint64_t window = arch::read_cntfrq() / kKicksPerSecond;
+    const bool streaming = now - v.last_kick < window;
+    v.last_kick = now;
+    // Not while its interrupts are masked: such a guest (U-Boot, EDK2,
+    // Linux's netpoll) polls its used ring for the frame and may make no
+    // other exit meanwhile. Nor for a direct vCPU, whose interrupts do not
+    // come through Vireo.
+    if (!streaming || v.direct || (v.regs.spsr & vcpu::kPstateI) != 0) {
+        return false;
+    }
+    v.deferred_work = &device_step;
+    v.trap_wfi = true;              // its next WFI comes here
+    irq::deadline_by(now + window); // and at the latest, the work is done a window from now
+    return true;
+}
+
 bool Vm::device_step(Vcpu& v)
 {
     Vm& vm = *v.vm;

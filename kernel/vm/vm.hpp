@@ -83,6 +83,7 @@ public:
     uint64_t dtb_ipa = 0;
     const uint8_t* dtb = nullptr;
     size_t dtb_size = 0;
+    uint8_t* rng_seed = nullptr; // in a generated DTB: its /chosen/rng-seed, new bytes at each load
     uint64_t entry = 0;
     uint64_t entry_x0 = 0;
     MmioBus bus;
@@ -148,6 +149,11 @@ public:
     }
     bool should_log_fault() override;
     void owe_work(uint32_t index) override;
+    /// Transmit batching (docs/config.md, "Networks"): a transmit kick
+    /// within 1/kKicksPerSecond s of the vCPU's previous one is done at its
+    /// next exit, or that long after it at the latest.
+    static constexpr uint64_t kKicksPerSecond = 1000;
+    bool defer_work(uint32_t index) override;
     /// Whether to log an access to nothing that unmapped-mmio = "ignore" let through.
     bool should_log_unmapped() { return unmapped_logs.take(name, "MMIO accesses with no device"); }
 

@@ -59,6 +59,7 @@ public:
     bool smc_allowed(uint32_t) const override { return allow_smc; }
     bool should_log_fault() override { return true; }
     void owe_work(uint32_t) override {}
+    bool defer_work(uint32_t) override { return false; }
     // Channel 0: a doorbell on a channel with one peer (the channel hypercalls).
     Doorbell* doorbell(uint32_t index) override { return index == 0 ? &door : nullptr; }
     Doorbell door;

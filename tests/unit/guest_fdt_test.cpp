@@ -241,6 +241,27 @@ TEST(GuestFdt, NoInitrdNoBootargsMeansNoSuchProperties)
     EXPECT_EQ(str(b, "/chosen", "stdout-path"), "/pl011@9000000");
 }
 
+TEST(GuestFdt, RngSeedIsAPlaceholderTheLoaderFillsInPlace)
+{
+    GuestFdtSpec s = spec(3);
+    Built without = build(s);
+    ASSERT_GT(without.size, 0) << without.error;
+    EXPECT_FALSE(has(without, "/chosen", "rng-seed"));
+    EXPECT_EQ(guest_fdt::rng_seed(without.dtb.data()), nullptr);
+
+    s.rng_seed = true;
+    Built with = build(s);
+    ASSERT_GT(with.size, 0) << with.error;
+    EXPECT_EQ(raw(with, "/chosen", "rng-seed"), std::string(guest_fdt::kRngSeedSize, '\0'));
+    uint8_t* seed = guest_fdt::rng_seed(with.dtb.data());
+    ASSERT_NE(seed, nullptr);
+    seed[0] = 0xa5; // what Vireo writes there at each load is what the guest reads
+    seed[guest_fdt::kRngSeedSize - 1] = 0x5a;
+    const std::string bytes = raw(with, "/chosen", "rng-seed");
+    EXPECT_EQ(static_cast<uint8_t>(bytes.front()), 0xa5);
+    EXPECT_EQ(static_cast<uint8_t>(bytes.back()), 0x5a);
+}
+
 TEST(GuestFdt, NodeNamesFollowTheAddresses)
 {
     GuestFdtSpec s = spec(3);
