@@ -136,11 +136,6 @@ public:
     /// slice between steps, until it returns true. Set (VmHost::owe_work)
     /// and run only on its own physical CPU.
     bool (*device_work)(Vcpu& vcpu) = nullptr;
-    /// Device work put off until this vCPU's next exit, whatever its kind
-    /// (VmHost::defer_work): that exit makes it device_work.
-    bool (*deferred_work)(Vcpu& vcpu) = nullptr;
-    /// The physical counter at its last transmit kick (VmHost::defer_work).
-    uint64_t last_kick = 0;
 
     /// Publishes a new state to the other CPUs (release: what this CPU wrote
     /// before is visible to whoever sees the state).
@@ -240,6 +235,15 @@ public:
     // What the monitor's `top` showed last (kernel/console/monitor_views.cpp):
     // last, so that the members the exit path uses keep their offsets.
     VcpuStats stats_top;
+
+public:
+    // Last, past the fields the exit path uses: offsets past 4 KiB cost an
+    // instruction more for a byte field.
+    /// device_work waits for the guest's next exit, whatever its kind
+    /// (VmHost::defer_work): the scheduler runs the guest once more first.
+    bool device_work_waits = false;
+    /// The physical counter at its last transmit kick (VmHost::defer_work).
+    uint64_t last_kick = 0;
 };
 
 /// Per physical CPU: EL2 registers that are the same for every guest.

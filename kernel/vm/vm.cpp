@@ -64,7 +64,10 @@ bool Vm::defer_work(uint32_t index)
     if (!streaming || v.direct || (v.regs.spsr & vcpu::kPstateI) != 0) {
         return false;
     }
-    v.deferred_work = &device_step;
+    if (v.device_work == nullptr) { // else it is done right after this exit anyway
+        v.device_work = &device_step;
+        v.device_work_waits = true;
+    }
     v.trap_wfi = true;              // its next WFI comes here
     irq::deadline_by(now + window); // and at the latest, the work is done a window from now
     return true;
