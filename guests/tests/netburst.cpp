@@ -33,13 +33,8 @@ extern "C" void guest_main(uint64_t, uint64_t)
     uint8_t own[6];
     vnet::mac(own);
     const uint8_t nobody[6] = {0x02, 0, 0, 0, 0, 1}; // the switch drops it (counted): only its use matters here
-    memcpy(frame + vnet::kHeader, nobody, 6);
-    memcpy(frame + vnet::kHeader + 6, own, 6);
-    frame[vnet::kHeader + 12] = 0x88; // EtherType 0x88b5 (local experimental)
-    frame[vnet::kHeader + 13] = 0xb5;
-    for (vnet::Desc& d : tx.desc) {
-        d = {vnet::addr(frame), sizeof frame, 0, 0};
-    }
+    vnet::ether_header(frame + vnet::kHeader, nobody, own);
+    vnet::point_all_at(tx, frame, sizeof frame);
     for (uint16_t i = 0; i < 4; i++) {
         rx.desc[i] = {vnet::addr(rx_buffers[i]), sizeof rx_buffers[i], vnet::kWrite, 0};
     }

@@ -56,13 +56,8 @@ void feeder()
     vnet::negotiate();
     uint8_t own[6];
     vnet::mac(own);
-    memcpy(tx_frame + vnet::kHeader, own, 6); // to itself: the switch sends it nowhere
-    memcpy(tx_frame + vnet::kHeader + 6, own, 6);
-    tx_frame[vnet::kHeader + 12] = 0x88; // EtherType 0x88b5 (local experimental)
-    tx_frame[vnet::kHeader + 13] = 0xb5;
-    for (vnet::Desc& d : tx.desc) {
-        d = {vnet::addr(tx_frame), sizeof tx_frame, 0, 0};
-    }
+    vnet::ether_header(tx_frame + vnet::kHeader, own, own); // to itself: the switch sends it nowhere
+    vnet::point_all_at(tx, tx_frame, sizeof tx_frame);
     for (uint16_t i = 0; i < 4; i++) {
         rx.desc[i] = {vnet::addr(rx_buffers[i]), sizeof rx_buffers[i], vnet::kWrite, 0};
     }

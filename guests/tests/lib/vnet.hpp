@@ -72,4 +72,22 @@ inline void mac(uint8_t (&out)[6])
     memcpy(out + 4, &high, 2);
 }
 
+/// An Ethernet header at `frame` (a frame, without the virtio-net header):
+/// to `dst`, from `src`, EtherType 0x88b5 (local experimental).
+inline void ether_header(uint8_t* frame, const uint8_t (&dst)[6], const uint8_t (&src)[6])
+{
+    memcpy(frame, dst, 6);
+    memcpy(frame + 6, src, 6);
+    frame[12] = 0x88;
+    frame[13] = 0xb5;
+}
+
+/// Every descriptor of `q` one device-readable buffer: `frame`, `size` bytes.
+template <uint16_t N> void point_all_at(Queue<N>& q, const void* frame, uint32_t size)
+{
+    for (Desc& d : q.desc) {
+        d = {addr(frame), size, 0, 0};
+    }
+}
+
 } // namespace guest::vnet
