@@ -205,9 +205,7 @@ void idle(uint64_t deadline)
 }
 
 /// Runs `v`'s guest until its next exit, and handles the exit.
-/// Inlined always: a call from the loop below (with a second caller,
-/// device_step, the compiler would make one) cost every exit 9 instructions.
-[[gnu::always_inline]] inline Outcome enter_guest(Vcpu& v)
+Outcome enter_guest(Vcpu& v)
 {
     const bool vgic = v.vgic != nullptr;
     vpmu::enter(v);
@@ -228,14 +226,8 @@ void idle(uint64_t deadline)
 /// neighbour's timer and kicks are seen between steps as they are between
 /// its guest's instructions, so no amount of work a guest queues holds the
 /// CPU longer than a step.
-/// Out of line: inlined into the loop below, it cost every exit an
-/// instruction or two (docs/performance.md).
-[[gnu::noinline]] Outcome device_step(Vcpu& v)
+Outcome device_step(Vcpu& v)
 {
-    if (v.device_work_waits) [[unlikely]] {
-        v.device_work_waits = false; // its guest's next exit first (VmHost::defer_work)
-        return enter_guest(v);
-    }
     v.begin_stretch();
     if (v.device_work(v)) {
         v.device_work = nullptr;
@@ -256,7 +248,12 @@ void run_until_switch(RunQueue& q, Vcpu& v, bool sliced, uint64_t earliest)
         ~Leave() { v.leave_cpu(); } // the time after its last exit is its own, until here
     } leave{v};
     for (;;) {
-        Outcome outcome = v.device_work != nullptr ? device_step(v) : enter_guest(v);
+        bool guest = v.device_work == nullptr;
+        if (!guest && v.device_work_waits) [[unlikely]] {
+            v.device_work_waits = false; // the work after the guest's next exit (VmHost::defer_work)
+            guest = true;
+        }
+        Outcome outcome = guest ? enter_guest(v) : device_step(v);
         // Most exits: handled, the guest goes on. One look at the state
         // (another CPU may have stopped or reset the vCPU meanwhile).
         if (outcome == Outcome::Continue && state_of(v) == VcpuState::Running) [[likely]] {
