@@ -237,8 +237,7 @@ public:
     VcpuStats stats_top;
 
 public:
-    // Last, past the fields the exit path uses: offsets past 4 KiB cost an
-    // instruction more for a byte field.
+    // Last, out of the way of the members the exit path uses.
     /// device_work waits for the guest's next exit, whatever its kind
     /// (VmHost::defer_work): the scheduler runs the guest once more first.
     bool device_work_waits = false;

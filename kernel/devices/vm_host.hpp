@@ -61,8 +61,9 @@ public:
     virtual void owe_work(uint32_t index) = 0;
     /// Called in vCPU `index`'s exit, on its CPU, by a device whose
     /// transmit queue it kicked: true if the device's work is put off until
-    /// the vCPU's next exit (its exit before this one kicked too), false if
-    /// the device is to do it now.
+    /// the guest's next exit (a kick within 1 ms of its previous one, with
+    /// the guest's interrupts unmasked: docs/config.md, "Transmit
+    /// batching"), false if the device is to do it now.
     virtual bool defer_work(uint32_t index) = 0;
 
 protected:
